@@ -1,0 +1,61 @@
+/**
+ * The model-facing vocabulary shared by the agent, tools and LLM client. Provider-neutral:
+ * the client maps these to and from Chat Completions wire types.
+ */
+
+/** A tool call as the model emitted it; `arguments` is the raw JSON text, validated later. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; toolCalls?: ToolCall[] }
+  | { role: 'tool'; toolCallId: string; content: string };
+
+/** A tool as offered to the model: JSON schema parameters derived from the tool's zod schema. */
+export interface ToolSpec {
+  name: string;
+  description: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  tools?: ToolSpec[];
+  /** Cancels the request, including retries and backoff waits. */
+  signal?: AbortSignal;
+  /** When set, the reply is streamed and each text fragment is passed here as it arrives. */
+  onTextDelta?: (text: string) => void;
+  temperature?: number;
+  maxOutputTokens?: number;
+  /** Ask for a JSON reply matching this JSON schema (Chat Completions `response_format`). */
+  responseFormat?: { name: string; schema: Record<string, unknown> };
+}
+
+export interface ChatResponse {
+  /** Text the model wrote; alongside tool calls it is the model's reasoning for them. */
+  content: string | null;
+  /** Separate reasoning text some servers return (e.g. `reasoning_content`). */
+  reasoning?: string;
+  toolCalls: ToolCall[];
+  usage: TokenUsage;
+  /** True when the server sent no usage and the numbers were estimated from text length. */
+  usageEstimated: boolean;
+  finishReason: string;
+  model: string;
+}
+
+/** What the agent needs from a chat model. The OpenAI-compatible client implements it. */
+export interface ChatModel {
+  readonly model: string;
+  chat(request: ChatRequest): Promise<ChatResponse>;
+}

@@ -1,0 +1,37 @@
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+
+/** How much harm a tool can do; high-risk tools will need approval (see README). */
+export type RiskLevel = 'low' | 'medium' | 'high';
+
+/** What a tool handler gets besides its validated arguments. */
+export interface ToolContext {
+  runId: string;
+  /** Absolute path of the run's workspace directory; file tools are confined to it. */
+  workspaceDir: string;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/**
+ * A tool is declared once: the zod schema validates arguments and is converted to the JSON
+ * schema the model sees. The handler returns text, or a JSON-serialisable value.
+ */
+export interface Tool<Input extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  input: Input;
+  risk: RiskLevel;
+  run(args: z.output<Input>, context: ToolContext): Promise<unknown>;
+}
+
+export type ToolErrorKind = 'unknown_tool' | 'invalid_arguments' | 'tool_error' | 'aborted';
+
+/** The outcome of one tool call; `content` is exactly what the model is shown. */
+export interface ToolOutcome {
+  ok: boolean;
+  content: string;
+  truncated: boolean;
+  durationMs: number;
+  error?: { kind: ToolErrorKind; message: string };
+}
