@@ -1,0 +1,98 @@
+/**
+ * Sorts whatever an attempt threw (SDK errors, fetch failures, JSON errors) into an
+ * AttemptFailure: which LlmError kind it is and whether another attempt could help.
+ */
+import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
+import { z } from 'zod';
+import { AttemptFailed, cleanDetail, type AttemptFailure } from './errors.js';
+import { parseRetryAfter } from './retry.js';
+
+const ServerErrorBody = z.looseObject({ message: z.string() });
+
+export interface AttemptState {
+  /** The caller's signal was aborted: never retried. */
+  callerAborted: boolean;
+  /** Our per-attempt (or stream idle) timer fired. */
+  timedOut: boolean;
+  /** Text already reached the caller, so a retry would show it twice. */
+  partial: boolean;
+  /** Values to mask in server error text (the API key). */
+  secrets: readonly string[];
+}
+
+export function classifyAttemptError(err: unknown, state: AttemptState): AttemptFailure {
+  // Aborts surface as several SDK and DOM error types; the signals say which abort it was.
+  if (state.callerAborted) return { kind: 'aborted', retryable: false };
+  const failure = baseFailure(err, state);
+  if (!state.partial || failure.kind === 'aborted') return failure;
+  return { ...failure, retryable: false, partial: true };
+}
+
+function baseFailure(err: unknown, state: AttemptState): AttemptFailure {
+  if (err instanceof AttemptFailed) return err.failure;
+  if (state.timedOut || err instanceof APIConnectionTimeoutError) return { kind: 'timeout', retryable: true };
+  if (err instanceof APIUserAbortError) return { kind: 'aborted', retryable: false };
+  if (err instanceof APIConnectionError) {
+    const code = errorCode(err);
+    return { kind: 'connection', retryable: true, ...(code ? { detail: code } : {}) };
+  }
+  if (err instanceof APIError) {
+    // The SDK's generic parameters default to `any`; read the fields as unknown and narrow.
+    const status: unknown = err.status;
+    const headers: unknown = err.headers;
+    const body: unknown = err.error;
+    return httpFailure(
+      typeof status === 'number' ? status : undefined,
+      headers instanceof Headers ? headers : undefined,
+      body,
+      state.secrets,
+    );
+  }
+  if (err instanceof SyntaxError) {
+    return { kind: 'malformed_output', retryable: true, detail: 'the body is not valid JSON' };
+  }
+  // Anything else came from reading the body (e.g. undici's "terminated" when the socket drops).
+  const code = errorCode(err);
+  const detail = code ?? (err instanceof Error ? cleanDetail(err.message, state.secrets) : undefined);
+  return { kind: 'connection', retryable: true, ...(detail ? { detail } : {}) };
+}
+
+function httpFailure(
+  status: number | undefined,
+  headers: Headers | undefined,
+  body: unknown,
+  secrets: readonly string[],
+): AttemptFailure {
+  const detail = serverMessage(body, secrets);
+  const withDetail = detail ? { detail } : {};
+  if (status === undefined) {
+    // An error event inside a stream: the server failed mid-reply.
+    return { kind: 'server_error', retryable: true, ...withDetail };
+  }
+  const retryAfterMs = parseRetryAfter(headers);
+  const hint = retryAfterMs !== undefined ? { retryAfterMs } : {};
+  if (status === 401 || status === 403) return { kind: 'auth', retryable: false, status };
+  if (status === 404) return { kind: 'not_found', retryable: false, status, ...withDetail };
+  if (status === 408) return { kind: 'timeout', retryable: true, status, ...hint };
+  if (status === 429) return { kind: 'rate_limited', retryable: true, status, ...hint };
+  if (status === 409 || status >= 500) return { kind: 'server_error', retryable: true, status, ...withDetail, ...hint };
+  return { kind: 'bad_request', retryable: false, status, ...withDetail };
+}
+
+/** The server's own error text (not the SDK's "400 ..." prefix), cleaned of secrets. */
+function serverMessage(body: unknown, secrets: readonly string[]): string | undefined {
+  const parsed = ServerErrorBody.safeParse(body);
+  return parsed.success && parsed.data.message ? cleanDetail(parsed.data.message, secrets) : undefined;
+}
+
+/** The first errno-style code (ECONNREFUSED, ENOTFOUND...) along the cause chain. */
+function errorCode(err: unknown): string | undefined {
+  let current: unknown = err;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if ('code' in current && typeof current.code === 'string' && /^[A-Z_]+$/.test(current.code)) {
+      return current.code;
+    }
+    current = current.cause;
+  }
+  return undefined;
+}

@@ -1,0 +1,123 @@
+/**
+ * Assembles a streamed Chat Completions reply: text and reasoning deltas are concatenated,
+ * tool-call fragments are joined by their `index`, and the trailing usage chunk is kept.
+ */
+import { z } from 'zod';
+import type { ToolCall } from './types.js';
+import { describeIssues, fallbackToolCallId, WireArguments, WireUsage, type AssembledReply } from './wire.js';
+
+const WireChunk = z.looseObject({
+  model: z.string().nullish(),
+  // Required (possibly empty, as in the final usage chunk) so that non-chunks are caught.
+  choices: z.array(
+    z.looseObject({
+      index: z.number().nullish(),
+      finish_reason: z.string().nullish(),
+      delta: z
+        .looseObject({
+          content: z.string().nullish(),
+          reasoning_content: z.string().nullish(),
+          reasoning: z.string().nullish(),
+          tool_calls: z
+            .array(
+              z.looseObject({
+                index: z.number().int().nonnegative().nullish(),
+                id: z.string().nullish(),
+                function: z.looseObject({ name: z.string().nullish(), arguments: WireArguments }).nullish(),
+              }),
+            )
+            .nullish(),
+        })
+        .nullish(),
+    }),
+  ),
+  usage: WireUsage.nullish(),
+});
+export type WireChunk = z.infer<typeof WireChunk>;
+
+export function parseChunk(value: unknown): { ok: true; chunk: WireChunk } | { ok: false; issue: string } {
+  const parsed = WireChunk.safeParse(value);
+  return parsed.success
+    ? { ok: true, chunk: parsed.data }
+    : { ok: false, issue: `a streamed chunk is invalid (${describeIssues(parsed.error)})` };
+}
+
+interface PartialCall {
+  index: number | undefined;
+  id: string | undefined;
+  name: string;
+  arguments: string;
+}
+
+export class StreamAccumulator {
+  private content = '';
+  private reasoning = '';
+  private readonly calls: PartialCall[] = [];
+  private finishReason: string | undefined;
+  private model: string | undefined;
+  private usage: AssembledReply['usage'];
+
+  /** Adds one chunk; returns the new text to show the user (empty when there is none). */
+  add(chunk: WireChunk): string {
+    if (chunk.model) this.model = chunk.model;
+    if (chunk.usage) this.usage = chunk.usage;
+    let text = '';
+    for (const choice of chunk.choices) {
+      // We never ask for n > 1; other choices would interleave with the first.
+      if ((choice.index ?? 0) !== 0) continue;
+      if (choice.finish_reason) this.finishReason = choice.finish_reason;
+      const delta = choice.delta;
+      if (!delta) continue;
+      if (delta.content) text += delta.content;
+      const thought = delta.reasoning_content ?? delta.reasoning;
+      if (thought) this.reasoning += thought;
+      for (const fragment of delta.tool_calls ?? []) this.addToolFragment(fragment);
+    }
+    this.content += text;
+    return text;
+  }
+
+  private addToolFragment(fragment: NonNullable<NonNullable<WireChunk['choices'][number]['delta']>['tool_calls']>[number]): void {
+    const index = fragment.index ?? undefined;
+    const id = fragment.id ?? undefined;
+    let call =
+      index !== undefined
+        ? this.calls.find((c) => c.index === index)
+        : // Without an index (some servers), a new id starts a call; otherwise continue the last.
+          id !== undefined && this.calls.at(-1)?.id !== id
+          ? undefined
+          : this.calls.at(-1);
+    if (!call) {
+      call = { index, id, name: '', arguments: '' };
+      this.calls.push(call);
+    }
+    if (id) call.id = id;
+    // The name comes whole in the first fragment; some servers repeat it in later ones.
+    if (fragment.function?.name && !call.name) call.name = fragment.function.name;
+    call.arguments += fragment.function?.arguments ?? '';
+  }
+
+  /** True once a finish_reason arrived; a stream that ends without one was cut off. */
+  get finished(): boolean {
+    return this.finishReason !== undefined;
+  }
+
+  /** True once any text was passed on; such a stream must not be retried. */
+  get deliveredText(): boolean {
+    return this.content.length > 0;
+  }
+
+  reply(): AssembledReply {
+    const toolCalls: ToolCall[] = [...this.calls]
+      .sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
+      .map((c) => ({ id: c.id ?? fallbackToolCallId(), name: c.name, arguments: c.arguments }));
+    return {
+      content: this.content,
+      reasoning: this.reasoning || undefined,
+      toolCalls,
+      finishReason: this.finishReason,
+      model: this.model,
+      usage: this.usage,
+    };
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Mapping between Cairn's chat vocabulary and the Chat Completions wire format: request
+ * parameters out, zod-validated completions in. Schemas are tolerant on purpose: they check only
+ * the fields we use, so OpenAI-compatible servers with extra or missing extras still work.
+ */
+import { randomUUID } from 'node:crypto';
+import type {
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionFunctionTool,
+} from 'openai/resources/chat/completions';
+import { z } from 'zod';
+import type { ChatMessage, ChatRequest, ChatResponse, TokenUsage, ToolCall, ToolSpec } from './types.js';
+
+export function toWireMessage(message: ChatMessage): ChatCompletionMessageParam {
+  switch (message.role) {
+    case 'system':
+    case 'user':
+      return { role: message.role, content: message.content };
+    case 'tool':
+      return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
+    case 'assistant': {
+      const calls = message.toolCalls ?? [];
+      if (calls.length === 0) return { role: 'assistant', content: message.content ?? '' };
+      return {
+        role: 'assistant',
+        content: message.content,
+        tool_calls: calls.map((call) => ({
+          id: call.id,
+          type: 'function' as const,
+          function: { name: call.name, arguments: call.arguments },
+        })),
+      };
+    }
+  }
+}
+
+export function toWireTool(tool: ToolSpec): ChatCompletionFunctionTool {
+  return {
+    type: 'function',
+    function: { name: tool.name, description: tool.description, parameters: tool.parameters },
+  };
+}
+
+/** Request parameters shared by the plain and the streamed call. */
+export function buildParams(model: string, request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+  const params: ChatCompletionCreateParamsNonStreaming = {
+    model,
+    messages: request.messages.map(toWireMessage),
+  };
+  if (request.tools && request.tools.length > 0) {
+    params.tools = request.tools.map(toWireTool);
+    params.tool_choice = 'auto';
+  }
+  if (request.temperature !== undefined) params.temperature = request.temperature;
+  // max_tokens is deprecated and refused by OpenAI's reasoning models; compatible servers accept this.
+  if (request.maxOutputTokens !== undefined) params.max_completion_tokens = request.maxOutputTokens;
+  if (request.responseFormat) {
+    params.response_format = {
+      type: 'json_schema',
+      // strict: false because strict mode rejects common JSON Schema (optional fields, unions).
+      json_schema: { name: request.responseFormat.name, schema: request.responseFormat.schema, strict: false },
+    };
+  }
+  return params;
+}
+
+/** Some servers send tool arguments as an object rather than JSON text; both are accepted. */
+export const WireArguments = z
+  .union([z.string(), z.record(z.string(), z.unknown())])
+  .nullish()
+  .transform((value) => (value == null ? '' : typeof value === 'string' ? value : JSON.stringify(value)));
+
+export const WireUsage = z.looseObject({
+  prompt_tokens: z.number().nullish(),
+  completion_tokens: z.number().nullish(),
+});
+
+const WireCompletion = z.looseObject({
+  model: z.string().nullish(),
+  choices: z
+    .array(
+      z.looseObject({
+        finish_reason: z.string().nullish(),
+        message: z.looseObject({
+          content: z.string().nullish(),
+          // Non-standard reasoning text: `reasoning_content` (DeepSeek, vLLM), `reasoning` (others).
+          reasoning_content: z.string().nullish(),
+          reasoning: z.string().nullish(),
+          tool_calls: z
+            .array(
+              z.looseObject({
+                id: z.string().nullish(),
+                function: z.looseObject({ name: z.string(), arguments: WireArguments }),
+              }),
+            )
+            .nullish(),
+        }),
+      }),
+    )
+    .min(1, 'it has no choices'),
+  usage: WireUsage.nullish(),
+});
+
+/** Tool-call ids are required by us but omitted by some local servers; invent unique ones. */
+export function fallbackToolCallId(): string {
+  return `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`;
+}
+
+/** A short description of why a value failed a schema, safe to show to a user. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => (issue.path.length > 0 ? `${issue.path.join('.')}: ${issue.message}` : issue.message))
+    .join('; ');
+}
+
+export function estimateTokens(chars: number): number {
+  return Math.ceil(chars / 4);
+}
+
+/** Characters the model read, for estimating prompt tokens when the server reports none. */
+export function promptChars(messages: readonly ChatMessage[]): number {
+  let chars = 0;
+  for (const m of messages) {
+    chars += m.content?.length ?? 0;
+    if (m.role === 'assistant') for (const c of m.toolCalls ?? []) chars += c.name.length + c.arguments.length;
+  }
+  return chars;
+}
+
+export interface AssembledReply {
+  content: string | null;
+  reasoning: string | undefined;
+  toolCalls: ToolCall[];
+  finishReason: string | undefined;
+  model: string | undefined;
+  usage: z.infer<typeof WireUsage> | null | undefined;
+}
+
+/** Turns the parts of a reply (from one JSON body or many chunks) into a ChatResponse. */
+export function finishReply(reply: AssembledReply, request: ChatRequest, fallbackModel: string): ChatResponse {
+  const content = reply.content === '' ? null : reply.content;
+  const promptTokens = reply.usage?.prompt_tokens;
+  const completionTokens = reply.usage?.completion_tokens;
+  const estimated = typeof promptTokens !== 'number' || typeof completionTokens !== 'number';
+  const outputChars =
+    (content?.length ?? 0) +
+    (reply.reasoning?.length ?? 0) +
+    reply.toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0);
+  const usage: TokenUsage = {
+    promptTokens: typeof promptTokens === 'number' ? promptTokens : estimateTokens(promptChars(request.messages)),
+    completionTokens: typeof completionTokens === 'number' ? completionTokens : estimateTokens(outputChars),
+  };
+  const response: ChatResponse = {
+    content,
+    toolCalls: reply.toolCalls,
+    usage,
+    usageEstimated: estimated,
+    finishReason: reply.finishReason ?? (reply.toolCalls.length > 0 ? 'tool_calls' : 'stop'),
+    model: reply.model ?? fallbackModel,
+  };
+  if (reply.reasoning) response.reasoning = reply.reasoning;
+  return response;
+}
+
+/** Validates a non-streamed completion body; `issue` explains a rejection. */
+export function parseCompletion(
+  body: unknown,
+  request: ChatRequest,
+  fallbackModel: string,
+): { ok: true; response: ChatResponse } | { ok: false; issue: string } {
+  const parsed = WireCompletion.safeParse(body);
+  if (!parsed.success) {
+    return { ok: false, issue: typeof body === 'string' ? 'it is not JSON' : describeIssues(parsed.error) };
+  }
+  const choice = parsed.data.choices[0];
+  if (!choice) return { ok: false, issue: 'it has no choices' };
+  const message = choice.message;
+  const toolCalls = (message.tool_calls ?? []).map((call) => ({
+    id: call.id ?? fallbackToolCallId(),
+    name: call.function.name,
+    arguments: call.function.arguments,
+  }));
+  const response = finishReply(
+    {
+      content: message.content ?? null,
+      reasoning: message.reasoning_content ?? message.reasoning ?? undefined,
+      toolCalls,
+      finishReason: choice.finish_reason ?? undefined,
+      model: parsed.data.model ?? undefined,
+      usage: parsed.data.usage,
+    },
+    request,
+    fallbackModel,
+  );
+  return { ok: true, response };
+}

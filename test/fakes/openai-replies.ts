@@ -1,0 +1,200 @@
+/**
+ * Response bodies of the fake OpenAI server, shaped like the real API's: chat completions,
+ * streamed chunks and embeddings. Kept apart from the HTTP plumbing in openai-server.ts.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+export interface ScriptedUsage {
+  prompt: number;
+  completion: number;
+}
+
+/** A reply the fake will send, reduced to what both the JSON and the SSE forms need. */
+export interface FakeCompletion {
+  id: string;
+  model: string;
+  content: string | null;
+  reasoning?: string;
+  toolCalls: { id: string; name: string; arguments: string }[];
+  finishReason: 'stop' | 'tool_calls';
+  usage?: ScriptedUsage;
+}
+
+export type ScriptedReply =
+  | {
+      kind: 'text';
+      content: string;
+      reasoning?: string;
+      usage?: ScriptedUsage;
+      /** Wait this long before answering. */
+      delayMs?: number;
+      /** Streams only: pause between chunks. */
+      chunkDelayMs?: number;
+      /** Streams only: send this many chunks, then go silent without ending the response. */
+      stallAfterChunks?: number;
+    }
+  | {
+      kind: 'tool_calls';
+      calls: { name: string; arguments: string | Record<string, unknown>; id?: string }[];
+      content?: string;
+      usage?: ScriptedUsage;
+      delayMs?: number;
+      chunkDelayMs?: number;
+    }
+  | { kind: 'error'; status: number; message?: string; retryAfterMs?: number }
+  | { kind: 'hang' }
+  /** 200 with a body that is not a completion; `body` overrides the default `{"oops":true}`. */
+  | { kind: 'malformed'; body?: string }
+  | { kind: 'no_usage'; content: string };
+
+type Json = Record<string, unknown>;
+
+/** The reply a script asks for, with ids filled in and usage defaulted from the request size. */
+export function buildCompletion(
+  model: string,
+  messages: unknown[],
+  reply: Extract<ScriptedReply, { kind: 'text' | 'tool_calls' | 'no_usage' }>,
+  index: number,
+): FakeCompletion {
+  const toolCalls =
+    reply.kind === 'tool_calls'
+      ? reply.calls.map((call, i) => ({
+          id: call.id ?? `call_fake_${index}_${i}`,
+          name: call.name,
+          arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
+        }))
+      : [];
+  const content = reply.content ?? null;
+  const reasoning = reply.kind === 'text' ? reply.reasoning : undefined;
+  const outputChars =
+    (content?.length ?? 0) +
+    (reasoning?.length ?? 0) +
+    toolCalls.reduce((n, call) => n + call.name.length + call.arguments.length, 0);
+  const usage =
+    reply.kind === 'no_usage'
+      ? undefined
+      : (reply.usage ?? {
+          prompt: Math.ceil(JSON.stringify(messages).length / 4),
+          completion: Math.ceil(outputChars / 4),
+        });
+  return {
+    id: `chatcmpl-fake-${index}`,
+    model,
+    content,
+    ...(reasoning !== undefined ? { reasoning } : {}),
+    toolCalls,
+    finishReason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
+    ...(usage ? { usage } : {}),
+  };
+}
+
+function usageJson(usage: ScriptedUsage): Json {
+  return {
+    prompt_tokens: usage.prompt,
+    completion_tokens: usage.completion,
+    total_tokens: usage.prompt + usage.completion,
+  };
+}
+
+export function completionJson(c: FakeCompletion): Json {
+  const message: Json = { role: 'assistant', content: c.content, refusal: null };
+  if (c.reasoning !== undefined) message.reasoning_content = c.reasoning;
+  if (c.toolCalls.length > 0) {
+    message.tool_calls = c.toolCalls.map((t) => ({
+      id: t.id,
+      type: 'function',
+      function: { name: t.name, arguments: t.arguments },
+    }));
+  }
+  return {
+    id: c.id,
+    object: 'chat.completion',
+    created: Math.floor(Date.now() / 1000),
+    model: c.model,
+    choices: [{ index: 0, message, finish_reason: c.finishReason, logprobs: null }],
+    ...(c.usage ? { usage: usageJson(c.usage) } : {}),
+  };
+}
+
+/**
+ * The chunk sequence OpenAI streams: a role delta, text in pieces, each tool call by index with
+ * id and name first and its arguments in pieces, a finish chunk, then a usage-only chunk.
+ */
+export function streamChunks(c: FakeCompletion, includeUsage: boolean): Json[] {
+  const deltas: Json[] = [{ role: 'assistant', content: '' }];
+  for (const piece of splitText(c.reasoning ?? '')) deltas.push({ reasoning_content: piece });
+  for (const piece of splitText(c.content ?? '')) deltas.push({ content: piece });
+  c.toolCalls.forEach((t, index) => {
+    deltas.push({
+      tool_calls: [{ index, id: t.id, type: 'function', function: { name: t.name, arguments: '' } }],
+    });
+    for (const piece of splitText(t.arguments)) {
+      deltas.push({ tool_calls: [{ index, function: { arguments: piece } }] });
+    }
+  });
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (choices: Json[], usage: Json | null): Json => ({
+    id: c.id,
+    object: 'chat.completion.chunk',
+    created,
+    model: c.model,
+    choices,
+    // OpenAI sends `usage: null` on every chunk but the last once usage was asked for.
+    ...(includeUsage ? { usage } : {}),
+  });
+  const chunks = deltas.map((delta) => chunk([{ index: 0, delta, finish_reason: null, logprobs: null }], null));
+  chunks.push(chunk([{ index: 0, delta: {}, finish_reason: c.finishReason, logprobs: null }], null));
+  if (includeUsage && c.usage) chunks.push(chunk([], usageJson(c.usage)));
+  return chunks;
+}
+
+/** Splits into up to three pieces on code-point boundaries, so deltas really arrive in parts. */
+export function splitText(text: string): string[] {
+  const chars = Array.from(text);
+  if (chars.length === 0) return [];
+  const size = Math.max(1, Math.ceil(chars.length / 3));
+  const pieces: string[] = [];
+  for (let i = 0; i < chars.length; i += size) pieces.push(chars.slice(i, i + size).join(''));
+  return pieces;
+}
+
+const EmbeddingsBodySchema = z.looseObject({
+  model: z.string(),
+  input: z.union([z.string(), z.array(z.string())]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+});
+
+/** An embeddings response body, or an error message for a request the real API would refuse. */
+export function embeddingsJson(body: unknown, dimensions: number): { ok: true; json: Json } | { ok: false; message: string } {
+  const parsed = EmbeddingsBodySchema.safeParse(body);
+  if (!parsed.success) {
+    return { ok: false, message: `fake: invalid embeddings request: ${z.prettifyError(parsed.error)}` };
+  }
+  const inputs = typeof parsed.data.input === 'string' ? [parsed.data.input] : parsed.data.input;
+  // The SDK asks for base64 (packed little-endian float32) unless the caller chose a format.
+  const base64 = parsed.data.encoding_format === 'base64';
+  const data = inputs.map((text, index) => {
+    const vector = fakeEmbedding(text, dimensions);
+    const embedding = base64 ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+    return { object: 'embedding', index, embedding };
+  });
+  const tokens = inputs.reduce((n, text) => n + Math.ceil(text.length / 4), 0);
+  return {
+    ok: true,
+    json: { object: 'list', data, model: parsed.data.model, usage: { prompt_tokens: tokens, total_tokens: tokens } },
+  };
+}
+
+/** Deterministic unit vector seeded by a hash of the text: same text, same vector. */
+export function fakeEmbedding(text: string, dimensions: number): number[] {
+  const values: number[] = [];
+  for (let block = 0; values.length < dimensions; block++) {
+    const digest = createHash('sha256').update(`${block}:${text}`).digest();
+    for (let i = 0; i + 1 < digest.length && values.length < dimensions; i += 2) {
+      values.push(digest.readUInt16LE(i) / 32767.5 - 1);
+    }
+  }
+  const norm = Math.hypot(...values) || 1;
+  return values.map((v) => v / norm);
+}

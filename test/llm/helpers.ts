@@ -1,0 +1,36 @@
+/** Shared setup for LLM client tests: a client pointed at the fake server, and a log capture. */
+import { createLogger, silentLogger, type Logger } from '../../src/log.js';
+import { OpenAiChatModel, type OpenAiChatModelOptions } from '../../src/llm/client.js';
+import type { FakeOpenAi } from '../fakes/openai-server.js';
+
+export function modelFor(fake: FakeOpenAi, options: Partial<OpenAiChatModelOptions> = {}): OpenAiChatModel {
+  return new OpenAiChatModel({
+    model: 'fake-model',
+    baseURL: fake.baseURL,
+    timeoutMs: 2000,
+    maxRetries: 2,
+    retryBaseDelayMs: 5,
+    retryMaxDelayMs: 20,
+    log: silentLogger(),
+    ...options,
+  });
+}
+
+/** A real pino logger whose JSON lines are kept for assertions. */
+export function captureLogger(): { log: Logger; lines: () => Record<string, unknown>[]; raw: () => string } {
+  const written: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    pretty: false,
+    destination: {
+      write(line: string) {
+        written.push(line);
+      },
+    },
+  });
+  return {
+    log,
+    lines: () => written.map((line) => JSON.parse(line) as Record<string, unknown>),
+    raw: () => written.join(''),
+  };
+}
