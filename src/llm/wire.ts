@@ -11,6 +11,7 @@ import type {
 } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatResponse, TokenUsage, ToolCall, ToolSpec } from './types.js';
+import { estimateTextTokens, estimateTokens } from './tokens.js';
 
 export function toWireMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
@@ -115,20 +116,6 @@ export function describeIssues(error: z.ZodError): string {
     .join('; ');
 }
 
-export function estimateTokens(chars: number): number {
-  return Math.ceil(chars / 4);
-}
-
-/** Characters the model read, for estimating prompt tokens when the server reports none. */
-export function promptChars(messages: readonly ChatMessage[]): number {
-  let chars = 0;
-  for (const m of messages) {
-    chars += m.content?.length ?? 0;
-    if (m.role === 'assistant') for (const c of m.toolCalls ?? []) chars += c.name.length + c.arguments.length;
-  }
-  return chars;
-}
-
 export interface AssembledReply {
   content: string | null;
   reasoning: string | undefined;
@@ -149,8 +136,8 @@ export function finishReply(reply: AssembledReply, request: ChatRequest, fallbac
     (reply.reasoning?.length ?? 0) +
     reply.toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0);
   const usage: TokenUsage = {
-    promptTokens: typeof promptTokens === 'number' ? promptTokens : estimateTokens(promptChars(request.messages)),
-    completionTokens: typeof completionTokens === 'number' ? completionTokens : estimateTokens(outputChars),
+    promptTokens: typeof promptTokens === 'number' ? promptTokens : estimateTokens(request.messages),
+    completionTokens: typeof completionTokens === 'number' ? completionTokens : estimateTextTokens(outputChars),
   };
   const response: ChatResponse = {
     content,

@@ -134,7 +134,8 @@ describe('OpenAiChatModel', () => {
 
   it('estimates usage when the server sends none', async () => {
     fake.script({ kind: 'no_usage', content: 'abcdefghij' }, { kind: 'no_usage', content: 'abcdefghij' });
-    const promptChars = 'You are Cairn.'.length + 'What is in my notes?'.length;
+    // Two messages: their text plus 16 characters of framing each (see src/llm/tokens.ts).
+    const promptChars = 'You are Cairn.'.length + 'What is in my notes?'.length + 2 * 16;
     for (const onTextDelta of [undefined, () => undefined]) {
       const reply = await modelFor(fake).chat({ messages, ...(onTextDelta ? { onTextDelta } : {}) });
       expect(reply.usageEstimated).toBe(true);
