@@ -1,0 +1,108 @@
+import type { Logger } from '../log.js';
+import type { TokenUsage } from '../llm/types.js';
+
+/** The agent's typed event stream. Surfaces (terminal, Discord, traces) render these. */
+
+export type AgentMode = 'react';
+export type RunStatus = 'succeeded' | 'failed' | 'stopped';
+export type LimitKind = 'steps' | 'tokens' | 'cost' | 'time' | 'loop' | 'cancelled';
+
+export interface RunResult {
+  runId: string;
+  goal: string;
+  mode: AgentMode;
+  status: RunStatus;
+  /** The final answer; for a stopped run, the last thing the model said (may be null). */
+  answer: string | null;
+  /** Model calls made. */
+  steps: number;
+  maxSteps: number;
+  usage: TokenUsage;
+  /** Estimated cost in USD; null when the model's price is unknown (never a made-up 0). */
+  costUsd: number | null;
+  toolCalls: { total: number; succeeded: number };
+  /** Why a run stopped or failed, in words a user can act on. */
+  reason?: string;
+  limit?: LimitKind;
+  startedAt: string;
+  endedAt: string;
+  workspaceDir: string;
+}
+
+interface EventBase {
+  runId: string;
+  /** Milliseconds since the run started. */
+  elapsedMs: number;
+}
+
+export type RunEvent = EventBase &
+  (
+    | { type: 'started'; goal: string; mode: AgentMode; model: string; maxSteps: number; workspaceDir: string }
+    | {
+        type: 'step';
+        step: number;
+        maxSteps: number;
+        decision: 'tool_calls' | 'final';
+        /** What the model said alongside its decision (its visible reasoning). */
+        reasoning: string | null;
+        toolNames: string[];
+        usage: TokenUsage;
+        costUsd: number | null;
+      }
+    | { type: 'tool_call'; step: number; callId: string; tool: string; arguments: string }
+    | {
+        type: 'tool_result';
+        step: number;
+        callId: string;
+        tool: string;
+        ok: boolean;
+        /** The observation as the model sees it (may be long: renderers shorten it). */
+        content: string;
+        truncated: boolean;
+        durationMs: number;
+        errorKind?: string;
+      }
+    | { type: 'limit'; limit: LimitKind; detail: string }
+    | { type: 'error'; message: string }
+    | { type: 'final'; result: RunResult }
+  );
+
+export type RunEventType = RunEvent['type'];
+
+/** A consumer of run events. It may be async; the run never waits on it mid-flight. */
+export type RunSink = (event: RunEvent) => void | Promise<void>;
+
+/**
+ * Fans events out to every sink. A sink that throws or rejects is logged and skipped — a broken
+ * renderer must not break the run. `flush()` waits for async sinks before the run returns.
+ */
+export class EventFanout {
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly sinks: readonly RunSink[],
+    private readonly log: Logger,
+  ) {}
+
+  emit(event: RunEvent): void {
+    for (const sink of this.sinks) {
+      try {
+        const maybe = sink(event);
+        if (maybe instanceof Promise) {
+          const tracked: Promise<void> = maybe
+            .catch((error: unknown) => {
+              this.log.warn({ err: error, event: event.type }, 'run event sink failed');
+            })
+            .finally(() => this.pending.delete(tracked));
+          this.pending.add(tracked);
+        }
+      } catch (error) {
+        this.log.warn({ err: error, event: event.type }, 'run event sink failed');
+      }
+    }
+  }
+
+  async flush(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+}

@@ -1,0 +1,30 @@
+import type { ChatMessage } from '../llm/types.js';
+
+export interface PromptInputs {
+  goal: string;
+  maxSteps: number;
+  now: Date;
+  timeZone: string;
+  /** Earlier turns of a conversation (chat mode), oldest first. */
+  history: readonly ChatMessage[];
+}
+
+/** The fixed start of every run's prompt: instructions, earlier conversation, then the goal. */
+export function buildHead(inputs: PromptInputs): ChatMessage[] {
+  const system = [
+    "You are Cairn, an autonomous agent. You work toward the user's goal step by step: decide what to do next, call a tool when you need information or need to act, and read each result before the next step.",
+    'Rules:',
+    '- Use tools only when they help, and never invent a tool result.',
+    '- When a tool returns an error, read it and correct your call.',
+    '- Do not repeat a call that already gave you its answer.',
+    '- When the goal is met, or cannot be met, reply with your final answer as plain text and no tool call: what you found or did, and if you could not finish, why.',
+    `Context: it is ${inputs.now.toISOString()} (server time zone ${inputs.timeZone}). You have at most ${inputs.maxSteps} steps. File tools work in a workspace directory kept for this run.`,
+  ].join('\n');
+  return [{ role: 'system', content: system }, ...inputs.history, { role: 'user', content: inputs.goal }];
+}
+
+export const LAST_STEP_NOTE =
+  'This is your last step: the step limit is reached. Reply now with your final answer as plain text (no tool calls), including what is still unfinished.';
+
+export const EMPTY_REPLY_NOTE =
+  'Your last reply was empty. Either call a tool or reply with your final answer as plain text.';

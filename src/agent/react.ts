@@ -1,0 +1,156 @@
+import type { Logger } from '../log.js';
+import type { ChatMessage, ChatModel, ChatResponse, ToolCall } from '../llm/types.js';
+import type { ToolRegistry } from '../tools/registry.js';
+import type { Budget, LimitHit } from './budget.js';
+import { estimateTokens } from '../llm/tokens.js';
+import { ContextWindow, type ContextOptions, type StepRecord } from './context.js';
+import type { EventFanout, LimitKind, RunStatus } from './events.js';
+import { LoopGuard } from './loop-guard.js';
+import { EMPTY_REPLY_NOTE, LAST_STEP_NOTE } from './prompt.js';
+
+export interface LoopInputs {
+  runId: string;
+  head: ChatMessage[];
+  model: ChatModel;
+  tools: ToolRegistry;
+  budget: Budget;
+  events: EventFanout;
+  log: Logger;
+  /** Aborted on cancellation or when the wall clock runs out; its reason is a LimitHit. */
+  signal: AbortSignal;
+  workspaceDir: string;
+  elapsedMs: () => number;
+  context?: ContextOptions;
+}
+
+export interface LoopOutcome {
+  status: RunStatus;
+  answer: string | null;
+  reason?: string;
+  limit?: LimitKind;
+  toolCalls: { total: number; succeeded: number };
+}
+
+/** Servers sometimes omit or repeat tool-call ids; the protocol needs each to be unique. */
+function withUniqueIds(calls: ToolCall[], step: number): ToolCall[] {
+  const seen = new Set<string>();
+  return calls.map((call, index) => {
+    const id = call.id === '' || seen.has(call.id) ? `call_${step}_${index}` : call.id;
+    seen.add(id);
+    return { ...call, id };
+  });
+}
+
+/** Why the run's signal fired, or null while it has not. */
+export function abortHit(signal: AbortSignal): LimitHit | null {
+  if (!signal.aborted) return null;
+  const reason: unknown = signal.reason;
+  if (reason !== null && typeof reason === 'object' && 'limit' in reason && 'detail' in reason) {
+    return reason as LimitHit;
+  }
+  return { limit: 'cancelled', detail: 'the run was cancelled' };
+}
+
+/**
+ * ReAct on native tool calling: ask the model, run the tools it calls, feed back the
+ * observations, repeat until it answers without a tool call or a limit stops the run.
+ */
+export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
+  const { model, tools, budget, events, signal, runId } = inputs;
+  const context = new ContextWindow(inputs.head, inputs.context);
+  const guard = new LoopGuard();
+  const specs = tools.specs();
+  const toolCalls = { total: 0, succeeded: 0 };
+  let lastWords: string | null = null;
+  let note: string | undefined;
+
+  const stop = (hit: LimitHit): LoopOutcome => {
+    events.emit({ type: 'limit', runId, elapsedMs: inputs.elapsedMs(), limit: hit.limit, detail: hit.detail });
+    const reason = hit.limit === 'cancelled' ? 'Cancelled.' : `Stopped: ${hit.detail}.`;
+    return { status: 'stopped', answer: lastWords, reason, limit: hit.limit, toolCalls };
+  };
+
+  for (;;) {
+    const cancelled = abortHit(signal);
+    if (cancelled !== null) return stop(cancelled);
+    const lastStep = budget.steps === budget.limits.maxSteps - 1;
+    const messages = context.messages(lastStep ? LAST_STEP_NOTE : note);
+    note = undefined;
+    const preflight = budget.beforeCall(estimateTokens(messages));
+    if (preflight !== null) return stop(preflight);
+
+    let response: ChatResponse;
+    try {
+      response = await model.chat({ messages, tools: specs, signal });
+    } catch (error) {
+      const interrupted = abortHit(signal);
+      if (interrupted !== null) return stop(interrupted);
+      const message = error instanceof Error ? error.message : String(error);
+      inputs.log.error({ err: error }, 'model call failed');
+      events.emit({ type: 'error', runId, elapsedMs: inputs.elapsedMs(), message });
+      return { status: 'failed', answer: lastWords, reason: message, toolCalls };
+    }
+    budget.record(response.usage);
+    const step = budget.steps;
+    const calls = withUniqueIds(response.toolCalls, step);
+    const text = response.content?.trim() ?? '';
+    if (text !== '') lastWords = text;
+    events.emit({
+      type: 'step',
+      runId,
+      elapsedMs: inputs.elapsedMs(),
+      step,
+      maxSteps: budget.limits.maxSteps,
+      decision: calls.length > 0 ? 'tool_calls' : 'final',
+      reasoning: response.reasoning ?? (calls.length > 0 && text !== '' ? text : null),
+      toolNames: calls.map((c) => c.name),
+      usage: { ...budget.usage },
+      costUsd: budget.costUsd,
+    });
+
+    if (calls.length === 0) {
+      if (text !== '') return { status: 'succeeded', answer: text, toolCalls };
+      note = EMPTY_REPLY_NOTE;
+      continue;
+    }
+    if (lastStep) return stop({ limit: 'steps', detail: `reached the limit of ${budget.limits.maxSteps} steps` });
+    const overspent = budget.afterCall();
+    if (overspent !== null) return stop(overspent);
+
+    const record: StepRecord = { step, reasoning: response.content, toolCalls: calls, results: [] };
+    for (const call of calls) {
+      const verdict = guard.check(call, step);
+      if (verdict.action === 'stop') return stop({ limit: 'loop', detail: verdict.detail });
+      events.emit({
+        type: 'tool_call',
+        runId,
+        elapsedMs: inputs.elapsedMs(),
+        step,
+        callId: call.id,
+        tool: call.name,
+        arguments: call.arguments,
+      });
+      const outcome = await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log });
+      const interrupted = abortHit(signal);
+      if (interrupted !== null) return stop(interrupted);
+      toolCalls.total += 1;
+      if (outcome.ok) toolCalls.succeeded += 1;
+      const content = verdict.action === 'warn' ? `${outcome.content}\n\n${verdict.note}` : outcome.content;
+      record.results.push({ callId: call.id, tool: call.name, ok: outcome.ok, content });
+      events.emit({
+        type: 'tool_result',
+        runId,
+        elapsedMs: inputs.elapsedMs(),
+        step,
+        callId: call.id,
+        tool: call.name,
+        ok: outcome.ok,
+        content: outcome.content,
+        truncated: outcome.truncated,
+        durationMs: outcome.durationMs,
+        ...(outcome.error === undefined ? {} : { errorKind: outcome.error.kind }),
+      });
+    }
+    context.addStep(record);
+  }
+}

@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Agent } from '../../src/agent/agent.js';
+import type { ModelPrice, RunLimits } from '../../src/agent/budget.js';
+import type { RunEvent } from '../../src/agent/events.js';
+import { OpenAiChatModel } from '../../src/llm/client.js';
+import { silentLogger } from '../../src/log.js';
+import { builtinTools } from '../../src/tools/builtin/index.js';
+import { ToolRegistry } from '../../src/tools/registry.js';
+import type { Tool } from '../../src/tools/types.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+
+export const DEFAULT_TEST_LIMITS: RunLimits = { maxSteps: 10, maxTokens: 1_000_000, maxCostUsd: 100, maxDurationMs: 20_000 };
+
+export interface Harness {
+  fake: FakeOpenAi;
+  workspaceRoot: string;
+  /** An agent on the real openai SDK pointed at the fake server. */
+  agent(options?: { limits?: Partial<RunLimits>; price?: ModelPrice; extraTools?: Tool[]; timeoutMs?: number }): Agent;
+  close(): Promise<void>;
+}
+
+export async function startHarness(): Promise<Harness> {
+  const fake = await startFakeOpenAi();
+  const workspaceRoot = await mkdtemp(path.join(os.tmpdir(), 'cairn-agent-test-'));
+  return {
+    fake,
+    workspaceRoot,
+    agent(options = {}) {
+      const log = silentLogger();
+      return new Agent({
+        model: new OpenAiChatModel({
+          model: 'test-model',
+          baseURL: fake.baseURL,
+          apiKey: 'test-key',
+          timeoutMs: options.timeoutMs ?? 5_000,
+          maxRetries: 2,
+          retryBaseDelayMs: 5,
+          log,
+        }),
+        tools: new ToolRegistry([...builtinTools(), ...(options.extraTools ?? [])]),
+        log,
+        price: options.price,
+        limits: { ...DEFAULT_TEST_LIMITS, ...options.limits },
+        workspaceRoot,
+      });
+    },
+    async close() {
+      await fake.close();
+      await rm(workspaceRoot, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A sink that keeps every event, for assertions on the stream. */
+export function recorder(): { events: RunEvent[]; sink: (e: RunEvent) => void } {
+  const events: RunEvent[] = [];
+  return { events, sink: (e) => void events.push(e) };
+}
+
+/** The text of every tool message in a recorded chat request. */
+export function toolMessages(body: { messages: { role: string }[] }): string[] {
+  return body.messages
+    .filter((m) => m.role === 'tool')
+    .map((m) => ('content' in m && typeof m.content === 'string' ? m.content : ''));
+}
