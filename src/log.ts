@@ -27,7 +27,7 @@ export function scrubbingStream(target: DestinationStream, secrets: readonly str
     write(line: string) {
       let clean = line;
       for (const secret of secrets) clean = clean.replaceAll(secret, '[REDACTED]');
-      return target.write(clean);
+      target.write(clean);
     },
   };
 }

@@ -1,0 +1,162 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The whole environment in one schema. Every problem is reported at once, by variable name,
+ * with what was wrong and how to fix it — never as a stack trace.
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** Variables whose values are never echoed back in error messages. */
+const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'OPENAI_API_KEY']);
+
+const wholeNumber = (min: number, max: number, fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number' })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` })
+    .default(fallback);
+
+const positiveNumber = (max: number, fallback: number) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .positive({ error: 'must be greater than 0' })
+    .max(max, { error: `must be at most ${max}` })
+    .default(fallback);
+
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
+const envSchema = z.object({
+  DISCORD_TOKEN: z.string().min(20, { error: 'does not look like a bot token (too short)' }).optional(),
+  DISCORD_REST_URL: httpUrl.optional(),
+  DISCORD_GUILD_ID: z
+    .string()
+    .regex(/^\d{17,20}$/, { error: 'must be a guild id (a 17–20 digit snowflake)' })
+    .optional(),
+  OPENAI_API_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: httpUrl.optional(),
+  CAIRN_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  CAIRN_EMBEDDINGS: z.string().min(1).default('local'),
+  CAIRN_DATA_DIR: z.string().min(1).default('./memory-data'),
+  CAIRN_MIN_SCHEDULE_INTERVAL_S: wholeNumber(1, 31_536_000, 60),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  CAIRN_MAX_STEPS: wholeNumber(1, 500, 20),
+  CAIRN_MAX_TOKENS: wholeNumber(1_000, 100_000_000, 500_000),
+  CAIRN_MAX_COST_USD: positiveNumber(10_000, 1),
+  CAIRN_RUN_TIMEOUT_S: wholeNumber(1, 86_400, 900),
+  CAIRN_LLM_TIMEOUT_S: wholeNumber(1, 3_600, 120),
+  CAIRN_LLM_MAX_RETRIES: wholeNumber(0, 10, 3),
+  CAIRN_PRICES: z.string().min(1).optional(),
+});
+
+type Env = z.output<typeof envSchema>;
+
+export interface Config {
+  discord: { token: string | undefined; restUrl: string | undefined; guildId: string | undefined };
+  llm: {
+    apiKey: string | undefined;
+    baseURL: string | undefined;
+    model: string;
+    timeoutMs: number;
+    maxRetries: number;
+    /** Raw JSON price overrides (parsed by the LLM pricing module). */
+    pricesJson: string | undefined;
+  };
+  embeddings: string;
+  /** LanceDB URI: an absolute local path, or a remote URI (s3://…) passed through unchanged. */
+  dataDir: string;
+  minScheduleIntervalS: number;
+  logLevel: (typeof LOG_LEVELS)[number];
+  limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
+}
+
+/** What a command needs beyond the always-valid defaults. */
+export type Requirement = 'llm' | 'discord';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Cairn's configuration has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nSet these in your environment or in a .env file (see .env.example).',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+/** Blank values (`DISCORD_TOKEN=` in a .env file) mean "not set", not "set to empty". */
+function withoutBlanks(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value !== undefined && value.trim() !== '') out[key] = value.trim();
+  }
+  return out;
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: Record<string, string>): string {
+  const name = String(issue.path[0] ?? 'environment');
+  const value = raw[name];
+  const shown = value === undefined || SECRET_VARIABLES.has(name) ? '' : ` (got "${value}")`;
+  return `${name}: ${issue.message}${shown}`;
+}
+
+function checkRequirements(env: Env, needs: readonly Requirement[]): string[] {
+  const problems: string[] = [];
+  if (needs.includes('discord') && env.DISCORD_TOKEN === undefined) {
+    problems.push(
+      'DISCORD_TOKEN: required to run the bot. Create a bot at https://discord.com/developers/applications and copy its token.',
+    );
+  }
+  if (needs.includes('llm') && env.OPENAI_API_KEY === undefined && env.OPENAI_BASE_URL === undefined) {
+    problems.push(
+      "OPENAI_API_KEY: required for OpenAI's API. Or set OPENAI_BASE_URL to a local OpenAI-compatible server (e.g. http://localhost:11434/v1 for Ollama), which needs no key.",
+    );
+  }
+  return problems;
+}
+
+function resolveDataDir(value: string, cwd: string): string {
+  // Remote URIs (s3://, gs://, az://) go to LanceDB as they are; local paths become absolute.
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? value : path.resolve(cwd, value);
+}
+
+/** Parses the environment; throws ConfigError listing every problem. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv,
+  needs: readonly Requirement[] = [],
+  cwd: string = process.cwd(),
+): Config {
+  const raw = withoutBlanks(env);
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map((issue) => describeIssue(issue, raw)));
+  const e = parsed.data;
+  const missing = checkRequirements(e, needs);
+  if (missing.length > 0) throw new ConfigError(missing);
+  return {
+    discord: { token: e.DISCORD_TOKEN, restUrl: e.DISCORD_REST_URL, guildId: e.DISCORD_GUILD_ID },
+    llm: {
+      apiKey: e.OPENAI_API_KEY,
+      baseURL: e.OPENAI_BASE_URL,
+      model: e.CAIRN_MODEL,
+      timeoutMs: e.CAIRN_LLM_TIMEOUT_S * 1000,
+      maxRetries: e.CAIRN_LLM_MAX_RETRIES,
+      pricesJson: e.CAIRN_PRICES,
+    },
+    embeddings: e.CAIRN_EMBEDDINGS,
+    dataDir: resolveDataDir(e.CAIRN_DATA_DIR, cwd),
+    minScheduleIntervalS: e.CAIRN_MIN_SCHEDULE_INTERVAL_S,
+    logLevel: e.LOG_LEVEL,
+    limits: {
+      maxSteps: e.CAIRN_MAX_STEPS,
+      maxTokens: e.CAIRN_MAX_TOKENS,
+      maxCostUsd: e.CAIRN_MAX_COST_USD,
+      runTimeoutMs: e.CAIRN_RUN_TIMEOUT_S * 1000,
+    },
+  };
+}
+
+/** Secret values for the logger to scrub. */
+export function secretsOf(config: Config): string[] {
+  return [config.discord.token, config.llm.apiKey].filter((s): s is string => s !== undefined);
+}

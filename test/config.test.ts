@@ -1,0 +1,70 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('applies documented defaults', () => {
+    const config = loadConfig({ OPENAI_API_KEY: 'sk-x' }, ['llm'], '/srv/cairn');
+    expect(config.llm).toMatchObject({ model: 'gpt-4o-mini', timeoutMs: 120_000, maxRetries: 3 });
+    expect(config.limits).toEqual({ maxSteps: 20, maxTokens: 500_000, maxCostUsd: 1, runTimeoutMs: 900_000 });
+    expect(config.dataDir).toBe(path.resolve('/srv/cairn', 'memory-data'));
+    expect(config).toMatchObject({ embeddings: 'local', minScheduleIntervalS: 60, logLevel: 'info' });
+  });
+
+  it('reports every invalid variable at once, by name, with the bad value', () => {
+    const problems = problemsOf(() =>
+      loadConfig({ CAIRN_MAX_STEPS: '0', OPENAI_BASE_URL: 'localhost:11434', LOG_LEVEL: 'loud', CAIRN_MAX_COST_USD: 'free', DISCORD_GUILD_ID: 'abc' }),
+    );
+    expect(problems).toHaveLength(5);
+    expect(problems).toContain('CAIRN_MAX_STEPS: must be at least 1 (got "0")');
+    expect(problems.find((p) => p.startsWith('OPENAI_BASE_URL'))).toMatch(/http:\/\/ or https:\/\/ URL \(got "localhost:11434"\)/);
+    expect(problems.find((p) => p.startsWith('LOG_LEVEL'))).toMatch(/one of fatal, error/);
+    expect(problems.find((p) => p.startsWith('CAIRN_MAX_COST_USD'))).toMatch(/must be a number/);
+    expect(problems.find((p) => p.startsWith('DISCORD_GUILD_ID'))).toMatch(/snowflake/);
+  });
+
+  it('never echoes secret values in its messages', () => {
+    const problems = problemsOf(() => loadConfig({ DISCORD_TOKEN: 'tooshort' }));
+    expect(problems.join('\n')).toMatch(/DISCORD_TOKEN/);
+    expect(problems.join('\n')).not.toContain('tooshort');
+  });
+
+  it('needs a key or a base URL to reach a model, and says how to get either', () => {
+    const problems = problemsOf(() => loadConfig({}, ['llm']));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/OPENAI_API_KEY: required.*OPENAI_BASE_URL/);
+    // A local server needs no key.
+    expect(loadConfig({ OPENAI_BASE_URL: 'http://localhost:11434/v1' }, ['llm']).llm.apiKey).toBeUndefined();
+  });
+
+  it('needs a token for the bot', () => {
+    expect(problemsOf(() => loadConfig({ OPENAI_API_KEY: 'k' }, ['discord']))[0]).toMatch(/^DISCORD_TOKEN: required/);
+  });
+
+  it('treats blank values as unset and passes remote LanceDB URIs through', () => {
+    const config = loadConfig({ OPENAI_API_KEY: 'k', DISCORD_TOKEN: '  ', CAIRN_MODEL: '', CAIRN_DATA_DIR: 's3://bucket/cairn' });
+    expect(config.discord.token).toBeUndefined();
+    expect(config.llm.model).toBe('gpt-4o-mini');
+    expect(config.dataDir).toBe('s3://bucket/cairn');
+  });
+
+  it('the ConfigError message lists the problems and where to fix them', () => {
+    try {
+      loadConfig({ CAIRN_LLM_MAX_RETRIES: '99' });
+    } catch (error) {
+      expect((error as Error).message).toMatch(/has a problem:\n {2}- CAIRN_LLM_MAX_RETRIES: must be at most 10 \(got "99"\)\nSet these in your environment or in a \.env file/);
+      return;
+    }
+    throw new Error('expected a ConfigError');
+  });
+});
