@@ -1,0 +1,122 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { AGENT_MODES } from './agent/agent.js';
+import type { AgentMode } from './agent/events.js';
+import { createApp, type App } from './app.js';
+import { ConfigError, loadConfig, secretsOf } from './config.js';
+import { runChatCommand } from './console/chat-command.js';
+import { runRunCommand } from './console/run-command.js';
+import { createLogger } from './log.js';
+
+const USAGE = `Cairn — an autonomous agent with memory, for Discord and the terminal.
+
+Usage:
+  cairn run "<goal>" [--mode react] [--max-steps n] [--json] [--workspace dir]
+      Run the agent once. Prints each step as it happens, then the answer and a summary.
+      --json prints one JSON object instead: {status, answer, steps, usage, costUsd, ...}.
+      Exit code 0 only when the run succeeded.
+  cairn chat [--mode react] [--max-steps n]
+      An interactive conversation with the same agent (/reset, /exit).
+  cairn help | --help        This text.
+  cairn --version            The version.
+
+Configuration comes from the environment or a .env file in the current directory
+(see .env.example). Exit codes: 0 success, 1 run failed or stopped, 2 bad usage or configuration.`;
+
+/** Raised for bad command-line input: printed with a hint, exit code 2. */
+class UsageError extends Error {}
+
+interface CommonOptions {
+  mode: AgentMode;
+  maxSteps: number | undefined;
+}
+
+function parseCommon(values: { mode?: string | undefined; 'max-steps'?: string | undefined }): CommonOptions {
+  const mode = values.mode ?? 'react';
+  if (!(AGENT_MODES as readonly string[]).includes(mode)) {
+    throw new UsageError(`--mode "${mode}" is not available. Available modes: ${AGENT_MODES.join(', ')}.`);
+  }
+  let maxSteps: number | undefined;
+  if (values['max-steps'] !== undefined) {
+    maxSteps = Number(values['max-steps']);
+    if (!Number.isInteger(maxSteps) || maxSteps < 1 || maxSteps > 500) {
+      throw new UsageError(`--max-steps must be a whole number from 1 to 500 (got "${values['max-steps']}").`);
+    }
+  }
+  return { mode: mode as AgentMode, maxSteps };
+}
+
+function version(): string {
+  const pkg: unknown = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+  return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
+}
+
+/** Builds the app for a terminal command; logs stay quiet (warn) unless LOG_LEVEL asks for more. */
+function terminalApp(): App {
+  const config = loadConfig(process.env, ['llm']);
+  const level = process.env.LOG_LEVEL === undefined || process.env.LOG_LEVEL === '' ? 'warn' : config.logLevel;
+  const log = createLogger({ level, secrets: secretsOf(config) });
+  return createApp(config, log);
+}
+
+async function dispatch(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    case '--version':
+    case '-v':
+      process.stdout.write(`${version()}\n`);
+      return 0;
+    case 'run': {
+      const { values, positionals } = parseArgs({
+        args: rest,
+        allowPositionals: true,
+        options: {
+          mode: { type: 'string' },
+          'max-steps': { type: 'string' },
+          json: { type: 'boolean', default: false },
+          workspace: { type: 'string' },
+        },
+      });
+      const goal = positionals.join(' ').trim();
+      if (goal === '') throw new UsageError('cairn run needs a goal, e.g. cairn run "What time is it in Tokyo?"');
+      const common = parseCommon(values);
+      return runRunCommand(terminalApp(), { goal, ...common, json: values.json, workspaceDir: values.workspace });
+    }
+    case 'chat': {
+      const { values } = parseArgs({ args: rest, options: { mode: { type: 'string' }, 'max-steps': { type: 'string' } } });
+      return runChatCommand(terminalApp(), parseCommon(values));
+    }
+    case 'bot':
+    case 'deploy-commands':
+    case 'memory':
+      process.stderr.write(`cairn ${command}: not available in this version yet (the terminal agent is: cairn run, cairn chat).\n`);
+      return 2;
+    default:
+      throw new UsageError(`Unknown command "${command}".`);
+  }
+}
+
+/** Entry point: returns the process exit code; never lets a stack trace reach the user. */
+export async function main(argv: string[]): Promise<number> {
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  try {
+    return await dispatch(argv);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+      process.stderr.write(`cairn: ${error.message}\nRun "cairn help" for usage.\n`);
+      return 2;
+    }
+    process.stderr.write(`cairn: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,84 @@
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { newRunId } from '../agent/agent.js';
+import type { AgentMode } from '../agent/events.js';
+import { workspaceRootFor, type App } from '../app.js';
+import type { ChatMessage } from '../llm/types.js';
+import { consoleRenderer } from './render.js';
+
+export interface ChatCommandOptions {
+  mode: AgentMode;
+  maxSteps: number | undefined;
+}
+
+/** Conversation turns carried into each run: enough for follow-ups, bounded so prompts stay small. */
+const MAX_HISTORY_MESSAGES = 12;
+const MAX_REMEMBERED_ANSWER_CHARS = 2_000;
+
+const HELP = 'Type a goal or a question. /reset forgets the conversation, /exit quits. Ctrl-C cancels a running answer.';
+
+function remembered(text: string): string {
+  return text.length <= MAX_REMEMBERED_ANSWER_CHARS ? text : `${text.slice(0, MAX_REMEMBERED_ANSWER_CHARS)}… [shortened]`;
+}
+
+/**
+ * `cairn chat`: each line is a run of the same agent, with the earlier turns as context and one
+ * workspace for the whole session. Works with a terminal or with piped input (one goal a line).
+ */
+export async function runChatCommand(app: App, options: ChatCommandOptions): Promise<number> {
+  const interactive = process.stdin.isTTY;
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
+  const workspaceDir = path.join(workspaceRootFor(app.config.dataDir), `chat-${newRunId()}`);
+  const render = consoleRenderer(process.stdout, { summary: 'brief' });
+  const history: ChatMessage[] = [];
+  let active: AbortController | null = null;
+
+  const interrupt = () => {
+    if (active !== null && !active.signal.aborted) {
+      process.stderr.write('\nCancelling… \n');
+      active.abort();
+    } else {
+      rl.close();
+    }
+  };
+  rl.on('SIGINT', interrupt);
+  if (!interactive) process.on('SIGINT', interrupt);
+
+  process.stdout.write(`Cairn chat · model ${app.agent.modelName} · ${HELP}\n`);
+  rl.setPrompt('you › ');
+  if (interactive) rl.prompt();
+  try {
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === '/exit' || line === '/quit') break;
+      if (line === '/reset') {
+        history.length = 0;
+        process.stdout.write('The conversation is forgotten.\n');
+      } else if (line === '/help') {
+        process.stdout.write(`${HELP}\n`);
+      } else if (line.startsWith('/')) {
+        process.stdout.write(`Unknown command ${line}. ${HELP}\n`);
+      } else if (line !== '') {
+        active = new AbortController();
+        const result = await app.agent.run({
+          goal: line,
+          mode: options.mode,
+          history: [...history],
+          signal: active.signal,
+          sinks: [render],
+          workspaceDir,
+          ...(options.maxSteps === undefined ? {} : { limits: { maxSteps: options.maxSteps } }),
+        });
+        active = null;
+        history.push({ role: 'user', content: line });
+        history.push({ role: 'assistant', content: remembered(result.answer ?? `(no answer: ${result.reason ?? result.status})`) });
+        history.splice(0, Math.max(0, history.length - MAX_HISTORY_MESSAGES));
+      }
+      if (interactive) rl.prompt();
+    }
+  } finally {
+    process.off('SIGINT', interrupt);
+    rl.close();
+  }
+  return 0;
+}

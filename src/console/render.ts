@@ -1,0 +1,114 @@
+import { styleText } from 'node:util';
+import type { RunEvent, RunResult, RunSink } from '../agent/events.js';
+
+type Style = Parameters<typeof styleText>[0];
+
+export interface ConsoleOutput {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface ConsoleRendererOptions {
+  /** Colour output; default: a terminal and NO_COLOR unset. */
+  color?: boolean;
+  /** Characters of each tool result shown. */
+  resultChars?: number;
+  /** 'full' (default) prints the whole execution summary; 'brief' one line, for chat. */
+  summary?: 'full' | 'brief';
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+export function formatCost(costUsd: number | null): string {
+  if (costUsd === null) return 'unknown (no price for this model)';
+  return costUsd < 0.01 ? `$${costUsd.toFixed(4)}` : `$${costUsd.toFixed(2)}`;
+}
+
+/** The execution summary printed after every run. */
+export function formatSummary(result: RunResult): string {
+  const { usage, toolCalls } = result;
+  const tokens = usage.promptTokens + usage.completionTokens;
+  const rate = toolCalls.total === 0 ? 'no tool calls' : `${toolCalls.succeeded}/${toolCalls.total} succeeded (${Math.round((100 * toolCalls.succeeded) / toolCalls.total)}%)`;
+  const elapsed = Date.parse(result.endedAt) - Date.parse(result.startedAt);
+  return [
+    `status:   ${result.status}${result.reason === undefined ? '' : ` — ${result.reason}`}`,
+    `steps:    ${result.steps} of ${result.maxSteps}`,
+    `tokens:   ${tokens.toLocaleString('en')} (${usage.promptTokens.toLocaleString('en')} prompt, ${usage.completionTokens.toLocaleString('en')} completion)`,
+    `cost:     ${formatCost(result.costUsd)}`,
+    `tools:    ${rate}`,
+    `time:     ${formatDuration(elapsed)}`,
+    `run id:   ${result.runId}   workspace: ${result.workspaceDir}`,
+  ].join('\n');
+}
+
+/** One dim line after a chat answer. */
+export function formatBriefSummary(result: RunResult): string {
+  const tokens = result.usage.promptTokens + result.usage.completionTokens;
+  const elapsed = Date.parse(result.endedAt) - Date.parse(result.startedAt);
+  const status = result.status === 'succeeded' ? '' : `${result.status}: ${result.reason ?? ''} · `;
+  return `${status}${result.steps} step${result.steps === 1 ? '' : 's'} · ${tokens.toLocaleString('en')} tokens · ${formatCost(result.costUsd)} · ${formatDuration(elapsed)}`;
+}
+
+/** Renders run events as they happen: decision, reasoning, tool, outcome; then answer and summary. */
+export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOptions = {}): RunSink {
+  const color = options.color ?? (out.isTTY === true && process.env.NO_COLOR === undefined);
+  const paint = (style: Style, text: string) => (color ? styleText(style, text) : text);
+  const resultChars = options.resultChars ?? 300;
+  const line = (text = '') => out.write(`${text}\n`);
+
+  return (event: RunEvent) => {
+    switch (event.type) {
+      case 'started':
+        line(paint('bold', `▶ ${event.goal}`));
+        line(paint('dim', `  run ${event.runId} · ${event.mode} · model ${event.model} · up to ${event.maxSteps} steps`));
+        break;
+      case 'step': {
+        const decision = event.decision === 'final' ? 'final answer' : `call ${event.toolNames.join(', ')}`;
+        line(`${paint('cyan', `[${event.step}/${event.maxSteps}]`)} ${paint('bold', decision)} ${paint('dim', `· ${formatDuration(event.elapsedMs)}`)}`);
+        if (event.reasoning !== null) line(`  ${paint('italic', oneLine(event.reasoning, 400))}`);
+        break;
+      }
+      case 'tool_call':
+        line(`  ${paint('yellow', '→')} ${event.tool} ${paint('dim', oneLine(event.arguments, 200))}`);
+        break;
+      case 'tool_result': {
+        const mark = event.ok ? paint('green', '✓') : paint('red', '✗');
+        line(`  ${mark} ${paint('dim', `${event.tool} · ${formatDuration(event.durationMs)}`)} ${oneLine(event.content, resultChars)}`);
+        break;
+      }
+      case 'limit':
+        line(paint('yellow', `■ limit: ${event.detail}`));
+        break;
+      case 'error':
+        line(paint('red', `✗ ${event.message}`));
+        break;
+      case 'final': {
+        const { result } = event;
+        if (options.summary === 'brief') {
+          line();
+          line(result.answer ?? paint('yellow', `(no answer: ${result.reason ?? result.status})`));
+          line(paint('dim', formatBriefSummary(result)));
+          break;
+        }
+        line();
+        if (result.answer !== null) {
+          line(paint('bold', result.status === 'succeeded' ? 'Answer' : 'Last words before stopping'));
+          line(result.answer);
+          line();
+        }
+        line(paint('bold', 'Summary'));
+        line(formatSummary(result));
+        break;
+      }
+    }
+  };
+}

@@ -1,0 +1,158 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BIN = path.join(ROOT, 'src/bin/cairn.js');
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `cairn` as a user would: a child process with only the environment we give it. */
+function cairn(args: string[], env: Record<string, string>, cwd: string, stdin?: string): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: cwd, NO_COLOR: '1', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      resolve({ code, stdout, stderr });
+    });
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+let fake: FakeOpenAi;
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  fake = await startFakeOpenAi({ apiKey: 'sk-test-secret-value' });
+  dir = await mkdtemp(path.join(os.tmpdir(), 'cairn-cli-test-'));
+  env = { OPENAI_BASE_URL: fake.baseURL, OPENAI_API_KEY: 'sk-test-secret-value', CAIRN_MODEL: 'gpt-4o-mini', CAIRN_DATA_DIR: path.join(dir, 'data') };
+});
+afterAll(async () => {
+  await fake.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(() => {
+  fake.reset();
+});
+
+const timeThenAnswer = () => {
+  fake.script(
+    { kind: 'tool_calls', content: 'Checking the clock in Tokyo.', calls: [{ name: 'current_time', arguments: { timezone: 'Asia/Tokyo' } }], usage: { prompt: 300, completion: 20 } },
+    { kind: 'text', content: 'It is Sunday in Tokyo.', usage: { prompt: 400, completion: 10 } },
+  );
+};
+
+describe('cairn run', () => {
+  it('prints each step as it happens, the answer and an execution summary', async () => {
+    timeThenAnswer();
+    const { code, stdout, stderr } = await cairn(['run', 'What day is it in Tokyo?'], env, dir);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('▶ What day is it in Tokyo?');
+    expect(stdout).toMatch(/\[1\/20\] call current_time/);
+    expect(stdout).toContain('Checking the clock in Tokyo.');
+    expect(stdout).toMatch(/→ current_time \{"timezone":"Asia\/Tokyo"\}/);
+    expect(stdout).toMatch(/✓ current_time/);
+    expect(stdout).toMatch(/\[2\/20\] final answer/);
+    expect(stdout).toContain('It is Sunday in Tokyo.');
+    expect(stdout).toMatch(/status:\s+succeeded/);
+    expect(stdout).toMatch(/steps:\s+2 of 20/);
+    expect(stdout).toMatch(/tokens:\s+730 \(700 prompt, 30 completion\)/);
+    expect(stdout).toMatch(/cost:\s+\$0\.000\d/);
+    expect(stdout).toMatch(/tools:\s+1\/1 succeeded \(100%\)/);
+    expect(stdout).not.toContain('sk-test-secret-value');
+  });
+
+  it('--json prints exactly one object with status, answer, steps, usage and cost', async () => {
+    timeThenAnswer();
+    const { code, stdout } = await cairn(['run', '--json', 'What day is it in Tokyo?'], env, dir);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const out = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    expect(out).toMatchObject({ status: 'succeeded', answer: 'It is Sunday in Tokyo.', steps: 2, usage: { promptTokens: 700, completionTokens: 30 } });
+    // gpt-4o-mini list price: $0.15 / $0.60 per million tokens.
+    expect(out.costUsd).toBeCloseTo((700 * 0.15 + 30 * 0.6) / 1e6, 10);
+    // Workspaces are kept under the data directory, one per run.
+    expect(await readdir(path.join(dir, 'data', 'workspaces'))).toContain(out.runId);
+  });
+
+  it('exits 1 with status "stopped" when --max-steps is reached, and cost null for an unpriced model', async () => {
+    fake.respondWith((_b, i) => ({ kind: 'tool_calls', calls: [{ name: 'list_files', arguments: { path: `d${i}` } }] }));
+    const { code, stdout } = await cairn(['run', '--json', '--max-steps', '2', 'Explore'], { ...env, CAIRN_MODEL: 'my-local-model' }, dir);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout)).toMatchObject({ status: 'stopped', steps: 2, costUsd: null });
+  });
+
+  it('exits 1 with status "failed" and a clear message when the model server is unreachable', async () => {
+    const { code, stdout } = await cairn(['run', '--json', 'Hi'], { ...env, OPENAI_BASE_URL: 'http://127.0.0.1:9/v1', CAIRN_LLM_MAX_RETRIES: '0' }, dir);
+    expect(code).toBe(1);
+    const out = JSON.parse(stdout) as { status: string; reason: string };
+    expect(out.status).toBe('failed');
+    expect(out.reason).toMatch(/127\.0\.0\.1:9/);
+  });
+
+  it('explains every configuration problem at once, without a stack trace', async () => {
+    const { code, stderr, stdout } = await cairn(['run', 'Hi'], { CAIRN_MAX_STEPS: 'lots', LOG_LEVEL: 'chatty' }, dir);
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/CAIRN_MAX_STEPS: must be a number \(got "lots"\)/);
+    expect(stderr).toMatch(/LOG_LEVEL: must be one of/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('names the missing model server settings', async () => {
+    const { code, stderr } = await cairn(['run', 'Hi'], {}, dir);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/OPENAI_API_KEY: required/);
+    expect(stderr).toMatch(/OPENAI_BASE_URL/);
+  });
+
+  it('rejects bad arguments with usage help', async () => {
+    const bad = await cairn(['run', '--max-steps', 'zero', 'Hi'], env, dir);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-steps must be a whole number/);
+    const noGoal = await cairn(['run'], env, dir);
+    expect(noGoal.code).toBe(2);
+    expect(noGoal.stderr).toMatch(/needs a goal/);
+    const mode = await cairn(['run', '--mode', 'telepathy', 'Hi'], env, dir);
+    expect(mode.stderr).toMatch(/--mode "telepathy" is not available/);
+    const unknown = await cairn(['frobnicate'], env, dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown command "frobnicate"/);
+  });
+});
+
+describe('cairn chat', () => {
+  it('answers each line with the earlier turns as context', async () => {
+    fake.script({ kind: 'text', content: 'Nice to meet you, Ada.' }, { kind: 'text', content: 'Your name is Ada.' });
+    const { code, stdout } = await cairn(['chat'], env, dir, 'My name is Ada.\nWhat is my name?\n/exit\n');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Nice to meet you, Ada.');
+    expect(stdout).toContain('Your name is Ada.');
+    const second = fake.chatRequests()[1]?.messages ?? [];
+    expect(second.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(JSON.stringify(second)).toContain('Nice to meet you, Ada.');
+  });
+});
