@@ -148,7 +148,8 @@ export class ToolRegistry {
     } catch (err) {
       if (isAborted(context.signal)) return aborted(tool.name);
       const message = scrubHostPath(errorMessage(err), context.workspaceDir);
-      context.log.warn({ tool: tool.name, callId: call.id, runId: context.runId, err }, 'tool failed');
+      // A failing tool is routine (the model reads the error and corrects itself): info, not warn.
+      context.log.info({ tool: tool.name, callId: call.id, err }, 'tool failed');
       return fail('tool_error', message, `Error: ${tool.name} failed: ${message}`);
     }
 

@@ -93,7 +93,7 @@ describe('ToolRegistry.run', () => {
     expect(notObject.content).toContain('arguments: expected object, received string');
   });
 
-  it('turns a thrown error into a tool_error without the stack, and logs the details at warn', async () => {
+  it('turns a thrown error into a tool_error without the stack, and logs the details at info', async () => {
     const { log, lines } = capturingLogger();
     const failing = defineTool({
       name: 'explode',
@@ -116,9 +116,9 @@ describe('ToolRegistry.run', () => {
     expect(outcome).toMatchObject({ ok: false, content: 'Error: explode failed: disk on fire' });
     expect(outcome.error).toEqual({ kind: 'tool_error', message: 'disk on fire' });
     expect(outcome.content).not.toMatch(/\bat .*:\d+:\d+/);
-    const warn = lines.find((line) => line.level === 40);
-    expect(warn).toMatchObject({ tool: 'explode', msg: 'tool failed' });
-    expect(JSON.stringify(warn)).toContain('stack');
+    const logged = lines.find((line) => line.msg === 'tool failed');
+    expect(logged).toMatchObject({ tool: 'explode', level: 30 });
+    expect(JSON.stringify(logged)).toContain('stack');
 
     const sync = await registry.run(toolCall('explode_sync'), toolContext(dir));
     expect(sync.content).toBe('Error: explode_sync failed: sync boom');

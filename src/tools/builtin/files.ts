@@ -22,7 +22,8 @@ export interface FileToolLimits {
 }
 
 export const DEFAULT_FILE_LIMITS: FileToolLimits = {
-  maxReadChars: 100_000,
+  // Below the registry's 8,000-character output cap, so a read and its "continue at offset" hint arrive whole.
+  maxReadChars: 6_000,
   maxFileBytes: 1024 * 1024,
   maxWorkspaceBytes: 50 * 1024 * 1024,
   maxListEntries: 500,
