@@ -1,0 +1,36 @@
+# syntax=docker/dockerfile:1
+# Cairn: multi-stage build on Node 22 LTS (slim). The app runs its TypeScript sources with tsx,
+# so there is no build output; the first stage type-checks, the final stage has production
+# dependencies only and runs as the unprivileged "node" user.
+
+FROM node:22-slim AS check
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json ./
+COPY src ./src
+COPY commands ./commands
+COPY test ./test
+COPY bench ./bench
+COPY .config ./.config
+RUN npm run typecheck
+
+FROM node:22-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+
+FROM node:22-slim
+ENV NODE_ENV=production \
+    CAIRN_DATA_DIR=/app/memory-data
+WORKDIR /app
+COPY --from=deps --chown=root:root /app/node_modules ./node_modules
+COPY --chown=root:root package.json ./
+COPY --from=check --chown=root:root /app/src ./src
+COPY --from=check --chown=root:root /app/commands ./commands
+# The memory database is the only place the app writes; it is a volume owned by the app user.
+RUN mkdir -p /app/memory-data && chown node:node /app/memory-data
+VOLUME ["/app/memory-data"]
+USER node
+# The bot stops on SIGTERM; node as PID 1 gets it directly with the exec form.
+CMD ["node", "src/bin/cairn.js", "bot"]
