@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import type { ModelPrice, RunLimits } from '../../src/agent/budget.js';
 import type { RunEvent } from '../../src/agent/events.js';
@@ -9,24 +10,34 @@ import { silentLogger } from '../../src/log.js';
 import { builtinTools } from '../../src/tools/builtin/index.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
 import type { Tool } from '../../src/tools/types.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+import type { FakeOpenAi } from '../fakes/openai-server.js';
+import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
 
 export const DEFAULT_TEST_LIMITS: RunLimits = { maxSteps: 10, maxTokens: 1_000_000, maxCostUsd: 100, maxDurationMs: 20_000 };
 
 export interface Harness {
   fake: FakeOpenAi;
-  workspaceRoot: string;
+  /** Per-run workspaces are created under here (a temp directory for the test file). */
+  readonly workspaceRoot: string;
   /** An agent on the real openai SDK pointed at the fake server. */
   agent(options?: { limits?: Partial<RunLimits>; price?: ModelPrice; extraTools?: Tool[]; timeoutMs?: number }): Agent;
-  close(): Promise<void>;
 }
 
-export async function startHarness(): Promise<Harness> {
-  const fake = await startFakeOpenAi();
-  const workspaceRoot = await mkdtemp(path.join(os.tmpdir(), 'cairn-agent-test-'));
+/** The fake model server and a temp workspace root for one test file, set up and torn down by vitest. */
+export function useHarness(): Harness {
+  const fake = useFakeOpenAi();
+  let workspaceRoot = '';
+  beforeAll(async () => {
+    workspaceRoot = await mkdtemp(path.join(os.tmpdir(), 'cairn-agent-test-'));
+  });
+  afterAll(async () => {
+    await rm(workspaceRoot, { recursive: true, force: true });
+  });
   return {
     fake,
-    workspaceRoot,
+    get workspaceRoot() {
+      return workspaceRoot;
+    },
     agent(options = {}) {
       const log = silentLogger();
       return new Agent({
@@ -45,10 +56,6 @@ export async function startHarness(): Promise<Harness> {
         limits: { ...DEFAULT_TEST_LIMITS, ...options.limits },
         workspaceRoot,
       });
-    },
-    async close() {
-      await fake.close();
-      await rm(workspaceRoot, { recursive: true, force: true });
     },
   };
 }

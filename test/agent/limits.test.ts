@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LAST_STEP_NOTE } from '../../src/agent/prompt.js';
-import { recorder, startHarness, toolMessages, type Harness } from './harness.js';
+import { recorder, toolMessages, useHarness } from './harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  h.fake.reset();
-});
+const h = useHarness();
 
 /** A model that never stops calling tools, with different arguments each time. */
 function endlessToolCalls(usage?: { prompt: number; completion: number }) {

@@ -1,20 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineTool } from '../../src/tools/registry.js';
-import { recorder, startHarness, toolMessages, type Harness } from './harness.js';
+import { recorder, toolMessages, useHarness } from './harness.js';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness();
-});
-afterAll(async () => {
-  await h.close();
-});
-beforeEach(() => {
-  h.fake.reset();
-});
+const h = useHarness();
 
 describe('agent run (ReAct on native tool calling)', () => {
   it('calls a tool, feeds the result back, and returns the final answer', async () => {

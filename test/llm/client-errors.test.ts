@@ -1,21 +1,13 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LlmError } from '../../src/llm/errors.js';
 import type { ChatMessage } from '../../src/llm/types.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+import { startFakeOpenAi } from '../fakes/openai-server.js';
+import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
 import { captureLogger, modelFor } from './helpers.js';
 
-let fake: FakeOpenAi;
-beforeAll(async () => {
-  fake = await startFakeOpenAi();
-});
-beforeEach(() => {
-  fake.reset();
-});
-afterAll(async () => {
-  await fake.close();
-});
+const fake = useFakeOpenAi();
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'hello' }];
 

@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ChatMessage, ToolSpec } from '../../src/llm/types.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
 import { modelFor } from './helpers.js';
 
-let fake: FakeOpenAi;
-beforeAll(async () => {
-  fake = await startFakeOpenAi();
-});
-beforeEach(() => {
-  fake.reset();
-});
-afterAll(async () => {
-  await fake.close();
-});
+const fake = useFakeOpenAi();
 
 const messages: ChatMessage[] = [
   { role: 'system', content: 'You are Cairn.' },

@@ -1,20 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { LlmError } from '../../src/llm/errors.js';
 import { chatStructured, parseStructured } from '../../src/llm/structured.js';
-import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
 import { modelFor } from './helpers.js';
 
-let fake: FakeOpenAi;
-beforeAll(async () => {
-  fake = await startFakeOpenAi();
-});
-beforeEach(() => {
-  fake.reset();
-});
-afterAll(async () => {
-  await fake.close();
-});
+const fake = useFakeOpenAi();
 
 const Verdict = z.object({ keep: z.boolean(), reason: z.string().min(1) });
 const messages = [{ role: 'user' as const, content: 'Should we keep this memory?' }];
