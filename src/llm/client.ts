@@ -6,7 +6,6 @@ import OpenAI from 'openai';
 import type { Logger } from '../log.js';
 import { classifyAttemptError } from './classify.js';
 import { AttemptFailed, type AttemptFailure, type ErrorContext } from './errors.js';
-import type { PriceTable } from './pricing.js';
 import { DEFAULT_RETRY_AFTER_CAP_MS, withRetries, type RetryPolicy } from './retry.js';
 import { parseChunk, StreamAccumulator } from './stream.js';
 import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
@@ -27,8 +26,6 @@ export interface OpenAiChatModelOptions {
   retryMaxDelayMs?: number;
   /** Longest server retry-after hint we wait for; longer ones fail at once (default 60 s). */
   retryAfterCapMs?: number;
-  /** Not used by chat(); carried for callers that price usage. */
-  prices?: PriceTable;
 }
 
 // The SDK refuses to start without a key; servers that need none ignore whatever is sent.
