@@ -1,0 +1,143 @@
+import * as lancedb from '@lancedb/lancedb';
+import type { Schema } from 'apache-arrow';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import { episodesSchema, memoriesSchema, metaSchema, sqlString, workingSchema } from './schema.js';
+
+export type Table = lancedb.Table;
+
+/** Which embedder produced the vectors of the active memories table, and which table that is. */
+const EmbedderRecord = z.object({ id: z.string(), dimensions: z.number().int().positive(), table: z.string() });
+type EmbedderRecord = z.output<typeof EmbedderRecord>;
+
+export interface EmbedderIdentity {
+  id: string;
+  dimensions: number;
+}
+
+export class EmbedderMismatchError extends Error {
+  constructor(
+    readonly stored: EmbedderIdentity,
+    readonly current: EmbedderIdentity,
+  ) {
+    super(
+      `The memory database was embedded with "${stored.id}" (${stored.dimensions} dimensions), but CAIRN_EMBEDDINGS now gives ` +
+        `"${current.id}" (${current.dimensions} dimensions). Mixing them would silently break recall. ` +
+        `Run "npx cairn memory reembed" to re-embed every memory with "${current.id}", or set CAIRN_EMBEDDINGS back.`,
+    );
+    this.name = 'EmbedderMismatchError';
+  }
+}
+
+/** LanceDB reports optimistic-concurrency losses with these words; such writes are safe to redo. */
+function isCommitConflict(error: unknown): boolean {
+  return error instanceof Error && /commit conflict|retryable|conflicting|concurrent/i.test(error.message);
+}
+
+/** Runs a write, redoing it when it lost a commit race with another writer (compaction, say). */
+export async function withCommitRetry<T>(write: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isCommitConflict(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}
+
+async function openOrCreate(db: lancedb.Connection, names: readonly string[], name: string, schema: Schema): Promise<Table> {
+  if (names.includes(name)) return db.openTable(name);
+  try {
+    return await db.createEmptyTable(name, schema, { mode: 'create' });
+  } catch (error) {
+    // Another process created it first.
+    if (/already exists/i.test(String(error))) return db.openTable(name);
+    throw error;
+  }
+}
+
+export interface OpenOptions {
+  /** The current embedder; when it differs from the stored one, opening fails (unless `anyEmbedder`). */
+  embedder: EmbedderIdentity;
+  /** For maintenance that needs no vectors (export, forget, stats, reembed): skip the check. */
+  anyEmbedder?: boolean;
+  log: Logger;
+}
+
+/**
+ * The LanceDB database under CAIRN_DATA_DIR: a local path or any URI LanceDB accepts (s3://…).
+ * Holds the active memories table (named in `meta`, so re-embedding can switch tables
+ * atomically), working blocks, episodes and meta.
+ */
+export class MemoryDb {
+  private constructor(
+    readonly connection: lancedb.Connection,
+    readonly meta: Table,
+    public memories: Table,
+    readonly working: Table,
+    readonly episodes: Table,
+    public embedder: EmbedderRecord,
+    readonly embedderMatches: boolean,
+  ) {}
+
+  static async open(uri: string, options: OpenOptions): Promise<MemoryDb> {
+    const connection = await lancedb.connect(uri);
+    const names = await connection.tableNames();
+    const meta = await openOrCreate(connection, names, 'meta', metaSchema);
+    let record = await readMeta(meta, 'embedder', EmbedderRecord);
+    if (record === undefined) {
+      record = { id: options.embedder.id, dimensions: options.embedder.dimensions, table: 'memories' };
+      await writeMeta(meta, 'embedder', record);
+    }
+    const matches = record.id === options.embedder.id && record.dimensions === options.embedder.dimensions;
+    if (!matches && options.anyEmbedder !== true) {
+      connection.close();
+      throw new EmbedderMismatchError({ id: record.id, dimensions: record.dimensions }, options.embedder);
+    }
+    const memories = await openOrCreate(connection, names, record.table, memoriesSchema(record.dimensions));
+    const working = await openOrCreate(connection, names, 'working', workingSchema);
+    const episodes = await openOrCreate(connection, names, 'episodes', episodesSchema);
+    options.log.debug({ uri, embedder: record }, 'memory database open');
+    return new MemoryDb(connection, meta, memories, working, episodes, record, matches);
+  }
+
+  /**
+   * Makes `table` (already filled) the active memories table for `embedder`, then drops the
+   * old one. The meta write is the switch: a crash before it leaves the old table in charge.
+   */
+  async switchMemoriesTable(table: Table, embedder: EmbedderIdentity): Promise<void> {
+    const previous = this.embedder.table;
+    const record = { ...embedder, table: table.name };
+    await writeMeta(this.meta, 'embedder', record);
+    this.memories = table;
+    this.embedder = record;
+    if (previous !== table.name) await this.connection.dropTable(previous);
+  }
+
+  /** A fresh, empty memories table for re-embedding, named after the current one. */
+  async createMemoriesTable(dimensions: number): Promise<Table> {
+    const names = await this.connection.tableNames();
+    let n = 2;
+    while (names.includes(`memories_${n}`)) n += 1;
+    return this.connection.createEmptyTable(`memories_${n}`, memoriesSchema(dimensions), { mode: 'create' });
+  }
+
+  close(): void {
+    for (const table of [this.meta, this.memories, this.working, this.episodes]) table.close();
+    this.connection.close();
+  }
+}
+
+async function readMeta<T>(meta: Table, key: string, schema: z.ZodType<T>): Promise<T | undefined> {
+  const rows = await meta.query().where(`key = ${sqlString(key)}`).limit(1).toArray();
+  const raw = z.object({ value: z.string() }).safeParse(rows[0]);
+  if (!raw.success) return undefined;
+  return schema.parse(JSON.parse(raw.data.value));
+}
+
+async function writeMeta(meta: Table, key: string, value: unknown): Promise<void> {
+  await withCommitRetry(() =>
+    meta.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ key, value: JSON.stringify(value) }]),
+  );
+}

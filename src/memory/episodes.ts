@@ -1,0 +1,180 @@
+import { z } from 'zod';
+import { withCommitRetry, type Table } from './db.js';
+import { sqlString } from './schema.js';
+import type { RunScope } from './types.js';
+
+export const TRIGGERS = ['slash', 'mention', 'schedule', 'cli'] as const;
+export type Trigger = (typeof TRIGGERS)[number];
+export const EPISODE_STATUSES = ['running', 'succeeded', 'failed', 'stopped', 'interrupted'] as const;
+export type EpisodeStatus = (typeof EPISODE_STATUSES)[number];
+
+/** One line per step, kept with the episode: what the agent decided and how its tools went. */
+export const StepSummary = z.object({
+  step: z.number().int(),
+  decision: z.enum(['tool_calls', 'final']),
+  reasoning: z.string().nullable(),
+  tools: z.array(z.object({ name: z.string(), ok: z.boolean() })),
+});
+export type StepSummary = z.output<typeof StepSummary>;
+
+const jsonOf = <T extends z.ZodType>(schema: T) =>
+  z.string().transform((raw, ctx): z.output<T> => {
+    const parsed = schema.safeParse(JSON.parse(raw));
+    if (parsed.success) return parsed.data;
+    ctx.addIssue({ code: 'custom', message: 'stored JSON does not match its schema' });
+    return z.NEVER;
+  });
+
+export const Vote = z.object({ userId: z.string(), vote: z.enum(['up', 'down']), comment: z.string().nullable(), at: z.number() });
+export type Vote = z.output<typeof Vote>;
+
+const EpisodeRow = z
+  .object({
+    id: z.string(),
+    goal: z.string(),
+    mode: z.string(),
+    trigger: z.enum(TRIGGERS),
+    status: z.enum(EPISODE_STATUSES),
+    user_id: z.string(),
+    channel_id: z.string().nullable(),
+    guild_id: z.string().nullable(),
+    steps: jsonOf(z.array(StepSummary)),
+    answer: z.string().nullable(),
+    reason: z.string().nullable(),
+    prompt_tokens: z.number(),
+    completion_tokens: z.number(),
+    cost_usd: z.number().nullable(),
+    feedback: jsonOf(z.array(Vote)),
+    lesson_ids: jsonOf(z.array(z.string())),
+    started_at: z.number(),
+    ended_at: z.number().nullable(),
+  })
+  .transform((r) => ({
+    id: r.id,
+    goal: r.goal,
+    mode: r.mode,
+    trigger: r.trigger,
+    status: r.status,
+    scope: { userId: r.user_id, ...(r.channel_id === null ? {} : { channelId: r.channel_id }), ...(r.guild_id === null ? {} : { guildId: r.guild_id }) } satisfies RunScope,
+    steps: r.steps,
+    answer: r.answer,
+    reason: r.reason,
+    usage: { promptTokens: r.prompt_tokens, completionTokens: r.completion_tokens },
+    costUsd: r.cost_usd,
+    feedback: r.feedback,
+    lessonIds: r.lesson_ids,
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+  }));
+export type Episode = z.output<typeof EpisodeRow>;
+
+export interface EpisodeStart {
+  id: string;
+  goal: string;
+  mode: string;
+  trigger: Trigger;
+  scope: RunScope;
+  startedAt: number;
+}
+
+export interface EpisodeEnd {
+  status: Exclude<EpisodeStatus, 'running'>;
+  steps: StepSummary[];
+  answer: string | null;
+  reason: string | null;
+  usage: { promptTokens: number; completionTokens: number };
+  costUsd: number | null;
+  endedAt: number;
+}
+
+/** Episodic memory: one row per run, written when it starts and completed when it ends. */
+export class EpisodeStore {
+  constructor(private readonly table: Table) {}
+
+  async begin(start: EpisodeStart): Promise<void> {
+    await withCommitRetry(() =>
+      this.table.add([
+        {
+          id: start.id,
+          goal: start.goal,
+          mode: start.mode,
+          trigger: start.trigger,
+          status: 'running',
+          user_id: start.scope.userId,
+          channel_id: start.scope.channelId ?? null,
+          guild_id: start.scope.guildId ?? null,
+          steps: '[]',
+          answer: null,
+          reason: null,
+          prompt_tokens: 0,
+          completion_tokens: 0,
+          cost_usd: null,
+          feedback: '[]',
+          lesson_ids: '[]',
+          started_at: start.startedAt,
+          ended_at: null,
+        },
+      ]),
+    );
+  }
+
+  async finish(id: string, end: EpisodeEnd): Promise<void> {
+    await this.update(id, {
+      status: end.status,
+      steps: JSON.stringify(end.steps),
+      answer: end.answer,
+      reason: end.reason,
+      prompt_tokens: end.usage.promptTokens,
+      completion_tokens: end.usage.completionTokens,
+      cost_usd: end.costUsd,
+      ended_at: end.endedAt,
+    });
+  }
+
+  /** Records a vote (one per user per run; a new vote replaces that user's earlier one). */
+  async vote(id: string, vote: Vote): Promise<Episode> {
+    const episode = await this.get(id);
+    if (episode === undefined) throw new Error(`There is no run with id ${id}.`);
+    const feedback = [...episode.feedback.filter((v) => v.userId !== vote.userId), vote];
+    await this.update(id, { feedback: JSON.stringify(feedback) });
+    return { ...episode, feedback };
+  }
+
+  async get(id: string): Promise<Episode | undefined> {
+    const rows = await this.table.query().where(`id = ${sqlString(id)}`).limit(1).toArray();
+    return rows[0] === undefined ? undefined : EpisodeRow.parse(rows[0]);
+  }
+
+  /** Newest first. */
+  async list(where: string | undefined, limit = 20): Promise<Episode[]> {
+    const query = this.table.query();
+    const rows = await (where === undefined ? query : query.where(where)).toArray();
+    return z
+      .array(EpisodeRow)
+      .parse(rows)
+      .sort((a, b) => b.startedAt - a.startedAt)
+      .slice(0, limit);
+  }
+
+  /** Runs a crash left "running": marked interrupted and returned so surfaces can say so. */
+  async markInterrupted(reason: string, now: number): Promise<Episode[]> {
+    const stranded = await this.list(`status = 'running'`, 10_000);
+    for (const episode of stranded) await this.update(episode.id, { status: 'interrupted', reason, ended_at: now });
+    return stranded.map((e) => ({ ...e, status: 'interrupted' as const, reason, endedAt: now }));
+  }
+
+  async forgetUser(userId: string): Promise<number> {
+    const where = `user_id = ${sqlString(userId)}`;
+    const count = await this.table.countRows(where);
+    await withCommitRetry(() => this.table.delete(where));
+    return count;
+  }
+
+  private async update(id: string, values: Record<string, string | number | null>): Promise<void> {
+    const valuesSql: Record<string, string> = {};
+    for (const [column, value] of Object.entries(values)) {
+      valuesSql[column] = value === null ? 'NULL' : typeof value === 'number' ? String(value) : sqlString(value);
+    }
+    await withCommitRetry(() => this.table.update({ where: `id = ${sqlString(id)}`, valuesSql }));
+  }
+}

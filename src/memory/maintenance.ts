@@ -1,0 +1,190 @@
+import * as lancedb from '@lancedb/lancedb';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import { withCommitRetry, type MemoryDb, type Table } from './db.js';
+import { sqlList } from './schema.js';
+
+export interface MaintenanceOptions {
+  /** Size cap of the memories table; above it the least valuable rows are evicted. */
+  maxMemories: number;
+  /** Compact and fold new rows into the indexes after this many inserts. */
+  optimizeEveryRows: number;
+  /** Build the approximate vector index once the table has this many rows (flat search below). */
+  vectorIndexMinRows: number;
+  /** How often buffered access counts are written. */
+  accessFlushMs: number;
+  /** How often expired rows are deleted and the size cap enforced. */
+  sweepEveryMs: number;
+}
+
+export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
+  maxMemories: 200_000,
+  optimizeEveryRows: 2_000,
+  vectorIndexMinRows: 20_000,
+  accessFlushMs: 5_000,
+  sweepEveryMs: 10 * 60_000,
+};
+
+// LanceDB index configs are consumed by createIndex: build a new one each time.
+const textIndex = () => lancedb.Index.fts({ withPosition: false, stem: true, removeStopWords: true, lowercase: true, asciiFolding: true });
+
+const EvictionRow = z.object({ id: z.string(), importance: z.number(), access_count: z.number(), last_access_at: z.number() });
+
+/**
+ * Keeps the memories table fast and bounded without touching the reply path: indexes,
+ * compaction, access counts, TTL expiry and eviction all run here, one job at a time.
+ */
+export class Maintenance {
+  private queue: Promise<void> = Promise.resolve();
+  private insertedSinceOptimize = 0;
+  private readonly accessed = new Map<string, number>();
+  private timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private vectorIndexRows = 0;
+
+  constructor(
+    private readonly db: MemoryDb,
+    private readonly log: Logger,
+    private readonly options: MaintenanceOptions = DEFAULT_MAINTENANCE,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Creates the full-text index if missing (cheap on a new table) and starts the periodic jobs. */
+  async start(): Promise<void> {
+    await this.ensureTextIndex(this.db.memories);
+    const every = (ms: number, job: () => void) => {
+      const timer = setInterval(job, ms);
+      timer.unref();
+      this.timers.push(timer);
+    };
+    every(this.options.accessFlushMs, () => {
+      this.enqueue('flush access counts', () => this.flushAccess());
+    });
+    every(this.options.sweepEveryMs, () => {
+      this.enqueue('sweep', () => this.sweep());
+    });
+    this.enqueue('sweep', () => this.sweep());
+  }
+
+  noteInserted(rows: number): void {
+    this.insertedSinceOptimize += rows;
+    if (this.insertedSinceOptimize >= this.options.optimizeEveryRows) {
+      this.insertedSinceOptimize = 0;
+      this.enqueue('optimize', () => this.optimize());
+    }
+  }
+
+  noteAccessed(ids: readonly string[]): void {
+    for (const id of ids) this.accessed.set(id, (this.accessed.get(id) ?? 0) + 1);
+  }
+
+  /** Resolves when every queued job has finished. */
+  async idle(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.queue;
+      await current;
+    } while (current !== this.queue);
+  }
+
+  /** Everything now: flush, sweep, indexes, compaction (for `cairn memory` commands and benches). */
+  async runAll(): Promise<void> {
+    this.enqueue('flush access counts', () => this.flushAccess());
+    this.enqueue('sweep', () => this.sweep());
+    this.enqueue('optimize', () => this.optimize());
+    await this.idle();
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    this.enqueue('flush access counts', () => this.flushAccess());
+    await this.idle();
+    this.closed = true;
+  }
+
+  private enqueue(name: string, job: () => Promise<void>): void {
+    if (this.closed) return;
+    this.queue = this.queue.then(async () => {
+      const started = performance.now();
+      try {
+        await job();
+        this.log.debug({ job: name, ms: Math.round(performance.now() - started) }, 'memory maintenance');
+      } catch (error) {
+        this.log.warn({ err: error, job: name }, 'memory maintenance failed; will try again later');
+      }
+    });
+  }
+
+  private async ensureTextIndex(table: Table): Promise<void> {
+    const indices = await table.listIndices();
+    if (!indices.some((i) => i.columns.includes('search_text'))) {
+      await table.createIndex('search_text', { config: textIndex() });
+    }
+  }
+
+  /** Compacts files and folds new rows into the indexes; builds the vector index when it pays. */
+  private async optimize(): Promise<void> {
+    const table = this.db.memories;
+    await this.ensureTextIndex(table);
+    const rows = await table.countRows();
+    const hasVectorIndex = (await table.listIndices()).some((i) => i.columns.includes('vector'));
+    // Retrain when the table has grown 4× since the index was built: partitions fit the data.
+    if (rows >= this.options.vectorIndexMinRows && (!hasVectorIndex || rows >= 4 * this.vectorIndexRows)) {
+      await withCommitRetry(() =>
+        table.createIndex('vector', {
+          config: lancedb.Index.ivfPq({
+            distanceType: 'cosine',
+            numPartitions: Math.max(16, Math.round(Math.sqrt(rows))),
+          }),
+          replace: true,
+        }),
+      );
+      this.vectorIndexRows = rows;
+    } else if (hasVectorIndex && this.vectorIndexRows === 0) {
+      this.vectorIndexRows = rows;
+    }
+    await withCommitRetry(() => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
+  }
+
+  /** Access counts are buffered and written in a few grouped updates instead of one per recall. */
+  private async flushAccess(): Promise<void> {
+    if (this.accessed.size === 0) return;
+    const byCount = new Map<number, string[]>();
+    for (const [id, count] of this.accessed) byCount.set(count, [...(byCount.get(count) ?? []), id]);
+    this.accessed.clear();
+    const now = this.now();
+    for (const [count, ids] of byCount) {
+      await withCommitRetry(() =>
+        this.db.memories.update({
+          where: `id IN ${sqlList(ids)}`,
+          valuesSql: { access_count: `access_count + ${count}`, last_access_at: String(now) },
+        }),
+      );
+    }
+  }
+
+  /** Deletes expired rows, then evicts the least valuable ones above the size cap. */
+  async sweep(): Promise<void> {
+    const table = this.db.memories;
+    await withCommitRetry(() => table.delete(`expires_at IS NOT NULL AND expires_at <= ${this.now()}`));
+    const excess = (await table.countRows()) - this.options.maxMemories;
+    if (excess <= 0) return;
+    // Evict a little more than needed so the cap is not hit again on the next insert.
+    const target = excess + Math.ceil(this.options.maxMemories * 0.02);
+    const rows = z
+      .array(EvictionRow)
+      .parse(await table.query().select(['id', 'importance', 'access_count', 'last_access_at']).toArray());
+    const now = this.now();
+    const value = (r: z.output<typeof EvictionRow>) => {
+      const idleDays = Math.max(0, now - r.last_access_at) / 86_400_000;
+      return r.importance + 0.1 * Math.log1p(r.access_count) + 0.5 * 0.5 ** (idleDays / 30);
+    };
+    const victims = rows.sort((a, b) => value(a) - value(b)).slice(0, target).map((r) => r.id);
+    for (let i = 0; i < victims.length; i += 1_000) {
+      const batch = victims.slice(i, i + 1_000);
+      await withCommitRetry(() => table.delete(`id IN ${sqlList(batch)}`));
+    }
+    this.log.info({ evicted: victims.length, cap: this.options.maxMemories }, 'memories evicted above the size cap');
+  }
+}

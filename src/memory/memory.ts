@@ -1,0 +1,117 @@
+import type { Logger } from '../log.js';
+import { MemoryDb } from './db.js';
+import type { Embedder } from './embedders/types.js';
+import { EpisodeStore, type Episode } from './episodes.js';
+import { DEFAULT_MAINTENANCE, Maintenance, type MaintenanceOptions } from './maintenance.js';
+import { sqlString } from './schema.js';
+import { SemanticMemory } from './semantic.js';
+import { MEMORY_KINDS, type MemoryKind, type MemoryRecord } from './types.js';
+import { WorkingMemory, type WorkingBlock } from './working.js';
+
+export interface MemoryOptions {
+  /** LanceDB URI: a local directory or s3://… */
+  uri: string;
+  embedder: Embedder;
+  log: Logger;
+  maintenance?: Partial<MaintenanceOptions>;
+  /** Open even if the stored vectors came from another embedder (export, forget, stats, reembed). */
+  anyEmbedder?: boolean;
+  now?: () => number;
+}
+
+export interface UserExport {
+  userId: string;
+  exportedAt: string;
+  memories: MemoryRecord[];
+  workingMemory: WorkingBlock[];
+  episodes: Episode[];
+}
+
+export interface MemoryStats {
+  uri: string;
+  embedder: { id: string; dimensions: number };
+  memories: number;
+  byKind: Record<MemoryKind, number>;
+  workingBlocks: number;
+  episodes: number;
+  indexes: { name: string; type: string; indexedRows: number; unindexedRows: number }[];
+}
+
+/** The whole memory system over one LanceDB database: working, episodic and semantic memory. */
+export class Memory {
+  private constructor(
+    readonly db: MemoryDb,
+    readonly embedder: Embedder,
+    readonly semantic: SemanticMemory,
+    readonly working: WorkingMemory,
+    readonly episodes: EpisodeStore,
+    readonly maintenance: Maintenance,
+    private readonly uri: string,
+  ) {}
+
+  static async open(options: MemoryOptions): Promise<Memory> {
+    const now = options.now ?? Date.now;
+    const log = options.log.child({ component: 'memory' });
+    const db = await MemoryDb.open(options.uri, {
+      embedder: { id: options.embedder.id, dimensions: options.embedder.dimensions },
+      anyEmbedder: options.anyEmbedder ?? false,
+      log,
+    });
+    const maintenance = new Maintenance(db, log, { ...DEFAULT_MAINTENANCE, ...options.maintenance }, now);
+    await maintenance.start();
+    return new Memory(
+      db,
+      options.embedder,
+      new SemanticMemory(db, options.embedder, maintenance, log, now),
+      new WorkingMemory(db.working, now),
+      new EpisodeStore(db.episodes),
+      maintenance,
+      options.uri,
+    );
+  }
+
+  /** Everything kept about one user, as plain JSON-ready data. */
+  async exportUser(userId: string): Promise<UserExport> {
+    const memories = await this.semantic.list(SemanticMemory.userFilter(userId), 1_000_000);
+    const workingMemory = await this.working.blocksFor({ userId });
+    const episodes = await this.episodes.list(`user_id = ${sqlString(userId)}`, 1_000_000);
+    return { userId, exportedAt: new Date().toISOString(), memories, workingMemory: workingMemory.filter((b) => b.text !== ''), episodes };
+  }
+
+  /** Deletes everything kept about one user: their memories, private blocks and runs. */
+  async forgetUser(userId: string): Promise<{ memories: number; workingBlocks: number; episodes: number }> {
+    const ids = (await this.semantic.list(SemanticMemory.userFilter(userId), 1_000_000)).map((m) => m.id);
+    let memories = 0;
+    for (let i = 0; i < ids.length; i += 1_000) memories += await this.semantic.forget(ids.slice(i, i + 1_000));
+    const workingBlocks = await this.working.forgetScope(`user:${userId}`);
+    const episodes = await this.episodes.forgetUser(userId);
+    return { memories, workingBlocks, episodes };
+  }
+
+  async stats(): Promise<MemoryStats> {
+    const byKind = Object.fromEntries(
+      await Promise.all(MEMORY_KINDS.map(async (kind) => [kind, await this.semantic.count(`kind = ${sqlString(kind)}`)] as const)),
+    ) as Record<MemoryKind, number>;
+    const indexes = (await this.db.memories.listIndices()).map((index) => ({ name: index.name, type: index.indexType, indexedRows: 0, unindexedRows: 0 }));
+    for (const index of indexes) {
+      const stats = await this.db.memories.indexStats(index.name);
+      index.indexedRows = stats?.numIndexedRows ?? 0;
+      index.unindexedRows = stats?.numUnindexedRows ?? 0;
+    }
+    return {
+      uri: this.uri,
+      embedder: { id: this.db.embedder.id, dimensions: this.db.embedder.dimensions },
+      memories: await this.semantic.count(),
+      byKind,
+      workingBlocks: await this.db.working.countRows(),
+      episodes: await this.db.episodes.countRows(),
+      indexes,
+    };
+  }
+
+  /** Flushes pending maintenance (access counts) and closes the database. */
+  async close(): Promise<void> {
+    await this.maintenance.close();
+    this.db.close();
+  }
+}

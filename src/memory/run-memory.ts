@@ -1,0 +1,82 @@
+import type { AgentMemory, RunInfo, RunMemoryContext, StepSummary } from '../agent/memory-port.js';
+import type { RunResult } from '../agent/events.js';
+import type { Logger } from '../log.js';
+import type { Memory } from './memory.js';
+import { renderRunContext } from './run-context.js';
+import { MAX_MEMORY_CHARS } from './semantic.js';
+import { readableScopes, type MemoryInput, type RecallHit } from './types.js';
+
+export interface RunMemoryOptions {
+  /** Tokens of the system prompt given to memory (working blocks, lessons, memories). */
+  budgetTokens: number;
+  memoryLimit: number;
+  lessonLimit: number;
+  /** A recalled memory must match the goal's words or be at least this similar to count as relevant. */
+  minSimilarity: number;
+  /** Recency half-life for conversation turns and other memories. */
+  recencyHalfLifeMs: number;
+}
+
+export const DEFAULT_RUN_MEMORY: RunMemoryOptions = {
+  budgetTokens: 2_000,
+  memoryLimit: 8,
+  lessonLimit: 3,
+  minSimilarity: 0.35,
+  recencyHalfLifeMs: 30 * 86_400_000,
+};
+
+function clip(text: string): string {
+  return text.length <= MAX_MEMORY_CHARS ? text : `${text.slice(0, MAX_MEMORY_CHARS - 20)} … [shortened]`;
+}
+
+/** Memory as the agent sees it: recall before a run, the episode and its turns after. */
+export class RunMemory implements AgentMemory {
+  constructor(
+    private readonly memory: Memory,
+    private readonly log: Logger,
+    private readonly options: RunMemoryOptions = DEFAULT_RUN_MEMORY,
+  ) {}
+
+  async beforeRun(run: RunInfo, signal: AbortSignal): Promise<RunMemoryContext> {
+    await this.memory.episodes.begin({
+      id: run.runId,
+      goal: run.goal,
+      mode: run.mode,
+      trigger: run.trigger,
+      scope: run.scope,
+      startedAt: run.startedAt.getTime(),
+    });
+    const scopes = readableScopes(run.scope);
+    const relevant = (hits: RecallHit[]) =>
+      hits.filter((h) => h.explanation.textRank !== null || (h.explanation.similarity ?? 0) >= this.options.minSimilarity);
+    const [blocks, lessons, memories] = await Promise.all([
+      this.memory.working.blocksFor(run.scope),
+      this.memory.semantic.recall({ query: run.goal, scopes, kinds: ['lesson'], limit: this.options.lessonLimit }, signal),
+      this.memory.semantic.recall(
+        { query: run.goal, scopes, kinds: ['fact', 'note', 'report', 'turn'], limit: this.options.memoryLimit, recencyHalfLifeMs: this.options.recencyHalfLifeMs },
+        signal,
+      ),
+    ]);
+    const rendered = renderRunContext({ blocks, lessons: relevant(lessons), memories: relevant(memories), budgetTokens: this.options.budgetTokens });
+    return { prompt: rendered.prompt, workingBlocks: blocks.length, memories: rendered.memories, lessons: rendered.lessons };
+  }
+
+  async afterRun(run: RunInfo, result: RunResult, steps: StepSummary[]): Promise<void> {
+    await this.memory.episodes.finish(run.runId, {
+      status: result.status,
+      steps,
+      answer: result.answer,
+      reason: result.reason ?? null,
+      usage: result.usage,
+      costUsd: result.costUsd,
+      endedAt: Date.parse(result.endedAt),
+    });
+    const base = { scope: run.scope, visibility: run.visibility, sourceRunId: run.runId } as const;
+    const turns: MemoryInput[] = [{ ...base, kind: 'turn', text: clip(run.goal), speaker: run.scope.userName ?? 'user', createdAt: run.startedAt }];
+    if (result.answer !== null) {
+      turns.push({ ...base, kind: 'turn', text: clip(result.answer), speaker: 'Cairn', context: clip(run.goal), createdAt: new Date(result.endedAt) });
+    }
+    await this.memory.semantic.saveMany(turns);
+    this.log.debug({ runId: run.runId, turns: turns.length }, 'run recorded in memory');
+  }
+}
