@@ -7,8 +7,10 @@ import type { ToolRegistry } from '../tools/registry.js';
 import { Budget, type ModelPrice, type RunLimits } from './budget.js';
 import type { ContextOptions } from './context.js';
 import { EventFanout, type AgentMode, type RunResult, type RunSink } from './events.js';
+import type { AgentMemory, RunInfo, RunMemoryContext, RunScope, Trigger, Visibility } from './memory-port.js';
 import { buildHead } from './prompt.js';
 import { runReactLoop, type LoopOutcome } from './react.js';
+import { StepLog } from './step-log.js';
 
 export interface AgentDependencies {
   model: ChatModel;
@@ -20,6 +22,8 @@ export interface AgentDependencies {
   /** Each run gets its own directory under here unless the request names one. */
   workspaceRoot: string;
   context?: ContextOptions;
+  /** Recall before runs and episodes after them; without it runs remember nothing. */
+  memory?: AgentMemory;
   /** Injectable clock for tests. */
   now?: () => Date;
 }
@@ -35,7 +39,15 @@ export interface RunRequest {
   history?: ChatMessage[];
   workspaceDir?: string;
   runId?: string;
+  /** Who the run acts for and where (memory scope). Default: the local terminal user. */
+  scope?: RunScope;
+  trigger?: Trigger;
+  /** Where its conversation turns are kept; default: the channel if there is one, else private. */
+  visibility?: Visibility;
 }
+
+/** The scope of runs started from this machine's terminal. */
+export const LOCAL_SCOPE: RunScope = { userId: 'local', userName: 'user' };
 
 export const AGENT_MODES: readonly AgentMode[] = ['react'];
 
@@ -71,7 +83,18 @@ export class Agent {
     const startedAt = now();
     const startedMs = performance.now();
     const elapsedMs = () => Math.round(performance.now() - startedMs);
-    const events = new EventFanout(request.sinks ?? [], log);
+    const stepLog = new StepLog();
+    const events = new EventFanout([stepLog.sink, ...(request.sinks ?? [])], log);
+    const scope = request.scope ?? LOCAL_SCOPE;
+    const info: RunInfo = {
+      runId,
+      goal,
+      mode,
+      trigger: request.trigger ?? 'cli',
+      scope,
+      visibility: request.visibility ?? (scope.channelId === undefined ? 'private' : 'channel'),
+      startedAt,
+    };
     const budget = new Budget(limits, this.deps.price);
 
     // One signal carries both the caller's cancellation and the wall-clock limit to every
@@ -86,7 +109,8 @@ export class Agent {
       controller.abort({ limit: 'time', detail: `ran out of time (limit ${Math.round(limits.maxDurationMs / 1000)} s)` });
     }, limits.maxDurationMs);
 
-    log.info({ goal, mode, model: this.deps.model.model }, 'run started');
+    log.info({ goal, mode, model: this.deps.model.model, trigger: info.trigger }, 'run started');
+    const recalled = await this.recall(info, controller.signal, log);
     events.emit({
       type: 'started',
       runId,
@@ -96,6 +120,7 @@ export class Agent {
       model: this.deps.model.model,
       maxSteps: limits.maxSteps,
       workspaceDir,
+      memory: recalled === null ? null : { workingBlocks: recalled.workingBlocks, memories: recalled.memories, lessons: recalled.lessons },
     });
     let outcome: LoopOutcome;
     try {
@@ -107,6 +132,7 @@ export class Agent {
           now: startedAt,
           timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
           history: request.history ?? [],
+          memory: recalled?.prompt ?? null,
         }),
         model: this.deps.model,
         tools: this.deps.tools,
@@ -115,6 +141,7 @@ export class Agent {
         log,
         signal: controller.signal,
         workspaceDir,
+        scope,
         elapsedMs,
         ...(this.deps.context === undefined ? {} : { context: this.deps.context }),
       });
@@ -144,8 +171,29 @@ export class Agent {
       { status: result.status, steps: result.steps, usage: result.usage, costUsd: result.costUsd, reason: result.reason },
       'run ended',
     );
+    await this.record(info, result, stepLog, log);
     events.emit({ type: 'final', runId, elapsedMs: elapsedMs(), result });
     await events.flush();
     return result;
+  }
+
+  /** Recall never blocks a run: if memory fails, the run goes on without it and the log says why. */
+  private async recall(info: RunInfo, signal: AbortSignal, log: Logger): Promise<RunMemoryContext | null> {
+    if (this.deps.memory === undefined) return null;
+    try {
+      return await this.deps.memory.beforeRun(info, signal);
+    } catch (error) {
+      log.error({ err: error }, 'memory recall failed; running without memory');
+      return null;
+    }
+  }
+
+  private async record(info: RunInfo, result: RunResult, stepLog: StepLog, log: Logger): Promise<void> {
+    if (this.deps.memory === undefined) return;
+    try {
+      await this.deps.memory.afterRun(info, result, stepLog.steps);
+    } catch (error) {
+      log.error({ err: error }, 'saving the run to memory failed');
+    }
   }
 }

@@ -37,7 +37,16 @@ interface EventBase {
 
 export type RunEvent = EventBase &
   (
-    | { type: 'started'; goal: string; mode: AgentMode; model: string; maxSteps: number; workspaceDir: string }
+    | {
+        type: 'started';
+        goal: string;
+        mode: AgentMode;
+        model: string;
+        maxSteps: number;
+        workspaceDir: string;
+        /** What memory contributed; null when the run has no memory (or recall failed). */
+        memory: { workingBlocks: number; memories: number; lessons: number } | null;
+      }
     | {
         type: 'step';
         step: number;

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { RunScope } from '../memory/types.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolCall } from '../llm/types.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { Budget, LimitHit } from './budget.js';
@@ -19,6 +20,7 @@ export interface LoopInputs {
   /** Aborted on cancellation or when the wall clock runs out; its reason is a LimitHit. */
   signal: AbortSignal;
   workspaceDir: string;
+  scope: RunScope;
   elapsedMs: () => number;
   context?: ContextOptions;
 }
@@ -130,7 +132,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         tool: call.name,
         arguments: call.arguments,
       });
-      const outcome = await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log });
+      const outcome = await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope });
       const interrupted = abortHit(signal);
       if (interrupted !== null) return stop(interrupted);
       toolCalls.total += 1;

@@ -13,6 +13,8 @@ export interface MaintenanceOptions {
   vectorIndexMinRows: number;
   /** How often buffered access counts are written. */
   accessFlushMs: number;
+  /** Quiet time after a write before new rows are folded into the indexes. */
+  indexRefreshDelayMs: number;
   /** How often expired rows are deleted and the size cap enforced. */
   sweepEveryMs: number;
 }
@@ -22,6 +24,7 @@ export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
   optimizeEveryRows: 2_000,
   vectorIndexMinRows: 20_000,
   accessFlushMs: 5_000,
+  indexRefreshDelayMs: 1_000,
   sweepEveryMs: 10 * 60_000,
 };
 
@@ -41,6 +44,7 @@ export class Maintenance {
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private vectorIndexRows = 0;
+  private refreshTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: MemoryDb,
@@ -49,9 +53,13 @@ export class Maintenance {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Creates the full-text index if missing (cheap on a new table) and starts the periodic jobs. */
+  /**
+   * Creates the full-text index if missing, folds in rows written since the last session, and
+   * starts the periodic jobs. Runs at start-up, before any recall is served.
+   */
   async start(): Promise<void> {
     await this.ensureTextIndex(this.db.memories);
+    if (await this.hasUnindexedRows()) await this.optimize();
     const every = (ms: number, job: () => void) => {
       const timer = setInterval(job, ms);
       timer.unref();
@@ -66,12 +74,37 @@ export class Maintenance {
     this.enqueue('sweep', () => this.sweep());
   }
 
+  /**
+   * New rows are searchable at once, but LanceDB's search of rows not yet in the full-text index
+   * drops words that occur in every such row (a BM25 weight with no floor), so small, fresh
+   * tables lose keyword matches. Folding rows into the index soon after a write avoids that.
+   */
   noteInserted(rows: number): void {
+    if (rows === 0) return;
     this.insertedSinceOptimize += rows;
+    clearTimeout(this.refreshTimer);
     if (this.insertedSinceOptimize >= this.options.optimizeEveryRows) {
+      this.refreshSoon(0);
+    } else {
+      this.refreshSoon(this.options.indexRefreshDelayMs);
+    }
+  }
+
+  private refreshSoon(delayMs: number): void {
+    this.refreshTimer = setTimeout(() => {
       this.insertedSinceOptimize = 0;
       this.enqueue('optimize', () => this.optimize());
+    }, delayMs);
+    this.refreshTimer.unref();
+  }
+
+  private async hasUnindexedRows(): Promise<boolean> {
+    const indices = await this.db.memories.listIndices();
+    for (const index of indices) {
+      const stats = await this.db.memories.indexStats(index.name);
+      if ((stats?.numUnindexedRows ?? 0) > 0) return true;
     }
+    return false;
   }
 
   noteAccessed(ids: readonly string[]): void {
@@ -98,6 +131,7 @@ export class Maintenance {
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    clearTimeout(this.refreshTimer);
     this.enqueue('flush access counts', () => this.flushAccess());
     await this.idle();
     this.closed = true;

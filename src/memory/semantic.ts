@@ -171,6 +171,9 @@ export class SemanticMemory {
       records.set(record.id, record);
       return { id: record.id, score: z.object({ _score: z.number() }).parse(row)._score };
     });
+    // LanceDB returns full-text matches in storage order, not by score: rank them ourselves.
+    vectorHits.sort((a, b) => a.distance - b.distance);
+    textHits.sort((a, b) => b.score - a.score);
     const fused = reciprocalRankFusion(vectorHits, textHits, query.fusion ?? DEFAULT_FUSION);
     const hits: RecallHit[] = [];
     for (const [id, score] of fused) {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RunScope } from '../memory/types.js';
 import type { z } from 'zod';
 
 /** How much harm a tool can do; high-risk tools will need approval (see README). */
@@ -11,6 +12,8 @@ export interface ToolContext {
   workspaceDir: string;
   signal: AbortSignal;
   log: Logger;
+  /** Who the run acts for and where; memory tools need it. */
+  scope?: RunScope;
 }
 
 /**

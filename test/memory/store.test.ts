@@ -70,6 +70,22 @@ describe('semantic memory', () => {
     expect(hit?.score).toBeCloseTo(2 / 61, 6);
   });
 
+  it('still matches keywords that every stored memory shares (new rows are folded into the index)', async () => {
+    let memory = await mem.open();
+    await memory.semantic.saveMany(
+      ['deploys happen on Tuesdays', 'we deploy from main', 'deploy freeze in December'].map((text) => ({
+        text,
+        kind: 'fact' as const,
+        scope: ada,
+        visibility: 'private' as const,
+      })),
+    );
+    await memory.close();
+    memory = await mem.open();
+    const hits = await memory.semantic.recall({ query: 'deploy', scopes: readableScopes(ada) });
+    expect(hits.filter((h) => h.explanation.textRank !== null)).toHaveLength(3);
+  });
+
   it('filters by kind and by time', async () => {
     const memory = await mem.open();
     await memory.semantic.saveMany([
