@@ -76,8 +76,9 @@ export class Maintenance {
 
   /**
    * New rows are searchable at once, but LanceDB's search of rows not yet in the full-text index
-   * drops words that occur in every such row (a BM25 weight with no floor), so small, fresh
-   * tables lose keyword matches. Folding rows into the index soon after a write avoids that.
+   * can miss keyword matches (seen with a few short rows sharing a word: the query returned
+   * nothing until the rows were indexed). Folding rows into the index soon after a write, and
+   * at start-up, avoids that.
    */
   noteInserted(rows: number): void {
     if (rows === 0) return;

@@ -70,16 +70,19 @@ describe('semantic memory', () => {
     expect(hit?.score).toBeCloseTo(2 / 61, 6);
   });
 
-  it('still matches keywords that every stored memory shares (new rows are folded into the index)', async () => {
+  it('matches keywords in rows written since the full-text index was last updated (after a restart)', async () => {
     let memory = await mem.open();
-    await memory.semantic.saveMany(
-      ['deploys happen on Tuesdays', 'we deploy from main', 'deploy freeze in December'].map((text) => ({
-        text,
-        kind: 'fact' as const,
-        scope: ada,
-        visibility: 'private' as const,
-      })),
-    );
+    // Separate writes, as a run makes them: a saved fact, then the run's two turns.
+    await memory.semantic.save({ text: 'The ops team deploys on Tuesdays at 14:00 UTC.', kind: 'fact', scope: ada, visibility: 'private' });
+    await memory.semantic.save({ text: 'Remember that we deploy on Tuesdays', kind: 'turn', scope: ada, visibility: 'private', speaker: 'Ada' });
+    await memory.semantic.save({
+      text: 'Noted: deploys are on Tuesdays.',
+      kind: 'turn',
+      scope: ada,
+      visibility: 'private',
+      speaker: 'Cairn',
+      context: 'Remember that we deploy on Tuesdays',
+    });
     await memory.close();
     memory = await mem.open();
     const hits = await memory.semantic.recall({ query: 'deploy', scopes: readableScopes(ada) });

@@ -1,0 +1,9 @@
+/** What the memory store needs from an embedding model, local or remote. */
+
+export interface Embedder {
+  /** Stable id recorded with stored vectors, e.g. "local-v1" or "openai:text-embedding-3-small". A change of algorithm must change the id. */
+  readonly id: string;
+  readonly dimensions: number;
+  /** One L2-normalised vector per text, in order. `purpose` lets embedders treat queries and documents differently. */
+  embed(texts: readonly string[], options?: { signal?: AbortSignal; purpose?: 'query' | 'document' }): Promise<Float32Array[]>;
+}
