@@ -6,4 +6,9 @@ export interface Embedder {
   readonly dimensions: number;
   /** One L2-normalised vector per text, in order. `purpose` lets embedders treat queries and documents differently. */
   embed(texts: readonly string[], options?: { signal?: AbortSignal; purpose?: 'query' | 'document' }): Promise<Float32Array[]>;
+  /**
+   * Suggested weight of this embedder's ranking against the BM25 ranking (weight 1) when the two
+   * are fused; absent means equal weight.
+   */
+  readonly fusionWeight?: number;
 }
