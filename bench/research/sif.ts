@@ -3,7 +3,7 @@
  * a weighted mean where frequent words count little, minus the direction all sentences share.
  * Word frequencies come from the word list's rank (Zipf), so no corpus statistics are needed.
  */
-import type { WordVectors } from './word-vectors.js';
+import type { WordVectors } from '../../src/memory/embedders/word-vectors.js';
 
 /** Harmonic number of the ~400k-word list the ranks come from: Zipf's normaliser. */
 const ZIPF_NORMALISER = Math.log(400_000) + 0.5772;
