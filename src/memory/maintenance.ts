@@ -9,7 +9,7 @@ export interface MaintenanceOptions {
   maxMemories: number;
   /** Compact and fold new rows into the indexes after this many inserts. */
   optimizeEveryRows: number;
-  /** Build the approximate vector index once the table has this many rows (flat search below). */
+  /** Build the approximate (HNSW) vector index once the table has this many rows; flat search below. */
   vectorIndexMinRows: number;
   /** How often buffered access counts are written. */
   accessFlushMs: number;
@@ -22,14 +22,23 @@ export interface MaintenanceOptions {
 export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
   maxMemories: 200_000,
   optimizeEveryRows: 2_000,
-  vectorIndexMinRows: 20_000,
+  vectorIndexMinRows: 2_000,
   accessFlushMs: 5_000,
   indexRefreshDelayMs: 1_000,
   sweepEveryMs: 10 * 60_000,
 };
 
 // LanceDB index configs are consumed by createIndex: build a new one each time.
+// Stemmed, English stop words removed, lower-cased, accents folded; no positions (no phrase queries).
 const textIndex = () => lancedb.Index.fts({ withPosition: false, stem: true, removeStopWords: true, lowercase: true, asciiFolding: true });
+
+/** Columns every recall (scope, kind) and every save (content_hash, id) filters on. */
+const SCALAR_INDEXES: [string, () => lancedb.Index][] = [
+  ['scope', () => lancedb.Index.bitmap()],
+  ['kind', () => lancedb.Index.bitmap()],
+  ['id', () => lancedb.Index.btree()],
+  ['content_hash', () => lancedb.Index.btree()],
+];
 
 const EvictionRow = z.object({ id: z.string(), importance: z.number(), access_count: z.number(), last_access_at: z.number() });
 
@@ -158,26 +167,32 @@ export class Maintenance {
     }
   }
 
-  /** Compacts files and folds new rows into the indexes; builds the vector index when it pays. */
+  /**
+   * Compacts files and folds new rows into the indexes, creating what is missing: scalar indexes
+   * for the columns every recall and save filters on, and an HNSW vector index once flat search
+   * stops being cheap (~2 µs a row here, so from a few thousand rows).
+   */
   private async optimize(): Promise<void> {
     const table = this.db.memories;
     await this.ensureTextIndex(table);
     const rows = await table.countRows();
-    const hasVectorIndex = (await table.listIndices()).some((i) => i.columns.includes('vector'));
-    // Retrain when the table has grown 4× since the index was built: partitions fit the data.
-    if (rows >= this.options.vectorIndexMinRows && (!hasVectorIndex || rows >= 4 * this.vectorIndexRows)) {
-      await withCommitRetry(() =>
-        table.createIndex('vector', {
-          config: lancedb.Index.ivfPq({
-            distanceType: 'cosine',
-            numPartitions: Math.max(16, Math.round(Math.sqrt(rows))),
+    if (rows > 0) {
+      const indexed = new Set((await table.listIndices()).flatMap((i) => i.columns));
+      for (const [column, config] of SCALAR_INDEXES) {
+        if (!indexed.has(column)) await withCommitRetry(() => table.createIndex(column, { config: config() }));
+      }
+      // Rebuild when the table has grown 4× since the index was built, so its graph fits the data.
+      if (rows >= this.options.vectorIndexMinRows && (!indexed.has('vector') || rows >= 4 * this.vectorIndexRows)) {
+        await withCommitRetry(() =>
+          table.createIndex('vector', {
+            config: lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: Math.max(1, Math.round(rows / 50_000)) }),
+            replace: true,
           }),
-          replace: true,
-        }),
-      );
-      this.vectorIndexRows = rows;
-    } else if (hasVectorIndex && this.vectorIndexRows === 0) {
-      this.vectorIndexRows = rows;
+        );
+        this.vectorIndexRows = rows;
+      } else if (indexed.has('vector') && this.vectorIndexRows === 0) {
+        this.vectorIndexRows = rows;
+      }
     }
     await withCommitRetry(() => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
   }

@@ -1,12 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import { withCommitRetry, type MemoryDb } from './db.js';
+import { EmbedderMismatchError, withCommitRetry, type MemoryDb } from './db.js';
+import { keywordQuery } from './embedders/tokenize.js';
 import type { Embedder } from './embedders/types.js';
 import { boostFor, DEFAULT_FUSION, reciprocalRankFusion, type FusionOptions } from './fusion.js';
 import type { Maintenance } from './maintenance.js';
 import { MEMORY_COLUMNS, MemoryRow, sqlList, sqlString } from './schema.js';
-import { MEMORY_KINDS, scopeKeyFor, type MemoryInput, type MemoryKind, type MemoryRecord, type RecallHit } from './types.js';
+import { MEMORY_KINDS, scopeKeyFor, type MemoryInput, type MemoryKind, type MemoryRecord, type RecallHit, type ScoreExplanation } from './types.js';
 
 export const MAX_MEMORY_CHARS = 8_000;
 
@@ -22,6 +23,15 @@ const MemoryInputSchema = z.object({
   context: z.string().max(MAX_MEMORY_CHARS).optional(),
   speaker: z.string().max(200).optional(),
 });
+
+// Built once: constructing a zod schema costs far more than using it (recall parses many rows).
+const RANKING_COLUMNS = ['id', 'created_at', 'importance', 'expires_at'];
+const RankingRow = z.object({ id: z.string(), created_at: z.number(), importance: z.number(), expires_at: z.number().nullable() });
+type RankingRow = z.output<typeof RankingRow>;
+const VectorRankingRows = z.array(RankingRow.extend({ _distance: z.number() }));
+const TextRankingRows = z.array(RankingRow.extend({ _score: z.number() }));
+const IdAndHash = z.array(z.object({ id: z.string(), content_hash: z.string() }));
+const MemoryRows = z.array(MemoryRow);
 
 export interface RecallQuery {
   query: string;
@@ -44,9 +54,22 @@ export interface SaveResult {
   created: boolean;
 }
 
-/** What the full-text index and the embedder see: who said it, the text, and its context. */
-export function documentText(input: Pick<MemoryInput, 'text' | 'speaker' | 'context'>): string {
-  const said = input.speaker === undefined ? input.text : `${input.speaker}: ${input.text}`;
+type Indexed = Pick<MemoryInput, 'text' | 'speaker' | 'context'>;
+
+/** What the embedder sees: who said it and what was said. Dates and context blur the vector. */
+export function vectorText(input: Indexed): string {
+  return input.speaker === undefined ? input.text : `${input.speaker}: ${input.text}`;
+}
+
+const DAY_FORMAT = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+
+/**
+ * What the full-text index sees: the day it happened (so "in May 2023" finds it), who said it,
+ * the text, and its context (e.g. the turns before it). Measured on LoCoMo, the date and the
+ * context are what lift keyword recall well above plain BM25 (bench/research/README.md).
+ */
+export function searchText(input: Indexed, createdAt: number): string {
+  const said = `${DAY_FORMAT.format(createdAt)} ${vectorText(input)}`;
   return input.context === undefined || input.context === '' ? said : `${said}\n${input.context}`;
 }
 
@@ -74,6 +97,14 @@ export class SemanticMemory {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Opened for maintenance with another embedder: vectors would not be comparable. */
+  private assertEmbedderMatches(): void {
+    const stored = this.db.embedder;
+    if (stored.id !== this.embedder.id || stored.dimensions !== this.embedder.dimensions) {
+      throw new EmbedderMismatchError(stored, this.embedder);
+    }
+  }
+
   async save(input: MemoryInput): Promise<SaveResult> {
     const [result] = await this.saveMany([input]);
     if (result === undefined) throw new Error('memory save returned nothing');
@@ -83,6 +114,7 @@ export class SemanticMemory {
   /** Saves a batch with one embedding call and one commit; duplicates keep their existing id. */
   async saveMany(inputs: readonly MemoryInput[], signal?: AbortSignal): Promise<SaveResult[]> {
     if (inputs.length === 0) return [];
+    this.assertEmbedderMatches();
     const now = this.now();
     const prepared = inputs.map((input) => {
       const checked = MemoryInputSchema.safeParse(input);
@@ -94,14 +126,14 @@ export class SemanticMemory {
     const hashes = [...new Set(prepared.map((p) => p.hash))];
     const existing = new Map<string, string>();
     const found = await this.db.memories.query().where(`content_hash IN ${sqlList(hashes)}`).select(['id', 'content_hash']).toArray();
-    for (const row of z.array(z.object({ id: z.string(), content_hash: z.string() })).parse(found)) existing.set(row.content_hash, row.id);
+    for (const row of IdAndHash.parse(found)) existing.set(row.content_hash, row.id);
 
     const fresh = new Map<string, (typeof prepared)[number] & { id: string }>();
     for (const p of prepared) if (!existing.has(p.hash) && !fresh.has(p.hash)) fresh.set(p.hash, { ...p, id: newMemoryId() });
     const toInsert = [...fresh.values()];
     if (toInsert.length > 0) {
       const vectors = await this.embedder.embed(
-        toInsert.map((p) => documentText(p.input)),
+        toInsert.map((p) => vectorText(p.input)),
         { purpose: 'document', ...(signal === undefined ? {} : { signal }) },
       );
       const rows = toInsert.map((p, i) => ({
@@ -114,7 +146,7 @@ export class SemanticMemory {
         text: p.input.text,
         speaker: p.input.speaker ?? null,
         context: p.input.context ?? null,
-        search_text: documentText(p.input),
+        search_text: searchText(p.input, p.createdAt),
         vector: Array.from(vectors[i] ?? []),
         created_at: p.createdAt,
         last_access_at: p.createdAt,
@@ -142,72 +174,81 @@ export class SemanticMemory {
     });
   }
 
+  /**
+   * Hybrid recall in two phases. First each list ranks candidates reading only the few columns
+   * ranking needs (id, dates, importance); expiry is checked here rather than in the database
+   * filter, where it cost a scan of every row. Then full rows are read for the winners only.
+   */
   async recall(query: RecallQuery, signal?: AbortSignal): Promise<RecallHit[]> {
     const limit = query.limit ?? 8;
     if (query.scopes.length === 0 || query.query.trim() === '') return [];
-    const overFetch = query.overFetch ?? Math.max(50, limit * 4);
+    this.assertEmbedderMatches();
+    const overFetch = query.overFetch ?? Math.max(40, limit * 2);
     const now = this.now();
-    const filter = this.filter(query, now);
+    const filter = this.filter(query);
     const [vector] = await this.embedder.embed([query.query], { purpose: 'query', ...(signal === undefined ? {} : { signal }) });
-    const table = this.db.memories;
     const [vectorRows, textRows] = await Promise.all([
-      table
+      this.db.memories
         .vectorSearch(Array.from(vector ?? []))
         .distanceType('cosine')
         .where(filter)
-        .select([...MEMORY_COLUMNS, '_distance'])
+        .select([...RANKING_COLUMNS, '_distance'])
         .limit(overFetch)
         .toArray(),
       this.textSearch(query.query, filter, overFetch),
     ]);
-    const records = new Map<string, MemoryRecord>();
-    const vectorHits = vectorRows.map((row: unknown) => {
-      const record = MemoryRow.parse(row);
-      records.set(record.id, record);
-      return { id: record.id, distance: z.object({ _distance: z.number() }).parse(row)._distance };
-    });
-    const textHits = textRows.map((row: unknown) => {
-      const record = MemoryRow.parse(row);
-      records.set(record.id, record);
-      return { id: record.id, score: z.object({ _score: z.number() }).parse(row)._score };
-    });
+    const live = (row: RankingRow) => row.expires_at === null || row.expires_at > now;
+    const vectorCandidates = VectorRankingRows.parse(vectorRows).filter(live);
+    const textCandidates = TextRankingRows.parse(textRows).filter(live);
+    const candidates = new Map<string, RankingRow>([...vectorCandidates, ...textCandidates].map((row) => [row.id, row]));
+    const vectorHits = vectorCandidates.map((row) => ({ id: row.id, distance: row._distance })).sort((a, b) => a.distance - b.distance);
     // LanceDB returns full-text matches in storage order, not by score: rank them ourselves.
-    vectorHits.sort((a, b) => a.distance - b.distance);
-    textHits.sort((a, b) => b.score - a.score);
-    const fused = reciprocalRankFusion(vectorHits, textHits, query.fusion ?? DEFAULT_FUSION);
-    const hits: RecallHit[] = [];
+    const textHits = textCandidates.map((row) => ({ id: row.id, score: row._score })).sort((a, b) => b.score - a.score);
+    const fused = reciprocalRankFusion(
+      vectorHits,
+      textHits,
+      query.fusion ?? { ...DEFAULT_FUSION, vectorWeight: this.embedder.fusionWeight ?? DEFAULT_FUSION.vectorWeight },
+    );
+    const ranked: { id: string; score: number; explanation: ScoreExplanation }[] = [];
     for (const [id, score] of fused) {
-      const memory = records.get(id);
-      if (memory === undefined) continue;
-      const boost = boostFor({
-        ageMs: now - memory.createdAt,
-        importance: memory.importance,
-        recencyHalfLifeMs: query.recencyHalfLifeMs,
-        recencyWeight: 0.5,
-      });
-      hits.push({ memory, score: score.fused * boost, explanation: { ...score, boost, final: score.fused * boost } });
+      const row = candidates.get(id);
+      if (row === undefined) continue;
+      const boost = boostFor({ ageMs: now - row.created_at, importance: row.importance, recencyHalfLifeMs: query.recencyHalfLifeMs, recencyWeight: 0.5 });
+      ranked.push({ id, score: score.fused * boost, explanation: { ...score, boost, final: score.fused * boost } });
     }
-    hits.sort((a, b) => b.score - a.score);
-    const top = hits.slice(0, limit);
-    this.maintenance.noteAccessed(top.map((h) => h.memory.id));
-    return top;
+    ranked.sort((a, b) => b.score - a.score);
+    const top = ranked.slice(0, limit);
+    const records = new Map((await this.fetch(top.map((t) => t.id))).map((m) => [m.id, m]));
+    const hits = top.flatMap(({ id, score, explanation }) => {
+      const memory = records.get(id);
+      // A memory forgotten between the two phases is simply left out.
+      return memory === undefined ? [] : [{ memory, score, explanation }];
+    });
+    this.maintenance.noteAccessed(hits.map((h) => h.memory.id));
+    return hits;
+  }
+
+  private async fetch(ids: readonly string[]): Promise<MemoryRecord[]> {
+    if (ids.length === 0) return [];
+    return MemoryRows.parse(await this.db.memories.query().where(`id IN ${sqlList(ids)}`).select(MEMORY_COLUMNS).limit(ids.length).toArray());
   }
 
   private async textSearch(text: string, filter: string, limit: number): Promise<unknown[]> {
-    // Only words go to the full-text parser; punctuation carries no meaning for BM25 here.
-    const words = text.replace(/[^\p{L}\p{N}\s'-]+/gu, ' ').trim();
+    // Content words only: stop words add noise to BM25, and no query syntax reaches the parser.
+    const words = keywordQuery(text);
     if (words === '') return [];
     return this.db.memories
       .query()
       .fullTextSearch(words, { columns: ['search_text'] })
       .where(filter)
-      .select([...MEMORY_COLUMNS, '_score'])
+      .select([...RANKING_COLUMNS, '_score'])
       .limit(limit)
       .toArray();
   }
 
-  private filter(query: RecallQuery, now: number): string {
-    const parts = [`scope IN ${sqlList(query.scopes)}`, `(expires_at IS NULL OR expires_at > ${now})`];
+  /** Conditions the database applies before ranking (all served by scalar indexes or cheap). */
+  private filter(query: RecallQuery): string {
+    const parts = [`scope IN ${sqlList(query.scopes)}`];
     if (query.kinds !== undefined && query.kinds.length > 0) parts.push(`kind IN ${sqlList(query.kinds)}`);
     if (query.since !== undefined) parts.push(`created_at >= ${query.since}`);
     if (query.until !== undefined) parts.push(`created_at < ${query.until}`);
@@ -222,7 +263,7 @@ export class SemanticMemory {
   /** Newest first; for listings and exports. */
   async list(where: string, limit = 100): Promise<MemoryRecord[]> {
     const rows = await this.db.memories.query().where(where).select(MEMORY_COLUMNS).limit(limit).toArray();
-    return z.array(MemoryRow).parse(rows).sort((a, b) => b.createdAt - a.createdAt);
+    return MemoryRows.parse(rows).sort((a, b) => b.createdAt - a.createdAt);
   }
 
   async forget(ids: readonly string[]): Promise<number> {

@@ -29,6 +29,8 @@ const LabelSchema = z
 
 export class WorkingMemoryError extends Error {}
 
+const WorkingRows = z.array(WorkingRow);
+
 /**
  * Working memory: per-user and per-channel blocks with a character limit enforced on every
  * write. Writes to one block are serialised in this process (read, change, write), so two
@@ -45,7 +47,7 @@ export class WorkingMemory {
   /** The blocks a run sees: defaults for its user and channel, plus any others written there. */
   async blocksFor(scope: RunScope): Promise<WorkingBlock[]> {
     const keys = [`user:${scope.userId}`, ...(scope.channelId === undefined ? [] : [`channel:${scope.channelId}`])];
-    const rows = z.array(WorkingRow).parse(await this.table.query().where(`scope IN ${sqlList(keys)}`).toArray());
+    const rows = WorkingRows.parse(await this.table.query().where(`scope IN ${sqlList(keys)}`).toArray());
     const blocks: WorkingBlock[] = [];
     for (const key of keys) {
       const kind = key.startsWith('user:') ? 'user' : 'channel';
