@@ -5,7 +5,11 @@ import type { Config } from './config.js';
 import type { Logger } from './log.js';
 import { OpenAiChatModel } from './llm/client.js';
 import { buildPriceTable, priceFor } from './llm/pricing.js';
+import { createEmbedder } from './memory/embedders/index.js';
+import { Memory } from './memory/memory.js';
+import { RunMemory } from './memory/run-memory.js';
 import { builtinTools } from './tools/builtin/index.js';
+import { memoryTools } from './tools/memory.js';
 import { ToolRegistry } from './tools/registry.js';
 
 /** The services every surface (terminal now, Discord later) is built from. */
@@ -14,6 +18,9 @@ export interface App {
   log: Logger;
   agent: Agent;
   tools: ToolRegistry;
+  memory: Memory;
+  /** Flushes and closes the memory database. */
+  close(): Promise<void>;
 }
 
 /** Where per-run workspaces live: beside the memory database when it is local. */
@@ -23,9 +30,24 @@ export function workspaceRootFor(dataDir: string): string {
     : path.join(dataDir, 'workspaces');
 }
 
-/** Composition root: config → logger → llm → tools → agent. */
-export function createApp(config: Config, log: Logger): App {
-  const prices = buildPriceTable(config.llm.pricesJson);
+/** Opens the memory database with the configured embedder. */
+export async function openMemory(config: Config, log: Logger, options: { anyEmbedder?: boolean } = {}): Promise<Memory> {
+  const embedder = await createEmbedder(
+    config.embeddings,
+    { baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, timeoutMs: config.llm.timeoutMs, maxRetries: config.llm.maxRetries },
+    log,
+  );
+  return Memory.open({
+    uri: config.dataDir,
+    embedder,
+    log,
+    maintenance: { maxMemories: config.memoryMaxRows },
+    ...(options.anyEmbedder === undefined ? {} : { anyEmbedder: options.anyEmbedder }),
+  });
+}
+
+/** Composition root: config → logger → llm → memory → tools → agent. */
+export async function createApp(config: Config, log: Logger): Promise<App> {
   const model = new OpenAiChatModel({
     model: config.llm.model,
     baseURL: config.llm.baseURL,
@@ -34,12 +56,13 @@ export function createApp(config: Config, log: Logger): App {
     maxRetries: config.llm.maxRetries,
     log,
   });
-  const tools = new ToolRegistry(builtinTools());
+  const memory = await openMemory(config, log);
+  const tools = new ToolRegistry([...builtinTools(), ...memoryTools(memory)]);
   const agent = new Agent({
     model,
     tools,
     log,
-    price: priceFor(config.llm.model, prices),
+    price: priceFor(config.llm.model, buildPriceTable(config.llm.pricesJson)),
     limits: {
       maxSteps: config.limits.maxSteps,
       maxTokens: config.limits.maxTokens,
@@ -47,6 +70,7 @@ export function createApp(config: Config, log: Logger): App {
       maxDurationMs: config.limits.runTimeoutMs,
     },
     workspaceRoot: workspaceRootFor(config.dataDir),
+    memory: new RunMemory(memory, log),
   });
-  return { config, log, agent, tools };
+  return { config, log, agent, tools, memory, close: () => memory.close() };
 }

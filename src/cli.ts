@@ -2,11 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { AGENT_MODES } from './agent/agent.js';
 import type { AgentMode } from './agent/events.js';
-import { createApp, type App } from './app.js';
-import { ConfigError, loadConfig, secretsOf } from './config.js';
-import { runChatCommand } from './console/chat-command.js';
-import { runRunCommand } from './console/run-command.js';
-import { createLogger } from './log.js';
+import type { App } from './app.js';
+import { ConfigError, loadConfig, secretsOf, type Config, type Requirement } from './config.js';
+import { MEMORY_USAGE, MemoryUsageError } from './console/memory-usage.js';
+import { createLogger, type Logger } from './log.js';
 
 const USAGE = `Cairn — an autonomous agent with memory, for Discord and the terminal.
 
@@ -17,6 +16,8 @@ Usage:
       Exit code 0 only when the run succeeded.
   cairn chat [--mode react] [--max-steps n]
       An interactive conversation with the same agent (/reset, /exit).
+  cairn memory search|list|forget|export|stats|reembed ...
+      Look into and manage long-term memory (cairn memory help).
   cairn help | --help        This text.
   cairn --version            The version.
 
@@ -51,12 +52,24 @@ function version(): string {
   return typeof pkg === 'object' && pkg !== null && 'version' in pkg ? String(pkg.version) : 'unknown';
 }
 
-/** Builds the app for a terminal command; logs stay quiet (warn) unless LOG_LEVEL asks for more. */
-function terminalApp(): App {
-  const config = loadConfig(process.env, ['llm']);
+/** Config and logger for a terminal command; logs stay quiet (warn) unless LOG_LEVEL asks for more. */
+function terminalSetup(needs: Requirement[]): { config: Config; log: Logger } {
+  const config = loadConfig(process.env, needs);
   const level = process.env.LOG_LEVEL === undefined || process.env.LOG_LEVEL === '' ? 'warn' : config.logLevel;
-  const log = createLogger({ level, secrets: secretsOf(config) });
-  return createApp(config, log);
+  return { config, log: createLogger({ level, secrets: secretsOf(config) }) };
+}
+
+/** Runs a command with the whole app, closing it (and the memory database) afterwards. */
+async function withApp(use: (app: App) => Promise<number>): Promise<number> {
+  const { config, log } = terminalSetup(['llm']);
+  // Loaded on demand: LanceDB and the embedder cost a second at start-up that help and usage errors need not pay.
+  const { createApp } = await import('./app.js');
+  const app = await createApp(config, log);
+  try {
+    return await use(app);
+  } finally {
+    await app.close();
+  }
 }
 
 async function dispatch(argv: string[]): Promise<number> {
@@ -86,15 +99,26 @@ async function dispatch(argv: string[]): Promise<number> {
       const goal = positionals.join(' ').trim();
       if (goal === '') throw new UsageError('cairn run needs a goal, e.g. cairn run "What time is it in Tokyo?"');
       const common = parseCommon(values);
-      return runRunCommand(terminalApp(), { goal, ...common, json: values.json, workspaceDir: values.workspace });
+      const { runRunCommand } = await import('./console/run-command.js');
+      return withApp((app) => runRunCommand(app, { goal, ...common, json: values.json, workspaceDir: values.workspace }));
     }
     case 'chat': {
       const { values } = parseArgs({ args: rest, options: { mode: { type: 'string' }, 'max-steps': { type: 'string' } } });
-      return runChatCommand(terminalApp(), parseCommon(values));
+      const common = parseCommon(values);
+      const { runChatCommand } = await import('./console/chat-command.js');
+      return withApp((app) => runChatCommand(app, common));
+    }
+    case 'memory': {
+      if (rest[0] === undefined || rest[0] === 'help' || rest[0] === '--help') {
+        process.stdout.write(`${MEMORY_USAGE}\n`);
+        return rest[0] === undefined ? 2 : 0;
+      }
+      const { config, log } = terminalSetup(['memory']);
+      const { runMemoryCommand } = await import('./console/memory-command.js');
+      return runMemoryCommand(rest, config, log);
     }
     case 'bot':
     case 'deploy-commands':
-    case 'memory':
       process.stderr.write(`cairn ${command}: not available in this version yet (the terminal agent is: cairn run, cairn chat).\n`);
       return 2;
     default:
@@ -112,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    if (error instanceof UsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (error instanceof UsageError || error instanceof MemoryUsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`cairn: ${error.message}\nRun "cairn help" for usage.\n`);
       return 2;
     }

@@ -48,6 +48,7 @@ const envSchema = z.object({
   CAIRN_LLM_TIMEOUT_S: wholeNumber(1, 3_600, 120),
   CAIRN_LLM_MAX_RETRIES: wholeNumber(0, 10, 3),
   CAIRN_PRICES: z.string().min(1).optional(),
+  CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -64,6 +65,8 @@ export interface Config {
     pricesJson: string | undefined;
   };
   embeddings: string;
+  /** Size cap of the memories table; above it the least valuable memories are evicted. */
+  memoryMaxRows: number;
   /** LanceDB URI: an absolute local path, or a remote URI (s3://…) passed through unchanged. */
   dataDir: string;
   minScheduleIntervalS: number;
@@ -71,8 +74,8 @@ export interface Config {
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
 }
 
-/** What a command needs beyond the always-valid defaults. */
-export type Requirement = 'llm' | 'discord';
+/** What a command needs beyond the always-valid defaults ('memory': a reachable embedder). */
+export type Requirement = 'llm' | 'discord' | 'memory';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -113,6 +116,11 @@ function checkRequirements(env: Env, needs: readonly Requirement[]): string[] {
       "OPENAI_API_KEY: required for OpenAI's API. Or set OPENAI_BASE_URL to a local OpenAI-compatible server (e.g. http://localhost:11434/v1 for Ollama), which needs no key.",
     );
   }
+  if (needs.includes('memory') && !needs.includes('llm') && env.CAIRN_EMBEDDINGS !== 'local' && env.OPENAI_API_KEY === undefined && env.OPENAI_BASE_URL === undefined) {
+    problems.push(
+      `CAIRN_EMBEDDINGS: "${env.CAIRN_EMBEDDINGS}" is served by a model server, but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set. Set one, or use CAIRN_EMBEDDINGS=local.`,
+    );
+  }
   return problems;
 }
 
@@ -144,6 +152,7 @@ export function loadConfig(
       pricesJson: e.CAIRN_PRICES,
     },
     embeddings: e.CAIRN_EMBEDDINGS,
+    memoryMaxRows: e.CAIRN_MEMORY_MAX_ROWS,
     dataDir: resolveDataDir(e.CAIRN_DATA_DIR, cwd),
     minScheduleIntervalS: e.CAIRN_MIN_SCHEDULE_INTERVAL_S,
     logLevel: e.LOG_LEVEL,
