@@ -41,6 +41,7 @@ async function time(name: string, fn: () => Promise<unknown>) {
   console.log(name.padEnd(46), (xs[20] ?? 0).toFixed(2), 'ms');
 }
 console.log('indexes:', (await t.listIndices()).map((i) => `${i.columns.join(',')}:${i.indexType}`).join(' '));
+console.log('vector index:', JSON.stringify(await t.indexStats('vector_idx')));
 for (const [label, where] of [['no filter', undefined], ['scope', scopeOnly], ['scope+expiry', withExpiry]] as const) {
   await time(`vector 100 ids, ${label}`, () => { const s = t.vectorSearch(vec).distanceType('cosine'); return (where ? s.where(where) : s).select(['id', '_distance']).limit(100).toArray(); });
   await time(`fts 100 ids, ${label}`, () => { const s = t.query().fullTextSearch(keywordQuery(q), { columns: ['search_text'] }); return (where ? s.where(where) : s).select(['id', '_score']).limit(100).toArray(); });
