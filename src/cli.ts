@@ -16,6 +16,9 @@ Usage:
       Exit code 0 only when the run succeeded.
   cairn chat [--mode react] [--max-steps n]
       An interactive conversation with the same agent (/reset, /exit).
+  cairn bot                  Run the Discord bot (same as npm start). Needs DISCORD_TOKEN.
+  cairn deploy-commands [--guild id]
+      Register the slash commands in one guild (instant) or globally.
   cairn memory search|list|forget|export|stats|reembed ...
       Look into and manage long-term memory (cairn memory help).
   cairn help | --help        This text.
@@ -117,10 +120,19 @@ async function dispatch(argv: string[]): Promise<number> {
       const { runMemoryCommand } = await import('./console/memory-command.js');
       return runMemoryCommand(rest, config, log);
     }
-    case 'bot':
-    case 'deploy-commands':
-      process.stderr.write(`cairn ${command}: not available in this version yet (the terminal agent is: cairn run, cairn chat).\n`);
-      return 2;
+    case 'bot': {
+      // A long-running service logs at info by default; terminal commands stay quiet.
+      const config = loadConfig(process.env, ['llm', 'discord']);
+      const log = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
+      const { runBotCommand } = await import('./console/bot-command.js');
+      return runBotCommand(config, log);
+    }
+    case 'deploy-commands': {
+      const { values } = parseArgs({ args: rest, options: { guild: { type: 'string' } } });
+      const { config } = terminalSetup(['discord']);
+      const { runDeployCommand } = await import('./console/bot-command.js');
+      return runDeployCommand(config, values.guild ?? config.discord.guildId);
+    }
     default:
       throw new UsageError(`Unknown command "${command}".`);
   }

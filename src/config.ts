@@ -25,6 +25,12 @@ const positiveNumber = (max: number, fallback: number) =>
     .max(max, { error: `must be at most ${max}` })
     .default(fallback);
 
+/** Comma-separated Discord ids; empty means "no restriction". */
+const idList = z
+  .string()
+  .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+  .pipe(z.array(z.string().regex(/^\d{17,20}$/, { error: 'must be a comma-separated list of Discord ids (17–20 digits)' })));
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 const envSchema = z.object({
@@ -49,12 +55,36 @@ const envSchema = z.object({
   CAIRN_LLM_MAX_RETRIES: wholeNumber(0, 10, 3),
   CAIRN_PRICES: z.string().min(1).optional(),
   CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
+  CAIRN_ALLOWED_USERS: idList.default([]),
+  CAIRN_ALLOWED_ROLES: idList.default([]),
+  CAIRN_ALLOWED_CHANNELS: idList.default([]),
+  CAIRN_ADMIN_ROLES: idList.default([]),
+  CAIRN_RUNS_PER_MINUTE: wholeNumber(1, 1_000, 6),
+  CAIRN_DAILY_BUDGET_USD: positiveNumber(100_000, 5),
+  CAIRN_MAX_CONCURRENT_RUNS: wholeNumber(1, 1_000, 64),
+  CAIRN_SHUTDOWN_GRACE_S: wholeNumber(0, 9, 7),
 });
 
 type Env = z.output<typeof envSchema>;
 
 export interface Config {
-  discord: { token: string | undefined; restUrl: string | undefined; guildId: string | undefined };
+  discord: {
+    token: string | undefined;
+    restUrl: string | undefined;
+    guildId: string | undefined;
+    /** Who may use the bot; empty lists mean everyone. A user passes by id or by any listed role. */
+    allowedUsers: string[];
+    allowedRoles: string[];
+    /** Where the bot answers; empty means everywhere (threads count as their parent channel). */
+    allowedChannels: string[];
+    /** Roles that may manage other people's runs and schedules (besides Manage Server). */
+    adminRoles: string[];
+    runsPerMinute: number;
+    dailyBudgetUsd: number;
+    maxConcurrentRuns: number;
+    /** How long running runs get to finish on shutdown before they are interrupted. */
+    shutdownGraceMs: number;
+  };
   llm: {
     apiKey: string | undefined;
     baseURL: string | undefined;
@@ -142,7 +172,19 @@ export function loadConfig(
   const missing = checkRequirements(e, needs);
   if (missing.length > 0) throw new ConfigError(missing);
   return {
-    discord: { token: e.DISCORD_TOKEN, restUrl: e.DISCORD_REST_URL, guildId: e.DISCORD_GUILD_ID },
+    discord: {
+      token: e.DISCORD_TOKEN,
+      restUrl: e.DISCORD_REST_URL,
+      guildId: e.DISCORD_GUILD_ID,
+      allowedUsers: e.CAIRN_ALLOWED_USERS,
+      allowedRoles: e.CAIRN_ALLOWED_ROLES,
+      allowedChannels: e.CAIRN_ALLOWED_CHANNELS,
+      adminRoles: e.CAIRN_ADMIN_ROLES,
+      runsPerMinute: e.CAIRN_RUNS_PER_MINUTE,
+      dailyBudgetUsd: e.CAIRN_DAILY_BUDGET_USD,
+      maxConcurrentRuns: e.CAIRN_MAX_CONCURRENT_RUNS,
+      shutdownGraceMs: e.CAIRN_SHUTDOWN_GRACE_S * 1000,
+    },
     llm: {
       apiKey: e.OPENAI_API_KEY,
       baseURL: e.OPENAI_BASE_URL,

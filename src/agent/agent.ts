@@ -46,6 +46,8 @@ export interface RunRequest {
   visibility?: Visibility;
 }
 
+const CANCELLED = 'the run was cancelled';
+
 /** The scope of runs started from this machine's terminal. */
 export const LOCAL_SCOPE: RunScope = { userId: 'local', userName: 'user' };
 
@@ -100,8 +102,10 @@ export class Agent {
     // One signal carries both the caller's cancellation and the wall-clock limit to every
     // model call and tool; its reason says which one fired.
     const controller = new AbortController();
+    // A caller may say why it cancels (e.g. "the bot is restarting"); the result keeps the words.
     const onCancel = () => {
-      controller.abort({ limit: 'cancelled', detail: 'the run was cancelled' });
+      const why: unknown = request.signal?.reason;
+      controller.abort({ limit: 'cancelled', detail: typeof why === 'string' ? why : CANCELLED });
     };
     if (request.signal?.aborted === true) onCancel();
     request.signal?.addEventListener('abort', onCancel, { once: true });

@@ -68,7 +68,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
 
   const stop = (hit: LimitHit): LoopOutcome => {
     events.emit({ type: 'limit', runId, elapsedMs: inputs.elapsedMs(), limit: hit.limit, detail: hit.detail });
-    const reason = hit.limit === 'cancelled' ? 'Cancelled.' : `Stopped: ${hit.detail}.`;
+    const reason = hit.limit !== 'cancelled' ? `Stopped: ${hit.detail}.` : hit.detail === 'the run was cancelled' ? 'Cancelled.' : `Cancelled: ${hit.detail}.`;
     return { status: 'stopped', answer: lastWords, reason, limit: hit.limit, toolCalls };
   };
 

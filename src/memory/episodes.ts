@@ -163,6 +163,11 @@ export class EpisodeStore {
     return stranded.map((e) => ({ ...e, status: 'interrupted' as const, reason, endedAt: now }));
   }
 
+  /** Marks one run interrupted (e.g. cut short by a shutdown), whatever it recorded before. */
+  async interrupt(id: string, reason: string, now: number): Promise<void> {
+    await this.update(id, { status: 'interrupted', reason, ended_at: now });
+  }
+
   async forgetUser(userId: string): Promise<number> {
     const where = `user_id = ${sqlString(userId)}`;
     const count = await this.table.countRows(where);

@@ -1,0 +1,29 @@
+import { InteractionContextType, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { AGENT_MODES } from '../src/agent/agent.js';
+import type { AgentMode } from '../src/agent/events.js';
+import type { BotApp } from '../src/discord/context.js';
+import { runFromSlash } from '../src/discord/slash-run.js';
+
+const MODE_NAMES: Record<AgentMode, string> = { react: 'react — think, act, observe (default)' };
+
+export const data = new SlashCommandBuilder()
+  .setName('agent')
+  .setDescription('Give Cairn a goal: it works on it with tools and memory, then answers.')
+  .setContexts(InteractionContextType.Guild, InteractionContextType.BotDM)
+  .addStringOption((o) => o.setName('goal').setDescription('What should Cairn do or find out?').setRequired(true).setMaxLength(2_000))
+  .addStringOption((o) =>
+    o
+      .setName('mode')
+      .setDescription('How Cairn works on the goal')
+      .addChoices(...AGENT_MODES.map((mode) => ({ name: MODE_NAMES[mode], value: mode }))),
+  )
+  .addBooleanOption((o) => o.setName('private').setDescription('Only you see the replies (no thread), and the run stays private'));
+
+export async function execute(interaction: ChatInputCommandInteraction, app: BotApp): Promise<void> {
+  const mode = AGENT_MODES.find((m) => m === interaction.options.getString('mode')) ?? 'react';
+  await runFromSlash(interaction, app, {
+    goal: interaction.options.getString('goal', true).trim(),
+    mode,
+    private: interaction.options.getBoolean('private') ?? false,
+  });
+}

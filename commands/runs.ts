@@ -1,0 +1,71 @@
+import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
+import { formatCost } from '../src/console/render.js';
+import { callerOfInteraction, type BotApp } from '../src/discord/context.js';
+import type { Episode } from '../src/memory/episodes.js';
+import { sqlString } from '../src/memory/schema.js';
+
+export const data = new SlashCommandBuilder()
+  .setName('runs')
+  .setDescription('Your recent runs: list them, show one, or cancel one.')
+  .addSubcommand((s) => s.setName('list').setDescription('Your last 10 runs'))
+  .addSubcommand((s) =>
+    s
+      .setName('show')
+      .setDescription('The steps and result of one run')
+      .addStringOption((o) => o.setName('id').setDescription('Run id (shown under each run)').setRequired(true).setMaxLength(40)),
+  )
+  .addSubcommand((s) =>
+    s
+      .setName('cancel')
+      .setDescription('Stop a run that is still going')
+      .addStringOption((o) => o.setName('id').setDescription('Run id').setRequired(true).setMaxLength(40)),
+  );
+
+const ICON: Record<Episode['status'], string> = { running: '🔄', succeeded: '✅', failed: '❌', stopped: '⏹️', interrupted: '⚠️' };
+const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
+const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+function showEpisode(e: Episode): string {
+  const votes = e.feedback.map((v) => `${v.vote === 'up' ? '👍' : '👎'} <@${v.userId}>${v.comment === null ? '' : `: “${clip(v.comment, 120)}”`}`);
+  const steps = e.steps.map((s) => `${s.step}. ${s.decision === 'final' ? 'answer' : s.tools.map((t) => `${t.ok ? '✅' : '⚠️'} \`${t.name}\``).join(' ')}`);
+  return clip(
+    [
+      `${ICON[e.status]} **${e.status}** · run \`${e.id}\` · ${e.trigger} · started ${when(e.startedAt)}`,
+      `> ${clip(e.goal, 300)}`,
+      `${e.steps.length} steps · ${(e.usage.promptTokens + e.usage.completionTokens).toLocaleString('en')} tokens · ${formatCost(e.costUsd)}${e.reason === null ? '' : ` · ${e.reason}`}`,
+      ...(steps.length > 0 ? ['**Steps**', ...steps.slice(-15)] : []),
+      ...(e.answer === null ? [] : ['**Answer**', clip(e.answer, 800)]),
+      ...(votes.length > 0 ? ['**Feedback**', ...votes] : []),
+    ].join('\n'),
+    2_000,
+  );
+}
+
+export async function execute(interaction: ChatInputCommandInteraction, app: BotApp): Promise<void> {
+  const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral });
+  const sub = interaction.options.getSubcommand();
+  const userId = interaction.user.id;
+  if (sub === 'list') {
+    const episodes = await app.app.memory.episodes.list(`user_id = ${sqlString(userId)}`, 10);
+    await reply(
+      episodes.length === 0
+        ? 'You have no runs yet. Start one with `/agent`.'
+        : episodes.map((e) => `${ICON[e.status]} \`${e.id}\` ${when(e.startedAt)} — ${clip(e.goal.replace(/\s+/g, ' '), 80)}`).join('\n'),
+    );
+    return;
+  }
+  const id = interaction.options.getString('id', true).trim();
+  const episode = await app.app.memory.episodes.get(id);
+  const isAdmin = app.access.isAdmin(callerOfInteraction(interaction));
+  // Someone else's run is as good as unknown: ids are not secrets, but runs are private.
+  if (episode === undefined || (episode.scope.userId !== userId && !isAdmin)) {
+    await reply(`There is no run \`${id}\` of yours. \`/runs list\` shows your runs.`);
+    return;
+  }
+  if (sub === 'show') {
+    await reply(showEpisode(episode));
+    return;
+  }
+  const cancelled = app.runs.cancel(id, episode.scope.userId === userId ? 'the run was cancelled' : `cancelled by <@${userId}>`);
+  await reply(cancelled ? `Cancelling run \`${id}\`…` : `Run \`${id}\` is not running (it is ${episode.status}).`);
+}

@@ -1,0 +1,48 @@
+import type { Config } from '../config.js';
+import type { Logger } from '../log.js';
+
+/** Hard limit after SIGTERM: whatever is still going, the process is gone by then. */
+const EXIT_DEADLINE_MS = 9_500;
+
+/** `cairn bot`: runs the Discord bot until SIGTERM or SIGINT, then shuts down gracefully. */
+export async function runBotCommand(config: Config, log: Logger): Promise<number> {
+  const { createApp } = await import('../app.js');
+  const { DiscordBot } = await import('../discord/bot.js');
+  const app = await createApp(config, log);
+  let bot: Awaited<ReturnType<typeof DiscordBot.start>>;
+  try {
+    bot = await DiscordBot.start(app);
+  } catch (error) {
+    await app.close();
+    throw new Error(`Could not connect to Discord: ${error instanceof Error ? error.message : String(error)}. Check DISCORD_TOKEN (and DISCORD_REST_URL if you set it).`, {
+      cause: error,
+    });
+  }
+  const signal = await new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+  });
+  log.info({ signal }, 'stopping');
+  setTimeout(() => {
+    log.error('shutdown took too long; exiting now');
+    process.exit(1);
+  }, EXIT_DEADLINE_MS).unref();
+  await bot.stop();
+  return 0;
+}
+
+/** `cairn deploy-commands [--guild id]`: registers the slash commands over REST. */
+export async function runDeployCommand(config: Config, guildId: string | undefined): Promise<number> {
+  const { deployCommands } = await import('../discord/bot.js');
+  const count = await deployCommands(config, guildId);
+  process.stdout.write(
+    guildId === undefined
+      ? `Registered ${count} slash commands globally (Discord may take up to an hour to show them everywhere).\n`
+      : `Registered ${count} slash commands in guild ${guildId} (available now).\n`,
+  );
+  return 0;
+}

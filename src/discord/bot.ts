@@ -1,0 +1,132 @@
+import { Events, REST, Routes, type Client } from 'discord.js';
+import { z } from 'zod';
+import { COMMANDS } from '../../commands/index.js';
+import type { App } from '../app.js';
+import type { Config } from '../config.js';
+import { AccessPolicy, RunLimiter } from './access.js';
+import { createClient } from './client.js';
+import type { BotApp } from './context.js';
+import { handleMessage } from './conversation.js';
+import { explainDiscordError } from './errors.js';
+import { handleReaction } from './feedback.js';
+import { createRouter } from './router.js';
+import { RunRegistry } from './runs.js';
+
+const DAY_MS = 86_400_000;
+
+/** Registers the slash commands in one guild (instant) or globally. */
+export async function registerCommands(rest: REST, applicationId: string, guildId: string | undefined): Promise<number> {
+  const body = COMMANDS.map((c) => c.data.toJSON());
+  await rest.put(guildId === undefined ? Routes.applicationCommands(applicationId) : Routes.applicationGuildCommands(applicationId, guildId), { body });
+  return body.length;
+}
+
+/** `cairn deploy-commands`: registration over REST alone, no gateway connection. */
+export async function deployCommands(config: Config, guildId: string | undefined): Promise<number> {
+  const rest = new REST(config.discord.restUrl === undefined ? {} : { api: config.discord.restUrl }).setToken(config.discord.token ?? '');
+  const application = z.object({ id: z.string() }).parse(await rest.get(Routes.currentApplication()));
+  return registerCommands(rest, application.id, guildId);
+}
+
+async function post(client: Client, channelId: string, content: string): Promise<void> {
+  const channel = await client.channels.fetch(channelId);
+  if (channel?.isSendable() === true) await channel.send({ content, allowedMentions: { parse: ['users'] } });
+}
+
+/** The Discord surface: routes interactions, messages and reactions to the app's services. */
+export class DiscordBot {
+  private constructor(
+    readonly client: Client,
+    readonly context: BotApp,
+    private readonly state: { accepting: boolean },
+  ) {}
+
+  static async start(app: App): Promise<DiscordBot> {
+    const { config, log } = app;
+    const client = createClient(config);
+    const state = { accepting: true };
+    const context: BotApp = {
+      app,
+      client,
+      log,
+      access: new AccessPolicy(config.discord),
+      limiter: new RunLimiter(config.discord),
+      runs: new RunRegistry(),
+      accepting: () => state.accepting,
+    };
+    const bot = new DiscordBot(client, context, state);
+    const route = createRouter(context, COMMANDS);
+    const report = (what: string) => (error: unknown) => {
+      log.error({ err: error }, `${what} failed`);
+    };
+    client.on(Events.InteractionCreate, (interaction) => void route(interaction));
+    client.on(Events.MessageCreate, (message) => void handleMessage(message, context).catch(report('answering a message')));
+    client.on(Events.MessageReactionAdd, (reaction, user) => void handleReaction(reaction, user, context).catch(report('recording a reaction')));
+    client.on(Events.Error, report('the Discord connection'));
+    client.on(Events.Warn, (message) => {
+      log.warn({ message }, 'discord.js warning');
+    });
+
+    const ready = new Promise<void>((resolve) => {
+      client.once(Events.ClientReady, () => {
+        resolve();
+      });
+    });
+    await client.login(config.discord.token);
+    await ready;
+    log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
+    if (config.discord.guildId !== undefined && client.application !== null) {
+      const count = await registerCommands(client.rest, client.application.id, config.discord.guildId);
+      log.info({ guildId: config.discord.guildId, count }, 'slash commands registered');
+    }
+    await bot.seedSpend();
+    await bot.announceInterrupted();
+    return bot;
+  }
+
+  /** Today's spend survives restarts: the daily budget counts runs from before it. */
+  private async seedSpend(): Promise<void> {
+    const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+    for (const episode of await this.context.app.memory.episodes.list(`started_at >= ${dayStart}`, 100_000)) {
+      this.context.limiter.addSpend(episode.scope.userId, episode.costUsd ?? 0);
+    }
+  }
+
+  /** Runs a crash left "running" are marked interrupted and announced in their channels. */
+  private async announceInterrupted(): Promise<void> {
+    const stranded = await this.context.app.memory.episodes.markInterrupted('Cairn restarted before this run finished', Date.now());
+    for (const episode of stranded) {
+      const channelId = episode.scope.channelId;
+      if (channelId === undefined) continue;
+      // The goal is not repeated: the run may have been private.
+      await post(this.client, channelId, `⚠️ <@${episode.scope.userId}>, your run \`${episode.id}\` was interrupted when Cairn restarted. \`/runs show id:${episode.id}\` shows how far it got.`).catch(
+        (error: unknown) => {
+          this.context.log.warn({ err: error, runId: episode.id, reason: explainDiscordError(error) }, 'could not announce an interrupted run');
+        },
+      );
+    }
+  }
+
+  /**
+   * Graceful shutdown: take no new runs, let running ones finish within the grace period,
+   * interrupt the rest (saying so in their channels), then close memory and the connection.
+   */
+  async stop(): Promise<void> {
+    this.state.accepting = false;
+    const { app, runs, log } = this.context;
+    const interrupted = await runs.drain(app.config.discord.shutdownGraceMs);
+    for (const run of interrupted) {
+      await app.memory.episodes.interrupt(run.runId, 'Cairn was shutting down', Date.now()).catch((error: unknown) => {
+        log.error({ err: error, runId: run.runId }, 'could not mark a run interrupted');
+      });
+      if (run.channelId !== null) {
+        await post(this.client, run.channelId, `⚠️ <@${run.userId}>, Cairn is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`).catch(
+          () => undefined,
+        );
+      }
+    }
+    log.info({ interrupted: interrupted.length }, 'shutting down');
+    await app.close();
+    await this.client.destroy();
+  }
+}

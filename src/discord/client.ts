@@ -1,0 +1,24 @@
+import { Client, GatewayIntentBits, Partials } from 'discord.js';
+import type { Config } from '../config.js';
+
+/**
+ * Least privilege: no privileged intent (no MessageContent, no member list). Mentions and DMs
+ * still carry their text. Partials let reactions on messages from before a restart arrive.
+ */
+export const INTENTS = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildMessages,
+  GatewayIntentBits.GuildMessageReactions,
+  GatewayIntentBits.DirectMessages,
+  GatewayIntentBits.DirectMessageReactions,
+];
+
+export function createClient(config: Config): Client {
+  return new Client({
+    intents: INTENTS,
+    partials: [Partials.Message, Partials.Reaction, Partials.Channel, Partials.User],
+    ...(config.discord.restUrl === undefined ? {} : { rest: { api: config.discord.restUrl } }),
+    // Never let a model's answer ping @everyone or roles.
+    allowedMentions: { parse: ['users'], repliedUser: false },
+  });
+}

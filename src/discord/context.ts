@@ -1,0 +1,55 @@
+import { GuildMember, PermissionFlagsBits, type Client, type Interaction, type Message } from 'discord.js';
+import type { App } from '../app.js';
+import type { Logger } from '../log.js';
+import type { AccessPolicy, Caller, RunLimiter } from './access.js';
+import type { RunRegistry } from './runs.js';
+
+/** What commands and handlers get: the app's services plus the bot's own. */
+export interface BotApp {
+  app: App;
+  client: Client;
+  log: Logger;
+  access: AccessPolicy;
+  limiter: RunLimiter;
+  runs: RunRegistry;
+  /** False once shutdown has begun: no new runs are taken. */
+  accepting(): boolean;
+}
+
+function rolesOf(member: Interaction['member'] | Message['member']): string[] {
+  if (member instanceof GuildMember) return [...member.roles.cache.keys()];
+  if (member !== null && Array.isArray(member.roles)) return member.roles;
+  return [];
+}
+
+/** The caller of an interaction, as access control sees them. */
+export function callerOfInteraction(interaction: Interaction): Caller {
+  const channel = interaction.channel;
+  return {
+    userId: interaction.user.id,
+    roleIds: rolesOf(interaction.member),
+    channelId: (channel?.isThread() === true ? channel.parentId : null) ?? interaction.channelId ?? '',
+    inGuild: interaction.inGuild(),
+    canManageGuild: interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false,
+  };
+}
+
+export function callerOfMessage(message: Message): Caller {
+  const channel = message.channel;
+  return {
+    userId: message.author.id,
+    roleIds: rolesOf(message.member),
+    channelId: (channel.isThread() ? channel.parentId : null) ?? message.channelId,
+    inGuild: message.inGuild(),
+    canManageGuild: message.member?.permissions.has(PermissionFlagsBits.ManageGuild) ?? false,
+  };
+}
+
+/**
+ * Reserves a run slot for the caller, or says why a new run may not start now (shutdown,
+ * allow-lists, rate and budget limits). A reserved slot must be released with limiter.finish.
+ */
+export function reserveRun(bot: BotApp, caller: Caller): string | null {
+  if (!bot.accepting()) return 'Cairn is restarting and is not taking new runs. Try again in a minute.';
+  return bot.access.refusal(caller) ?? bot.limiter.tryStart(caller.userId);
+}

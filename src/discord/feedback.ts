@@ -1,0 +1,72 @@
+import {
+  MessageFlags,
+  type ButtonInteraction,
+  type MessageReaction,
+  type ModalSubmitInteraction,
+  type PartialMessageReaction,
+  type PartialUser,
+  type User,
+} from 'discord.js';
+import type { Vote } from '../memory/episodes.js';
+import { COMMENT_FIELD, commentModal, DOWN, runIdFromComponents, UP, type ComponentAction } from './components.js';
+import { callerOfInteraction, type BotApp } from './context.js';
+
+const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
+
+/** Records a vote on a run's episode (one per user, the latest wins). False if the run is unknown. */
+async function record(bot: BotApp, runId: string, vote: Omit<Vote, 'at'>): Promise<boolean> {
+  const episode = await bot.app.memory.episodes.get(runId);
+  if (episode === undefined) return false;
+  await bot.app.memory.episodes.vote(runId, { ...vote, at: Date.now() });
+  bot.log.info({ runId, userId: vote.userId, vote: vote.vote, comment: vote.comment !== null }, 'feedback recorded');
+  return true;
+}
+
+/** Buttons act only for the person who started the run; others get a short private note. */
+export async function handleButton(interaction: ButtonInteraction, action: Exclude<ComponentAction, { kind: 'comment' }>, bot: BotApp): Promise<void> {
+  const episode = await bot.app.memory.episodes.get(action.runId);
+  if (episode === undefined) {
+    await interaction.reply(privately('I no longer know this run.'));
+    return;
+  }
+  const starter = episode.scope.userId;
+  if (interaction.user.id !== starter) {
+    const isAdmin = bot.access.isAdmin(callerOfInteraction(interaction));
+    if (!(action.kind === 'cancel' && isAdmin)) {
+      await interaction.reply(privately(`Only <@${starter}>, who started this run, can use these buttons.${action.kind === 'vote' ? ' You can react with 👍 or 👎 instead.' : ''}`));
+      return;
+    }
+  }
+  if (action.kind === 'cancel') {
+    const cancelled = bot.runs.cancel(action.runId, interaction.user.id === starter ? 'the run was cancelled' : `cancelled by <@${interaction.user.id}>`);
+    await interaction.reply(privately(cancelled ? 'Cancelling the run…' : 'This run is not running any more.'));
+    return;
+  }
+  if (action.vote === 'down') {
+    // The modal is the acknowledgement; the vote is kept even if the modal is dismissed.
+    await interaction.showModal(commentModal(action.runId));
+    await record(bot, action.runId, { userId: interaction.user.id, vote: 'down', comment: null });
+    return;
+  }
+  await record(bot, action.runId, { userId: interaction.user.id, vote: 'up', comment: null });
+  await interaction.reply(privately('Thanks — noted 👍'));
+}
+
+/** The 👎 modal: the comment replaces the bare down-vote recorded when it opened. */
+export async function handleComment(interaction: ModalSubmitInteraction, runId: string, bot: BotApp): Promise<void> {
+  const comment = interaction.fields.getTextInputValue(COMMENT_FIELD).trim();
+  const known = await record(bot, runId, { userId: interaction.user.id, vote: 'down', comment: comment === '' ? null : comment.slice(0, 1_000) });
+  await interaction.reply(privately(known ? 'Thanks — your feedback was saved. 👎' : 'I no longer know this run.'));
+}
+
+/** 👍/👎 reactions on an answer count as votes, from anyone, even on messages from before a restart. */
+export async function handleReaction(reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser, bot: BotApp): Promise<void> {
+  if (user.id === bot.client.user?.id || user.bot) return;
+  const emoji = reaction.emoji.name;
+  if (emoji !== UP && emoji !== DOWN) return;
+  const message = reaction.message.partial ? await reaction.message.fetch() : reaction.message;
+  if (message.author.id !== bot.client.user?.id) return;
+  const runId = runIdFromComponents(message.components);
+  if (runId === null) return;
+  await record(bot, runId, { userId: user.id, vote: emoji === UP ? 'up' : 'down', comment: null });
+}

@@ -1,0 +1,45 @@
+import { randomBytes } from 'node:crypto';
+import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
+import type { SlashCommand } from '../../commands/types.js';
+import { decodeAction } from './components.js';
+import type { BotApp } from './context.js';
+import { discordCode, explainDiscordError } from './errors.js';
+import { handleButton, handleComment } from './feedback.js';
+
+/** A brief private answer that works whether or not the interaction was already acknowledged. */
+async function tell(interaction: RepliableInteraction, content: string): Promise<void> {
+  const payload = { content, flags: MessageFlags.Ephemeral as const };
+  if (interaction.deferred || interaction.replied) await interaction.followUp(payload);
+  else await interaction.reply(payload);
+}
+
+/**
+ * Routes slash commands by name and our buttons and modals by custom id. Anything unknown or
+ * failing gets a short private answer with a reference to quote; the details go to the log.
+ */
+export function createRouter(bot: BotApp, commands: readonly SlashCommand[]): (interaction: Interaction) => Promise<void> {
+  const byName = new Map(commands.map((c) => [c.data.name, c]));
+  return async (interaction) => {
+    if (!interaction.isRepliable()) return;
+    try {
+      if (interaction.isChatInputCommand()) {
+        const command = byName.get(interaction.commandName);
+        if (command === undefined) await tell(interaction, `I do not know the command /${interaction.commandName}. Try /help.`);
+        else await command.execute(interaction, bot);
+      } else if (interaction.isButton() || interaction.isModalSubmit()) {
+        const action = decodeAction(interaction.customId);
+        if (action === null) await tell(interaction, 'This button is not one of mine, or it is too old.');
+        else if (action.kind === 'comment') {
+          if (interaction.isModalSubmit()) await handleComment(interaction, action.runId, bot);
+        } else if (interaction.isButton()) await handleButton(interaction, action, bot);
+      }
+    } catch (error) {
+      const reference = `err-${randomBytes(3).toString('hex')}`;
+      bot.log.error({ err: error, reference, interaction: interaction.isCommand() ? interaction.commandName : interaction.type }, 'interaction failed');
+      const detail = discordCode(error) === undefined ? 'Something went wrong on my side.' : explainDiscordError(error);
+      await tell(interaction, `${detail} (reference \`${reference}\`)`).catch((secondary: unknown) => {
+        bot.log.warn({ err: secondary, reference }, 'could not tell the user about a failure');
+      });
+    }
+  };
+}

@@ -1,0 +1,148 @@
+import type { RunEvent, RunResult } from '../agent/events.js';
+import { formatCost, formatDuration } from '../console/render.js';
+
+/** Where a run's progress is shown; both may fail (Discord errors), which the view tolerates. */
+export interface RunViewTargets {
+  /** Replaces the status message. `running` says whether the Cancel button should be shown. */
+  status(content: string, running: boolean): Promise<void>;
+  /** Posts one step summary to the run's thread; absent when steps are shown inline. */
+  step?: (content: string) => Promise<void>;
+  onError(error: unknown, what: string): void;
+}
+
+const INLINE_STEPS = 6;
+const clip = (text: string, max: number) => {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+};
+const tokens = (n: number) => (n < 1000 ? String(n) : `${(n / 1000).toFixed(1)}k`);
+
+/**
+ * Renders run events for Discord: a status message edited at most about once a second (step n
+ * of max, current action, elapsed time, tokens and cost) and a summary per step.
+ */
+export class RunView {
+  private goal = '';
+  private runId = '';
+  private headline = '⏳ Starting…';
+  private memoryLine = '';
+  private readonly inline: string[] = [];
+  private readonly stepLines = new Map<number, string>();
+  private pending: { content: string; running: boolean } | null = null;
+  private lastEdit = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
+  private finished = false;
+
+  constructor(
+    private readonly targets: RunViewTargets,
+    private readonly minEditIntervalMs = 1_000,
+  ) {}
+
+  readonly sink = (event: RunEvent): void => {
+    switch (event.type) {
+      case 'started': {
+        this.goal = event.goal;
+        this.runId = event.runId;
+        const m = event.memory;
+        this.memoryLine = m === null ? '' : `🧠 recalled ${m.memories} memor${m.memories === 1 ? 'y' : 'ies'}, ${m.lessons} lesson${m.lessons === 1 ? '' : 's'} applied`;
+        this.headline = `🔄 **Working** · step 0/${event.maxSteps} · thinking`;
+        break;
+      }
+      case 'step': {
+        const action = event.decision === 'final' ? 'writing the answer' : `calling ${event.toolNames.map((t) => `\`${t}\``).join(', ')}`;
+        const used = event.usage.promptTokens + event.usage.completionTokens;
+        this.headline = `🔄 **Working** · step ${event.step}/${event.maxSteps} · ${action} · ${formatDuration(event.elapsedMs)} · ${tokens(used)} tokens · ${formatCost(event.costUsd).replace(' (no price for this model)', '')}`;
+        const thought = event.reasoning === null ? '' : ` — *${clip(event.reasoning, 200)}*`;
+        this.stepLines.set(event.step, `**Step ${event.step}** · ${event.decision === 'final' ? 'final answer' : action}${thought}`);
+        if (event.decision === 'final') this.emitStep(event.step);
+        break;
+      }
+      case 'tool_result': {
+        const mark = event.ok ? '✅' : '⚠️';
+        const line = this.stepLines.get(event.step);
+        if (line !== undefined) this.stepLines.set(event.step, `${line}\n${mark} \`${event.tool}\` ${clip(event.content, 160)}`);
+        break;
+      }
+      case 'tool_call':
+        // A step is complete once its tools have answered; emit the previous one now.
+        if (this.stepLines.has(event.step - 1)) this.emitStep(event.step - 1);
+        break;
+      case 'limit':
+      case 'error':
+        break;
+      case 'final':
+        for (const step of [...this.stepLines.keys()]) this.emitStep(step);
+        this.headline = finalHeadline(event.result);
+        this.finished = true;
+        this.flushNow();
+        return;
+    }
+    this.schedule();
+  };
+
+  /** Resolves when every queued Discord write has been attempted. */
+  async settled(): Promise<void> {
+    while (this.timer !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    await this.chain;
+  }
+
+  private emitStep(step: number): void {
+    const line = this.stepLines.get(step);
+    if (line === undefined) return;
+    this.stepLines.delete(step);
+    const text = line.length > 1_900 ? `${line.slice(0, 1_899)}…` : line;
+    if (this.targets.step !== undefined) {
+      const post = this.targets.step;
+      this.enqueue(() => post(text), 'post a step');
+    } else {
+      this.inline.push(clip(text, 300));
+      if (this.inline.length > INLINE_STEPS) this.inline.shift();
+    }
+  }
+
+  private render(): string {
+    const parts = [this.headline, `> ${clip(this.goal, 300)}`];
+    if (this.memoryLine !== '') parts.push(this.memoryLine);
+    if (this.inline.length > 0) parts.push(...this.inline);
+    parts.push(`-# run \`${this.runId}\``);
+    const content = parts.join('\n');
+    return content.length > 1_990 ? `${content.slice(0, 1_989)}…` : content;
+  }
+
+  private schedule(): void {
+    this.pending = { content: this.render(), running: true };
+    if (this.timer !== undefined) return;
+    const wait = Math.max(0, this.lastEdit + this.minEditIntervalMs - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.flushNow();
+    }, wait);
+  }
+
+  private flushNow(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const update = this.finished ? { content: this.render(), running: false } : this.pending;
+    this.pending = null;
+    if (update === null) return;
+    this.lastEdit = Date.now();
+    this.enqueue(() => this.targets.status(update.content, update.running), 'update the status message');
+  }
+
+  /** Writes go out one at a time, in order; a failed write is reported and skipped. */
+  private enqueue(write: () => Promise<void>, what: string): void {
+    this.chain = this.chain.then(write).catch((error: unknown) => {
+      this.targets.onError(error, what);
+    });
+  }
+}
+
+export function finalHeadline(result: RunResult): string {
+  const used = result.usage.promptTokens + result.usage.completionTokens;
+  const elapsed = Date.parse(result.endedAt) - Date.parse(result.startedAt);
+  const stats = `${result.steps} step${result.steps === 1 ? '' : 's'} · ${formatDuration(elapsed)} · ${tokens(used)} tokens · ${formatCost(result.costUsd).replace(' (no price for this model)', '')}`;
+  if (result.status === 'succeeded') return `✅ **Done** · ${stats}`;
+  if (result.status === 'stopped') return `⏹️ **Stopped** — ${result.reason ?? 'stopped'} · ${stats}`;
+  return `❌ **Failed** — ${result.reason ?? 'failed'} · ${stats}`;
+}

@@ -1,0 +1,49 @@
+/** The runs this process is executing right now, so they can be cancelled and drained on shutdown. */
+export interface ActiveRun {
+  runId: string;
+  userId: string;
+  channelId: string | null;
+  controller: AbortController;
+  /** Settles when the run has finished and its answer was posted. */
+  done: Promise<unknown>;
+}
+
+export class RunRegistry {
+  private readonly runs = new Map<string, ActiveRun>();
+
+  add(run: ActiveRun): void {
+    this.runs.set(run.runId, run);
+    void run.done.finally(() => this.runs.delete(run.runId)).catch(() => undefined);
+  }
+
+  get(runId: string): ActiveRun | undefined {
+    return this.runs.get(runId);
+  }
+
+  get size(): number {
+    return this.runs.size;
+  }
+
+  /** Cancels a run; `reason` is shown as why it stopped. False when it is not running here. */
+  cancel(runId: string, reason: string): boolean {
+    const run = this.runs.get(runId);
+    if (run === undefined || run.controller.signal.aborted) return false;
+    run.controller.abort(reason);
+    return true;
+  }
+
+  /**
+   * Waits up to `graceMs` for running runs to finish; interrupts the rest and waits briefly for
+   * them to wind down. Returns the runs that had to be interrupted.
+   */
+  async drain(graceMs: number, windDownMs = 1_500): Promise<ActiveRun[]> {
+    const all = [...this.runs.values()];
+    const settled = (ms: number, runs: ActiveRun[]) =>
+      Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
+    await settled(graceMs, all);
+    const left = [...this.runs.values()];
+    for (const run of left) run.controller.abort('the bot is restarting');
+    await settled(windDownMs, left);
+    return left;
+  }
+}

@@ -1,0 +1,113 @@
+import { ChannelType, MessageFlags, ThreadAutoArchiveDuration, type ChatInputCommandInteraction, type Message } from 'discord.js';
+import { newRunId } from '../agent/agent.js';
+import type { AgentMode, RunResult } from '../agent/events.js';
+import { answerMessages } from './answer.js';
+import { cancelRow } from './components.js';
+import { callerOfInteraction, reserveRun, type BotApp } from './context.js';
+import { explainDiscordError } from './errors.js';
+import { RunView } from './run-view.js';
+
+export interface SlashRunOptions {
+  goal: string;
+  mode: AgentMode;
+  /** Every reply ephemeral, no thread, memories of the run kept private. */
+  private: boolean;
+}
+
+/** Interaction tokens die after 15 minutes; stop using them a little before. */
+const TOKEN_LIFETIME_MS = 14 * 60_000;
+
+/**
+ * `/agent`: acknowledge at once, show a live status (with Cancel) and a thread of step summaries,
+ * then post the answer with 👍/👎. Past the interaction token's lifetime everything continues in
+ * the channel (or, for a private run, in a DM).
+ */
+export async function runFromSlash(interaction: ChatInputCommandInteraction, bot: BotApp, options: SlashRunOptions): Promise<RunResult | null> {
+  const caller = callerOfInteraction(interaction);
+  const refusal = reserveRun(bot, caller);
+  if (refusal !== null) {
+    await interaction.reply({ content: refusal, flags: MessageFlags.Ephemeral });
+    return null;
+  }
+  let result: RunResult | null = null;
+  try {
+    const ephemeral = options.private ? { flags: MessageFlags.Ephemeral as const } : {};
+    await interaction.deferReply(ephemeral);
+    const runId = newRunId();
+    const log = bot.log.child({ runId, userId: caller.userId });
+    const tokenAlive = () => Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS;
+    let reply: Message | null = null;
+
+    const status = async (content: string, running: boolean) => {
+      const payload = { content, components: running ? [cancelRow(runId)] : [] };
+      if (tokenAlive()) await interaction.editReply(payload);
+      else if (reply !== null) await reply.edit(payload);
+    };
+    await status(`⏳ **Starting** · > ${options.goal.slice(0, 300)}\n-# run \`${runId}\``, true);
+
+    let step: ((content: string) => Promise<void>) | undefined;
+    const channel = interaction.channel;
+    if (!options.private && channel !== null && (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement)) {
+      try {
+        reply = await interaction.fetchReply();
+        const thread = await reply.startThread({ name: `Run: ${options.goal}`.slice(0, 90), autoArchiveDuration: ThreadAutoArchiveDuration.OneHour });
+        step = async (content) => {
+          await thread.send({ content });
+        };
+      } catch (error) {
+        // No permission to create threads here: steps are shown inline in the status message.
+        log.info({ err: error }, 'no thread for this run; showing steps inline');
+      }
+    }
+
+    const view = new RunView({
+      status,
+      ...(step === undefined ? {} : { step }),
+      onError: (error, what) => {
+        log.warn({ err: error }, `could not ${what}`);
+      },
+    });
+    const controller = new AbortController();
+    const cap = Math.min(bot.app.agent.defaultLimits.maxCostUsd, bot.limiter.remainingBudget(caller.userId));
+    const run = (async () => {
+      const outcome = await bot.app.agent.run({
+        goal: options.goal,
+        mode: options.mode,
+        runId,
+        signal: controller.signal,
+        sinks: [view.sink],
+        scope: { userId: caller.userId, userName: interaction.user.username, channelId: interaction.channelId, ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }) },
+        trigger: 'slash',
+        visibility: options.private ? 'private' : 'channel',
+        limits: { maxCostUsd: cap },
+      });
+      await view.settled();
+      await postAnswer(interaction, bot, outcome, options.private, tokenAlive());
+      return outcome;
+    })();
+    bot.runs.add({ runId, userId: caller.userId, channelId: interaction.channelId, controller, done: run });
+    result = await run;
+    return result;
+  } finally {
+    bot.limiter.finish(caller.userId, result?.costUsd ?? null);
+  }
+}
+
+async function postAnswer(interaction: ChatInputCommandInteraction, bot: BotApp, result: RunResult, privately: boolean, tokenAlive: boolean): Promise<void> {
+  const messages = answerMessages(result);
+  try {
+    for (const message of messages) {
+      if (tokenAlive) await interaction.followUp({ ...message, ...(privately ? { flags: MessageFlags.Ephemeral } : {}) });
+      else if (privately) await interaction.user.send(message);
+      else {
+        const channel = await bot.client.channels.fetch(interaction.channelId);
+        if (channel?.isSendable() !== true) throw new Error('the run’s channel cannot be written to');
+        await channel.send(message);
+      }
+    }
+  } catch (error) {
+    bot.log.warn({ err: error, runId: result.runId }, 'could not post the answer');
+    // Tell the user where we can: the failure is Discord's, not the run's.
+    await interaction.user.send(`I finished run \`${result.runId}\` but could not post the answer: ${explainDiscordError(error)}`).catch(() => undefined);
+  }
+}
