@@ -1,0 +1,153 @@
+/**
+ * Simulated users: what people do in the Discord client, turned into state changes and the
+ * gateway events Discord sends the bot. Impossible actions (clicking a button that is not
+ * there, posting where one may not) throw, since a real user could not do them either.
+ */
+import type { Gateway } from './gateway.js';
+import { basePayload, modalComponents, slashData } from './interaction-payloads.js';
+import type { InteractionRecord, Interactions } from './interactions.js';
+import type { Messages } from './messages.js';
+import { messagePayload } from './payloads.js';
+import { has, Permission } from './permissions.js';
+import { interactionToken } from './snowflake.js';
+import type { FakeInteraction, FakeMessage, FakeUser, SlashOptions } from './types.js';
+import type { StoredMessage, World } from './world.js';
+
+const Button = { type: 2 };
+
+function findButton(nodes: unknown, customId: string): Record<string, unknown> | undefined {
+  if (Array.isArray(nodes)) {
+    for (const node of nodes) {
+      const found = findButton(node, customId);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (typeof nodes !== 'object' || nodes === null) return undefined;
+  const node = nodes as Record<string, unknown>;
+  if (node.type === Button.type && node.custom_id === customId) return node;
+  return findButton(node.components, customId) ?? findButton(node.accessory, customId);
+}
+
+export class Driver {
+  constructor(
+    private readonly world: World,
+    private readonly gateway: Gateway,
+    private readonly messages: Messages,
+    private readonly interactions: Interactions,
+  ) {}
+
+  slash(opts: SlashOptions): FakeInteraction {
+    const channelId = opts.dm === true ? this.world.dmChannelFor(opts.user.id).id : this.#channel(opts.channelId);
+    const data = slashData(this.world, opts, opts.user.id);
+    return this.#dispatch(this.#record(2, opts.user, channelId), { data });
+  }
+
+  clickButton(opts: { user: FakeUser; message: FakeMessage; customId: string }): FakeInteraction {
+    const message = this.#message(opts.message.id);
+    const button = findButton(message.components, opts.customId);
+    if (!button) throw new Error(`fake Discord: message ${message.id} has no button "${opts.customId}"`);
+    if (button.disabled === true) throw new Error(`fake Discord: button "${opts.customId}" is disabled`);
+    const record = this.#record(3, opts.user, message.channelId, message.id);
+    return this.#dispatch(record, {
+      data: { custom_id: opts.customId, component_type: 2 },
+      message: messagePayload(this.world, message),
+    });
+  }
+
+  submitModal(opts: {
+    user: FakeUser;
+    channelId: string;
+    customId: string;
+    fields: Record<string, string>;
+    message?: FakeMessage;
+  }): FakeInteraction {
+    const source = opts.message ? this.#message(opts.message.id) : undefined;
+    const channelId = source?.channelId ?? this.#channel(opts.channelId);
+    const components = modalComponents(this.interactions.lastModal(opts.customId), opts.fields);
+    const record = this.#record(5, opts.user, channelId, source?.id);
+    return this.#dispatch(record, {
+      data: { custom_id: opts.customId, components },
+      ...(source ? { message: messagePayload(this.world, source) } : {}),
+    });
+  }
+
+  postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean }): FakeMessage {
+    const channel = this.world.channel(this.#channel(opts.channelId));
+    if (channel?.kind === 'dm') throw new Error('fake Discord: use dm() for direct messages');
+    const needed = channel?.kind === 'thread' ? Permission.SendMessagesInThreads : Permission.SendMessages;
+    if (!has(this.world.permissionsIn(opts.user.id, opts.channelId), needed)) {
+      throw new Error(`fake Discord: ${opts.user.username} may not post in ${opts.channelId}`);
+    }
+    const bot = this.world.bot.id;
+    const message = this.messages.create({
+      channelId: opts.channelId,
+      authorId: opts.user.id,
+      content: opts.mentionBot === true ? `<@${bot}> ${opts.content}` : opts.content,
+      embeds: [],
+      components: [],
+      flags: 0,
+      mentionIds: opts.mentionBot === true ? [bot] : [],
+    });
+    return this.messages.snapshot(message);
+  }
+
+  dm(opts: { user: FakeUser; content: string }): FakeMessage {
+    const channel = this.world.dmChannelFor(opts.user.id);
+    const message = this.messages.create({
+      channelId: channel.id,
+      authorId: opts.user.id,
+      content: opts.content,
+      embeds: [],
+      components: [],
+      flags: 0,
+    });
+    return this.messages.snapshot(message);
+  }
+
+  react(opts: { user: FakeUser; message: FakeMessage; emoji: string }): void {
+    const message = this.#message(opts.message.id);
+    if (!has(this.world.permissionsIn(opts.user.id, message.channelId), Permission.AddReactions)) {
+      throw new Error(`fake Discord: ${opts.user.username} may not react in ${message.channelId}`);
+    }
+    this.messages.addReaction(message, opts.user.id, opts.emoji);
+  }
+
+  #record(type: 2 | 3 | 5, user: FakeUser, channelId: string, sourceMessageId?: string): InteractionRecord {
+    if (!this.world.users.has(user.id)) throw new Error(`fake Discord: unknown user ${user.id}`);
+    const record: InteractionRecord = {
+      id: this.world.ids.next(),
+      token: interactionToken(),
+      type,
+      createdAt: Date.now(),
+      channelId,
+      userId: user.id,
+      ...(sourceMessageId === undefined ? {} : { sourceMessageId }),
+      callbacks: [],
+      loading: false,
+      followUpIds: [],
+      ephemeral: false,
+      listeners: new Set(),
+    };
+    this.interactions.add(record);
+    return record;
+  }
+
+  #dispatch(record: InteractionRecord, extra: Record<string, unknown>): FakeInteraction {
+    const payload = { ...basePayload(this.world, record), ...extra };
+    // Interactions reach the bot whatever its intents.
+    this.gateway.broadcast('INTERACTION_CREATE', () => payload);
+    return this.interactions.handle(record);
+  }
+
+  #channel(channelId: string): string {
+    if (!this.world.channel(channelId)) throw new Error(`fake Discord: unknown channel ${channelId}`);
+    return channelId;
+  }
+
+  #message(id: string): StoredMessage {
+    const message = this.world.messages.get(id);
+    if (!message || message.deleted) throw new Error(`fake Discord: message ${id} does not exist (or was deleted)`);
+    return message;
+  }
+}

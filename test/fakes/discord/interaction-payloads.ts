@@ -1,0 +1,228 @@
+/**
+ * INTERACTION_CREATE payloads for slash commands, button clicks and modal submits, complete
+ * enough for discord.js (channel object, member with permissions, entitlements, owners …).
+ * Slash options are typed from the registered command when there is one, so discord.js's typed
+ * getters behave as they would against Discord.
+ */
+import { z } from 'zod';
+import { channelPayload, memberPayload, userPayload } from './payloads.js';
+import { Permission } from './permissions.js';
+import type { InteractionRecord } from './interactions.js';
+import type { SlashOptions, SlashOptionValue } from './types.js';
+import type { World } from './world.js';
+
+interface OptionDef {
+  type: number;
+  name: string;
+  required?: boolean | undefined;
+  choices?: { value: string | number }[] | undefined;
+  options?: OptionDef[] | undefined;
+}
+const OptionDefSchema: z.ZodType<OptionDef> = z.lazy(() =>
+  z.looseObject({
+    type: z.number(),
+    name: z.string(),
+    required: z.boolean().optional(),
+    choices: z.array(z.looseObject({ value: z.union([z.string(), z.number()]) })).optional(),
+    options: z.array(OptionDefSchema).optional(),
+  }),
+);
+const CommandSchema = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  guild_id: z.string().optional(),
+  options: z.array(OptionDefSchema).optional(),
+  default_member_permissions: z.string().nullish(),
+  dm_permission: z.boolean().nullish(),
+  contexts: z.array(z.number()).nullish(),
+});
+type Command = z.infer<typeof CommandSchema>;
+
+export function basePayload(world: World, record: InteractionRecord): Record<string, unknown> {
+  const channel = world.channel(record.channelId);
+  const user = world.users.get(record.userId);
+  if (!channel || !user) throw new Error('fake Discord: interaction in an unknown channel or by an unknown user');
+  const guildId = world.guildIdOf(channel);
+  const common = {
+    id: record.id,
+    application_id: world.applicationId,
+    type: record.type,
+    token: record.token,
+    version: 1,
+    channel_id: channel.id,
+    channel: channelPayload(world, channel, record.userId),
+    app_permissions: world.permissionsIn(world.bot.id, channel.id).toString(),
+    locale: 'en-US',
+    entitlements: [],
+    attachment_size_limit: 10 * 1024 * 1024,
+  };
+  if (guildId === undefined) {
+    // In the bot's DM the guild-install owner is reported as '0'.
+    return { ...common, user: userPayload(user), context: 1, authorizing_integration_owners: { '0': '0' } };
+  }
+  return {
+    ...common,
+    guild_id: guildId,
+    guild: { id: guildId, locale: 'en-US', features: [] },
+    guild_locale: 'en-US',
+    member: { ...memberPayload(world, user.id), permissions: world.permissionsIn(user.id, channel.id).toString() },
+    context: 0,
+    authorizing_integration_owners: { '0': guildId },
+  };
+}
+
+function findCommand(world: World, name: string): Command | undefined | 'unregistered' {
+  const all = [...(world.commands.get(world.guildId) ?? []), ...(world.commands.get('') ?? [])];
+  if (all.length === 0) return undefined;
+  const found = all.map((c) => CommandSchema.safeParse(c).data).find((c) => c?.name === name);
+  return found ?? 'unregistered';
+}
+
+/** Discord's client refuses what its UI would not offer; the fake throws instead. */
+function checkAvailability(world: World, command: Command, opts: SlashOptions): void {
+  if (opts.dm === true && (command.dm_permission === false || (command.contexts && !command.contexts.includes(1)))) {
+    throw new Error(`fake Discord: /${command.name} is not available in DMs`);
+  }
+  const required = command.default_member_permissions;
+  if (opts.dm !== true && required !== undefined && required !== null) {
+    const bits = BigInt(required);
+    const held = world.guildPermissions(opts.user.id);
+    // "0" means administrators only.
+    const allowed = bits === 0n ? (held & Permission.Administrator) !== 0n : (held & bits) === bits;
+    if (!allowed) {
+      throw new Error(`fake Discord: ${opts.user.username} lacks the permissions /${command.name} requires`);
+    }
+  }
+}
+
+function inferType(value: SlashOptionValue): number {
+  if (typeof value === 'string') return 3;
+  if (typeof value === 'boolean') return 5;
+  if (typeof value === 'number') return Number.isInteger(value) ? 4 : 10;
+  return 'channel' in value ? 7 : 6;
+}
+
+const TYPE_CHECKS: Record<number, (value: SlashOptionValue) => boolean> = {
+  3: (v) => typeof v === 'string',
+  4: (v) => typeof v === 'number' && Number.isInteger(v),
+  5: (v) => typeof v === 'boolean',
+  6: (v) => typeof v === 'object' && 'user' in v,
+  7: (v) => typeof v === 'object' && 'channel' in v,
+  10: (v) => typeof v === 'number',
+};
+
+export function slashData(world: World, opts: SlashOptions, userId: string): Record<string, unknown> {
+  const found = findCommand(world, opts.name);
+  if (found === 'unregistered') throw new Error(`fake Discord: /${opts.name} is not a registered command`);
+  if (found) checkAvailability(world, found, opts);
+  const where = `/${opts.name}${opts.subcommand ? ` ${opts.subcommand}` : ''}`;
+  let defs = found?.options;
+  const wrappers: { type: number; name: string }[] = [];
+  const path = opts.subcommand?.split(' ') ?? [];
+  for (const [i, name] of path.entries()) {
+    const def = defs?.find((d) => d.name === name);
+    if (found && def?.type !== 1 && def?.type !== 2) throw new Error(`fake Discord: ${where} has no subcommand ${name}`);
+    wrappers.push({ type: def?.type ?? (i === path.length - 1 ? 1 : 2), name });
+    defs = found ? (def?.options ?? []) : undefined;
+  }
+  if (defs?.some((d) => d.type === 1 || d.type === 2)) throw new Error(`fake Discord: ${where} needs a subcommand`);
+
+  const resolved: Resolved = {};
+  const leaves = Object.entries(opts.options ?? {}).map(([name, value]) => {
+    const def = defs?.find((d) => d.name === name);
+    if (defs && !def) throw new Error(`fake Discord: ${where} has no option "${name}"`);
+    const type = def?.type ?? inferType(value);
+    const check = TYPE_CHECKS[type];
+    if (!check?.(value)) throw new Error(`fake Discord: ${where} option "${name}" (type ${type}) cannot take ${JSON.stringify(value)}`);
+    if (def?.choices && !def.choices.some((c) => c.value === value)) {
+      throw new Error(`fake Discord: ${where} option "${name}" must be one of the choices`);
+    }
+    if (typeof value !== 'object') return { name, type, value };
+    const id = 'channel' in value ? value.channel : value.user;
+    resolve(world, resolved, type, id, userId);
+    return { name, type, value: id };
+  });
+  for (const def of defs ?? []) {
+    if (def.required === true && !(def.name in (opts.options ?? {}))) {
+      throw new Error(`fake Discord: ${where} needs option "${def.name}"`);
+    }
+  }
+  let options: unknown[] = leaves;
+  for (const wrapper of wrappers.reverse()) options = [{ ...wrapper, options }];
+  return {
+    id: found?.id ?? world.ids.next(),
+    name: opts.name,
+    type: 1,
+    ...(found?.guild_id === undefined ? {} : { guild_id: found.guild_id }),
+    options,
+    ...(Object.keys(resolved).length > 0 ? { resolved } : {}),
+  };
+}
+
+interface Resolved {
+  channels?: Record<string, unknown>;
+  users?: Record<string, unknown>;
+  members?: Record<string, unknown>;
+}
+
+function resolve(world: World, resolved: Resolved, type: number, id: string, userId: string): void {
+  if (type === 7) {
+    const channel = world.channel(id);
+    if (!channel) throw new Error(`fake Discord: no channel ${id}`);
+    (resolved.channels ??= {})[id] = channelPayload(world, channel, userId);
+    return;
+  }
+  const user = world.users.get(id);
+  if (!user) throw new Error(`fake Discord: no user ${id}`);
+  (resolved.users ??= {})[id] = userPayload(user);
+  if (world.members.has(id)) {
+    const { user: _user, ...member } = memberPayload(world, id);
+    (resolved.members ??= {})[id] = { ...member, permissions: world.guildPermissions(id).toString() };
+  }
+}
+
+const ModalComponent = z.looseObject({
+  type: z.number(),
+  id: z.number().optional(),
+  custom_id: z.string().optional(),
+  required: z.boolean().optional(),
+  components: z.array(z.looseObject({ type: z.number(), custom_id: z.string().optional(), required: z.boolean().optional() })).optional(),
+  component: z.looseObject({ type: z.number(), custom_id: z.string().optional(), required: z.boolean().optional() }).optional(),
+});
+
+/**
+ * The submitted components, mirroring the layout of the modal the bot opened (action rows or
+ * labels) so discord.js's `fields.getTextInputValue` sees what Discord would send.
+ */
+export function modalComponents(modal: { components: unknown[] } | undefined, fields: Record<string, string>): unknown[] {
+  if (!modal) {
+    return Object.entries(fields).map(([custom_id, value], i) => ({
+      type: 1,
+      id: i * 2 + 1,
+      components: [{ type: 4, id: i * 2 + 2, custom_id, value }],
+    }));
+  }
+  const used = new Set<string>();
+  let nextId = 1;
+  const input = (c: { type: number; custom_id?: string | undefined; required?: boolean | undefined }): Record<string, unknown> => {
+    const customId = c.custom_id ?? '';
+    const value = fields[customId];
+    if (value === undefined && c.required !== false && c.type === 4) throw new Error(`fake Discord: modal field "${customId}" is required`);
+    used.add(customId);
+    const id = nextId++;
+    if (c.type === 3) return { type: 3, id, custom_id: customId, values: value === undefined ? [] : [value] };
+    return { type: c.type, id, custom_id: customId, value: value ?? '' };
+  };
+  const out = modal.components.flatMap((raw) => {
+    const parsed = ModalComponent.safeParse(raw);
+    if (!parsed.success) return [];
+    const c = parsed.data;
+    const id = nextId++;
+    if (c.components) return [{ type: c.type, id, components: c.components.map(input) }];
+    if (c.component) return [{ type: c.type, id, component: input(c.component) }];
+    return c.type === 10 ? [{ type: 10, id }] : [];
+  });
+  const unknown = Object.keys(fields).filter((key) => !used.has(key));
+  if (unknown.length > 0) throw new Error(`fake Discord: the modal has no field(s) ${unknown.join(', ')}`);
+  return out;
+}

@@ -1,0 +1,183 @@
+/**
+ * The public face of the fake Discord: what tests configure, drive and inspect. Everything here
+ * is plain data (snapshots), so a test can hold on to a value without seeing later mutations.
+ */
+
+export interface FakeDiscordOptions {
+  /** How long an interaction may wait for its first acknowledgement (Discord: 3000 ms). */
+  ackDeadlineMs?: number;
+  /** How long an interaction token is valid for follow-ups/edits (Discord: 15 min); tests shorten it. */
+  interactionTokenTtlMs?: number;
+  /**
+   * Privileged intents the application is approved for in the developer portal (Discord: none by
+   * default). IDENTIFY asking for one that is not listed is closed with 4014, as Discord does.
+   */
+  privilegedIntents?: ('GuildMembers' | 'GuildPresences' | 'MessageContent')[];
+}
+
+export interface FakeUser {
+  id: string;
+  username: string;
+  globalName: string;
+}
+
+export interface FakeAttachment {
+  id: string;
+  filename: string;
+  size: number;
+  contentType?: string;
+}
+
+export interface FakeMessage {
+  id: string;
+  channelId: string;
+  /** Present for guild channels and threads, absent in DMs. */
+  guildId?: string;
+  authorId: string;
+  content: string;
+  /** Raw embed JSON as the bot sent it. */
+  embeds: unknown[];
+  /** Raw component JSON as the bot sent it. */
+  components: unknown[];
+  attachments: FakeAttachment[];
+  /** Message flags bitfield (64 ephemeral, 128 loading, 32768 components v2 …). */
+  flags: number;
+  /** Emoji the bot itself has reacted with, in the order it added them. */
+  reactions: string[];
+  /** The interaction this message answers (reply, deferred reply or follow-up), if any. */
+  interactionId?: string;
+  createdAt: number;
+  editedAt?: number;
+  deleted?: boolean;
+}
+
+export interface FakeThread {
+  id: string;
+  parentId: string;
+  name: string;
+  /** 11 public, 12 private. */
+  type: number;
+  ownerId: string;
+  /** Set when the thread was started from a message (its id then equals the message id). */
+  starterMessageId?: string;
+  createdAt: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Decoded path after `/api/v10`, e.g. `/webhooks/1/tok/messages/@original`. */
+  path: string;
+  query: Record<string, string>;
+  /** Header names lower-case, as node:http delivers them. */
+  headers: Record<string, string>;
+  /** Parsed JSON body, the parsed `payload_json` of a multipart body, or undefined. */
+  body: unknown;
+  /** Files of a multipart body (field name, file name, size). */
+  files: { field: string; filename: string; size: number }[];
+  /** The status the fake answered with (0 while the request is still being handled). */
+  status: number;
+  at: number;
+}
+
+export interface IdentifyRecord {
+  intents: number;
+  tokenValid: boolean;
+  properties: Record<string, unknown>;
+  compress: boolean;
+  shard?: [number, number];
+  presence?: unknown;
+  largeThreshold?: number;
+  /** The `compress` query parameter of the connection (`zlib-stream`), if any. */
+  transportCompression?: string;
+  at: number;
+}
+
+export interface InteractionCallbackRecord {
+  type: number;
+  at: number;
+  data?: unknown;
+}
+
+export interface FakeInteraction {
+  id: string;
+  token: string;
+  /** First callback (type 4/5/6/7/9); rejects if the deadline passes unacknowledged. */
+  acknowledged(): Promise<InteractionCallbackRecord>;
+  /** Accepted callbacks (refused ones are only in `requests`). */
+  callbacks: InteractionCallbackRecord[];
+  /** The @original response message (after defer + editReply, etc.). */
+  original(): FakeMessage | undefined;
+  followUps(): FakeMessage[];
+  /** The modal the bot opened (type 9), if any. */
+  modal(): unknown;
+  /** Whether the reply was flagged ephemeral (flags & 64) at reply or defer time. */
+  ephemeral(): boolean;
+}
+
+/** Slash option values; plain JS values are typed from the registered command or inferred. */
+export type SlashOptionValue = string | number | boolean | { channel: string } | { user: string };
+
+export interface SlashOptions {
+  user: FakeUser;
+  channelId: string;
+  name: string;
+  /** `sub` or `group sub`. */
+  subcommand?: string;
+  options?: Record<string, SlashOptionValue>;
+  /** Run the command in the user's DM with the bot (channelId is then ignored). */
+  dm?: boolean;
+}
+
+export type FailNextError = { status: 429; retryAfterS: number } | { status: number; code: number; message: string };
+
+export interface FakeDiscord {
+  /** `http://127.0.0.1:PORT/api` — also what DISCORD_REST_URL is set to. */
+  restApi: string;
+  /** The bot token the fake accepts (anything else: 401 on REST, close 4004 on gateway). */
+  token: string;
+  applicationId: string;
+  botUserId: string;
+  guildId: string;
+  /** noThreads: the bot lacks CREATE_PUBLIC_THREADS; readOnly: the bot lacks SEND_MESSAGES. */
+  channels: { general: string; noThreads: string; readOnly: string };
+  /** Guild members; carol has role `roles.admin` with Manage Guild. */
+  users: { alice: FakeUser; bob: FakeUser; carol: FakeUser };
+  roles: { admin: string; member: string };
+  /** The last IDENTIFY (intents bitfield etc.). */
+  identify(): IdentifyRecord | undefined;
+  /** Resolves when a gateway session is open and has been sent READY (+ GUILD_CREATE). */
+  ready(): Promise<void>;
+
+  /** Every REST request, in arrival order, including refused and unknown ones. */
+  requests: RecordedRequest[];
+  /** Current messages of a channel or thread, oldest first; ephemeral and deleted ones excluded. */
+  channelMessages(channelId: string): FakeMessage[];
+  /** Any message by id, including ephemeral and deleted ones. */
+  message(id: string): FakeMessage | undefined;
+  threads(): FakeThread[];
+  /** Bodies of the last PUT .../commands (global, or for the guild). */
+  registeredCommands(scope?: { guildId?: string }): unknown[];
+
+  slash(opts: SlashOptions): FakeInteraction;
+  clickButton(opts: { user: FakeUser; message: FakeMessage; customId: string }): FakeInteraction;
+  submitModal(opts: {
+    user: FakeUser;
+    channelId: string;
+    customId: string;
+    fields: Record<string, string>;
+    message?: FakeMessage;
+  }): FakeInteraction;
+  /** MESSAGE_CREATE; without mentionBot the bot gets empty content (no MessageContent intent). */
+  postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean }): FakeMessage;
+  /** A DM to the bot (creates the DM channel; Discord sends no CHANNEL_CREATE for it). */
+  dm(opts: { user: FakeUser; content: string }): FakeMessage;
+  /** MESSAGE_REACTION_ADD with ids only, so the bot needs partials for uncached messages. */
+  react(opts: { user: FakeUser; message: FakeMessage; emoji: string }): void;
+
+  /** The next `times` requests matching method + decoded path fail with `error`. */
+  failNext(match: { method: string; path: RegExp }, error: FailNextError, times?: number): void;
+  /** Polls `probe` until it returns something truthy (default 5 s). */
+  waitFor<T>(probe: () => T | undefined | false | null, timeoutMs?: number): Promise<T>;
+  /** Closes gateway sockets and the server (destroy the client first). */
+  close(): Promise<void>;
+}
