@@ -24,12 +24,12 @@ async function record(bot: BotApp, runId: string, vote: Omit<Vote, 'at'>): Promi
 
 /** Buttons act only for the person who started the run; others get a short private note. */
 export async function handleButton(interaction: ButtonInteraction, action: Exclude<ComponentAction, { kind: 'comment' }>, bot: BotApp): Promise<void> {
-  const episode = await bot.app.memory.episodes.get(action.runId);
-  if (episode === undefined) {
+  // A run just started may not have its episode written yet; the registry knows it already.
+  const starter = bot.runs.get(action.runId)?.userId ?? (await bot.app.memory.episodes.get(action.runId))?.scope.userId;
+  if (starter === undefined) {
     await interaction.reply(privately('I no longer know this run.'));
     return;
   }
-  const starter = episode.scope.userId;
   if (interaction.user.id !== starter) {
     const isAdmin = bot.access.isAdmin(callerOfInteraction(interaction));
     if (!(action.kind === 'cancel' && isAdmin)) {

@@ -50,6 +50,8 @@ export class RunView {
         break;
       }
       case 'step': {
+        // A new step means every earlier one is complete: post them first, in order.
+        for (const earlier of [...this.stepLines.keys()].filter((n) => n < event.step).sort((a, b) => a - b)) this.emitStep(earlier);
         const action = event.decision === 'final' ? 'writing the answer' : `calling ${event.toolNames.map((t) => `\`${t}\``).join(', ')}`;
         const used = event.usage.promptTokens + event.usage.completionTokens;
         this.headline = `🔄 **Working** · step ${event.step}/${event.maxSteps} · ${action} · ${formatDuration(event.elapsedMs)} · ${tokens(used)} tokens · ${formatCost(event.costUsd).replace(' (no price for this model)', '')}`;
@@ -65,14 +67,11 @@ export class RunView {
         break;
       }
       case 'tool_call':
-        // A step is complete once its tools have answered; emit the previous one now.
-        if (this.stepLines.has(event.step - 1)) this.emitStep(event.step - 1);
-        break;
       case 'limit':
       case 'error':
         break;
       case 'final':
-        for (const step of [...this.stepLines.keys()]) this.emitStep(step);
+        for (const step of [...this.stepLines.keys()].sort((a, b) => a - b)) this.emitStep(step);
         this.headline = finalHeadline(event.result);
         this.finished = true;
         this.flushNow();

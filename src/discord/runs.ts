@@ -16,6 +16,7 @@ export class RunRegistry {
     void run.done.finally(() => this.runs.delete(run.runId)).catch(() => undefined);
   }
 
+  /** The run, while it is running in this process. */
   get(runId: string): ActiveRun | undefined {
     return this.runs.get(runId);
   }

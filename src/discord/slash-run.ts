@@ -46,10 +46,11 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
     await status(`⏳ **Starting** · > ${options.goal.slice(0, 300)}\n-# run \`${runId}\``, true);
 
     let step: ((content: string) => Promise<void>) | undefined;
+    // The reply as a channel message: after the token expires it is edited with the bot token.
+    if (!options.private) reply = await interaction.fetchReply();
     const channel = interaction.channel;
-    if (!options.private && channel !== null && (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement)) {
+    if (reply !== null && channel !== null && (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement)) {
       try {
-        reply = await interaction.fetchReply();
         const thread = await reply.startThread({ name: `Run: ${options.goal}`.slice(0, 90), autoArchiveDuration: ThreadAutoArchiveDuration.OneHour });
         step = async (content) => {
           await thread.send({ content });
