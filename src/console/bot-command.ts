@@ -6,6 +6,15 @@ const EXIT_DEADLINE_MS = 9_500;
 
 /** `cairn bot`: runs the Discord bot until SIGTERM or SIGINT, then shuts down gracefully. */
 export async function runBotCommand(config: Config, log: Logger): Promise<number> {
+  // Listen before anything else: a signal during start-up must still end in a clean shutdown.
+  const stopRequested = new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => {
+      resolve('SIGTERM');
+    });
+    process.once('SIGINT', () => {
+      resolve('SIGINT');
+    });
+  });
   const { createApp } = await import('../app.js');
   const { DiscordBot } = await import('../discord/bot.js');
   const app = await createApp(config, log);
@@ -18,14 +27,7 @@ export async function runBotCommand(config: Config, log: Logger): Promise<number
       cause: error,
     });
   }
-  const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => {
-      resolve('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      resolve('SIGINT');
-    });
-  });
+  const signal = await stopRequested;
   log.info({ signal }, 'stopping');
   setTimeout(() => {
     log.error('shutdown took too long; exiting now');

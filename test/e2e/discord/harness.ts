@@ -82,3 +82,14 @@ export function buttons(message: FakeMessage | undefined): { customId: string; e
   }
   return out;
 }
+
+/** Polls an async probe (e.g. a database read) until it returns something truthy. */
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== null && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
