@@ -5,7 +5,7 @@ import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { AccessPolicy, RunLimiter } from './access.js';
 import { createClient } from './client.js';
-import type { BotApp } from './context.js';
+import { TOKEN_LIFETIME_MS, type BotApp } from './context.js';
 import { handleMessage } from './conversation.js';
 import { explainDiscordError } from './errors.js';
 import { handleReaction } from './feedback.js';
@@ -41,7 +41,7 @@ export class DiscordBot {
     private readonly state: { accepting: boolean },
   ) {}
 
-  static async start(app: App): Promise<DiscordBot> {
+  static async start(app: App, options: { tokenLifetimeMs?: number } = {}): Promise<DiscordBot> {
     const { config, log } = app;
     const client = createClient(config);
     const state = { accepting: true };
@@ -53,6 +53,7 @@ export class DiscordBot {
       limiter: new RunLimiter(config.discord),
       runs: new RunRegistry(),
       accepting: () => state.accepting,
+      tokenLifetimeMs: options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS,
     };
     const bot = new DiscordBot(client, context, state);
     const route = createRouter(context, COMMANDS);

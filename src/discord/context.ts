@@ -14,7 +14,12 @@ export interface BotApp {
   runs: RunRegistry;
   /** False once shutdown has begun: no new runs are taken. */
   accepting(): boolean;
+  /** How long an interaction token is used before switching to channel messages (Discord: 15 min). */
+  tokenLifetimeMs: number;
 }
+
+/** Interaction tokens die after 15 minutes; stop using them a little before. */
+export const TOKEN_LIFETIME_MS = 14 * 60_000;
 
 function rolesOf(member: Interaction['member'] | Message['member']): string[] {
   if (member instanceof GuildMember) return [...member.roles.cache.keys()];

@@ -1,10 +1,10 @@
-import { ChannelType, MessageFlags, ThreadAutoArchiveDuration, type ChatInputCommandInteraction, type Message } from 'discord.js';
+import { ChannelType, MessageFlags, RESTJSONErrorCodes, ThreadAutoArchiveDuration, type ChatInputCommandInteraction, type Message } from 'discord.js';
 import { newRunId } from '../agent/agent.js';
 import type { AgentMode, RunResult } from '../agent/events.js';
-import { answerMessages } from './answer.js';
+import { answerMessages, type AnswerPart } from './answer.js';
 import { cancelRow } from './components.js';
 import { callerOfInteraction, reserveRun, type BotApp } from './context.js';
-import { explainDiscordError } from './errors.js';
+import { discordCode, explainDiscordError } from './errors.js';
 import { RunView } from './run-view.js';
 
 export interface SlashRunOptions {
@@ -14,8 +14,6 @@ export interface SlashRunOptions {
   private: boolean;
 }
 
-/** Interaction tokens die after 15 minutes; stop using them a little before. */
-const TOKEN_LIFETIME_MS = 14 * 60_000;
 
 /**
  * `/agent`: acknowledge at once, show a live status (with Cancel) and a thread of step summaries,
@@ -35,7 +33,7 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
     await interaction.deferReply(ephemeral);
     const runId = newRunId();
     const log = bot.log.child({ runId, userId: caller.userId });
-    const tokenAlive = () => Date.now() - interaction.createdTimestamp < TOKEN_LIFETIME_MS;
+    const tokenAlive = () => Date.now() - interaction.createdTimestamp < bot.tokenLifetimeMs;
     let reply: Message | null = null;
 
     const status = async (content: string, running: boolean) => {
@@ -96,16 +94,28 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
 
 async function postAnswer(interaction: ChatInputCommandInteraction, bot: BotApp, result: RunResult, privately: boolean, tokenAlive: boolean): Promise<void> {
   const messages = answerMessages(result);
-  try {
-    for (const message of messages) {
-      if (tokenAlive) await interaction.followUp({ ...message, ...(privately ? { flags: MessageFlags.Ephemeral } : {}) });
-      else if (privately) await interaction.user.send(message);
-      else {
-        const channel = await bot.client.channels.fetch(interaction.channelId);
-        if (channel?.isSendable() !== true) throw new Error('the run’s channel cannot be written to');
-        await channel.send(message);
+  let viaToken = tokenAlive;
+  const send = async (message: AnswerPart) => {
+    if (viaToken) {
+      try {
+        await interaction.followUp({ ...message, ...(privately ? { flags: MessageFlags.Ephemeral } : {}) });
+        return;
+      } catch (error) {
+        // The token died earlier than we counted (clock skew, a slow Discord): use the bot token.
+        if (discordCode(error) !== RESTJSONErrorCodes.InvalidWebhookToken && discordCode(error) !== RESTJSONErrorCodes.UnknownWebhook) throw error;
+        viaToken = false;
       }
     }
+    if (privately) {
+      await interaction.user.send(message);
+      return;
+    }
+    const channel = await bot.client.channels.fetch(interaction.channelId);
+    if (channel?.isSendable() !== true) throw new Error('the run’s channel cannot be written to');
+    await channel.send(message);
+  };
+  try {
+    for (const message of messages) await send(message);
   } catch (error) {
     bot.log.warn({ err: error, runId: result.runId }, 'could not post the answer');
     // Tell the user where we can: the failure is Discord's, not the run's.

@@ -89,6 +89,23 @@ describe('/agent through the real discord.js client', () => {
     expect(status.content).toMatch(/\*\*Step 1\*\* · calling `current_time`/);
   });
 
+  it('continues in the channel once the interaction token has expired (long runs)', async () => {
+    // Discord's 15 minutes, scaled down: the fake expires tokens after 1.5 s, the bot stops using them after 1 s.
+    const { discord } = await startBot({ discord: { interactionTokenTtlMs: 1_500 }, tokenLifetimeMs: 1_000 });
+    openai.script(
+      { kind: 'tool_calls', calls: [{ name: 'current_time', arguments: {} }], delayMs: 1_200 },
+      { kind: 'text', content: 'Finished after a long while.', delayMs: 800 },
+    );
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'a long job' } });
+    const answer = await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content === 'Finished after a long while.'), 10_000);
+    expect(answer.interactionId).toBeUndefined(); // a channel message, not a follow-up
+    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎']);
+    // The status (the original reply) was finished with the bot token, not the dead interaction token.
+    await discord.waitFor(() => i.original()?.content.startsWith('✅'));
+    expect(discord.requests.some((r) => r.method === 'PATCH' && r.path.startsWith(`/channels/${discord.channels.general}/messages/`))).toBe(true);
+    expect(discord.requests.filter((r) => r.status === 401)).toEqual([]);
+  });
+
   it('rides out a 429 from Discord', async () => {
     const { discord } = await startBot();
     timeThenAnswer();

@@ -23,7 +23,9 @@ export interface BotHarness {
  * The real bot (real discord.js client, real openai SDK, real LanceDB) against the fake Discord
  * and the fake model server. Everything is torn down after each test.
  */
-export function useBot(openai: FakeOpenAi): (options?: { env?: Record<string, string>; discord?: FakeDiscordOptions }) => Promise<BotHarness> {
+export function useBot(
+  openai: FakeOpenAi,
+): (options?: { env?: Record<string, string>; discord?: FakeDiscordOptions; tokenLifetimeMs?: number }) => Promise<BotHarness> {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -49,7 +51,7 @@ export function useBot(openai: FakeOpenAi): (options?: { env?: Record<string, st
     );
     const start = async () => {
       const app = await createApp(config, silentLogger());
-      const bot = await DiscordBot.start(app);
+      const bot = await DiscordBot.start(app, options.tokenLifetimeMs === undefined ? {} : { tokenLifetimeMs: options.tokenLifetimeMs });
       let stopped = false;
       cleanups.push(async () => {
         if (!stopped) await bot.stop();
