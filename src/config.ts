@@ -63,6 +63,7 @@ const envSchema = z.object({
   CAIRN_DAILY_BUDGET_USD: positiveNumber(100_000, 5),
   CAIRN_MAX_CONCURRENT_RUNS: wholeNumber(1, 1_000, 64),
   CAIRN_SHUTDOWN_GRACE_S: wholeNumber(0, 9, 7),
+  DISCORD_GLOBAL_REQUESTS_PER_SECOND: wholeNumber(1, 10_000, 50),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -84,6 +85,8 @@ export interface Config {
     maxConcurrentRuns: number;
     /** How long running runs get to finish on shutdown before they are interrupted. */
     shutdownGraceMs: number;
+    /** discord.js's client-side global request limit (Discord's default for a bot: 50/s). */
+    globalRequestsPerSecond: number;
   };
   llm: {
     apiKey: string | undefined;
@@ -184,6 +187,7 @@ export function loadConfig(
       dailyBudgetUsd: e.CAIRN_DAILY_BUDGET_USD,
       maxConcurrentRuns: e.CAIRN_MAX_CONCURRENT_RUNS,
       shutdownGraceMs: e.CAIRN_SHUTDOWN_GRACE_S * 1000,
+      globalRequestsPerSecond: e.DISCORD_GLOBAL_REQUESTS_PER_SECOND,
     },
     llm: {
       apiKey: e.OPENAI_API_KEY,

@@ -17,7 +17,11 @@ export function createClient(config: Config): Client {
   return new Client({
     intents: INTENTS,
     partials: [Partials.Message, Partials.Reaction, Partials.Channel, Partials.User],
-    ...(config.discord.restUrl === undefined ? {} : { rest: { api: config.discord.restUrl } }),
+    // discord.js paces every request, interaction replies included, by this global budget.
+    rest: {
+      globalRequestsPerSecond: config.discord.globalRequestsPerSecond,
+      ...(config.discord.restUrl === undefined ? {} : { api: config.discord.restUrl }),
+    },
     // Never let a model's answer ping @everyone or roles.
     allowedMentions: { parse: ['users'], repliedUser: false },
   });

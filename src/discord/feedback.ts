@@ -48,15 +48,17 @@ export async function handleButton(interaction: ButtonInteraction, action: Exclu
     await record(bot, action.runId, { userId: interaction.user.id, vote: 'down', comment: null });
     return;
   }
-  await record(bot, action.runId, { userId: interaction.user.id, vote: 'up', comment: null });
+  // Acknowledge first: Discord allows 3 s, and the write may wait behind others.
   await interaction.reply(privately('Thanks — noted 👍'));
+  await record(bot, action.runId, { userId: interaction.user.id, vote: 'up', comment: null });
 }
 
 /** The 👎 modal: the comment replaces the bare down-vote recorded when it opened. */
 export async function handleComment(interaction: ModalSubmitInteraction, runId: string, bot: BotApp): Promise<void> {
   const comment = interaction.fields.getTextInputValue(COMMENT_FIELD).trim();
+  await interaction.reply(privately('Thanks — your feedback was saved. 👎'));
   const known = await record(bot, runId, { userId: interaction.user.id, vote: 'down', comment: comment === '' ? null : comment.slice(0, 1_000) });
-  await interaction.reply(privately(known ? 'Thanks — your feedback was saved. 👎' : 'I no longer know this run.'));
+  if (!known) bot.log.warn({ runId }, 'a comment arrived for an unknown run');
 }
 
 /** 👍/👎 reactions on an answer count as votes, from anyone, even on messages from before a restart. */

@@ -11,6 +11,8 @@ export interface RunViewTargets {
 }
 
 const INLINE_STEPS = 6;
+/** Step summaries posted to a thread are batched: one message at most this often per run. */
+const STEP_POST_INTERVAL_MS = 1_500;
 const clip = (text: string, max: number) => {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
@@ -33,6 +35,9 @@ export class RunView {
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private finished = false;
+  private readonly stepBatch: string[] = [];
+  private stepTimer: NodeJS.Timeout | undefined;
+  private lastStepPost = 0;
 
   constructor(
     private readonly targets: RunViewTargets,
@@ -74,6 +79,7 @@ export class RunView {
         for (const step of [...this.stepLines.keys()].sort((a, b) => a - b)) this.emitStep(step);
         this.headline = finalHeadline(event.result);
         this.finished = true;
+        this.postSteps();
         this.flushNow();
         return;
     }
@@ -82,7 +88,7 @@ export class RunView {
 
   /** Resolves when every queued Discord write has been attempted. */
   async settled(): Promise<void> {
-    while (this.timer !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));
+    while (this.timer !== undefined || this.stepTimer !== undefined) await new Promise((resolve) => setTimeout(resolve, 20));
     await this.chain;
   }
 
@@ -92,12 +98,33 @@ export class RunView {
     this.stepLines.delete(step);
     const text = line.length > 1_900 ? `${line.slice(0, 1_899)}…` : line;
     if (this.targets.step !== undefined) {
-      const post = this.targets.step;
-      this.enqueue(() => post(text), 'post a step');
+      this.stepBatch.push(text);
+      if (this.stepTimer === undefined) {
+        const wait = Math.max(0, this.lastStepPost + STEP_POST_INTERVAL_MS - Date.now());
+        this.stepTimer = setTimeout(() => {
+          this.postSteps();
+        }, wait);
+      }
     } else {
       this.inline.push(clip(text, 300));
       if (this.inline.length > INLINE_STEPS) this.inline.shift();
     }
+  }
+
+  /** Posts the batched step summaries as few messages as fit in Discord's limit. */
+  private postSteps(): void {
+    clearTimeout(this.stepTimer);
+    this.stepTimer = undefined;
+    const post = this.targets.step;
+    if (post === undefined || this.stepBatch.length === 0) return;
+    this.lastStepPost = Date.now();
+    const messages: string[] = [];
+    for (const line of this.stepBatch.splice(0)) {
+      const last = messages.at(-1);
+      if (last !== undefined && last.length + line.length + 1 <= 1_950) messages[messages.length - 1] = `${last}\n${line}`;
+      else messages.push(line);
+    }
+    for (const content of messages) this.enqueue(() => post(content), 'post steps');
   }
 
   private render(): string {

@@ -30,22 +30,22 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
   let result: RunResult | null = null;
   try {
     const ephemeral = options.private ? { flags: MessageFlags.Ephemeral as const } : {};
-    await interaction.deferReply(ephemeral);
+    // The deferral's response carries the reply message: no separate fetch needed (Discord's
+    // global request budget is the bottleneck when many runs start at once).
+    const deferred = await interaction.deferReply({ ...ephemeral, withResponse: true });
     const runId = newRunId();
     const log = bot.log.child({ runId, userId: caller.userId });
     const tokenAlive = () => Date.now() - interaction.createdTimestamp < bot.tokenLifetimeMs;
-    let reply: Message | null = null;
+    // The reply as a channel message: after the token expires it is edited with the bot token.
+    let reply: Message | null = options.private ? null : (deferred.resource?.message ?? null);
+    if (!options.private && reply === null) reply = await interaction.fetchReply();
 
     const status = async (content: string, running: boolean) => {
       const payload = { content, components: running ? [cancelRow(runId)] : [] };
       if (tokenAlive()) await interaction.editReply(payload);
       else if (reply !== null) await reply.edit(payload);
     };
-    await status(`⏳ **Starting** · > ${options.goal.slice(0, 300)}\n-# run \`${runId}\``, true);
-
     let step: ((content: string) => Promise<void>) | undefined;
-    // The reply as a channel message: after the token expires it is edited with the bot token.
-    if (!options.private) reply = await interaction.fetchReply();
     const channel = interaction.channel;
     if (reply !== null && channel !== null && (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement)) {
       try {

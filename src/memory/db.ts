@@ -34,16 +34,34 @@ function isCommitConflict(error: unknown): boolean {
   return error instanceof Error && /commit conflict|retryable|conflicting|concurrent/i.test(error.message);
 }
 
-/** Runs a write, redoing it when it lost a commit race with another writer (compaction, say). */
-export async function withCommitRetry<T>(write: () => Promise<T>, attempts = 6): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await write();
-    } catch (error) {
-      if (!isCommitConflict(error) || attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+/** The last queued write of each table in this process. */
+const writeTails = new WeakMap<Table, Promise<unknown>>();
+
+/**
+ * Runs a write to `table` after the writes queued before it, and redoes it if it still loses a
+ * commit race (with another process, say). Concurrent writers in one process would otherwise
+ * keep invalidating each other's commits: 50 concurrent runs exhausted any bounded retry and
+ * lost votes.
+ */
+/** Resolves once the writes queued so far on `table` have finished (read-your-writes). */
+export async function pendingWrites(table: Table): Promise<void> {
+  await writeTails.get(table);
+}
+
+export function withCommitRetry<T>(table: Table, write: () => Promise<T>, attempts = 6): Promise<T> {
+  const run = async (): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await write();
+      } catch (error) {
+        if (!isCommitConflict(error) || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+      }
     }
-  }
+  };
+  const result = (writeTails.get(table) ?? Promise.resolve()).then(run, run);
+  writeTails.set(table, result.catch(() => undefined));
+  return result;
 }
 
 async function openOrCreate(db: lancedb.Connection, names: readonly string[], name: string, schema: Schema): Promise<Table> {
@@ -137,7 +155,7 @@ async function readMeta<T>(meta: Table, key: string, schema: z.ZodType<T>): Prom
 }
 
 async function writeMeta(meta: Table, key: string, value: unknown): Promise<void> {
-  await withCommitRetry(() =>
+  await withCommitRetry(meta, () =>
     meta.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([{ key, value: JSON.stringify(value) }]),
   );
 }

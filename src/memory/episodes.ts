@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { withCommitRetry, type Table } from './db.js';
+import { pendingWrites, withCommitRetry, type Table } from './db.js';
+import { GroupCommitter } from './group-commit.js';
 import { sqlString } from './schema.js';
 import type { RunScope } from './types.js';
 
@@ -27,6 +28,7 @@ const jsonOf = <T extends z.ZodType>(schema: T) =>
 
 export const Vote = z.object({ userId: z.string(), vote: z.enum(['up', 'down']), comment: z.string().nullable(), at: z.number() });
 export type Vote = z.output<typeof Vote>;
+const FeedbackJson = z.string().transform((raw) => z.array(Vote).parse(JSON.parse(raw)));
 
 const EpisodeRow = z
   .object({
@@ -89,33 +91,33 @@ export interface EpisodeEnd {
 
 /** Episodic memory: one row per run, written when it starts and completed when it ends. */
 export class EpisodeStore {
-  constructor(private readonly table: Table) {}
+  private readonly writer: GroupCommitter;
+
+  constructor(private readonly table: Table) {
+    this.writer = new GroupCommitter(table, 'id');
+  }
 
   async begin(start: EpisodeStart): Promise<void> {
-    await withCommitRetry(() =>
-      this.table.add([
-        {
-          id: start.id,
-          goal: start.goal,
-          mode: start.mode,
-          trigger: start.trigger,
-          status: 'running',
-          user_id: start.scope.userId,
-          channel_id: start.scope.channelId ?? null,
-          guild_id: start.scope.guildId ?? null,
-          steps: '[]',
-          answer: null,
-          reason: null,
-          prompt_tokens: 0,
-          completion_tokens: 0,
-          cost_usd: null,
-          feedback: '[]',
-          lesson_ids: '[]',
-          started_at: start.startedAt,
-          ended_at: null,
-        },
-      ]),
-    );
+    await this.writer.apply(start.id, () => ({
+      id: start.id,
+      goal: start.goal,
+      mode: start.mode,
+      trigger: start.trigger,
+      status: 'running',
+      user_id: start.scope.userId,
+      channel_id: start.scope.channelId ?? null,
+      guild_id: start.scope.guildId ?? null,
+      steps: '[]',
+      answer: null,
+      reason: null,
+      prompt_tokens: 0,
+      completion_tokens: 0,
+      cost_usd: null,
+      feedback: '[]',
+      lesson_ids: '[]',
+      started_at: start.startedAt,
+      ended_at: null,
+    }));
   }
 
   async finish(id: string, end: EpisodeEnd): Promise<void> {
@@ -135,18 +137,29 @@ export class EpisodeStore {
   async vote(id: string, vote: Vote): Promise<Episode> {
     const episode = await this.get(id);
     if (episode === undefined) throw new Error(`There is no run with id ${id}.`);
-    const feedback = [...episode.feedback.filter((v) => v.userId !== vote.userId), vote];
-    await this.update(id, { feedback: JSON.stringify(feedback) });
+    // Merged with the row as it is at commit time, so votes arriving together all land.
+    let feedback = episode.feedback;
+    await this.writer.apply(id, (row) => {
+      if (row === undefined) return null;
+      const stored = FeedbackJson.parse(row.feedback);
+      feedback = [...stored.filter((v) => v.userId !== vote.userId), vote];
+      return { ...row, feedback: JSON.stringify(feedback) };
+    });
     return { ...episode, feedback };
   }
 
+  /** The run as stored once the writes queued before this call have landed. */
   async get(id: string): Promise<Episode | undefined> {
+    await this.writer.idle();
+    await pendingWrites(this.table);
     const rows = await this.table.query().where(`id = ${sqlString(id)}`).limit(1).toArray();
     return rows[0] === undefined ? undefined : EpisodeRow.parse(rows[0]);
   }
 
   /** Newest first. */
   async list(where: string | undefined, limit = 20): Promise<Episode[]> {
+    await this.writer.idle();
+    await pendingWrites(this.table);
     const query = this.table.query();
     const rows = await (where === undefined ? query : query.where(where)).toArray();
     return z
@@ -171,15 +184,12 @@ export class EpisodeStore {
   async forgetUser(userId: string): Promise<number> {
     const where = `user_id = ${sqlString(userId)}`;
     const count = await this.table.countRows(where);
-    await withCommitRetry(() => this.table.delete(where));
+    await withCommitRetry(this.table, () => this.table.delete(where));
     return count;
   }
 
+  /** Changes some columns of an existing run; a run that is not there stays absent. */
   private async update(id: string, values: Record<string, string | number | null>): Promise<void> {
-    const valuesSql: Record<string, string> = {};
-    for (const [column, value] of Object.entries(values)) {
-      valuesSql[column] = value === null ? 'NULL' : typeof value === 'number' ? String(value) : sqlString(value);
-    }
-    await withCommitRetry(() => this.table.update({ where: `id = ${sqlString(id)}`, valuesSql }));
+    await this.writer.apply(id, (row) => (row === undefined ? null : { ...row, ...values }));
   }
 }

@@ -180,10 +180,10 @@ export class Maintenance {
     if (rows > 0) {
       const indexed = new Set((await table.listIndices()).flatMap((i) => i.columns));
       for (const [column, config] of SCALAR_INDEXES) {
-        if (!indexed.has(column)) await withCommitRetry(() => table.createIndex(column, { config: config() }));
+        if (!indexed.has(column)) await withCommitRetry(table, () => table.createIndex(column, { config: config() }));
       }
       if (rows >= this.options.vectorIndexMinRows && (!indexed.has('vector') || (await this.vectorIndexFragmented(rows, mergeVectorSegments)))) {
-        await withCommitRetry(() =>
+        await withCommitRetry(table, () =>
           table.createIndex('vector', {
             config: lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: Math.max(1, Math.round(rows / 500_000)) }),
             replace: true,
@@ -192,7 +192,7 @@ export class Maintenance {
         this.vectorIndexRows = rows;
       }
     }
-    await withCommitRetry(() => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
+    await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
   }
 
   /**
@@ -215,7 +215,7 @@ export class Maintenance {
     this.accessed.clear();
     const now = this.now();
     for (const [count, ids] of byCount) {
-      await withCommitRetry(() =>
+      await withCommitRetry(this.db.memories, () =>
         this.db.memories.update({
           where: `id IN ${sqlList(ids)}`,
           valuesSql: { access_count: `access_count + ${count}`, last_access_at: String(now) },
@@ -227,7 +227,7 @@ export class Maintenance {
   /** Deletes expired rows, then evicts the least valuable ones above the size cap. */
   async sweep(): Promise<void> {
     const table = this.db.memories;
-    await withCommitRetry(() => table.delete(`expires_at IS NOT NULL AND expires_at <= ${this.now()}`));
+    await withCommitRetry(table, () => table.delete(`expires_at IS NOT NULL AND expires_at <= ${this.now()}`));
     const excess = (await table.countRows()) - this.options.maxMemories;
     if (excess <= 0) return;
     // Evict a little more than needed so the cap is not hit again on the next insert.
@@ -243,7 +243,7 @@ export class Maintenance {
     const victims = rows.sort((a, b) => value(a) - value(b)).slice(0, target).map((r) => r.id);
     for (let i = 0; i < victims.length; i += 1_000) {
       const batch = victims.slice(i, i + 1_000);
-      await withCommitRetry(() => table.delete(`id IN ${sqlList(batch)}`));
+      await withCommitRetry(table, () => table.delete(`id IN ${sqlList(batch)}`));
     }
     this.log.info({ evicted: victims.length, cap: this.options.maxMemories }, 'memories evicted above the size cap');
   }

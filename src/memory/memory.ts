@@ -39,6 +39,8 @@ export interface MemoryStats {
 
 /** The whole memory system over one LanceDB database: working, episodic and semantic memory. */
 export class Memory {
+  private readonly background = new Set<Promise<unknown>>();
+
   private constructor(
     readonly db: MemoryDb,
     readonly embedder: Embedder,
@@ -109,8 +111,26 @@ export class Memory {
     };
   }
 
-  /** Flushes pending maintenance (access counts) and closes the database. */
+  /**
+   * Runs a write off the caller's path (e.g. after a run has answered); failures are logged.
+   * `settled()` and `close()` wait for it, so nothing queued is lost on a clean stop.
+   */
+  track(work: Promise<unknown>, what: string, log: Logger): void {
+    const tracked = work.catch((error: unknown) => {
+      log.error({ err: error }, `${what} failed`);
+    });
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
+  }
+
+  /** Resolves when all background writes have finished. */
+  async settled(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
+  }
+
+  /** Waits for background writes, flushes pending maintenance (access counts), closes the database. */
   async close(): Promise<void> {
+    await this.settled();
     await this.maintenance.close();
     this.db.close();
   }

@@ -41,7 +41,7 @@ export async function reembed(memory: Memory, onProgress?: (progress: ReembedPro
           records.map((r) => vectorText({ text: r.text, ...(r.speaker === null ? {} : { speaker: r.speaker }), ...(r.context === null ? {} : { context: r.context }) })),
           { purpose: 'document' },
         );
-        await withCommitRetry(() => target.add(slice.map((row, j) => ({ ...row, vector: Array.from(vectors[j] ?? []) }))));
+        await withCommitRetry(target, () => target.add(slice.map((row, j) => ({ ...row, vector: Array.from(vectors[j] ?? []) }))));
         done += slice.length;
         onProgress?.({ done, total });
       }

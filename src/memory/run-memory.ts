@@ -61,8 +61,13 @@ export class RunMemory implements AgentMemory {
     return { prompt: rendered.prompt, workingBlocks: blocks.length, memories: rendered.memories, lessons: rendered.lessons };
   }
 
-  async afterRun(run: RunInfo, result: RunResult, steps: StepSummary[]): Promise<void> {
-    await this.memory.episodes.finish(run.runId, {
+  /**
+   * Queues the episode's completion and the run's turns without waiting for them: the answer
+   * need not wait for the database. Writes to a table keep their order, and the episode was
+   * written when the run began, so a crash leaves it "running", never missing.
+   */
+  afterRun(run: RunInfo, result: RunResult, steps: StepSummary[]): Promise<void> {
+    const finished = this.memory.episodes.finish(run.runId, {
       status: result.status,
       steps,
       answer: result.answer,
@@ -71,12 +76,13 @@ export class RunMemory implements AgentMemory {
       costUsd: result.costUsd,
       endedAt: Date.parse(result.endedAt),
     });
+    this.memory.track(finished, 'completing the episode', this.log);
     const base = { scope: run.scope, visibility: run.visibility, sourceRunId: run.runId } as const;
     const turns: MemoryInput[] = [{ ...base, kind: 'turn', text: clip(run.goal), speaker: run.scope.userName ?? 'user', createdAt: run.startedAt }];
     if (result.answer !== null) {
       turns.push({ ...base, kind: 'turn', text: clip(result.answer), speaker: 'Cairn', context: clip(run.goal), createdAt: new Date(result.endedAt) });
     }
-    await this.memory.semantic.saveMany(turns);
-    this.log.debug({ runId: run.runId, turns: turns.length }, 'run recorded in memory');
+    this.memory.track(this.memory.semantic.saveMany(turns), 'saving the run’s turns', this.log);
+    return Promise.resolve();
   }
 }

@@ -158,7 +158,7 @@ export class SemanticMemory {
         metadata: JSON.stringify(p.input.metadata ?? {}),
       }));
       // Insert-if-absent on the hash: a concurrent save of the same content cannot duplicate it.
-      const result = await withCommitRetry(() =>
+      const result = await withCommitRetry(this.db.memories, () =>
         this.db.memories.mergeInsert('content_hash').whenNotMatchedInsertAll().execute(rows),
       );
       this.maintenance.noteInserted(result.numInsertedRows);
@@ -269,7 +269,7 @@ export class SemanticMemory {
   async forget(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const before = await this.db.memories.countRows(`id IN ${sqlList(ids)}`);
-    await withCommitRetry(() => this.db.memories.delete(`id IN ${sqlList(ids)}`));
+    await withCommitRetry(this.db.memories, () => this.db.memories.delete(`id IN ${sqlList(ids)}`));
     this.log.info({ count: before }, 'memories forgotten');
     return before;
   }

@@ -103,7 +103,7 @@ export class WorkingMemory {
         );
       }
       const row = { id: key, scope: scopeKey, label, text, char_limit: current.charLimit, updated_at: this.now() };
-      await withCommitRetry(() => this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([row]));
+      await withCommitRetry(this.table, () => this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([row]));
       return toBlock(row);
     });
     this.locks.set(key, next);
@@ -133,7 +133,7 @@ export class WorkingMemory {
 
   async forgetScope(scopeKey: string): Promise<number> {
     const count = await this.table.countRows(`scope = ${sqlString(scopeKey)}`);
-    await withCommitRetry(() => this.table.delete(`scope = ${sqlString(scopeKey)}`));
+    await withCommitRetry(this.table, () => this.table.delete(`scope = ${sqlString(scopeKey)}`));
     return count;
   }
 }

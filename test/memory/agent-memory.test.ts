@@ -70,6 +70,7 @@ describe('runs with memory', () => {
       { kind: 'text', content: 'It is noon.' },
     );
     const result = await agentWith(memory, await mem.dir()).run({ goal: 'What time is it?', scope: ada, trigger: 'slash' });
+    await memory.settled(); // the episode and turns are written after the run has answered
     const episode = await memory.episodes.get(result.runId);
     expect(episode).toMatchObject({
       goal: 'What time is it?',

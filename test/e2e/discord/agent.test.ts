@@ -40,12 +40,12 @@ describe('/agent through the real discord.js client', () => {
     expect(buttons(status)).toEqual([]); // Cancel is gone once the run ended
     const thread = discord.threads()[0];
     expect(thread?.parentId).toBe(discord.channels.general);
+    // Step summaries are batched (at most one thread message per 1.5 s per run), in order.
     const steps = await discord.waitFor(() => {
-      const ms = discord.channelMessages(thread?.id ?? '');
-      return ms.length >= 2 ? ms : undefined;
+      const text = discord.channelMessages(thread?.id ?? '').map((m) => m.content).join('\n');
+      return text.includes('**Step 2**') ? text : undefined;
     });
-    expect(steps[0]?.content).toMatch(/\*\*Step 1\*\* · calling `current_time` — \*Checking the clock\.\*\n✅ `current_time`/);
-    expect(steps[1]?.content).toMatch(/\*\*Step 2\*\* · final answer/);
+    expect(steps).toMatch(/^\*\*Step 1\*\* · calling `current_time` — \*Checking the clock\.\*\n✅ `current_time`.*\n\*\*Step 2\*\* · final answer/s);
 
     const runId = /run `([^`]+)`/.exec(status.content)?.[1] ?? '';
     expect(await app.memory.episodes.get(runId)).toMatchObject({ status: 'succeeded', trigger: 'slash', scope: { userId: alice.id, channelId: discord.channels.general } });

@@ -93,6 +93,7 @@ describe('mentions and DMs', () => {
     const dm = discord.dm({ user: discord.users.bob, content: 'a private hello' });
     await discord.waitFor(() => discord.channelMessages(dm.channelId).find((m) => m.content === 'Psst, hello.'));
     expect(openai.chatRequests()).toHaveLength(2);
+    await app.memory.settled(); // turns are saved after the answer is posted
     const turns = await app.memory.semantic.list(`kind = 'turn'`);
     expect(turns.find((t) => t.text === 'a private hello')?.scopeKey).toBe(`user:${discord.users.bob.id}`);
   });

@@ -74,7 +74,7 @@ describe('the bot process', () => {
     openai.script({ kind: 'hang' });
     const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'a long job' } });
     await discord.waitFor(() => (openai.chatRequests().length > 0 ? true : undefined), 10_000);
-    const runId = /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1] ?? '';
+    const runId = await discord.waitFor(() => /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1]);
 
     const signalled = Date.now();
     child.kill('SIGTERM');
@@ -90,7 +90,7 @@ describe('the bot process', () => {
     openai.script({ kind: 'hang' });
     const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'a job that will be cut off' } });
     await discord.waitFor(() => (openai.chatRequests().length > 0 ? true : undefined), 10_000);
-    const runId = /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1] ?? '';
+    const runId = await discord.waitFor(() => /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1]);
     first.child.kill('SIGKILL');
     await first.exited;
 
