@@ -12,7 +12,8 @@ import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
 import { buildParams, finishReply, parseCompletion } from './wire.js';
 import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 
-export interface OpenAiChatModelOptions {
+/** How to reach a model on an OpenAI-compatible server; shared by the chat and embeddings clients. */
+export interface ModelServerOptions {
   model: string;
   baseURL?: string;
   /** Optional: local servers need none. */
@@ -24,12 +25,15 @@ export interface OpenAiChatModelOptions {
   log: Logger;
   retryBaseDelayMs?: number;
   retryMaxDelayMs?: number;
+}
+
+export interface OpenAiChatModelOptions extends ModelServerOptions {
   /** Longest server retry-after hint we wait for; longer ones fail at once (default 60 s). */
   retryAfterCapMs?: number;
 }
 
-// The SDK refuses to start without a key; servers that need none ignore whatever is sent.
-const PLACEHOLDER_API_KEY = 'no-key';
+/** The SDK refuses to start without a key; servers that need none ignore whatever is sent. */
+export const PLACEHOLDER_API_KEY = 'no-key';
 
 /**
  * One attempt's abort signal: fires on the caller's abort or when the deadline passes; streams

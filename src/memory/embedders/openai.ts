@@ -8,25 +8,13 @@ import { z } from 'zod';
 import { classifyAttemptError } from '../../llm/classify.js';
 import { AttemptFailed, LlmError, safeUrl, type ErrorContext } from '../../llm/errors.js';
 import { DEFAULT_RETRY_AFTER_CAP_MS, withRetries, type RetryPolicy } from '../../llm/retry.js';
-import type { Logger } from '../../log.js';
+import { PLACEHOLDER_API_KEY, type ModelServerOptions } from '../../llm/client.js';
 import type { Embedder } from './types.js';
 
-export interface OpenAiEmbedderOptions {
-  model: string;
-  baseURL?: string;
-  apiKey?: string;
-  /** Per request. */
-  timeoutMs: number;
-  maxRetries: number;
-  log: Logger;
+export interface OpenAiEmbedderOptions extends ModelServerOptions {
   /** Inputs per request (default 256). */
   batchSize?: number;
-  retryBaseDelayMs?: number;
-  retryMaxDelayMs?: number;
 }
-
-// The SDK refuses to start without a key; servers that need none ignore whatever is sent.
-const PLACEHOLDER_API_KEY = 'no-key';
 /** Far past any embedding model's context (8k tokens ≈ 30k characters): longer inputs are cut, not refused. */
 const MAX_INPUT_CHARS = 30_000;
 const UNKNOWN_MODEL = /model.*(not found|does not exist|not exist|unknown|no such|not available)|(unknown|invalid) model/i;
