@@ -106,6 +106,25 @@ describe('/agent through the real discord.js client', () => {
     expect(discord.requests.filter((r) => r.status === 401)).toEqual([]);
   });
 
+  it('edits the status message at most about once a second, however fast the steps come', async () => {
+    const { discord } = await startBot();
+    // Eight quick steps (~150 ms each), then the answer.
+    const zones = ['UTC', 'Asia/Tokyo', 'Europe/Oslo', 'America/Lima', 'Africa/Lagos', 'Asia/Kolkata', 'Europe/Riga', 'America/Quito'];
+    openai.respondWith((_body, call) =>
+      call < zones.length
+        ? { kind: 'tool_calls', calls: [{ name: 'current_time', arguments: { timezone: zones[call] } }], delayMs: 150 }
+        : { kind: 'text', content: 'Eight checks done.' },
+    );
+    const started = Date.now();
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'check the clock eight times' } });
+    await discord.waitFor(() => (i.original()?.content.startsWith('✅') === true ? true : undefined), 10_000);
+    const seconds = (Date.now() - started) / 1000;
+    const edits = discord.requests.filter((r) => r.method === 'PATCH' && r.path.endsWith('/messages/@original')).length;
+    expect(seconds).toBeGreaterThan(1);
+    // One per second while running, plus the first and the final edit.
+    expect(edits).toBeLessThanOrEqual(Math.ceil(seconds) + 2);
+  });
+
   it('rides out a 429 from Discord', async () => {
     const { discord } = await startBot();
     timeThenAnswer();

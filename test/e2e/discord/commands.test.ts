@@ -98,3 +98,21 @@ describe('mentions and DMs', () => {
     expect(turns.find((t) => t.text === 'a private hello')?.scopeKey).toBe(`user:${discord.users.bob.id}`);
   });
 });
+
+describe('Discord errors', () => {
+  it('explains a missing permission to the user privately instead of failing silently', async () => {
+    const { discord } = await startBot();
+    openai.script({ kind: 'text', content: 'An answer nobody can see here.' });
+    // The bot may not send messages in this channel.
+    discord.postMessage({ user: discord.users.alice, channelId: discord.channels.readOnly, content: 'hello?', mentionBot: true });
+    const dmChannel = await discord.waitFor(() =>
+      discord.requests.find((r) => r.method === 'POST' && r.path === '/users/@me/channels' && JSON.stringify(r.body).includes(discord.users.alice.id)),
+    );
+    expect(dmChannel).toBeDefined();
+    const explanation = await discord.waitFor(() =>
+      discord.requests.find((r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && JSON.stringify(r.body).includes('missing a Discord permission')),
+    );
+    expect(explanation.status).toBeLessThan(300);
+  });
+});
+

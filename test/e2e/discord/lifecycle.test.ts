@@ -103,3 +103,24 @@ describe('the bot process', () => {
     expect(await episodeStatus(dataDir, runId)).toBe('interrupted');
   }, 60_000);
 });
+
+describe('cairn deploy-commands', () => {
+  it('registers the slash commands in a guild over REST alone', async () => {
+    const { discord, env } = await setup();
+    const { DISCORD_GUILD_ID: _unused, ...withoutGuild } = env;
+    const child = spawn(process.execPath, [BIN, 'deploy-commands', '--guild', discord.guildId], { env: withoutGuild, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', (c) => {
+        resolve(c);
+      });
+    });
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/Registered 4 slash commands in guild \d+ \(available now\)/);
+    expect((discord.registeredCommands({ guildId: discord.guildId }) as { name: string }[]).map((c) => c.name).sort()).toEqual(['agent', 'help', 'memory', 'runs']);
+    expect(discord.identify()).toBeUndefined(); // no gateway connection was needed
+  });
+});
