@@ -8,6 +8,7 @@ import { buildPriceTable, priceFor } from './llm/pricing.js';
 import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
 import { RunMemory } from './memory/run-memory.js';
+import { Reflector } from './feedback/reflector.js';
 import { builtinTools } from './tools/builtin/index.js';
 import { memoryTools } from './tools/memory.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -19,6 +20,8 @@ export interface App {
   agent: Agent;
   tools: ToolRegistry;
   memory: Memory;
+  /** Turns 👎 and failed runs into lessons, in the background. */
+  reflector: Reflector;
   /** Flushes and closes the memory database. */
   close(): Promise<void>;
 }
@@ -57,6 +60,8 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     log,
   });
   const memory = await openMemory(config, log);
+  const reflector = new Reflector(memory, model, log);
+  reflector.start();
   const tools = new ToolRegistry([...builtinTools(), ...memoryTools(memory)]);
   const agent = new Agent({
     model,
@@ -70,7 +75,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
       maxDurationMs: config.limits.runTimeoutMs,
     },
     workspaceRoot: workspaceRootFor(config.dataDir),
-    memory: new RunMemory(memory, log),
+    memory: new RunMemory(memory, log, undefined, (run, result) => {
+      const cause = result.status === 'failed' ? 'failed' : 'stopped';
+      memory.track(reflector.request({ runId: run.runId, cause, userId: run.scope.userId, comment: null }), 'queueing a reflection', log);
+    }),
   });
-  return { config, log, agent, tools, memory, close: () => memory.close() };
+  const close = async () => {
+    await reflector.close();
+    await memory.close();
+  };
+  return { config, log, agent, tools, memory, reflector, close };
 }

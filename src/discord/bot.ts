@@ -80,6 +80,13 @@ export class DiscordBot {
       const count = await registerCommands(client.rest, client.application.id, config.discord.guildId);
       log.info({ guildId: config.discord.guildId, count }, 'slash commands registered');
     }
+    app.reflector.onLesson = async ({ episode, lesson }) => {
+      const note = `📝 **Lesson learned** from run \`${episode.id}\`: ${lesson.doInstead.replace(/\.$/, '')} (applies to: ${lesson.appliesWhen.replace(/\.$/, '')}).`;
+      const channelId = episode.scope.channelId;
+      // A private run's lesson goes to its owner alone.
+      if (episode.visibility !== 'private' && channelId !== undefined) await post(client, channelId, note.slice(0, 2_000));
+      else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
+    };
     await bot.seedSpend();
     await bot.announceInterrupted();
     return bot;

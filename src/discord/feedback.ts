@@ -13,12 +13,21 @@ import { callerOfInteraction, type BotApp } from './context.js';
 
 const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
 
-/** Records a vote on a run's episode (one per user, the latest wins). False if the run is unknown. */
+/** A bare 👎 waits this long for a comment before its reflection runs. */
+const COMMENT_GRACE_MS = 60_000;
+
+/**
+ * Records a vote on a run's episode (one per user, the latest wins) and, for 👎, queues the
+ * reflection that turns it into a lesson. False if the run is unknown.
+ */
 async function record(bot: BotApp, runId: string, vote: Omit<Vote, 'at'>): Promise<boolean> {
   const episode = await bot.app.memory.episodes.get(runId);
   if (episode === undefined) return false;
   await bot.app.memory.episodes.vote(runId, { ...vote, at: Date.now() });
   bot.log.info({ runId, userId: vote.userId, vote: vote.vote, comment: vote.comment !== null }, 'feedback recorded');
+  if (vote.vote === 'down') {
+    await bot.app.reflector.request({ runId, cause: 'down_vote', userId: vote.userId, comment: vote.comment, ...(vote.comment === null ? { delayMs: COMMENT_GRACE_MS } : {}) });
+  }
   return true;
 }
 

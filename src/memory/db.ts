@@ -2,7 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import { episodesSchema, memoriesSchema, metaSchema, sqlString, workingSchema } from './schema.js';
+import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, sqlString, workingSchema } from './schema.js';
 
 export type Table = lancedb.Table;
 
@@ -95,6 +95,7 @@ export class MemoryDb {
     public memories: Table,
     readonly working: Table,
     readonly episodes: Table,
+    readonly reflections: Table,
     public embedder: EmbedderRecord,
     readonly embedderMatches: boolean,
   ) {}
@@ -116,8 +117,9 @@ export class MemoryDb {
     const memories = await openOrCreate(connection, names, record.table, memoriesSchema(record.dimensions));
     const working = await openOrCreate(connection, names, 'working', workingSchema);
     const episodes = await openOrCreate(connection, names, 'episodes', episodesSchema);
+    const reflections = await openOrCreate(connection, names, 'reflections', reflectionsSchema);
     options.log.debug({ uri, embedder: record }, 'memory database open');
-    return new MemoryDb(connection, meta, memories, working, episodes, record, matches);
+    return new MemoryDb(connection, meta, memories, working, episodes, reflections, record, matches);
   }
 
   /**
@@ -142,7 +144,7 @@ export class MemoryDb {
   }
 
   close(): void {
-    for (const table of [this.meta, this.memories, this.working, this.episodes]) table.close();
+    for (const table of [this.meta, this.memories, this.working, this.episodes, this.reflections]) table.close();
     this.connection.close();
   }
 }

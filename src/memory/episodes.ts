@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { pendingWrites, withCommitRetry, type Table } from './db.js';
 import { GroupCommitter } from './group-commit.js';
 import { sqlString } from './schema.js';
-import type { RunScope } from './types.js';
+import type { RunScope, Visibility } from './types.js';
 
 export const TRIGGERS = ['slash', 'mention', 'schedule', 'cli'] as const;
 export type Trigger = (typeof TRIGGERS)[number];
@@ -37,6 +37,7 @@ const EpisodeRow = z
     mode: z.string(),
     trigger: z.enum(TRIGGERS),
     status: z.enum(EPISODE_STATUSES),
+    visibility: z.enum(['private', 'channel', 'guild']),
     user_id: z.string(),
     channel_id: z.string().nullable(),
     guild_id: z.string().nullable(),
@@ -57,6 +58,7 @@ const EpisodeRow = z
     mode: r.mode,
     trigger: r.trigger,
     status: r.status,
+    visibility: r.visibility,
     scope: { userId: r.user_id, ...(r.channel_id === null ? {} : { channelId: r.channel_id }), ...(r.guild_id === null ? {} : { guildId: r.guild_id }) } satisfies RunScope,
     steps: r.steps,
     answer: r.answer,
@@ -72,6 +74,8 @@ export type Episode = z.output<typeof EpisodeRow>;
 
 export interface EpisodeStart {
   id: string;
+  /** Where the run's turns (and lessons) are kept. */
+  visibility: Visibility;
   goal: string;
   mode: string;
   trigger: Trigger;
@@ -104,6 +108,7 @@ export class EpisodeStore {
       mode: start.mode,
       trigger: start.trigger,
       status: 'running',
+      visibility: start.visibility,
       user_id: start.scope.userId,
       channel_id: start.scope.channelId ?? null,
       guild_id: start.scope.guildId ?? null,
@@ -174,6 +179,15 @@ export class EpisodeStore {
     const stranded = await this.list(`status = 'running'`, 10_000);
     for (const episode of stranded) await this.update(episode.id, { status: 'interrupted', reason, ended_at: now });
     return stranded.map((e) => ({ ...e, status: 'interrupted' as const, reason, endedAt: now }));
+  }
+
+  /** Links a lesson learned from this run to it. */
+  async addLesson(id: string, lessonId: string): Promise<void> {
+    await this.writer.apply(id, (row) => {
+      if (row === undefined) return null;
+      const ids = z.array(z.string()).parse(JSON.parse(String(row.lesson_ids)));
+      return ids.includes(lessonId) ? row : { ...row, lesson_ids: JSON.stringify([...ids, lessonId]) };
+    });
   }
 
   /** Marks one run interrupted (e.g. cut short by a shutdown), whatever it recorded before. */

@@ -117,6 +117,12 @@ export class Maintenance {
     return false;
   }
 
+  /** Folds new rows into the indexes now (for rare, important writes such as lessons). */
+  async refreshIndexes(): Promise<void> {
+    this.enqueue('optimize', () => this.optimize());
+    await this.idle();
+  }
+
   noteAccessed(ids: readonly string[]): void {
     for (const id of ids) this.accessed.set(id, (this.accessed.get(id) ?? 0) + 1);
   }

@@ -35,6 +35,8 @@ export class RunMemory implements AgentMemory {
     private readonly memory: Memory,
     private readonly log: Logger,
     private readonly options: RunMemoryOptions = DEFAULT_RUN_MEMORY,
+    /** Told when a run failed or was stopped by a limit (not by a person): reflection's cue. */
+    private readonly onRunWentWrong?: (run: RunInfo, result: RunResult) => void,
   ) {}
 
   async beforeRun(run: RunInfo, signal: AbortSignal): Promise<RunMemoryContext> {
@@ -44,6 +46,7 @@ export class RunMemory implements AgentMemory {
       mode: run.mode,
       trigger: run.trigger,
       scope: run.scope,
+      visibility: run.visibility,
       startedAt: run.startedAt.getTime(),
     });
     const scopes = readableScopes(run.scope);
@@ -57,7 +60,9 @@ export class RunMemory implements AgentMemory {
         signal,
       ),
     ]);
-    const rendered = renderRunContext({ blocks, lessons: relevant(lessons), memories: relevant(memories), budgetTokens: this.options.budgetTokens });
+    // A lesson applies to goals that share its words: embeddings alone also match unrelated goals.
+    const applicable = lessons.filter((h) => h.explanation.textRank !== null);
+    const rendered = renderRunContext({ blocks, lessons: applicable, memories: relevant(memories), budgetTokens: this.options.budgetTokens });
     return { prompt: rendered.prompt, workingBlocks: blocks.length, memories: rendered.memories, lessons: rendered.lessons };
   }
 
@@ -83,6 +88,7 @@ export class RunMemory implements AgentMemory {
       turns.push({ ...base, kind: 'turn', text: clip(result.answer), speaker: 'Cairn', context: clip(run.goal), createdAt: new Date(result.endedAt) });
     }
     this.memory.track(this.memory.semantic.saveMany(turns), 'saving the run’s turns', this.log);
+    if (result.status !== 'succeeded' && result.limit !== 'cancelled') this.onRunWentWrong?.(run, result);
     return Promise.resolve();
   }
 }

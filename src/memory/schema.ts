@@ -135,6 +135,7 @@ export const episodesSchema = new Schema([
   text('mode'),
   text('trigger'),
   text('status'),
+  text('visibility'),
   text('user_id'),
   text('channel_id', true),
   text('guild_id', true),
@@ -151,6 +152,36 @@ export const episodesSchema = new Schema([
 ]);
 
 export const metaSchema = new Schema([text('key'), text('value')]);
+
+/** Reflections owed: one row per cause (a 👎 vote, a failed run), so none is lost or done twice. */
+export const reflectionsSchema = new Schema([
+  text('id'),
+  text('run_id'),
+  text('cause'),
+  text('user_id'),
+  text('comment', true),
+  text('status'),
+  new Field('attempts', new Int32(), false),
+  float('next_attempt_at'),
+  text('lesson_id', true),
+  text('error', true),
+  float('created_at'),
+]);
+
+export const ReflectionRow = z.object({
+  id: z.string(),
+  run_id: z.string(),
+  cause: z.enum(['down_vote', 'failed', 'stopped']),
+  user_id: z.string(),
+  comment: z.string().nullable(),
+  status: z.enum(['pending', 'done']),
+  attempts: z.number().int(),
+  next_attempt_at: z.number(),
+  lesson_id: z.string().nullable(),
+  error: z.string().nullable(),
+  created_at: z.number(),
+});
+export type ReflectionRow = z.output<typeof ReflectionRow>;
 
 /** SQL string literal for LanceDB filters: the only escaping SQL needs is doubling quotes. */
 export function sqlString(value: string): string {

@@ -18,8 +18,12 @@ afterAll(async () => {
   await fake.close();
   await rm(dir, { recursive: true, force: true });
 });
+let testNumber = 0;
 beforeEach(() => {
   fake.reset();
+  // Each test its own database: a run left to reflect on by one test must not be picked up by the next.
+  testNumber += 1;
+  env = { ...env, CAIRN_DATA_DIR: path.join(dir, `data-${testNumber}`) };
 });
 
 const timeThenAnswer = () => {
@@ -61,7 +65,7 @@ describe('cairn run', () => {
     // gpt-4o-mini list price: $0.15 / $0.60 per million tokens.
     expect(out.costUsd).toBeCloseTo((700 * 0.15 + 30 * 0.6) / 1e6, 10);
     // Workspaces are kept under the data directory, one per run.
-    expect(await readdir(path.join(dir, 'data', 'workspaces'))).toContain(out.runId);
+    expect(await readdir(path.join(env.CAIRN_DATA_DIR ?? '', 'workspaces'))).toContain(out.runId);
   });
 
   it('exits 1 with status "stopped" when --max-steps is reached, and cost null for an unpriced model', async () => {

@@ -20,7 +20,7 @@ describe('semantic memory', () => {
     let memory = await mem.open();
     await memory.semantic.save({ text: 'The deploy window is Tuesday at 14:00 UTC', kind: 'fact', scope: ada, visibility: 'channel' });
     await memory.working.append('user:u-ada', 'user profile', 'Prefers short answers.');
-    await memory.episodes.begin({ id: 'run-1', goal: 'plan the deploy', mode: 'react', trigger: 'cli', scope: ada, startedAt: 1 });
+    await memory.episodes.begin({ id: 'run-1', goal: 'plan the deploy', mode: 'react', trigger: 'cli', scope: ada, visibility: 'channel', startedAt: 1 });
     await memory.close();
 
     memory = await mem.open();
@@ -199,7 +199,7 @@ describe('a user’s data', () => {
     await memory.semantic.save({ text: 'Ada said hello in ops', kind: 'turn', scope: ada, visibility: 'channel', speaker: 'Ada' });
     await memory.semantic.save({ text: 'Bob likes Go', kind: 'fact', scope: bob, visibility: 'private' });
     await memory.working.append('user:u-ada', 'user profile', 'Ada, backend');
-    await memory.episodes.begin({ id: 'run-a', goal: 'hi', mode: 'react', trigger: 'slash', scope: ada, startedAt: 5 });
+    await memory.episodes.begin({ id: 'run-a', goal: 'hi', mode: 'react', trigger: 'slash', scope: ada, visibility: 'channel', startedAt: 5 });
 
     const exported = await memory.exportUser('u-ada');
     expect(exported.memories.map((m) => m.text).sort()).toEqual(['Ada likes Rust', 'Ada said hello in ops']);

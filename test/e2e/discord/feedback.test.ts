@@ -42,6 +42,11 @@ describe('feedback on answers', () => {
     expect(await eventually(voted)).toMatchObject({ vote: 'down', comment: null });
 
     const modalId = (click.modal() as { custom_id: string }).custom_id;
+    // The comment starts the reflection: the model is asked for a lesson.
+    openai.script({
+      kind: 'text',
+      content: JSON.stringify({ wentWrong: 'Ignored the time zone.', doInstead: 'give times in the asker’s time zone', appliesWhen: 'questions about times' }),
+    });
     const submit = h.discord.submitModal({ user: h.discord.users.alice, channelId: h.discord.channels.general, customId: modalId, fields: { comment: 'It ignored the time zone.' } });
     await submit.acknowledged();
     const withComment = await eventually(async () => {
@@ -50,6 +55,10 @@ describe('feedback on answers', () => {
     });
     expect(withComment).toMatchObject({ vote: 'down', userId: h.discord.users.alice.id });
     expect((await h.app.memory.episodes.get(runId))?.feedback).toHaveLength(1); // changed, not added
+    const note = await h.discord.waitFor(() => h.discord.channelMessages(h.discord.channels.general).find((m) => m.content.startsWith('📝')));
+    expect(note.content).toBe(`📝 **Lesson learned** from run \`${runId}\`: give times in the asker’s time zone (applies to: questions about times).`);
+    expect(JSON.stringify(openai.chatRequests()[1]?.messages)).toContain('It ignored the time zone.');
+    expect((await h.app.memory.episodes.get(runId))?.lessonIds).toHaveLength(1);
   });
 
   it('tells someone else privately that the buttons are not theirs, and records nothing', async () => {

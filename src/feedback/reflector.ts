@@ -1,0 +1,196 @@
+import { z } from 'zod';
+import { chatStructured } from '../llm/structured.js';
+import type { ChatMessage, ChatModel } from '../llm/types.js';
+import type { Logger } from '../log.js';
+import { withCommitRetry } from '../memory/db.js';
+import type { Episode } from '../memory/episodes.js';
+import type { Memory } from '../memory/memory.js';
+import { ReflectionRow, sqlString } from '../memory/schema.js';
+
+/** What a reflection must produce: validated, so a rambling model cannot store a non-lesson. */
+export const Lesson = z.object({
+  wentWrong: z.string().min(1).max(400).describe('What went wrong, in one sentence.'),
+  doInstead: z.string().min(1).max(400).describe('What to do instead next time, as an instruction.'),
+  appliesWhen: z.string().min(1).max(300).describe('Which future goals this applies to, in the words such a goal would use.'),
+});
+export type Lesson = z.output<typeof Lesson>;
+
+export type ReflectionCause = ReflectionRow['cause'];
+
+export interface ReflectionRequest {
+  runId: string;
+  cause: ReflectionCause;
+  userId: string;
+  comment: string | null;
+  /** Wait this long first (e.g. so a 👎 comment typed just after the vote is included). */
+  delayMs?: number;
+}
+
+export interface LearnedLesson {
+  episode: Episode;
+  lessonId: string;
+  lesson: Lesson;
+}
+
+/** Retry delays after a failed reflection (model unreachable, say); the last one repeats. */
+const RETRY_DELAYS_MS = [30_000, 120_000, 600_000, 3_600_000];
+const ReflectionRows = z.array(ReflectionRow);
+
+export function lessonText(lesson: Lesson): string {
+  return `When ${lesson.appliesWhen.replace(/\.$/, '')}: ${lesson.doInstead} (Earlier mistake: ${lesson.wentWrong})`;
+}
+
+function reviewPrompt(episode: Episode, request: ReflectionRow): ChatMessage[] {
+  const steps = episode.steps.map(
+    (s) => `${s.step}. ${s.decision === 'final' ? 'final answer' : s.tools.map((t) => `${t.name} ${t.ok ? 'ok' : 'FAILED'}`).join(', ')}${s.reasoning === null ? '' : ` — ${s.reasoning}`}`,
+  );
+  const feedback =
+    request.cause === 'down_vote' ? `The user rated the answer 👎${request.comment === null ? ' without a comment.' : `: "${request.comment}"`}` : `The run ${request.cause}: ${episode.reason ?? 'no reason given'}.`;
+  return [
+    {
+      role: 'system',
+      content:
+        'You review a run of an AI agent that went wrong and write ONE lesson for its future runs: what went wrong, what to do instead, and when it applies. Be specific and actionable; write the lesson for the agent, not the user.',
+    },
+    {
+      role: 'user',
+      content: [`Goal: ${episode.goal}`, `Steps:\n${steps.join('\n') || '(none)'}`, `Answer: ${(episode.answer ?? '(none)').slice(0, 2_000)}`, feedback].join('\n\n'),
+    },
+  ];
+}
+
+/**
+ * Turns 👎 votes and failed runs into lessons. Every reflection owed is written to the
+ * `reflections` table first (one row per cause, so none is done twice), then processed in the
+ * background; if the model is unreachable it is retried later, also after a restart.
+ */
+export class Reflector {
+  /** Told about each lesson learned (the Discord bot posts a note in the run's channel). */
+  onLesson: ((learned: LearnedLesson) => Promise<void> | void) | undefined;
+  private working: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  /** Aborts an in-flight reflection on close; it stays pending and is retried next time. */
+  private readonly stopping = new AbortController();
+
+  constructor(
+    private readonly memory: Memory,
+    private readonly model: ChatModel,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Processes what earlier sessions left pending, then looks again every 30 s. */
+  start(): void {
+    this.kick();
+    this.timer = setInterval(() => {
+      this.kick();
+    }, 30_000);
+    this.timer.unref();
+  }
+
+  /** Records that a reflection is owed; a second request for the same cause is ignored (a new comment is kept). */
+  async request(request: ReflectionRequest): Promise<void> {
+    const id = request.cause === 'down_vote' ? `${request.runId}:down:${request.userId}` : `${request.runId}:${request.cause}`;
+    const table = this.memory.db.reflections;
+    const row = {
+      id,
+      run_id: request.runId,
+      cause: request.cause,
+      user_id: request.userId,
+      comment: request.comment,
+      status: 'pending',
+      attempts: 0,
+      next_attempt_at: this.now() + (request.delayMs ?? 0),
+      lesson_id: null,
+      error: null,
+      created_at: this.now(),
+    };
+    await withCommitRetry(table, async () => {
+      const existing = ReflectionRows.parse(await table.query().where(`id = ${sqlString(id)}`).toArray())[0];
+      if (existing === undefined) await table.add([row]);
+      else if (existing.status === 'pending' && request.comment !== null && request.comment !== existing.comment) {
+        // A comment arriving after the bare vote joins the reflection waiting for it (and ends the
+        // wait); a reflection backing off after a failure keeps its schedule.
+        const values: Record<string, string> = { comment: sqlString(request.comment) };
+        if (existing.attempts === 0) values.next_attempt_at = String(this.now());
+        await table.update({ where: `id = ${sqlString(id)}`, valuesSql: values });
+      }
+    });
+    if ((request.delayMs ?? 0) === 0) this.kick();
+    else {
+      setTimeout(() => {
+        this.kick();
+      }, request.delayMs).unref();
+    }
+  }
+
+  /** Runs the due reflections, one pass at a time. */
+  kick(): void {
+    if (this.stopping.signal.aborted) return;
+    this.working = this.working.then(() => this.processDue()).catch((error: unknown) => {
+      this.log.error({ err: error }, 'reflection pass failed');
+    });
+  }
+
+  async idle(): Promise<void> {
+    await this.working;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    this.stopping.abort();
+    await this.idle();
+  }
+
+  private async processDue(): Promise<void> {
+    const table = this.memory.db.reflections;
+    const due = ReflectionRows.parse(await table.query().where(`status = 'pending' AND next_attempt_at <= ${this.now()}`).toArray());
+    for (const row of due) {
+      if (this.stopping.signal.aborted) return;
+      await this.reflect(row);
+    }
+  }
+
+  private async reflect(row: ReflectionRow): Promise<void> {
+    const table = this.memory.db.reflections;
+    const set = (values: Record<string, string>) => withCommitRetry(table, () => table.update({ where: `id = ${sqlString(row.id)}`, valuesSql: values }));
+    const episode = await this.memory.episodes.get(row.run_id);
+    if (episode === undefined) {
+      await set({ status: "'done'", error: sqlString('the run no longer exists') });
+      return;
+    }
+    let learned: LearnedLesson;
+    try {
+      const { value: lesson } = await chatStructured(this.model, { messages: reviewPrompt(episode, row), schema: Lesson, name: 'lesson', signal: this.stopping.signal });
+      const saved = await this.memory.semantic.save({
+        text: lessonText(lesson),
+        kind: 'lesson',
+        scope: episode.scope,
+        // A private run's lesson stays private.
+        visibility: episode.visibility === 'private' || episode.scope.channelId === undefined ? 'private' : 'channel',
+        importance: 0.8,
+        sourceRunId: episode.id,
+        metadata: { ...lesson, cause: row.cause, comment: row.comment },
+      });
+      await this.memory.episodes.addLesson(episode.id, saved.id);
+      // Keyword search can miss rows written since the last index refresh; the next run must not.
+      await this.memory.maintenance.refreshIndexes();
+      await set({ status: "'done'", lesson_id: sqlString(saved.id), error: 'NULL' });
+      this.log.info({ runId: episode.id, lessonId: saved.id, cause: row.cause }, 'lesson learned');
+      learned = { episode, lessonId: saved.id, lesson };
+    } catch (error) {
+      const attempts = row.attempts + 1;
+      const delay = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? 3_600_000;
+      const message = error instanceof Error ? error.message : String(error);
+      await set({ attempts: String(attempts), next_attempt_at: String(this.now() + delay), error: sqlString(message.slice(0, 500)) });
+      this.log.warn({ runId: row.run_id, attempts, retryInMs: delay, error: message }, 'reflection failed; will retry');
+      return;
+    }
+    // The lesson is kept whatever happens to the notice about it.
+    try {
+      await this.onLesson?.(learned);
+    } catch (error) {
+      this.log.warn({ err: error, runId: row.run_id }, 'could not announce a lesson');
+    }
+  }
+}

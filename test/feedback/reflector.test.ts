@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { Agent } from '../../src/agent/agent.js';
+import { Reflector } from '../../src/feedback/reflector.js';
+import { OpenAiChatModel } from '../../src/llm/client.js';
+import { silentLogger } from '../../src/log.js';
+import type { Memory } from '../../src/memory/memory.js';
+import { RunMemory } from '../../src/memory/run-memory.js';
+import { builtinTools } from '../../src/tools/builtin/index.js';
+import { ToolRegistry } from '../../src/tools/registry.js';
+import { DEFAULT_TEST_LIMITS } from '../agent/harness.js';
+import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
+import { useTempMemory } from '../memory/helpers.js';
+
+const fake = useFakeOpenAi();
+const mem = useTempMemory();
+const scope = { userId: 'u-ada', userName: 'Ada', channelId: 'c-ops', guildId: 'g-1' };
+const LESSON = {
+  wentWrong: 'It gave the deploy time in UTC although the team works in Oslo time.',
+  doInstead: 'State deploy times in Europe/Oslo time, with the UTC offset.',
+  appliesWhen: 'answering questions about deploy times or schedules',
+};
+
+function setup(memory: Memory, now?: () => number) {
+  const log = silentLogger();
+  const model = new OpenAiChatModel({ model: 'test-model', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
+  const reflector = new Reflector(memory, model, log, now);
+  const agent = new Agent({
+    model,
+    tools: new ToolRegistry(builtinTools()),
+    log,
+    price: undefined,
+    limits: DEFAULT_TEST_LIMITS,
+    workspaceRoot: '/tmp',
+    memory: new RunMemory(memory, log),
+  });
+  return { agent, reflector };
+}
+
+const systemPrompt = (request: number) => JSON.stringify(fake.chatRequests()[request]?.messages[0] ?? '');
+
+describe('reflection on 👎', () => {
+  it('turns a 👎 with a comment into a lesson used by the next related run, not by an unrelated one', async () => {
+    const memory = await mem.open();
+    const { agent, reflector } = setup(memory);
+    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
+    const first = await agent.run({ goal: 'When is the deploy window this week?', scope });
+    await memory.episodes.vote(first.runId, { userId: 'u-ada', vote: 'down', comment: 'Use Oslo time!', at: 1 });
+
+    fake.script({ kind: 'text', content: JSON.stringify(LESSON) });
+    await reflector.request({ runId: first.runId, cause: 'down_vote', userId: 'u-ada', comment: 'Use Oslo time!' });
+    await reflector.idle();
+    // The reviewer saw the goal, the answer and the user's comment, and was asked for a structured lesson.
+    const review = fake.chatRequests()[1];
+    expect(JSON.stringify(review?.messages)).toMatch(/When is the deploy window this week\?.*We deploy at 12:00 UTC\..*Use Oslo time!/s);
+    expect(review?.response_format).toMatchObject({ type: 'json_schema' });
+    const episode = await memory.episodes.get(first.runId);
+    expect(episode?.lessonIds).toHaveLength(1);
+    const lesson = await memory.semantic.get(episode?.lessonIds[0] ?? '');
+    expect(lesson).toMatchObject({ kind: 'lesson', scopeKey: 'channel:c-ops', sourceRunId: first.runId });
+
+    fake.script({ kind: 'text', content: 'The deploy is at 14:00 Oslo time (UTC+1).' }, { kind: 'text', content: 'Here is a haiku.' });
+    const related = await agent.run({ goal: 'What time is the deploy on Tuesday?', scope });
+    expect(systemPrompt(2)).toContain('State deploy times in Europe/Oslo time');
+    const unrelated = await agent.run({ goal: 'Write a haiku about autumn leaves', scope });
+    expect(systemPrompt(3)).not.toContain('Oslo');
+    expect([related.status, unrelated.status]).toEqual(['succeeded', 'succeeded']);
+  });
+
+  it('loses nothing while the model is down, and learns exactly once when it is back', async () => {
+    let now = 1_000_000;
+    const memory = await mem.open({ now: () => now });
+    const { agent, reflector } = setup(memory, () => now);
+    fake.script({ kind: 'text', content: 'An answer.' });
+    const run = await agent.run({ goal: 'When is the deploy window?', scope });
+    await memory.episodes.vote(run.runId, { userId: 'u-ada', vote: 'down', comment: 'wrong zone', at: 1 });
+
+    fake.script({ kind: 'error', status: 503, message: 'overloaded' });
+    await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'wrong zone' });
+    await reflector.idle();
+    expect((await memory.episodes.get(run.runId))?.lessonIds).toEqual([]);
+    expect((await memory.episodes.get(run.runId))?.feedback).toHaveLength(1); // the vote is kept
+
+    // A second request for the same vote does not make a second reflection.
+    await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'wrong zone' });
+    await reflector.idle();
+    expect(fake.chatRequests()).toHaveLength(2); // the run, and the one failed review: not retried yet
+
+    now += 31_000; // past the first retry delay
+    fake.script({ kind: 'text', content: JSON.stringify(LESSON) });
+    reflector.kick();
+    await reflector.idle();
+    reflector.kick();
+    await reflector.idle();
+    expect((await memory.episodes.get(run.runId))?.lessonIds).toHaveLength(1);
+    expect(await memory.semantic.count(`kind = 'lesson'`)).toBe(1);
+    await reflector.close();
+  });
+
+  it('reflects on a failed run by itself, keeping a private run’s lesson private', async () => {
+    const memory = await mem.open();
+    const log = silentLogger();
+    const model = new OpenAiChatModel({ model: 'test-model', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
+    const reflector = new Reflector(memory, model, log);
+    const agent = new Agent({
+      model,
+      tools: new ToolRegistry(builtinTools()),
+      log,
+      price: undefined,
+      limits: { ...DEFAULT_TEST_LIMITS, maxSteps: 1 },
+      workspaceRoot: '/tmp',
+      memory: new RunMemory(memory, log, undefined, (run, result) => {
+        memory.track(reflector.request({ runId: run.runId, cause: result.status === 'failed' ? 'failed' : 'stopped', userId: run.scope.userId, comment: null }), 'reflect', log);
+      }),
+    });
+    fake.script({ kind: 'tool_calls', calls: [{ name: 'current_time', arguments: {} }] }, { kind: 'text', content: JSON.stringify(LESSON) });
+    const run = await agent.run({ goal: 'Find the deploy window', scope, visibility: 'private' });
+    expect(run.status).toBe('stopped');
+    await memory.settled();
+    await reflector.idle();
+    const lessonId = (await memory.episodes.get(run.runId))?.lessonIds[0] ?? '';
+    expect((await memory.semantic.get(lessonId))?.scopeKey).toBe('user:u-ada');
+    await reflector.close();
+  });
+});
