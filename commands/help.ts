@@ -7,7 +7,7 @@ const HELP = `**Cairn** works on a goal with tools and memory, shows its steps, 
 • \`/agent goal:…\` — start a run. Progress shows in the reply, steps in a thread; the answer has 👍/👎 (👎 lets you say what went wrong). \`private:true\` keeps it between you and Cairn.
 • \`@Cairn …\` or a DM — a conversational answer from the same agent and memory.
 • \`/runs list|show|cancel\` — your recent runs, one run's steps, or stop one.
-• \`/memory search|forget|export|stats\` — what Cairn remembers about you and this channel; forget it or export it.
+• \`/memory search|lessons|forget|export|stats\` — what Cairn remembers about you and this channel, and the lessons it learned from 👎; forget any of it or export it.
 Cairn remembers facts you tell it to keep, your runs and conversations. Your private memories are never shown to anyone else's runs.`;
 
 export async function execute(interaction: ChatInputCommandInteraction, _app: BotApp): Promise<void> {

@@ -1,5 +1,6 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { callerOfInteraction, type BotApp } from '../src/discord/context.js';
+import { sqlList } from '../src/memory/schema.js';
 import { SemanticMemory } from '../src/memory/semantic.js';
 import { MEMORY_KINDS, readableScopes } from '../src/memory/types.js';
 
@@ -18,6 +19,7 @@ export const data = new SlashCommandBuilder()
       .setDescription('Delete one memory')
       .addStringOption((o) => o.setName('id').setDescription('Memory id (from /memory search)').setRequired(true).setMaxLength(60)),
   )
+  .addSubcommand((s) => s.setName('lessons').setDescription('Lessons Cairn learned from feedback that apply here'))
   .addSubcommand((s) => s.setName('export').setDescription('Everything Cairn keeps about you, as a JSON file'))
   .addSubcommand((s) => s.setName('stats').setDescription('How much Cairn remembers about you'));
 
@@ -39,6 +41,12 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
         return `\`${m.id}\` ${where} ${m.kind} <t:${Math.floor(m.createdAt / 1000)}:d> — ${clip(m.text.replace(/\s+/g, ' '), 200)}`;
       });
       await interaction.editReply(lines.length === 0 ? 'Nothing matches.' : clip(lines.join('\n'), 2_000));
+      return;
+    }
+    case 'lessons': {
+      const lessons = await memory.semantic.list(`scope IN ${sqlList(readableScopes(scope))} AND kind = 'lesson'`, 15);
+      const lines = lessons.map((m) => `\`${m.id}\` <t:${Math.floor(m.createdAt / 1000)}:d> — ${clip(m.text.replace(/\s+/g, ' '), 220)}`);
+      await reply(lines.length === 0 ? 'No lessons yet. 👎 on an answer (with a comment) teaches Cairn one.' : clip(`${lines.join('\n')}\nRemove one with \`/memory forget id:…\`.`, 2_000));
       return;
     }
     case 'forget': {

@@ -7,6 +7,7 @@ import {
   type PartialUser,
   type User,
 } from 'discord.js';
+import { keepApproach } from '../feedback/examples.js';
 import type { Vote } from '../memory/episodes.js';
 import { COMMENT_FIELD, commentModal, DOWN, runIdFromComponents, UP, type ComponentAction } from './components.js';
 import { callerOfInteraction, type BotApp } from './context.js';
@@ -25,6 +26,7 @@ async function record(bot: BotApp, runId: string, vote: Omit<Vote, 'at'>): Promi
   if (episode === undefined) return false;
   await bot.app.memory.episodes.vote(runId, { ...vote, at: Date.now() });
   bot.log.info({ runId, userId: vote.userId, vote: vote.vote, comment: vote.comment !== null }, 'feedback recorded');
+  if (vote.vote === 'up' && episode.status === 'succeeded') await keepApproach(bot.app.memory, episode);
   if (vote.vote === 'down') {
     await bot.app.reflector.request({ runId, cause: 'down_vote', userId: vote.userId, comment: vote.comment, ...(vote.comment === null ? { delayMs: COMMENT_GRACE_MS } : {}) });
   }

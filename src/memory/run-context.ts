@@ -55,7 +55,7 @@ export function renderRunContext(parts: ContextParts): RenderedContext {
     if (lines.length > 0) out.push(header, ...lines);
     return lines.length;
   };
-  const lessons = take('## Lessons from feedback on earlier runs — follow them where they apply.', parts.lessons);
+  const lessons = take('## Lessons and approaches from feedback on earlier runs — follow them where they apply.', parts.lessons);
   const memories = take('## Memories that may be relevant — search for more with memory_search; save new facts with memory_save.', parts.memories);
   if (memories === 0) out.push('## Memories: nothing relevant recalled. Use memory_search to look, memory_save to keep a fact.');
   return { prompt: out.join('\n'), lessons, memories };

@@ -73,6 +73,17 @@ describe('/runs, /memory and /help', () => {
     expect(await privateText(discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'memory', subcommand: 'stats' }), discord)).toMatch(/fact 0/);
   });
 
+  it('lists the lessons that apply here, which their owner can forget', async () => {
+    const { discord, app } = await startBot();
+    const scope = { userId: discord.users.alice.id, channelId: discord.channels.general, guildId: discord.guildId };
+    const { id } = await app.memory.semantic.save({ text: 'When asked about times: answer in Oslo time.', kind: 'lesson', scope, visibility: 'channel' });
+    const list = await privateText(discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'memory', subcommand: 'lessons' }), discord);
+    expect(list).toContain(id);
+    expect(list).toContain('answer in Oslo time');
+    expect(await privateText(discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'memory', subcommand: 'forget', options: { id } }), discord)).toMatch(/written by someone else/);
+    expect(await privateText(discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'memory', subcommand: 'forget', options: { id } }), discord)).toMatch(/Forgotten/);
+  });
+
   it('explains itself with /help', async () => {
     const { discord } = await startBot();
     expect(await privateText(discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'help' }), discord)).toMatch(/\/agent goal:/);
