@@ -36,6 +36,8 @@ function showEpisode(e: Episode): string {
       ...(steps.length > 0 ? ['**Steps**', ...steps.slice(-15)] : []),
       ...(e.answer === null ? [] : ['**Answer**', clip(e.answer, 800)]),
       ...(votes.length > 0 ? ['**Feedback**', ...votes] : []),
+      ...(e.appliedLessonIds.length > 0 ? [`**Lessons applied** (see \`/memory lessons\`): ${e.appliedLessonIds.map((id) => `\`${id}\``).join(', ')}`] : []),
+      ...(e.lessonIds.length > 0 ? [`**Lessons learned from this run**: ${e.lessonIds.map((id) => `\`${id}\``).join(', ')}`] : []),
     ].join('\n'),
     2_000,
   );

@@ -7,31 +7,14 @@ import {
   type PartialUser,
   type User,
 } from 'discord.js';
-import { keepApproach } from '../feedback/examples.js';
+import { recordVote } from '../feedback/votes.js';
 import type { Vote } from '../memory/episodes.js';
 import { COMMENT_FIELD, commentModal, DOWN, runIdFromComponents, UP, type ComponentAction } from './components.js';
 import { callerOfInteraction, type BotApp } from './context.js';
 
 const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
 
-/** A bare 👎 waits this long for a comment before its reflection runs. */
-const COMMENT_GRACE_MS = 60_000;
-
-/**
- * Records a vote on a run's episode (one per user, the latest wins) and, for 👎, queues the
- * reflection that turns it into a lesson. False if the run is unknown.
- */
-async function record(bot: BotApp, runId: string, vote: Omit<Vote, 'at'>): Promise<boolean> {
-  const episode = await bot.app.memory.episodes.get(runId);
-  if (episode === undefined) return false;
-  await bot.app.memory.episodes.vote(runId, { ...vote, at: Date.now() });
-  bot.log.info({ runId, userId: vote.userId, vote: vote.vote, comment: vote.comment !== null }, 'feedback recorded');
-  if (vote.vote === 'up' && episode.status === 'succeeded') await keepApproach(bot.app.memory, episode);
-  if (vote.vote === 'down') {
-    await bot.app.reflector.request({ runId, cause: 'down_vote', userId: vote.userId, comment: vote.comment, ...(vote.comment === null ? { delayMs: COMMENT_GRACE_MS } : {}) });
-  }
-  return true;
-}
+const record = (bot: BotApp, runId: string, vote: Omit<Vote, 'at'>) => recordVote(bot.app, runId, vote);
 
 /** Buttons act only for the person who started the run; others get a short private note. */
 export async function handleButton(interaction: ButtonInteraction, action: Exclude<ComponentAction, { kind: 'comment' }>, bot: BotApp): Promise<void> {

@@ -49,6 +49,7 @@ const EpisodeRow = z
     cost_usd: z.number().nullable(),
     feedback: jsonOf(z.array(Vote)),
     lesson_ids: jsonOf(z.array(z.string())),
+    applied_lesson_ids: jsonOf(z.array(z.string())),
     started_at: z.number(),
     ended_at: z.number().nullable(),
   })
@@ -67,6 +68,7 @@ const EpisodeRow = z
     costUsd: r.cost_usd,
     feedback: r.feedback,
     lessonIds: r.lesson_ids,
+    appliedLessonIds: r.applied_lesson_ids,
     startedAt: r.started_at,
     endedAt: r.ended_at,
   }));
@@ -76,6 +78,8 @@ export interface EpisodeStart {
   id: string;
   /** Where the run's turns (and lessons) are kept. */
   visibility: Visibility;
+  /** Lessons put in the run's prompt. */
+  appliedLessonIds?: string[];
   goal: string;
   mode: string;
   trigger: Trigger;
@@ -120,6 +124,7 @@ export class EpisodeStore {
       cost_usd: null,
       feedback: '[]',
       lesson_ids: '[]',
+      applied_lesson_ids: JSON.stringify(start.appliedLessonIds ?? []),
       started_at: start.startedAt,
       ended_at: null,
     }));
@@ -179,6 +184,11 @@ export class EpisodeStore {
     const stranded = await this.list(`status = 'running'`, 10_000);
     for (const episode of stranded) await this.update(episode.id, { status: 'interrupted', reason, ended_at: now });
     return stranded.map((e) => ({ ...e, status: 'interrupted' as const, reason, endedAt: now }));
+  }
+
+  /** Records which lessons the run was given. */
+  async setApplied(id: string, lessonIds: readonly string[]): Promise<void> {
+    await this.update(id, { applied_lesson_ids: JSON.stringify(lessonIds) });
   }
 
   /** Links a lesson learned from this run to it. */

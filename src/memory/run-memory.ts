@@ -17,6 +17,9 @@ export interface RunMemoryOptions {
   recencyHalfLifeMs: number;
 }
 
+/** Below this importance a lesson is no longer applied (each 👎 after applying it multiplies by 0.6). */
+export const MIN_LESSON_IMPORTANCE = 0.2;
+
 export const DEFAULT_RUN_MEMORY: RunMemoryOptions = {
   budgetTokens: 2_000,
   memoryLimit: 8,
@@ -60,9 +63,12 @@ export class RunMemory implements AgentMemory {
         signal,
       ),
     ]);
-    // A lesson applies to goals that share its words: embeddings alone also match unrelated goals.
-    const applicable = lessons.filter((h) => h.explanation.textRank !== null);
+    // A lesson applies to goals that share its words (embeddings alone also match unrelated goals)
+    // and while 👎 on the runs that followed it has not worn it down.
+    const applicable = lessons.filter((h) => h.explanation.textRank !== null && h.memory.importance >= MIN_LESSON_IMPORTANCE);
     const rendered = renderRunContext({ blocks, lessons: applicable, memories: relevant(memories), budgetTokens: this.options.budgetTokens });
+    const applied = applicable.slice(0, rendered.lessons).map((h) => h.memory.id);
+    if (applied.length > 0) await this.memory.episodes.setApplied(run.runId, applied);
     return { prompt: rendered.prompt, workingBlocks: blocks.length, memories: rendered.memories, lessons: rendered.lessons };
   }
 

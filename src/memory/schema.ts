@@ -147,6 +147,8 @@ export const episodesSchema = new Schema([
   float('cost_usd', true),
   text('feedback'),
   text('lesson_ids'),
+  // Lessons this run was given (a 👎 on the run weakens them).
+  text('applied_lesson_ids'),
   float('started_at'),
   float('ended_at', true),
 ]);

@@ -266,6 +266,14 @@ export class SemanticMemory {
     return MemoryRows.parse(rows).sort((a, b) => b.createdAt - a.createdAt);
   }
 
+  /** Scales the importance of memories (e.g. lessons followed by 👎), within 0..1. */
+  async weaken(ids: readonly string[], factor: number): Promise<void> {
+    if (ids.length === 0) return;
+    await withCommitRetry(this.db.memories, () =>
+      this.db.memories.update({ where: `id IN ${sqlList(ids)}`, valuesSql: { importance: `GREATEST(0, LEAST(1, importance * ${factor}))` } }),
+    );
+  }
+
   async forget(ids: readonly string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const before = await this.db.memories.countRows(`id IN ${sqlList(ids)}`);
