@@ -23,7 +23,7 @@ export async function keepApproach(memory: Memory, episode: Episode): Promise<st
     visibility: episode.visibility === 'private' || episode.scope.channelId === undefined ? 'private' : 'channel',
     importance: 0.6,
     sourceRunId: episode.id,
-    metadata: { example: true },
+    metadata: { example: true, appliesWhen: episode.goal },
   });
   if (saved.created) {
     await memory.episodes.addLesson(episode.id, saved.id);

@@ -2,6 +2,7 @@ import type { AgentMemory, RunInfo, RunMemoryContext, StepSummary } from '../age
 import type { RunResult } from '../agent/events.js';
 import type { Logger } from '../log.js';
 import type { Memory } from './memory.js';
+import { lessonApplies } from './lesson-match.js';
 import { renderRunContext } from './run-context.js';
 import { MAX_MEMORY_CHARS } from './semantic.js';
 import { readableScopes, type MemoryInput, type RecallHit } from './types.js';
@@ -63,9 +64,9 @@ export class RunMemory implements AgentMemory {
         signal,
       ),
     ]);
-    // A lesson applies to goals that share its words (embeddings alone also match unrelated goals)
-    // and while 👎 on the runs that followed it has not worn it down.
-    const applicable = lessons.filter((h) => h.explanation.textRank !== null && h.memory.importance >= MIN_LESSON_IMPORTANCE);
+    // A lesson applies to goals that match what it is for (embeddings alone also match unrelated
+    // goals), and while 👎 on the runs that followed it has not worn it down.
+    const applicable = lessons.filter((h) => lessonApplies(run.goal, h.memory) && h.memory.importance >= MIN_LESSON_IMPORTANCE);
     const rendered = renderRunContext({ blocks, lessons: applicable, memories: relevant(memories), budgetTokens: this.options.budgetTokens });
     const applied = applicable.slice(0, rendered.lessons).map((h) => h.memory.id);
     if (applied.length > 0) await this.memory.episodes.setApplied(run.runId, applied);
