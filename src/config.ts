@@ -64,6 +64,7 @@ const envSchema = z.object({
   CAIRN_MAX_CONCURRENT_RUNS: wholeNumber(1, 1_000, 64),
   CAIRN_SHUTDOWN_GRACE_S: wholeNumber(0, 9, 7),
   DISCORD_GLOBAL_REQUESTS_PER_SECOND: wholeNumber(1, 10_000, 50),
+  CAIRN_COMPLETION_CHECK: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -105,6 +106,8 @@ export interface Config {
   minScheduleIntervalS: number;
   logLevel: (typeof LOG_LEVELS)[number];
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
+  /** Check each final answer against the goal before a run counts as succeeded. */
+  completionCheck: boolean;
 }
 
 /** What a command needs beyond the always-valid defaults ('memory': a reachable embedder). */
@@ -208,6 +211,7 @@ export function loadConfig(
       maxCostUsd: e.CAIRN_MAX_COST_USD,
       runTimeoutMs: e.CAIRN_RUN_TIMEOUT_S * 1000,
     },
+    completionCheck: e.CAIRN_COMPLETION_CHECK === 'on',
   };
 }
 

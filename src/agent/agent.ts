@@ -22,6 +22,8 @@ export interface AgentDependencies {
   /** Each run gets its own directory under here unless the request names one. */
   workspaceRoot: string;
   context?: ContextOptions;
+  /** Check each final answer against the goal before calling a run a success (one more model call). */
+  completionCheck?: boolean;
   /** Recall before runs and episodes after them; without it runs remember nothing. */
   memory?: AgentMemory;
   /** Injectable clock for tests. */
@@ -148,6 +150,7 @@ export class Agent {
         scope,
         elapsedMs,
         ...(this.deps.context === undefined ? {} : { context: this.deps.context }),
+        completionCheck: this.deps.completionCheck ?? false,
       });
     } finally {
       clearTimeout(timer);

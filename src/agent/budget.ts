@@ -46,6 +46,12 @@ export class Budget {
     return (promptTokens * this.price.inputPerMTok + completionTokens * this.price.outputPerMTok) / 1_000_000;
   }
 
+  /** Usage of a call that is not a step of its own (e.g. the completion check). */
+  charge(usage: TokenUsage): void {
+    this.usage.promptTokens += usage.promptTokens;
+    this.usage.completionTokens += usage.completionTokens;
+  }
+
   record(usage: TokenUsage): void {
     this.steps += 1;
     this.usage.promptTokens += usage.promptTokens;

@@ -6,6 +6,7 @@ import type { Budget, LimitHit } from './budget.js';
 import { estimateTokens } from '../llm/tokens.js';
 import { ContextWindow, type ContextOptions, type StepRecord } from './context.js';
 import type { EventFanout, LimitKind, RunStatus } from './events.js';
+import { checkCompletion, MAX_REJECTIONS } from './completion-check.js';
 import { LoopGuard } from './loop-guard.js';
 import { EMPTY_REPLY_NOTE, LAST_STEP_NOTE } from './prompt.js';
 
@@ -23,6 +24,8 @@ export interface LoopInputs {
   scope: RunScope;
   elapsedMs: () => number;
   context?: ContextOptions;
+  /** Check each final answer against the goal before calling the run a success. */
+  completionCheck?: boolean;
 }
 
 export interface LoopOutcome {
@@ -65,6 +68,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
   const toolCalls = { total: 0, succeeded: 0 };
   let lastWords: string | null = null;
   let note: string | undefined;
+  let rejections = 0;
 
   const stop = (hit: LimitHit): LoopOutcome => {
     events.emit({ type: 'limit', runId, elapsedMs: inputs.elapsedMs(), limit: hit.limit, detail: hit.detail });
@@ -111,8 +115,18 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
     });
 
     if (calls.length === 0) {
-      if (text !== '') return { status: 'succeeded', answer: text, toolCalls };
-      note = EMPTY_REPLY_NOTE;
+      if (text === '') {
+        note = EMPTY_REPLY_NOTE;
+        continue;
+      }
+      if (inputs.completionCheck !== true) return { status: 'succeeded', answer: text, toolCalls };
+      const missing = await judge(inputs, text);
+      if (missing === null) return { status: 'succeeded', answer: text, toolCalls };
+      rejections += 1;
+      if (rejections > MAX_REJECTIONS || lastStep) {
+        return { status: 'stopped', answer: text, reason: `Stopped: the completion check found the goal not met (${missing}).`, toolCalls };
+      }
+      note = `A check found that the goal is not met yet: ${missing} Continue working on it; if it cannot be done, say why in your final answer.`;
       continue;
     }
     if (lastStep) return stop({ limit: 'steps', detail: `reached the limit of ${budget.limits.maxSteps} steps` });
@@ -154,5 +168,19 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
       });
     }
     context.addStep(record);
+  }
+}
+
+/** What the completion check says is missing, or null when the answer meets the goal (or the check could not run). */
+async function judge(inputs: LoopInputs, answer: string): Promise<string | null> {
+  const goal = inputs.head.findLast((m) => m.role === 'user')?.content ?? '';
+  try {
+    const { verdict, usage } = await checkCompletion(inputs.model, goal, answer, inputs.signal);
+    inputs.budget.charge(usage);
+    return verdict.met ? null : verdict.missing.trim() || 'the answer does not fully meet the goal.';
+  } catch (error) {
+    // A check that cannot run must not fail a run that may well be fine.
+    inputs.log.warn({ err: error }, 'completion check failed; accepting the answer');
+    return null;
   }
 }

@@ -20,7 +20,7 @@ export interface Harness {
   /** Per-run workspaces are created under here (a temp directory for the test file). */
   readonly workspaceRoot: string;
   /** An agent on the real openai SDK pointed at the fake server. */
-  agent(options?: { limits?: Partial<RunLimits>; price?: ModelPrice; extraTools?: Tool[]; timeoutMs?: number }): Agent;
+  agent(options?: { limits?: Partial<RunLimits>; price?: ModelPrice; extraTools?: Tool[]; timeoutMs?: number; completionCheck?: boolean }): Agent;
 }
 
 /** The fake model server and a temp workspace root for one test file, set up and torn down by vitest. */
@@ -55,6 +55,7 @@ export function useHarness(): Harness {
         price: options.price,
         limits: { ...DEFAULT_TEST_LIMITS, ...options.limits },
         workspaceRoot,
+        completionCheck: options.completionCheck ?? false,
       });
     },
   };
