@@ -1,6 +1,7 @@
 import { MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { formatCost } from '../src/console/render.js';
 import { callerOfInteraction, type BotApp } from '../src/discord/context.js';
+import { clip, oneLine } from '../src/text.js';
 import type { Episode } from '../src/memory/episodes.js';
 import { sqlString } from '../src/memory/schema.js';
 
@@ -23,7 +24,6 @@ export const data = new SlashCommandBuilder()
 
 const ICON: Record<Episode['status'], string> = { running: '🔄', succeeded: '✅', failed: '❌', stopped: '⏹️', interrupted: '⚠️' };
 const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 function showEpisode(e: Episode): string {
   const votes = e.feedback.map((v) => `${v.vote === 'up' ? '👍' : '👎'} <@${v.userId}>${v.comment === null ? '' : `: “${clip(v.comment, 120)}”`}`);
@@ -52,7 +52,7 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
     await reply(
       episodes.length === 0
         ? 'You have no runs yet. Start one with `/agent`.'
-        : episodes.map((e) => `${ICON[e.status]} \`${e.id}\` ${when(e.startedAt)} — ${clip(e.goal.replace(/\s+/g, ' '), 80)}`).join('\n'),
+        : episodes.map((e) => `${ICON[e.status]} \`${e.id}\` ${when(e.startedAt)} — ${oneLine(e.goal, 80)}`).join('\n'),
     );
     return;
   }

@@ -1,4 +1,5 @@
 import type { ChatMessage, ToolCall } from '../llm/types.js';
+import { oneLine } from '../text.js';
 
 /** One completed tool-calling step, as kept for the prompt. */
 export interface StepRecord {
@@ -18,11 +19,6 @@ export interface ContextOptions {
 }
 
 export const DEFAULT_CONTEXT_OPTIONS: ContextOptions = { recentSteps: 3, digestTokens: 700, excerptChars: 160 };
-
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
-}
 
 interface FoldedSteps {
   from: number;

@@ -1,5 +1,6 @@
 import { styleText } from 'node:util';
 import type { RunEvent, RunResult, RunSink } from '../agent/events.js';
+import { oneLine } from '../text.js';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -15,11 +16,6 @@ export interface ConsoleRendererOptions {
   resultChars?: number;
   /** 'full' (default) prints the whole execution summary; 'brief' one line, for chat. */
   summary?: 'full' | 'brief';
-}
-
-function oneLine(text: string, max: number): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
 }
 
 export function formatDuration(ms: number): string {

@@ -1,5 +1,6 @@
 import type { RunEvent, RunResult } from '../agent/events.js';
 import { formatCost, formatDuration } from '../console/render.js';
+import { clip, oneLine } from '../text.js';
 
 /** Where a run's progress is shown; both may fail (Discord errors), which the view tolerates. */
 export interface RunViewTargets {
@@ -13,10 +14,6 @@ export interface RunViewTargets {
 const INLINE_STEPS = 6;
 /** Step summaries posted to a thread are batched: one message at most this often per run. */
 const STEP_POST_INTERVAL_MS = 1_500;
-const clip = (text: string, max: number) => {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
-};
 const tokens = (n: number) => (n < 1000 ? String(n) : `${(n / 1000).toFixed(1)}k`);
 
 /**
@@ -60,7 +57,7 @@ export class RunView {
         const action = event.decision === 'final' ? 'writing the answer' : `calling ${event.toolNames.map((t) => `\`${t}\``).join(', ')}`;
         const used = event.usage.promptTokens + event.usage.completionTokens;
         this.headline = `🔄 **Working** · step ${event.step}/${event.maxSteps} · ${action} · ${formatDuration(event.elapsedMs)} · ${tokens(used)} tokens · ${formatCost(event.costUsd).replace(' (no price for this model)', '')}`;
-        const thought = event.reasoning === null ? '' : ` — *${clip(event.reasoning, 200)}*`;
+        const thought = event.reasoning === null ? '' : ` — *${oneLine(event.reasoning, 200)}*`;
         this.stepLines.set(event.step, `**Step ${event.step}** · ${event.decision === 'final' ? 'final answer' : action}${thought}`);
         if (event.decision === 'final') this.emitStep(event.step);
         break;
@@ -68,7 +65,7 @@ export class RunView {
       case 'tool_result': {
         const mark = event.ok ? '✅' : '⚠️';
         const line = this.stepLines.get(event.step);
-        if (line !== undefined) this.stepLines.set(event.step, `${line}\n${mark} \`${event.tool}\` ${clip(event.content, 160)}`);
+        if (line !== undefined) this.stepLines.set(event.step, `${line}\n${mark} \`${event.tool}\` ${oneLine(event.content, 160)}`);
         break;
       }
       case 'tool_call':
@@ -96,7 +93,7 @@ export class RunView {
     const line = this.stepLines.get(step);
     if (line === undefined) return;
     this.stepLines.delete(step);
-    const text = line.length > 1_900 ? `${line.slice(0, 1_899)}…` : line;
+    const text = clip(line, 1_900);
     if (this.targets.step !== undefined) {
       this.stepBatch.push(text);
       if (this.stepTimer === undefined) {
@@ -106,7 +103,7 @@ export class RunView {
         }, wait);
       }
     } else {
-      this.inline.push(clip(text, 300));
+      this.inline.push(oneLine(text, 300));
       if (this.inline.length > INLINE_STEPS) this.inline.shift();
     }
   }
@@ -128,12 +125,12 @@ export class RunView {
   }
 
   private render(): string {
-    const parts = [this.headline, `> ${clip(this.goal, 300)}`];
+    const parts = [this.headline, `> ${oneLine(this.goal, 300)}`];
     if (this.memoryLine !== '') parts.push(this.memoryLine);
     if (this.inline.length > 0) parts.push(...this.inline);
     parts.push(`-# run \`${this.runId}\``);
     const content = parts.join('\n');
-    return content.length > 1_990 ? `${content.slice(0, 1_989)}…` : content;
+    return clip(content, 1_990);
   }
 
   private schedule(): void {
