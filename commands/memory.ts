@@ -1,6 +1,7 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { callerOfInteraction, type BotApp } from '../src/discord/context.js';
-import { sqlList } from '../src/memory/schema.js';
+import { clip, oneLine } from '../src/text.js';
+import { sqlList, sqlString } from '../src/memory/schema.js';
 import { SemanticMemory } from '../src/memory/semantic.js';
 import { MEMORY_KINDS, readableScopes } from '../src/memory/types.js';
 
@@ -25,7 +26,6 @@ export const data = new SlashCommandBuilder()
 
 /** Discord's attachment limit for bots is larger, but an export this big belongs in the CLI. */
 const MAX_EXPORT_BYTES = 8 * 1024 * 1024;
-const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 export async function execute(interaction: ChatInputCommandInteraction, app: BotApp): Promise<void> {
   const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral });
@@ -38,14 +38,14 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
       const hits = await memory.semantic.recall({ query: interaction.options.getString('query', true), scopes: readableScopes(scope), limit: 8 });
       const lines = hits.map(({ memory: m }) => {
         const where = m.scopeKey.startsWith('user:') ? '🔒' : m.scopeKey.startsWith('channel:') ? '#' : '🏠';
-        return `\`${m.id}\` ${where} ${m.kind} <t:${Math.floor(m.createdAt / 1000)}:d> — ${clip(m.text.replace(/\s+/g, ' '), 200)}`;
+        return `\`${m.id}\` ${where} ${m.kind} <t:${Math.floor(m.createdAt / 1000)}:d> — ${oneLine(m.text, 200)}`;
       });
       await interaction.editReply(lines.length === 0 ? 'Nothing matches.' : clip(lines.join('\n'), 2_000));
       return;
     }
     case 'lessons': {
       const lessons = await memory.semantic.list(`scope IN ${sqlList(readableScopes(scope))} AND kind = 'lesson'`, 15);
-      const lines = lessons.map((m) => `\`${m.id}\` <t:${Math.floor(m.createdAt / 1000)}:d> — ${clip(m.text.replace(/\s+/g, ' '), 220)}`);
+      const lines = lessons.map((m) => `\`${m.id}\` <t:${Math.floor(m.createdAt / 1000)}:d> — ${oneLine(m.text, 220)}`);
       await reply(lines.length === 0 ? 'No lessons yet. 👎 on an answer (with a comment) teaches Cairn one.' : clip(`${lines.join('\n')}\nRemove one with \`/memory forget id:…\`.`, 2_000));
       return;
     }
@@ -76,9 +76,9 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
     }
     default: {
       const mine = SemanticMemory.userFilter(userId);
-      const counts = await Promise.all(MEMORY_KINDS.map(async (k) => `${k} ${await memory.semantic.count(`${mine} AND kind = '${k}'`)}`));
+      const counts = await Promise.all(MEMORY_KINDS.map(async (k) => `${k} ${await memory.semantic.count(`${mine} AND kind = ${sqlString(k)}`)}`));
       const blocks = (await memory.working.blocksFor(scope)).filter((b) => b.text !== '');
-      const runs = (await memory.episodes.list(`user_id = '${userId.replace(/\D/g, '')}'`, 100_000)).length;
+      const runs = (await memory.episodes.list(`user_id = ${sqlString(userId)}`, 100_000)).length;
       await reply(`Memories by you or private to you: ${counts.join(', ')}.\nWorking notes here: ${blocks.map((b) => `${b.label} (${b.text.length}/${b.charLimit})`).join(', ') || 'none'}.\nRuns: ${runs}.`);
     }
   }
