@@ -11,6 +11,7 @@ import { explainDiscordError } from './errors.js';
 import { handleReaction } from './feedback.js';
 import { createRouter } from './router.js';
 import { RunRegistry } from './runs.js';
+import { sendToChannel } from './send.js';
 
 const DAY_MS = 86_400_000;
 
@@ -26,11 +27,6 @@ export async function deployCommands(config: Config, guildId: string | undefined
   const rest = new REST(config.discord.restUrl === undefined ? {} : { api: config.discord.restUrl }).setToken(config.discord.token ?? '');
   const application = z.object({ id: z.string() }).parse(await rest.get(Routes.currentApplication()));
   return registerCommands(rest, application.id, guildId);
-}
-
-async function post(client: Client, channelId: string, content: string): Promise<void> {
-  const channel = await client.channels.fetch(channelId);
-  if (channel?.isSendable() === true) await channel.send({ content, allowedMentions: { parse: ['users'] } });
 }
 
 /** The Discord surface: routes interactions, messages and reactions to the app's services. */
@@ -84,7 +80,7 @@ export class DiscordBot {
       const note = `📝 **Lesson learned** from run \`${episode.id}\`: ${lesson.doInstead.replace(/\.$/, '')} (applies to: ${lesson.appliesWhen.replace(/\.$/, '')}).`;
       const channelId = episode.scope.channelId;
       // A private run's lesson goes to its owner alone.
-      if (episode.visibility !== 'private' && channelId !== undefined) await post(client, channelId, note.slice(0, 2_000));
+      if (episode.visibility !== 'private' && channelId !== undefined) await sendToChannel(client, channelId, note.slice(0, 2_000));
       else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
     };
     await bot.seedSpend();
@@ -107,7 +103,7 @@ export class DiscordBot {
       const channelId = episode.scope.channelId;
       if (channelId === undefined) continue;
       // The goal is not repeated: the run may have been private.
-      await post(this.client, channelId, `⚠️ <@${episode.scope.userId}>, your run \`${episode.id}\` was interrupted when Cairn restarted. \`/runs show id:${episode.id}\` shows how far it got.`).catch(
+      await sendToChannel(this.client, channelId, `⚠️ <@${episode.scope.userId}>, your run \`${episode.id}\` was interrupted when Cairn restarted. \`/runs show id:${episode.id}\` shows how far it got.`).catch(
         (error: unknown) => {
           this.context.log.warn({ err: error, runId: episode.id, reason: explainDiscordError(error) }, 'could not announce an interrupted run');
         },
@@ -128,7 +124,7 @@ export class DiscordBot {
         log.error({ err: error, runId: run.runId }, 'could not mark a run interrupted');
       });
       if (run.channelId !== null) {
-        await post(this.client, run.channelId, `⚠️ <@${run.userId}>, Cairn is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`).catch(
+        await sendToChannel(this.client, run.channelId, `⚠️ <@${run.userId}>, Cairn is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`).catch(
           () => undefined,
         );
       }

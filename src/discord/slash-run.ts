@@ -6,6 +6,7 @@ import { cancelRow } from './components.js';
 import { callerOfInteraction, reserveRun, type BotApp } from './context.js';
 import { discordCode, explainDiscordError } from './errors.js';
 import { RunView } from './run-view.js';
+import { sendToChannel } from './send.js';
 
 export interface SlashRunOptions {
   goal: string;
@@ -110,9 +111,7 @@ async function postAnswer(interaction: ChatInputCommandInteraction, bot: BotApp,
       await interaction.user.send(message);
       return;
     }
-    const channel = await bot.client.channels.fetch(interaction.channelId);
-    if (channel?.isSendable() !== true) throw new Error('the run’s channel cannot be written to');
-    await channel.send(message);
+    await sendToChannel(bot.client, interaction.channelId, message);
   };
   try {
     for (const message of messages) await send(message);
