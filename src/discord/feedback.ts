@@ -8,13 +8,10 @@ import {
   type User,
 } from 'discord.js';
 import { recordVote } from '../feedback/votes.js';
-import type { Vote } from '../memory/episodes.js';
 import { COMMENT_FIELD, commentModal, DOWN, runIdFromComponents, UP, type ComponentAction } from './components.js';
 import { callerOfInteraction, type BotApp } from './context.js';
 
 const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
-
-const record = (bot: BotApp, runId: string, vote: Omit<Vote, 'at'>) => recordVote(bot.app, runId, vote);
 
 /** Buttons act only for the person who started the run; others get a short private note. */
 export async function handleButton(interaction: ButtonInteraction, action: Exclude<ComponentAction, { kind: 'comment' }>, bot: BotApp): Promise<void> {
@@ -39,19 +36,19 @@ export async function handleButton(interaction: ButtonInteraction, action: Exclu
   if (action.vote === 'down') {
     // The modal is the acknowledgement; the vote is kept even if the modal is dismissed.
     await interaction.showModal(commentModal(action.runId));
-    await record(bot, action.runId, { userId: interaction.user.id, vote: 'down', comment: null });
+    await recordVote(bot.app, action.runId, { userId: interaction.user.id, vote: 'down', comment: null });
     return;
   }
   // Acknowledge first: Discord allows 3 s, and the write may wait behind others.
   await interaction.reply(privately('Thanks — noted 👍'));
-  await record(bot, action.runId, { userId: interaction.user.id, vote: 'up', comment: null });
+  await recordVote(bot.app, action.runId, { userId: interaction.user.id, vote: 'up', comment: null });
 }
 
 /** The 👎 modal: the comment replaces the bare down-vote recorded when it opened. */
 export async function handleComment(interaction: ModalSubmitInteraction, runId: string, bot: BotApp): Promise<void> {
   const comment = interaction.fields.getTextInputValue(COMMENT_FIELD).trim();
   await interaction.reply(privately('Thanks — your feedback was saved. 👎'));
-  const known = await record(bot, runId, { userId: interaction.user.id, vote: 'down', comment: comment === '' ? null : comment.slice(0, 1_000) });
+  const known = await recordVote(bot.app, runId, { userId: interaction.user.id, vote: 'down', comment: comment === '' ? null : comment.slice(0, 1_000) });
   if (!known) bot.log.warn({ runId }, 'a comment arrived for an unknown run');
 }
 
@@ -64,5 +61,5 @@ export async function handleReaction(reaction: MessageReaction | PartialMessageR
   if (message.author.id !== bot.client.user?.id) return;
   const runId = runIdFromComponents(message.components);
   if (runId === null) return;
-  await record(bot, runId, { userId: user.id, vote: emoji === UP ? 'up' : 'down', comment: null });
+  await recordVote(bot.app, runId, { userId: user.id, vote: emoji === UP ? 'up' : 'down', comment: null });
 }
