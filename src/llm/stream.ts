@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { ToolCall } from './types.js';
-import { describeIssues, fallbackToolCallId, WireArguments, WireUsage, type AssembledReply } from './wire.js';
+import { describeIssues, fallbackToolCallId, WIRE_TEXT_FIELDS, WireArguments, WireUsage, type AssembledReply } from './wire.js';
 
 const WireChunk = z.looseObject({
   model: z.string().nullish(),
@@ -15,9 +15,7 @@ const WireChunk = z.looseObject({
       finish_reason: z.string().nullish(),
       delta: z
         .looseObject({
-          content: z.string().nullish(),
-          reasoning_content: z.string().nullish(),
-          reasoning: z.string().nullish(),
+          ...WIRE_TEXT_FIELDS,
           tool_calls: z
             .array(
               z.looseObject({

@@ -77,6 +77,14 @@ export const WireUsage = z.looseObject({
   completion_tokens: z.number().nullish(),
 });
 
+/** Text of a message or a stream delta, with the non-standard reasoning fields some servers add. */
+export const WIRE_TEXT_FIELDS = {
+  content: z.string().nullish(),
+  // `reasoning_content` (DeepSeek, vLLM), `reasoning` (others).
+  reasoning_content: z.string().nullish(),
+  reasoning: z.string().nullish(),
+};
+
 const WireCompletion = z.looseObject({
   model: z.string().nullish(),
   choices: z
@@ -84,10 +92,7 @@ const WireCompletion = z.looseObject({
       z.looseObject({
         finish_reason: z.string().nullish(),
         message: z.looseObject({
-          content: z.string().nullish(),
-          // Non-standard reasoning text: `reasoning_content` (DeepSeek, vLLM), `reasoning` (others).
-          reasoning_content: z.string().nullish(),
-          reasoning: z.string().nullish(),
+          ...WIRE_TEXT_FIELDS,
           tool_calls: z
             .array(
               z.looseObject({
