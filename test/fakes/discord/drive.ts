@@ -10,7 +10,7 @@ import type { Messages } from './messages.js';
 import { messagePayload } from './payloads.js';
 import { has, Permission } from './permissions.js';
 import { interactionToken } from './snowflake.js';
-import type { FakeInteraction, FakeMessage, FakeUser, SlashOptions } from './types.js';
+import type { FakeDiscord, FakeInteraction, FakeMessage, FakeUser, SlashOptions } from './types.js';
 import type { StoredMessage, World } from './world.js';
 
 const Button = { type: 2 };
@@ -55,13 +55,7 @@ export class Driver {
     });
   }
 
-  submitModal(opts: {
-    user: FakeUser;
-    channelId: string;
-    customId: string;
-    fields: Record<string, string>;
-    message?: FakeMessage;
-  }): FakeInteraction {
+  submitModal(opts: Parameters<FakeDiscord['submitModal']>[0]): FakeInteraction {
     const source = opts.message ? this.#message(opts.message.id) : undefined;
     const channelId = source?.channelId ?? this.#channel(opts.channelId);
     const components = modalComponents(this.interactions.lastModal(opts.customId), opts.fields);
