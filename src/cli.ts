@@ -56,9 +56,10 @@ function version(): string {
 }
 
 /** Config and logger for a terminal command; logs stay quiet (warn) unless LOG_LEVEL asks for more. */
-function terminalSetup(needs: Requirement[]): { config: Config; log: Logger } {
+function terminalSetup(needs: Requirement[], service = false): { config: Config; log: Logger } {
   const config = loadConfig(process.env, needs);
-  const level = process.env.LOG_LEVEL === undefined || process.env.LOG_LEVEL === '' ? 'warn' : config.logLevel;
+  // A long-running service logs at info by default; terminal commands stay quiet.
+  const level = service || (process.env.LOG_LEVEL !== undefined && process.env.LOG_LEVEL !== '') ? config.logLevel : 'warn';
   return { config, log: createLogger({ level, secrets: secretsOf(config) }) };
 }
 
@@ -121,9 +122,7 @@ async function dispatch(argv: string[]): Promise<number> {
       return runMemoryCommand(rest, config, log);
     }
     case 'bot': {
-      // A long-running service logs at info by default; terminal commands stay quiet.
-      const config = loadConfig(process.env, ['llm', 'discord']);
-      const log = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
+      const { config, log } = terminalSetup(['llm', 'discord'], true);
       const { runBotCommand } = await import('./console/bot-command.js');
       return runBotCommand(config, log);
     }
