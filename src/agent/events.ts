@@ -76,8 +76,6 @@ export type RunEvent = EventBase &
     | { type: 'final'; result: RunResult }
   );
 
-export type RunEventType = RunEvent['type'];
-
 /** A consumer of run events. It may be async; the run never waits on it mid-flight. */
 export type RunSink = (event: RunEvent) => void | Promise<void>;
 
