@@ -4,7 +4,11 @@ import type { AgentMode } from '../src/agent/events.js';
 import type { BotApp } from '../src/discord/context.js';
 import { runFromSlash } from '../src/discord/slash-run.js';
 
-const MODE_NAMES: Record<AgentMode, string> = { react: 'react — think, act, observe (default)' };
+const MODE_NAMES: Record<AgentMode, string> = {
+  react: 'react — think, act, observe (default)',
+  plan: 'plan — plan tasks, carry them out, replan on failure',
+  reflexion: 'reflexion — attempt, check, reflect and retry',
+};
 
 export const data = new SlashCommandBuilder()
   .setName('agent')

@@ -8,8 +8,10 @@ import { Budget, type ModelPrice, type RunLimits } from './budget.js';
 import type { ContextOptions } from './context.js';
 import { EventFanout, type AgentMode, type RunResult, type RunSink } from './events.js';
 import type { AgentMemory, RunInfo, RunMemoryContext, RunScope, Trigger, Visibility } from './memory-port.js';
-import { buildHead } from './prompt.js';
-import { runReactLoop, type LoopOutcome } from './react.js';
+import { DEFAULT_MODE_SETTINGS, runReactMode, type ModeRunner, type ModeSettings } from './modes.js';
+import { runPlanAndExecute } from './plan-execute.js';
+import type { LoopOutcome } from './react.js';
+import { runReflexion } from './reflexion.js';
 import { StepLog } from './step-log.js';
 
 export interface AgentDependencies {
@@ -24,6 +26,8 @@ export interface AgentDependencies {
   context?: ContextOptions;
   /** Check each final answer against the goal before calling a run a success (one more model call). */
   completionCheck?: boolean;
+  /** Limits of the plan and reflexion modes. */
+  modes?: ModeSettings;
   /** Recall before runs and episodes after them; without it runs remember nothing. */
   memory?: AgentMemory;
   /** Injectable clock for tests. */
@@ -53,7 +57,9 @@ const CANCELLED = 'the run was cancelled';
 /** The scope of runs started from this machine's terminal. */
 export const LOCAL_SCOPE: RunScope = { userId: 'local', userName: 'user' };
 
-export const AGENT_MODES: readonly AgentMode[] = ['react'];
+const MODE_RUNNERS: Record<AgentMode, ModeRunner> = { react: runReactMode, plan: runPlanAndExecute, reflexion: runReflexion };
+
+export const AGENT_MODES = Object.keys(MODE_RUNNERS) as readonly AgentMode[];
 
 /** Short, sortable, quotable ids: base-36 time then random, e.g. "mhx3k2a1-4f9c2e". */
 export function newRunId(now = Date.now()): string {
@@ -130,16 +136,17 @@ export class Agent {
     });
     let outcome: LoopOutcome;
     try {
-      outcome = await runReactLoop({
+      outcome = await MODE_RUNNERS[mode]({
         runId,
-        head: buildHead({
+        prompt: {
           goal,
           maxSteps: limits.maxSteps,
           now: startedAt,
           timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
           history: request.history ?? [],
           memory: recalled?.prompt ?? null,
-        }),
+        },
+        settings: this.deps.modes ?? DEFAULT_MODE_SETTINGS,
         model: this.deps.model,
         tools: this.deps.tools,
         budget,
@@ -156,6 +163,7 @@ export class Agent {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onCancel);
     }
+    if (outcome.hit !== undefined) events.emit({ type: 'limit', runId, elapsedMs: elapsedMs(), limit: outcome.hit.limit, detail: outcome.hit.detail });
 
     const result: RunResult = {
       runId,
@@ -169,7 +177,7 @@ export class Agent {
       costUsd: budget.costUsd,
       toolCalls: outcome.toolCalls,
       ...(outcome.reason === undefined ? {} : { reason: outcome.reason }),
-      ...(outcome.limit === undefined ? {} : { limit: outcome.limit }),
+      ...(outcome.hit === undefined ? {} : { limit: outcome.hit.limit }),
       startedAt: startedAt.toISOString(),
       endedAt: now().toISOString(),
       workspaceDir,

@@ -60,11 +60,12 @@ export class Budget {
 
   /**
    * Checked before each model call with the estimated size of the next prompt, so a run stops
-   * before overspending rather than after.
+   * before overspending rather than after. Calls that are not steps (planning, evaluation,
+   * reflection, synthesis) pass `countsAsStep: false` and are held to tokens and cost only.
    */
-  beforeCall(nextPromptTokens: number): LimitHit | null {
+  beforeCall(nextPromptTokens: number, countsAsStep = true): LimitHit | null {
     const { maxSteps, maxTokens, maxCostUsd } = this.limits;
-    if (this.steps >= maxSteps) {
+    if (countsAsStep && this.steps >= maxSteps) {
       return { limit: 'steps', detail: `reached the limit of ${maxSteps} steps` };
     }
     if (this.totalTokens + nextPromptTokens > maxTokens) {

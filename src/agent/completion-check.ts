@@ -16,8 +16,8 @@ export const MAX_REJECTIONS = 2;
  * so a run is "succeeded" because the goal was met, not merely because the model stopped
  * calling tools.
  */
-export async function checkCompletion(model: ChatModel, goal: string, answer: string, signal: AbortSignal): Promise<{ verdict: Verdict; usage: TokenUsage }> {
-  const { value, usage } = await chatStructured(model, {
+export async function checkCompletion(model: ChatModel, goal: string, answer: string, signal: AbortSignal): Promise<{ value: Verdict; usage: TokenUsage }> {
+  return chatStructured(model, {
     name: 'completion_check',
     schema: Verdict,
     signal,
@@ -29,5 +29,4 @@ export async function checkCompletion(model: ChatModel, goal: string, answer: st
       { role: 'user', content: `Goal:\n${goal}\n\nAnswer:\n${answer.slice(0, 6_000)}` },
     ],
   });
-  return { verdict: value, usage };
 }

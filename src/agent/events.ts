@@ -3,9 +3,23 @@ import type { TokenUsage } from '../llm/types.js';
 
 /** The agent's typed event stream. Surfaces (terminal, Discord, traces) render these. */
 
-export type AgentMode = 'react';
+export type AgentMode = 'react' | 'plan' | 'reflexion';
 export type RunStatus = 'succeeded' | 'failed' | 'stopped';
-export type LimitKind = 'steps' | 'tokens' | 'cost' | 'time' | 'loop' | 'cancelled';
+/** `attempts`: reflexion used all its attempts without meeting the goal. */
+export type LimitKind = 'steps' | 'tokens' | 'cost' | 'time' | 'loop' | 'attempts' | 'cancelled';
+
+/**
+ * The parts of a mode's own structure (plan-and-execute's plan and tasks, reflexion's attempts,
+ * evaluations and reflections). Every mode emits the same step/tool events; stages add to them.
+ */
+export type StageKind = 'plan' | 'task' | 'synthesis' | 'attempt' | 'evaluation' | 'reflection';
+
+export interface PlanItem {
+  id: string;
+  title: string;
+  dependsOn: string[];
+  status: 'pending' | 'running' | 'done' | 'failed';
+}
 
 export interface RunResult {
   runId: string;
@@ -70,6 +84,15 @@ export type RunEvent = EventBase &
         truncated: boolean;
         durationMs: number;
         errorKind?: string;
+      }
+    | {
+        type: 'stage';
+        stage: StageKind;
+        /** One line a surface can show as is, e.g. "Task 2/4: fetch the status page". */
+        title: string;
+        detail: string | null;
+        /** The whole plan with each task's status (plan-and-execute only). */
+        plan: PlanItem[] | null;
       }
     | { type: 'limit'; limit: LimitKind; detail: string }
     | { type: 'error'; message: string }

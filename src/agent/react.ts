@@ -5,10 +5,13 @@ import type { ToolRegistry } from '../tools/registry.js';
 import type { Budget, LimitHit } from './budget.js';
 import { estimateTokens } from '../llm/tokens.js';
 import { ContextWindow, type ContextOptions, type StepRecord } from './context.js';
-import type { EventFanout, LimitKind, RunStatus } from './events.js';
-import { checkCompletion, MAX_REJECTIONS } from './completion-check.js';
+import type { EventFanout, RunStatus } from './events.js';
+import { abortHit, stopReason } from './abort.js';
+import { MAX_REJECTIONS } from './completion-check.js';
+import { missingFromGoal } from './side-calls.js';
 import { LoopGuard } from './loop-guard.js';
 import { EMPTY_REPLY_NOTE, LAST_STEP_NOTE } from './prompt.js';
+import { oneLine } from '../text.js';
 
 export interface LoopInputs {
   runId: string;
@@ -26,14 +29,22 @@ export interface LoopInputs {
   context?: ContextOptions;
   /** Check each final answer against the goal before calling the run a success. */
   completionCheck?: boolean;
+  /**
+   * The budget's step count at which this loop must answer and end (a task's or an attempt's
+   * share of the run); default: the run's step limit.
+   */
+  stepLimit?: number;
 }
 
 export interface LoopOutcome {
   status: RunStatus;
   answer: string | null;
   reason?: string;
-  limit?: LimitKind;
+  /** The limit that stopped the loop; the caller decides whether it ends the whole run. */
+  hit?: LimitHit;
   toolCalls: { total: number; succeeded: number };
+  /** One short line per tool call and its outcome, for reflection and replanning prompts. */
+  trace: string[];
 }
 
 /** Servers sometimes omit or repeat tool-call ids; the protocol needs each to be unique. */
@@ -46,14 +57,8 @@ function withUniqueIds(calls: ToolCall[], step: number): ToolCall[] {
   });
 }
 
-/** Why the run's signal fired, or null while it has not. */
-export function abortHit(signal: AbortSignal): LimitHit | null {
-  if (!signal.aborted) return null;
-  const reason: unknown = signal.reason;
-  if (reason !== null && typeof reason === 'object' && 'limit' in reason && 'detail' in reason) {
-    return reason as LimitHit;
-  }
-  return { limit: 'cancelled', detail: 'the run was cancelled' };
+function stepsHit(stepLimit: number): LimitHit {
+  return { limit: 'steps', detail: `reached the limit of ${stepLimit} steps` };
 }
 
 /**
@@ -66,20 +71,19 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
   const guard = new LoopGuard();
   const specs = tools.specs();
   const toolCalls = { total: 0, succeeded: 0 };
+  const trace: string[] = [];
+  const stepLimit = Math.min(inputs.stepLimit ?? budget.limits.maxSteps, budget.limits.maxSteps);
   let lastWords: string | null = null;
   let note: string | undefined;
   let rejections = 0;
 
-  const stop = (hit: LimitHit): LoopOutcome => {
-    events.emit({ type: 'limit', runId, elapsedMs: inputs.elapsedMs(), limit: hit.limit, detail: hit.detail });
-    const reason = hit.limit !== 'cancelled' ? `Stopped: ${hit.detail}.` : hit.detail === 'the run was cancelled' ? 'Cancelled.' : `Cancelled: ${hit.detail}.`;
-    return { status: 'stopped', answer: lastWords, reason, limit: hit.limit, toolCalls };
-  };
+  const stop = (hit: LimitHit): LoopOutcome => ({ status: 'stopped', answer: lastWords, reason: stopReason(hit), hit, toolCalls, trace });
 
   for (;;) {
     const cancelled = abortHit(signal);
     if (cancelled !== null) return stop(cancelled);
-    const lastStep = budget.steps === budget.limits.maxSteps - 1;
+    if (budget.steps >= stepLimit) return stop(stepsHit(stepLimit));
+    const lastStep = budget.steps === stepLimit - 1;
     const messages = context.messages(lastStep ? LAST_STEP_NOTE : note);
     note = undefined;
     const preflight = budget.beforeCall(estimateTokens(messages));
@@ -94,7 +98,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
       const message = error instanceof Error ? error.message : String(error);
       inputs.log.error({ err: error }, 'model call failed');
       events.emit({ type: 'error', runId, elapsedMs: inputs.elapsedMs(), message });
-      return { status: 'failed', answer: lastWords, reason: message, toolCalls };
+      return { status: 'failed', answer: lastWords, reason: message, toolCalls, trace };
     }
     budget.record(response.usage);
     const step = budget.steps;
@@ -119,17 +123,20 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         note = EMPTY_REPLY_NOTE;
         continue;
       }
-      if (inputs.completionCheck !== true) return { status: 'succeeded', answer: text, toolCalls };
-      const missing = await judge(inputs, text);
-      if (missing === null) return { status: 'succeeded', answer: text, toolCalls };
+      if (inputs.completionCheck !== true) return { status: 'succeeded', answer: text, toolCalls, trace };
+      const checked = await missingFromGoal(inputs, inputs.head.findLast((m) => m.role === 'user')?.content ?? '', text);
+      lastWords = text;
+      if ('hit' in checked) return stop(checked.hit);
+      const { missing } = checked;
+      if (missing === null) return { status: 'succeeded', answer: text, toolCalls, trace };
       rejections += 1;
       if (rejections > MAX_REJECTIONS || lastStep) {
-        return { status: 'stopped', answer: text, reason: `Stopped: the completion check found the goal not met (${missing}).`, toolCalls };
+        return { status: 'stopped', answer: text, reason: `Stopped: the completion check found the goal not met (${missing}).`, toolCalls, trace };
       }
       note = `A check found that the goal is not met yet: ${missing} Continue working on it; if it cannot be done, say why in your final answer.`;
       continue;
     }
-    if (lastStep) return stop({ limit: 'steps', detail: `reached the limit of ${budget.limits.maxSteps} steps` });
+    if (lastStep) return stop(stepsHit(stepLimit));
     const overspent = budget.afterCall();
     if (overspent !== null) return stop(overspent);
 
@@ -153,6 +160,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
       if (outcome.ok) toolCalls.succeeded += 1;
       const content = verdict.action === 'warn' ? `${outcome.content}\n\n${verdict.note}` : outcome.content;
       record.results.push({ callId: call.id, tool: call.name, ok: outcome.ok, content });
+      trace.push(`${call.name}(${oneLine(call.arguments, 120)}) → ${outcome.ok ? 'ok' : 'error'}: ${oneLine(outcome.content, 200)}`);
       events.emit({
         type: 'tool_result',
         runId,
@@ -168,19 +176,5 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
       });
     }
     context.addStep(record);
-  }
-}
-
-/** What the completion check says is missing, or null when the answer meets the goal (or the check could not run). */
-async function judge(inputs: LoopInputs, answer: string): Promise<string | null> {
-  const goal = inputs.head.findLast((m) => m.role === 'user')?.content ?? '';
-  try {
-    const { verdict, usage } = await checkCompletion(inputs.model, goal, answer, inputs.signal);
-    inputs.budget.charge(usage);
-    return verdict.met ? null : verdict.missing.trim() || 'the answer does not fully meet the goal.';
-  } catch (error) {
-    // A check that cannot run must not fail a run that may well be fine.
-    inputs.log.warn({ err: error }, 'completion check failed; accepting the answer');
-    return null;
   }
 }
