@@ -10,11 +10,13 @@ import { createLogger, type Logger } from './log.js';
 const USAGE = `Cairn — an autonomous agent with memory, for Discord and the terminal.
 
 Usage:
-  cairn run "<goal>" [--mode react] [--max-steps n] [--json] [--workspace dir]
+  cairn run "<goal>" [--mode react|plan|reflexion] [--max-steps n] [--json] [--workspace dir]
       Run the agent once. Prints each step as it happens, then the answer and a summary.
+      Modes: react (think, act, observe; the default), plan (plan tasks with dependencies,
+      carry them out, replan when one fails), reflexion (attempt, check, reflect, retry).
       --json prints one JSON object instead: {status, answer, steps, usage, costUsd, ...}.
       Exit code 0 only when the run succeeded.
-  cairn chat [--mode react] [--max-steps n]
+  cairn chat [--mode react|plan|reflexion] [--max-steps n]
       An interactive conversation with the same agent (/reset, /exit).
   cairn bot                  Run the Discord bot (same as npm start). Needs DISCORD_TOKEN.
   cairn deploy-commands [--guild id]

@@ -65,6 +65,8 @@ const envSchema = z.object({
   CAIRN_SHUTDOWN_GRACE_S: wholeNumber(0, 9, 7),
   DISCORD_GLOBAL_REQUESTS_PER_SECOND: wholeNumber(1, 10_000, 50),
   CAIRN_COMPLETION_CHECK: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
+  CAIRN_REFLEXION_ATTEMPTS: wholeNumber(1, 10, 3),
+  CAIRN_PLAN_REPLANS: wholeNumber(0, 5, 2),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -108,6 +110,8 @@ export interface Config {
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
   /** Check each final answer against the goal before a run counts as succeeded. */
   completionCheck: boolean;
+  /** Limits of the plan and reflexion modes. */
+  modes: { reflexionAttempts: number; planReplans: number };
 }
 
 /** What a command needs beyond the always-valid defaults ('memory': a reachable embedder). */
@@ -212,6 +216,7 @@ export function loadConfig(
       runTimeoutMs: e.CAIRN_RUN_TIMEOUT_S * 1000,
     },
     completionCheck: e.CAIRN_COMPLETION_CHECK === 'on',
+    modes: { reflexionAttempts: e.CAIRN_REFLEXION_ATTEMPTS, planReplans: e.CAIRN_PLAN_REPLANS },
   };
 }
 

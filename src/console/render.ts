@@ -1,5 +1,5 @@
 import { styleText } from 'node:util';
-import type { RunEvent, RunResult, RunSink } from '../agent/events.js';
+import type { PlanItem, RunEvent, RunResult, RunSink } from '../agent/events.js';
 import { oneLine } from '../text.js';
 
 type Style = Parameters<typeof styleText>[0];
@@ -54,6 +54,21 @@ export function formatBriefSummary(result: RunResult): string {
   return `${status}${result.steps} step${result.steps === 1 ? '' : 's'} · ${tokens.toLocaleString('en')} tokens · ${formatCost(result.costUsd)} · ${formatDuration(elapsed)}`;
 }
 
+const PLAN_MARK: Record<PlanItem['status'], string> = { pending: '○', running: '▸', done: '✓', failed: '✗' };
+
+/** A plan or reflexion stage as lines: a heading, then the plan's tasks or the detail, indented. */
+export function stageLines(event: Extract<RunEvent, { type: 'stage' }>): string[] {
+  const heading = `── ${event.title}`;
+  if (event.stage === 'plan' && event.plan !== null) {
+    return [
+      heading,
+      ...(event.detail === null ? [] : [`  why: ${oneLine(event.detail, 300)}`]),
+      ...event.plan.map((t) => `  ${PLAN_MARK[t.status]} ${t.id}: ${oneLine(t.title, 120)}${t.dependsOn.length > 0 ? ` (after ${t.dependsOn.join(', ')})` : ''}`),
+    ];
+  }
+  return event.detail === null ? [heading] : [heading, `  ${oneLine(event.detail, 400)}`];
+}
+
 /** Renders run events as they happen: decision, reasoning, tool, outcome; then answer and summary. */
 export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOptions = {}): RunSink {
   const color = options.color ?? (out.isTTY === true && process.env.NO_COLOR === undefined);
@@ -68,7 +83,7 @@ export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOpti
         line(paint('dim', `  run ${event.runId} · ${event.mode} · model ${event.model} · up to ${event.maxSteps} steps`));
         break;
       case 'step': {
-        const decision = event.decision === 'final' ? 'final answer' : `call ${event.toolNames.join(', ')}`;
+        const decision = event.decision === 'final' ? 'answer' : `call ${event.toolNames.join(', ')}`;
         line(`${paint('cyan', `[${event.step}/${event.maxSteps}]`)} ${paint('bold', decision)} ${paint('dim', `· ${formatDuration(event.elapsedMs)}`)}`);
         if (event.reasoning !== null) line(`  ${paint('italic', oneLine(event.reasoning, 400))}`);
         break;
@@ -81,6 +96,9 @@ export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOpti
         line(`  ${mark} ${paint('dim', `${event.tool} · ${formatDuration(event.durationMs)}`)} ${oneLine(event.content, resultChars)}`);
         break;
       }
+      case 'stage':
+        for (const text of stageLines(event)) line(text.startsWith('  ') ? paint('dim', text) : paint('magenta', text));
+        break;
       case 'limit':
         line(paint('yellow', `■ limit: ${event.detail}`));
         break;

@@ -1,6 +1,7 @@
 import type { RunEvent, RunResult } from '../agent/events.js';
 import { formatCost, formatDuration } from '../console/render.js';
 import { clip, oneLine } from '../text.js';
+import { planChecklist, stageStatus, stageText } from './stage-text.js';
 
 /** Where a run's progress is shown; both may fail (Discord errors), which the view tolerates. */
 export interface RunViewTargets {
@@ -25,6 +26,8 @@ export class RunView {
   private runId = '';
   private headline = '⏳ Starting…';
   private memoryLine = '';
+  private stageLine = '';
+  private planLines: string[] = [];
   private readonly inline: string[] = [];
   private readonly stepLines = new Map<number, string>();
   private pending: { content: string; running: boolean } | null = null;
@@ -58,7 +61,7 @@ export class RunView {
         const used = event.usage.promptTokens + event.usage.completionTokens;
         this.headline = `🔄 **Working** · step ${event.step}/${event.maxSteps} · ${action} · ${formatDuration(event.elapsedMs)} · ${tokens(used)} tokens · ${formatCost(event.costUsd).replace(' (no price for this model)', '')}`;
         const thought = event.reasoning === null ? '' : ` — *${oneLine(event.reasoning, 200)}*`;
-        this.stepLines.set(event.step, `**Step ${event.step}** · ${event.decision === 'final' ? 'final answer' : action}${thought}`);
+        this.stepLines.set(event.step, `**Step ${event.step}** · ${event.decision === 'final' ? 'answer' : action}${thought}`);
         if (event.decision === 'final') this.emitStep(event.step);
         break;
       }
@@ -68,6 +71,13 @@ export class RunView {
         if (line !== undefined) this.stepLines.set(event.step, `${line}\n${mark} \`${event.tool}\` ${oneLine(event.content, 160)}`);
         break;
       }
+      case 'stage':
+        // A stage starts between steps, so every step so far is complete: post them first.
+        for (const step of [...this.stepLines.keys()].sort((a, b) => a - b)) this.emitStep(step);
+        this.queueLine(stageText(event));
+        this.stageLine = stageStatus(event);
+        if (event.plan !== null) this.planLines = planChecklist(event.plan);
+        break;
       case 'tool_call':
       case 'limit':
       case 'error':
@@ -93,6 +103,11 @@ export class RunView {
     const line = this.stepLines.get(step);
     if (line === undefined) return;
     this.stepLines.delete(step);
+    this.queueLine(line);
+  }
+
+  /** Queues a line for the thread (batched), or for the status message when steps are inline. */
+  private queueLine(line: string): void {
     const text = clip(line, 1_900);
     if (this.targets.step !== undefined) {
       this.stepBatch.push(text);
@@ -127,6 +142,8 @@ export class RunView {
   private render(): string {
     const parts = [this.headline, `> ${oneLine(this.goal, 300)}`];
     if (this.memoryLine !== '') parts.push(this.memoryLine);
+    if (this.stageLine !== '' && !this.finished) parts.push(this.stageLine);
+    if (this.planLines.length > 0) parts.push(...this.planLines);
     if (this.inline.length > 0) parts.push(...this.inline);
     parts.push(`-# run \`${this.runId}\``);
     const content = parts.join('\n');

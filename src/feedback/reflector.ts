@@ -41,9 +41,11 @@ export function lessonText(lesson: Lesson): string {
 }
 
 function reviewPrompt(episode: Episode, request: ReflectionRow): ChatMessage[] {
-  const steps = episode.steps.map(
-    (s) => `${s.step}. ${s.decision === 'final' ? 'final answer' : s.tools.map((t) => `${t.name} ${t.ok ? 'ok' : 'FAILED'}`).join(', ')}${s.reasoning === null ? '' : ` — ${s.reasoning}`}`,
-  );
+  // Plan and reflexion runs head each task or attempt with its title.
+  const steps = episode.steps.flatMap((s, i) => [
+    ...(s.stage !== undefined && s.stage !== episode.steps[i - 1]?.stage ? [`[${s.stage}]`] : []),
+    `${s.step}. ${s.decision === 'final' ? 'answer' : s.tools.map((t) => `${t.name} ${t.ok ? 'ok' : 'FAILED'}`).join(', ')}${s.reasoning === null ? '' : ` — ${s.reasoning}`}`,
+  ]);
   const feedback =
     request.cause === 'down_vote' ? `The user rated the answer 👎${request.comment === null ? ' without a comment.' : `: "${request.comment}"`}` : `The run ${request.cause}: ${episode.reason ?? 'no reason given'}.`;
   return [
@@ -54,7 +56,7 @@ function reviewPrompt(episode: Episode, request: ReflectionRow): ChatMessage[] {
     },
     {
       role: 'user',
-      content: [`Goal: ${episode.goal}`, `Steps:\n${steps.join('\n') || '(none)'}`, `Answer: ${(episode.answer ?? '(none)').slice(0, 2_000)}`, feedback].join('\n\n'),
+      content: [`Goal: ${episode.goal}`, `Mode: ${episode.mode}`, `Steps:\n${steps.join('\n') || '(none)'}`, `Answer: ${(episode.answer ?? '(none)').slice(0, 2_000)}`, feedback].join('\n\n'),
     },
   ];
 }

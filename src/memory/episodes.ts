@@ -15,6 +15,8 @@ export const StepSummary = z.object({
   decision: z.enum(['tool_calls', 'final']),
   reasoning: z.string().nullable(),
   tools: z.array(z.object({ name: z.string(), ok: z.boolean() })),
+  /** The part of a plan or reflexion run the step belonged to, e.g. "Task 2/3: fetch the page". */
+  stage: z.string().optional(),
 });
 export type StepSummary = z.output<typeof StepSummary>;
 

@@ -44,7 +44,7 @@ describe('cairn run', () => {
     expect(stdout).toContain('Checking the clock in Tokyo.');
     expect(stdout).toMatch(/→ current_time \{"timezone":"Asia\/Tokyo"\}/);
     expect(stdout).toMatch(/✓ current_time/);
-    expect(stdout).toMatch(/\[2\/20\] final answer/);
+    expect(stdout).toMatch(/\[2\/20\] answer/);
     expect(stdout).toContain('It is Sunday in Tokyo.');
     expect(stdout).toMatch(/status:\s+succeeded/);
     expect(stdout).toMatch(/steps:\s+2 of 20/);

@@ -45,7 +45,7 @@ describe('/agent through the real discord.js client', () => {
       const text = discord.channelMessages(thread?.id ?? '').map((m) => m.content).join('\n');
       return text.includes('**Step 2**') ? text : undefined;
     });
-    expect(steps).toMatch(/^\*\*Step 1\*\* · calling `current_time` — \*Checking the clock\.\*\n✅ `current_time`.*\n\*\*Step 2\*\* · final answer/s);
+    expect(steps).toMatch(/^\*\*Step 1\*\* · calling `current_time` — \*Checking the clock\.\*\n✅ `current_time`.*\n\*\*Step 2\*\* · answer/s);
 
     const runId = /run `([^`]+)`/.exec(status.content)?.[1] ?? '';
     expect(await app.memory.episodes.get(runId)).toMatchObject({ status: 'succeeded', trigger: 'slash', scope: { userId: alice.id, channelId: discord.channels.general } });
