@@ -19,6 +19,15 @@ describe('configuration', () => {
     expect(config.limits).toEqual({ maxSteps: 20, maxTokens: 500_000, maxCostUsd: 1, runTimeoutMs: 900_000 });
     expect(config.dataDir).toBe(path.resolve('/srv/cairn', 'memory-data'));
     expect(config).toMatchObject({ embeddings: 'local', minScheduleIntervalS: 60, logLevel: 'info' });
+    expect(config.modes).toEqual({ reflexionAttempts: 3, planReplans: 2 });
+  });
+
+  it('bounds the plan and reflexion limits', () => {
+    expect(loadConfig({ CAIRN_REFLEXION_ATTEMPTS: '5', CAIRN_PLAN_REPLANS: '0' }).modes).toEqual({ reflexionAttempts: 5, planReplans: 0 });
+    expect(problemsOf(() => loadConfig({ CAIRN_REFLEXION_ATTEMPTS: '0', CAIRN_PLAN_REPLANS: '9' }))).toEqual([
+      'CAIRN_REFLEXION_ATTEMPTS: must be at least 1 (got "0")',
+      'CAIRN_PLAN_REPLANS: must be at most 5 (got "9")',
+    ]);
   });
 
   it('reports every invalid variable at once, by name, with the bad value', () => {

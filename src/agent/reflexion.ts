@@ -29,7 +29,7 @@ export async function runReflexion(inputs: ModeInputs): Promise<LoopOutcome> {
   const stopped = (hit: LimitHit, reason = stopReason(hit)): LoopOutcome => ({ status: 'stopped', answer, reason, hit, toolCalls, trace });
 
   for (let attempt = 1; ; attempt++) {
-    emitStage(inputs, 'attempt', `Attempt ${attempt} of ${attempts}`, reflections.at(-1) ?? null);
+    emitStage(inputs, 'attempt', `Attempt ${attempt} of ${attempts}`, null);
     const head = buildHead({ ...inputs.prompt, memory: withReflections(inputs.prompt.memory, reflections) });
     const outcome = await runReactLoop({ ...inputs, head, stepLimit: stepShare(inputs, attempts - attempt + 1), completionCheck: false });
     addCalls(toolCalls, outcome.toolCalls);
@@ -40,7 +40,8 @@ export async function runReflexion(inputs: ModeInputs): Promise<LoopOutcome> {
 
     const verdict = await evaluate(inputs, outcome);
     if ('hit' in verdict) return stopped(verdict.hit);
-    emitStage(inputs, 'evaluation', verdict.missing === null ? 'Goal met' : 'Goal not met yet', verdict.missing);
+    const said = outcome.answer === null ? 'no answer' : `answer: “${oneLine(outcome.answer, 160)}”`;
+    emitStage(inputs, 'evaluation', verdict.missing === null ? 'Goal met' : 'Goal not met yet', verdict.missing === null ? said : `${verdict.missing} (${said})`);
     if (verdict.missing === null) return { status: 'succeeded', answer: outcome.answer, toolCalls, trace };
     if (attempt >= attempts) {
       const hit: LimitHit = { limit: 'attempts', detail: `${attempts} attempt${attempts === 1 ? '' : 's'} did not meet the goal` };

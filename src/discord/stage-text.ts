@@ -20,7 +20,7 @@ export function planChecklist(plan: readonly PlanItem[]): string[] {
 
 /** A stage as posted with the step summaries: the plan in full, other stages on one line. */
 export function stageText(event: StageEvent): string {
-  const icon = event.stage === 'evaluation' && event.detail === null ? '✅' : STAGE_ICON[event.stage];
+  const icon = event.stage === 'evaluation' && event.title === 'Goal met' ? '✅' : STAGE_ICON[event.stage];
   const detail = event.detail === null ? '' : ` — *${oneLine(event.detail, 300)}*`;
   const heading = `${icon} **${oneLine(event.title, 150)}**${detail}`;
   if (event.stage !== 'plan' || event.plan === null) return heading;

@@ -54,6 +54,43 @@ describe('cairn run', () => {
     expect(stdout).not.toContain('sk-test-secret-value');
   });
 
+  it('--mode plan shows the plan, carries out each task and answers from the results', async () => {
+    const tasks = [
+      { id: 't1', title: 'Check the clock in Tokyo', detail: 'Use current_time for Asia/Tokyo.', dependsOn: [] },
+      { id: 't2', title: 'Name the day', detail: 'From the time, name the weekday.', dependsOn: ['t1'] },
+    ];
+    fake.script(
+      { kind: 'text', content: JSON.stringify({ tasks }) },
+      { kind: 'tool_calls', calls: [{ name: 'current_time', arguments: { timezone: 'Asia/Tokyo' } }] },
+      { kind: 'text', content: 'Tokyo: Sunday 09:00' },
+      { kind: 'text', content: 'Sunday' },
+      { kind: 'text', content: 'It is Sunday in Tokyo.' },
+    );
+    const { code, stdout } = await cairn(['run', '--mode', 'plan', 'What day is it in Tokyo?'], env, dir);
+    expect(code).toBe(0);
+    expect(stdout).toContain('· plan ·');
+    expect(stdout).toMatch(/── Plan: 2 tasks\n {2}○ t1: Check the clock in Tokyo\n {2}○ t2: Name the day \(after t1\)/);
+    expect(stdout).toMatch(/── Task 1\/2: Check the clock in Tokyo[\s\S]*✓ current_time[\s\S]*── Task 2\/2: Name the day[\s\S]*── Writing the answer from the results/);
+    expect(stdout).toContain('It is Sunday in Tokyo.');
+    expect(stdout).toMatch(/steps:\s+3 of 20/);
+  });
+
+  it('--mode reflexion shows each attempt, check and reflection, and stops at its limit', async () => {
+    const check = { kind: 'text' as const, content: JSON.stringify({ met: false, missing: 'It is not Monday in Tokyo.' }) };
+    fake.script(
+      { kind: 'text', content: 'Monday.' },
+      check,
+      { kind: 'text', content: JSON.stringify({ whatWentWrong: 'Guessed the day.', nextTime: 'Call current_time for Asia/Tokyo.' }) },
+      { kind: 'text', content: 'Still Monday.' },
+      check,
+    );
+    const { code, stdout } = await cairn(['run', '--mode', 'reflexion', 'What day is it in Tokyo?'], { ...env, CAIRN_REFLEXION_ATTEMPTS: '2' }, dir);
+    expect(code).toBe(1);
+    expect(stdout).toMatch(/── Attempt 1 of 2[\s\S]*── Goal not met yet\n {2}It is not Monday in Tokyo\.[\s\S]*── Reflection on attempt 1\n {2}Attempt 1: Guessed the day\. Next time: Call current_time for Asia\/Tokyo\.[\s\S]*── Attempt 2 of 2/);
+    expect(stdout).toMatch(/status:\s+stopped — Stopped: 2 attempts did not meet the goal \(last check: It is not Monday in Tokyo\.\)\./);
+    expect(JSON.stringify(fake.chatRequests()[3]?.messages[0])).toContain('Call current_time for Asia/Tokyo.');
+  });
+
   it('--json prints exactly one object with status, answer, steps, usage and cost', async () => {
     timeThenAnswer();
     const { code, stdout } = await cairn(['run', '--json', 'What day is it in Tokyo?'], env, dir);
