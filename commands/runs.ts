@@ -3,7 +3,8 @@ import { formatCost } from '../src/console/render.js';
 import { callerOfInteraction, type BotApp } from '../src/discord/context.js';
 import { clip, oneLine } from '../src/text.js';
 import type { Episode } from '../src/memory/episodes.js';
-import { sqlString } from '../src/memory/schema.js';
+import { sqlList, sqlString } from '../src/memory/schema.js';
+import type { MemoryRecord } from '../src/memory/types.js';
 
 export const data = new SlashCommandBuilder()
   .setName('runs')
@@ -25,18 +26,26 @@ export const data = new SlashCommandBuilder()
 const ICON: Record<Episode['status'], string> = { running: '🔄', succeeded: '✅', failed: '❌', stopped: '⏹️', interrupted: '⚠️' };
 const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
 
-function showEpisode(e: Episode): string {
+function showEpisode(e: Episode, applied: readonly MemoryRecord[]): string {
   const votes = e.feedback.map((v) => `${v.vote === 'up' ? '👍' : '👎'} <@${v.userId}>${v.comment === null ? '' : `: “${clip(v.comment, 120)}”`}`);
-  const steps = e.steps.map((s) => `${s.step}. ${s.decision === 'final' ? 'answer' : s.tools.map((t) => `${t.ok ? '✅' : '⚠️'} \`${t.name}\``).join(' ')}`);
+  // Plan and reflexion runs head each task or attempt with its title.
+  const steps = e.steps.flatMap((s, i) => [
+    ...(s.stage !== undefined && s.stage !== e.steps[i - 1]?.stage ? [`*${oneLine(s.stage, 120)}*`] : []),
+    `${s.step}. ${s.decision === 'final' ? 'answer' : s.tools.map((t) => `${t.ok ? '✅' : '⚠️'} \`${t.name}\``).join(' ')}`,
+  ]);
+  const lessons = e.appliedLessonIds.map((id) => {
+    const lesson = applied.find((m) => m.id === id);
+    return `- ${lesson === undefined ? '*(since forgotten)*' : `“${oneLine(lesson.text, 220)}”`} \`${id}\``;
+  });
   return clip(
     [
       `${ICON[e.status]} **${e.status}** · run \`${e.id}\` · ${e.trigger} · started ${when(e.startedAt)}`,
       `> ${clip(e.goal, 300)}`,
       `${e.steps.length} steps · ${(e.usage.promptTokens + e.usage.completionTokens).toLocaleString('en')} tokens · ${formatCost(e.costUsd)}${e.reason === null ? '' : ` · ${e.reason}`}`,
-      ...(steps.length > 0 ? ['**Steps**', ...steps.slice(-15)] : []),
+      ...(steps.length > 0 ? ['**Steps**', ...steps.slice(-20)] : []),
       ...(e.answer === null ? [] : ['**Answer**', clip(e.answer, 800)]),
       ...(votes.length > 0 ? ['**Feedback**', ...votes] : []),
-      ...(e.appliedLessonIds.length > 0 ? [`**Lessons applied** (see \`/memory lessons\`): ${e.appliedLessonIds.map((id) => `\`${id}\``).join(', ')}`] : []),
+      ...(lessons.length > 0 ? ['**Lessons applied**', ...lessons] : []),
       ...(e.lessonIds.length > 0 ? [`**Lessons learned from this run**: ${e.lessonIds.map((id) => `\`${id}\``).join(', ')}`] : []),
     ].join('\n'),
     2_000,
@@ -65,7 +74,9 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
     return;
   }
   if (sub === 'show') {
-    await reply(showEpisode(episode));
+    const ids = episode.appliedLessonIds;
+    const applied = ids.length === 0 ? [] : await app.app.memory.semantic.list(`id IN ${sqlList(ids)}`, ids.length);
+    await reply(showEpisode(episode, applied));
     return;
   }
   const cancelled = app.runs.cancel(id, episode.scope.userId === userId ? 'the run was cancelled' : `cancelled by <@${userId}>`);

@@ -50,7 +50,8 @@ export class RunView {
         this.goal = event.goal;
         this.runId = event.runId;
         const m = event.memory;
-        this.memoryLine = m === null ? '' : `🧠 recalled ${m.memories} memor${m.memories === 1 ? 'y' : 'ies'}, ${m.lessons} lesson${m.lessons === 1 ? '' : 's'} applied`;
+        const seeThem = m !== null && m.lessons > 0 ? ` (\`/runs show id:${event.runId}\` lists them)` : '';
+        this.memoryLine = m === null ? '' : `🧠 recalled ${m.memories} memor${m.memories === 1 ? 'y' : 'ies'}, ${m.lessons} lesson${m.lessons === 1 ? '' : 's'} applied${seeThem}`;
         this.headline = `🔄 **Working** · step 0/${event.maxSteps} · thinking`;
         break;
       }

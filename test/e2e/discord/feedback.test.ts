@@ -61,6 +61,33 @@ describe('feedback on answers', () => {
     expect((await h.app.memory.episodes.get(runId))?.lessonIds).toHaveLength(1);
   });
 
+  it('applies the lesson to the next related run, says so in the status, and /runs show lists it', async () => {
+    const h = await startBot();
+    const { answer } = await answered(h);
+    const click = press(h.discord, answer, '👎');
+    await click.acknowledged();
+    openai.script({
+      kind: 'text',
+      content: JSON.stringify({ wentWrong: 'Ignored the time zone.', doInstead: 'give times in the asker’s time zone', appliesWhen: 'questions about times' }),
+    });
+    const modalId = (click.modal() as { custom_id: string }).custom_id;
+    await h.discord.submitModal({ user: h.discord.users.alice, channelId: h.discord.channels.general, customId: modalId, fields: { comment: 'Wrong zone.' } }).acknowledged();
+    await h.discord.waitFor(() => h.discord.channelMessages(h.discord.channels.general).find((m) => m.content.startsWith('📝')));
+
+    openai.script({ kind: 'text', content: 'The trains leave at 9:00 Oslo time.' });
+    const next = h.discord.slash({ user: h.discord.users.alice, channelId: h.discord.channels.general, name: 'agent', options: { goal: 'What times do the Oslo trains leave?' } });
+    await h.discord.waitFor(() => next.followUps().find((m) => m.content.includes('9:00')));
+    expect(JSON.stringify(openai.chatRequests().at(-1)?.messages[0])).toContain('give times in the asker’s time zone');
+    const status = await h.discord.waitFor(() => (next.original()?.content.startsWith('✅') === true ? next.original() : undefined));
+    const runId = /run `([^`]+)`/.exec(status.content)?.[1] ?? '';
+    expect(status.content).toContain(`1 lesson applied (\`/runs show id:${runId}\` lists them)`);
+
+    const show = h.discord.slash({ user: h.discord.users.alice, channelId: h.discord.channels.general, name: 'runs', subcommand: 'show', options: { id: runId } });
+    await show.acknowledged();
+    const shown = await h.discord.waitFor(() => show.original()?.content);
+    expect(shown).toMatch(/\*\*Lessons applied\*\*\n- “When questions about times: give times in the asker’s time zone \(Earlier mistake: Ignored the time zone\.\)” `[^`]+`/);
+  });
+
   it('tells someone else privately that the buttons are not theirs, and records nothing', async () => {
     const h = await startBot();
     const { answer, runId } = await answered(h);
