@@ -73,7 +73,7 @@ export async function runPlanAndExecute(inputs: ModeInputs): Promise<LoopOutcome
     const position = tasks.indexOf(task) + 1;
     emitStage(inputs, 'task', `Task ${position}/${tasks.length}: ${task.title}`, task.detail === '' ? null : oneLine(task.detail, 300), planItems(tasks));
     const head = buildHead({ ...inputs.prompt, history: [], goal: taskRequest(inputs.prompt.goal, tasks, task) });
-    const outcome = await runReactLoop({ ...inputs, head, stepLimit: stepShare(inputs, pending.length), completionCheck: false });
+    const outcome = await runReactLoop({ ...inputs, head, stepLimit: stepShare(inputs, pending.length), completionCheck: false, trace: true });
     addCalls(toolCalls, outcome.toolCalls);
     trace.push(...outcome.trace.map((line) => `${task.id}: ${line}`));
     if (outcome.status === 'failed') {

@@ -34,6 +34,8 @@ export interface LoopInputs {
    * share of the run); default: the run's step limit.
    */
   stepLimit?: number;
+  /** Keep a one-line trace of each tool call in the outcome (for replanning and reflection). */
+  trace?: boolean;
 }
 
 export interface LoopOutcome {
@@ -43,7 +45,7 @@ export interface LoopOutcome {
   /** The limit that stopped the loop; the caller decides whether it ends the whole run. */
   hit?: LimitHit;
   toolCalls: { total: number; succeeded: number };
-  /** One short line per tool call and its outcome, for reflection and replanning prompts. */
+  /** With `trace`: one short line per tool call and its outcome, for replanning and reflection prompts. */
   trace: string[];
 }
 
@@ -160,7 +162,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
       if (outcome.ok) toolCalls.succeeded += 1;
       const content = verdict.action === 'warn' ? `${outcome.content}\n\n${verdict.note}` : outcome.content;
       record.results.push({ callId: call.id, tool: call.name, ok: outcome.ok, content });
-      trace.push(`${call.name}(${oneLine(call.arguments, 120)}) → ${outcome.ok ? 'ok' : 'error'}: ${oneLine(outcome.content, 200)}`);
+      if (inputs.trace === true) trace.push(`${call.name}(${oneLine(call.arguments.slice(0, 400), 120)}) → ${outcome.ok ? 'ok' : 'error'}: ${oneLine(outcome.content.slice(0, 800), 200)}`);
       events.emit({
         type: 'tool_result',
         runId,

@@ -31,7 +31,7 @@ export async function runReflexion(inputs: ModeInputs): Promise<LoopOutcome> {
   for (let attempt = 1; ; attempt++) {
     emitStage(inputs, 'attempt', `Attempt ${attempt} of ${attempts}`, null);
     const head = buildHead({ ...inputs.prompt, memory: withReflections(inputs.prompt.memory, reflections) });
-    const outcome = await runReactLoop({ ...inputs, head, stepLimit: stepShare(inputs, attempts - attempt + 1), completionCheck: false });
+    const outcome = await runReactLoop({ ...inputs, head, stepLimit: stepShare(inputs, attempts - attempt + 1), completionCheck: false, trace: true });
     addCalls(toolCalls, outcome.toolCalls);
     trace.push(...outcome.trace.map((line) => `attempt ${attempt}: ${line}`));
     if (outcome.answer !== null) answer = outcome.answer;
