@@ -2,7 +2,8 @@ import * as agent from './agent.js';
 import * as help from './help.js';
 import * as memory from './memory.js';
 import * as runs from './runs.js';
+import * as schedule from './schedule.js';
 import type { SlashCommand } from './types.js';
 
 /** Every slash command, registered with Discord and routed by name. */
-export const COMMANDS: readonly SlashCommand[] = [agent, runs, memory, help];
+export const COMMANDS: readonly SlashCommand[] = [agent, schedule, runs, memory, help];

@@ -9,6 +9,12 @@ import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
 import { RunMemory } from './memory/run-memory.js';
 import { Reflector } from './feedback/reflector.js';
+import type { ChatModel } from './llm/types.js';
+import { modelChangeJudge } from './scheduler/change.js';
+import type { ReportDelivery } from './scheduler/delivery.js';
+import type { ExecuteDeps } from './scheduler/execute.js';
+import { Scheduler } from './scheduler/scheduler.js';
+import { ScheduleStore } from './scheduler/store.js';
 import { builtinTools } from './tools/builtin/index.js';
 import { memoryTools } from './tools/memory.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -22,6 +28,8 @@ export interface App {
   memory: Memory;
   /** Turns 👎 and failed runs into lessons, in the background. */
   reflector: Reflector;
+  /** The chat model, for calls outside runs (report comparisons). */
+  model: ChatModel;
   /** Flushes and closes the memory database. */
   close(): Promise<void>;
 }
@@ -86,5 +94,22 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     await reflector.close();
     await memory.close();
   };
-  return { config, log, agent, tools, memory, reflector, close };
+  return { config, log, agent, tools, memory, reflector, model, close };
+}
+
+/** Backoff never grows past this, however many failures. */
+const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
+
+/**
+ * The scheduler over the app's agent and memory. `delivery` is where reports go (null from the
+ * terminal, which prints them); `hooks` lets a surface track scheduled runs.
+ */
+export function createScheduler(app: App, delivery: ReportDelivery | null, hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks'> = {}): Scheduler {
+  const { config, log } = app;
+  return new Scheduler(
+    new ScheduleStore(app.memory.db.schedules),
+    { ...config.schedules, minIntervalS: config.minScheduleIntervalS, backoffMaxMs: MAX_SCHEDULE_BACKOFF_MS, reloadIntervalMs: 30_000 },
+    { agent: app.agent, judgeChange: modelChangeJudge(app.model, log), delivery, log, now: () => Date.now(), ...hooks },
+    log,
+  );
 }

@@ -67,6 +67,10 @@ const envSchema = z.object({
   CAIRN_COMPLETION_CHECK: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
   CAIRN_REFLEXION_ATTEMPTS: wholeNumber(1, 10, 3),
   CAIRN_PLAN_REPLANS: wholeNumber(0, 5, 2),
+  CAIRN_MAX_SCHEDULED_RUNS: wholeNumber(1, 100, 2),
+  CAIRN_SCHEDULE_CATCH_UP: z.enum(['one', 'none'], { error: 'must be one or none' }).default('one'),
+  CAIRN_SCHEDULE_MAX_FAILURES: wholeNumber(1, 100, 5),
+  CAIRN_SCHEDULE_BACKOFF_S: wholeNumber(1, 86_400, 60),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -106,6 +110,12 @@ export interface Config {
   /** LanceDB URI: an absolute local path, or a remote URI (s3://…) passed through unchanged. */
   dataDir: string;
   minScheduleIntervalS: number;
+  schedules: {
+    maxConcurrentRuns: number;
+    catchUp: 'one' | 'none';
+    maxFailures: number;
+    backoffBaseMs: number;
+  };
   logLevel: (typeof LOG_LEVELS)[number];
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
   /** Check each final answer against the goal before a run counts as succeeded. */
@@ -208,6 +218,12 @@ export function loadConfig(
     memoryMaxRows: e.CAIRN_MEMORY_MAX_ROWS,
     dataDir: resolveDataDir(e.CAIRN_DATA_DIR, cwd),
     minScheduleIntervalS: e.CAIRN_MIN_SCHEDULE_INTERVAL_S,
+    schedules: {
+      maxConcurrentRuns: e.CAIRN_MAX_SCHEDULED_RUNS,
+      catchUp: e.CAIRN_SCHEDULE_CATCH_UP,
+      maxFailures: e.CAIRN_SCHEDULE_MAX_FAILURES,
+      backoffBaseMs: e.CAIRN_SCHEDULE_BACKOFF_S * 1000,
+    },
     logLevel: e.LOG_LEVEL,
     limits: {
       maxSteps: e.CAIRN_MAX_STEPS,

@@ -50,6 +50,8 @@ export interface RunRequest {
   trigger?: Trigger;
   /** Where its conversation turns are kept; default: the channel if there is one, else private. */
   visibility?: Visibility;
+  /** Added to the instructions, e.g. a scheduled run's previous report. */
+  briefing?: string;
 }
 
 const CANCELLED = 'the run was cancelled';
@@ -145,6 +147,7 @@ export class Agent {
           timeZone: Intl.DateTimeFormat().resolvedOptions().timeZone,
           history: request.history ?? [],
           memory: recalled?.prompt ?? null,
+          briefing: request.briefing ?? null,
         },
         settings: this.deps.modes ?? DEFAULT_MODE_SETTINGS,
         model: this.deps.model,

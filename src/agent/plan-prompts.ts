@@ -10,6 +10,7 @@ function context(prompt: PromptInputs): string[] {
   return [
     `Context: it is ${prompt.now.toISOString()} (server time zone ${prompt.timeZone}).`,
     ...(prompt.memory === null ? [] : ['', prompt.memory]),
+    ...(prompt.briefing == null ? [] : ['', prompt.briefing]),
   ];
 }
 

@@ -9,6 +9,8 @@ export interface PromptInputs {
   history: readonly ChatMessage[];
   /** Recalled memory for this run (working blocks, lessons, relevant memories). */
   memory: string | null;
+  /** What the caller adds to the instructions (a scheduled run's previous report, say). */
+  briefing?: string | null;
 }
 
 /** The fixed start of every run's prompt: instructions, earlier conversation, then the goal. */
@@ -22,6 +24,7 @@ export function buildHead(inputs: PromptInputs): ChatMessage[] {
     '- When the goal is met, or cannot be met, reply with your final answer as plain text and no tool call: what you found or did, and if you could not finish, why.',
     `Context: it is ${inputs.now.toISOString()} (server time zone ${inputs.timeZone}). You have at most ${inputs.maxSteps} steps. File tools work in a workspace directory kept for this run.`,
     ...(inputs.memory === null ? [] : ['', inputs.memory]),
+    ...(inputs.briefing == null ? [] : ['', inputs.briefing]),
   ].join('\n');
   return [{ role: 'system', content: system }, ...inputs.history, { role: 'user', content: inputs.goal }];
 }

@@ -1,7 +1,7 @@
 import { Events, REST, Routes, type Client } from 'discord.js';
 import { z } from 'zod';
 import { COMMANDS } from '../../commands/index.js';
-import type { App } from '../app.js';
+import { createScheduler, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { AccessPolicy, RunLimiter } from './access.js';
 import { createClient } from './client.js';
@@ -11,6 +11,7 @@ import { explainDiscordError } from './errors.js';
 import { handleReaction } from './feedback.js';
 import { createRouter } from './router.js';
 import { RunRegistry } from './runs.js';
+import { DiscordReportDelivery } from './report-delivery.js';
 import { sendToChannel } from './send.js';
 
 const DAY_MS = 86_400_000;
@@ -41,13 +42,21 @@ export class DiscordBot {
     const { config, log } = app;
     const client = createClient(config);
     const state = { accepting: true };
+    const runs = new RunRegistry();
+    const scheduler = createScheduler(app, new DiscordReportDelivery(client, log), {
+      // Scheduled runs are listed, cancellable and drained on shutdown like any other.
+      onRunStarted: ({ runId, schedule, controller, done }) => {
+        runs.add({ runId, userId: schedule.creatorId, channelId: schedule.channelId, controller, done });
+      },
+    });
     const context: BotApp = {
       app,
       client,
       log,
       access: new AccessPolicy(config.discord),
       limiter: new RunLimiter(config.discord),
-      runs: new RunRegistry(),
+      runs,
+      scheduler,
       accepting: () => state.accepting,
       tokenLifetimeMs: options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS,
     };
@@ -85,6 +94,7 @@ export class DiscordBot {
     };
     await bot.seedSpend();
     await bot.announceInterrupted();
+    await scheduler.start();
     return bot;
   }
 
@@ -117,7 +127,8 @@ export class DiscordBot {
    */
   async stop(): Promise<void> {
     this.state.accepting = false;
-    const { app, runs, log } = this.context;
+    const { app, runs, log, scheduler } = this.context;
+    scheduler.stop();
     const interrupted = await runs.drain(app.config.discord.shutdownGraceMs);
     for (const run of interrupted) {
       await app.memory.episodes.interrupt(run.runId, 'Cairn was shutting down', Date.now()).catch((error: unknown) => {
@@ -130,6 +141,8 @@ export class DiscordBot {
       }
     }
     log.info({ interrupted: interrupted.length }, 'shutting down');
+    // Interrupted scheduled runs still record how they ended before memory closes.
+    await scheduler.settled();
     await app.close();
     await this.client.destroy();
   }

@@ -2,6 +2,7 @@ import { GuildMember, PermissionFlagsBits, type Client, type Interaction, type M
 import type { App } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AccessPolicy, Caller, RunLimiter } from './access.js';
+import type { Scheduler } from '../scheduler/scheduler.js';
 import type { RunRegistry } from './runs.js';
 
 /** What commands and handlers get: the app's services plus the bot's own. */
@@ -12,6 +13,8 @@ export interface BotApp {
   access: AccessPolicy;
   limiter: RunLimiter;
   runs: RunRegistry;
+  /** Schedules: managed by /schedule, fired by cron once the bot is connected. */
+  scheduler: Scheduler;
   /** False once shutdown has begun: no new runs are taken. */
   accepting(): boolean;
   /** How long an interaction token is used before switching to channel messages (Discord: 15 min). */

@@ -2,7 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, sqlString, workingSchema } from './schema.js';
+import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, schedulesSchema, sqlString, workingSchema } from './schema.js';
 
 export type Table = lancedb.Table;
 
@@ -86,7 +86,7 @@ export interface OpenOptions {
 /**
  * The LanceDB database under CAIRN_DATA_DIR: a local path or any URI LanceDB accepts (s3://…).
  * Holds the active memories table (named in `meta`, so re-embedding can switch tables
- * atomically), working blocks, episodes and meta.
+ * atomically), working blocks, episodes, reflections, schedules and meta.
  */
 export class MemoryDb {
   private constructor(
@@ -96,6 +96,7 @@ export class MemoryDb {
     readonly working: Table,
     readonly episodes: Table,
     readonly reflections: Table,
+    readonly schedules: Table,
     public embedder: EmbedderRecord,
     readonly embedderMatches: boolean,
   ) {}
@@ -118,8 +119,9 @@ export class MemoryDb {
     const working = await openOrCreate(connection, names, 'working', workingSchema);
     const episodes = await openOrCreate(connection, names, 'episodes', episodesSchema);
     const reflections = await openOrCreate(connection, names, 'reflections', reflectionsSchema);
+    const schedules = await openOrCreate(connection, names, 'schedules', schedulesSchema);
     options.log.debug({ uri, embedder: record }, 'memory database open');
-    return new MemoryDb(connection, meta, memories, working, episodes, reflections, record, matches);
+    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, record, matches);
   }
 
   /**
@@ -144,7 +146,7 @@ export class MemoryDb {
   }
 
   close(): void {
-    for (const table of [this.meta, this.memories, this.working, this.episodes, this.reflections]) table.close();
+    for (const table of [this.meta, this.memories, this.working, this.episodes, this.reflections, this.schedules]) table.close();
     this.connection.close();
   }
 }

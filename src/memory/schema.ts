@@ -185,6 +185,32 @@ export const ReflectionRow = z.object({
 });
 export type ReflectionRow = z.output<typeof ReflectionRow>;
 
+export const schedulesSchema = new Schema([
+  text('id'),
+  text('cron'),
+  text('timezone'),
+  text('goal'),
+  text('mode'),
+  text('guild_id', true),
+  text('channel_id'),
+  text('creator_id'),
+  text('creator_name', true),
+  text('notify'),
+  text('status'),
+  text('paused_reason', true),
+  float('created_at'),
+  float('next_run_at', true),
+  float('last_run_at', true),
+  text('last_run_id', true),
+  text('last_status', true),
+  text('last_report', true),
+  float('last_report_at', true),
+  float('last_delivery_at', true),
+  text('last_delivery_error', true),
+  new Field('consecutive_failures', new Int32(), false),
+  float('backoff_until', true),
+]);
+
 /** SQL string literal for LanceDB filters: the only escaping SQL needs is doubling quotes. */
 export function sqlString(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;

@@ -1,0 +1,70 @@
+import { RESTJSONErrorCodes, type Client } from 'discord.js';
+import type { StepSummary } from '../memory/episodes.js';
+import type { Logger } from '../log.js';
+import { DeliveryError, type Report, type ReportDelivery } from '../scheduler/delivery.js';
+import type { Schedule } from '../scheduler/store.js';
+import { formatCost, formatDuration } from '../console/render.js';
+import { oneLine } from '../text.js';
+import { answerMessages } from './answer.js';
+import { discordCode, explainDiscordError } from './errors.js';
+
+/** Discord errors that will not go away by retrying: the channel is gone or closed to Cairn. */
+const PERMANENT = new Set<number>([RESTJSONErrorCodes.UnknownChannel, RESTJSONErrorCodes.MissingAccess, RESTJSONErrorCodes.MissingPermissions]);
+const REPORT_STEPS = 8;
+
+/** The report's heading and step summary, posted before the answer. */
+function reportHeader(schedule: Schedule, report: Report): string {
+  const { result } = report;
+  const icon = result.status === 'succeeded' ? '🗓️' : '⚠️';
+  const changed = report.changed === true && schedule.notify === 'on-change' && schedule.lastReport !== null ? ' · 🔔 changed since the last report' : '';
+  const caughtUp = report.reason === 'catch-up' ? ' · catch-up for a run missed while Cairn was down' : '';
+  const tokens = result.usage.promptTokens + result.usage.completionTokens;
+  const elapsed = Date.parse(result.endedAt) - Date.parse(result.startedAt);
+  const steps = report.steps.slice(-REPORT_STEPS).map((s) => `-# ${stepLine(s)}`);
+  return [
+    `${icon} **Scheduled report** · \`${schedule.id}\`${changed}${caughtUp}`,
+    `> ${oneLine(schedule.goal, 300)}`,
+    ...(report.steps.length > REPORT_STEPS ? [`-# … ${report.steps.length - REPORT_STEPS} earlier steps`] : []),
+    ...steps,
+    `-# ${result.steps} step${result.steps === 1 ? '' : 's'} · ${formatDuration(elapsed)} · ${tokens.toLocaleString('en')} tokens · ${formatCost(result.costUsd).replace(' (no price for this model)', '')} · run \`${result.runId}\``,
+  ].join('\n');
+}
+
+function stepLine(step: StepSummary): string {
+  const stage = step.stage === undefined ? '' : `${oneLine(step.stage, 60)} · `;
+  if (step.decision === 'final') return `${stage}${step.step}. answer`;
+  return `${stage}${step.step}. ${step.tools.map((t) => `${t.ok ? '✅' : '⚠️'} ${t.name}`).join(', ')}`;
+}
+
+/** Posts scheduled reports in their channels, with 👍/👎 like any answer. */
+export class DiscordReportDelivery implements ReportDelivery {
+  constructor(
+    private readonly client: Client,
+    private readonly log: Logger,
+  ) {}
+
+  async deliver(schedule: Schedule, report: Report): Promise<void> {
+    try {
+      const channel = await this.client.channels.fetch(schedule.channelId);
+      if (channel?.isSendable() !== true) throw new DeliveryError(`<#${schedule.channelId}> is not a channel Cairn can post in`, true);
+      await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] } });
+      for (const part of answerMessages(report.result)) await channel.send({ ...part, allowedMentions: { parse: [] } });
+    } catch (error) {
+      if (error instanceof DeliveryError) throw error;
+      const code = discordCode(error);
+      throw new DeliveryError(code === undefined ? (error instanceof Error ? error.message : String(error)) : explainDiscordError(error), code !== undefined && PERMANENT.has(code));
+    }
+  }
+
+  /** A DM to the creator; if DMs are closed, a mention in the schedule's channel. */
+  async tellCreator(schedule: Schedule, message: string): Promise<void> {
+    try {
+      await (await this.client.users.fetch(schedule.creatorId)).send(message.slice(0, 2_000));
+    } catch (error) {
+      this.log.info({ err: error, scheduleId: schedule.id }, 'could not DM the schedule creator; trying the channel');
+      const channel = await this.client.channels.fetch(schedule.channelId);
+      if (channel?.isSendable() !== true) throw error;
+      await channel.send({ content: `<@${schedule.creatorId}> ${message}`.slice(0, 2_000), allowedMentions: { users: [schedule.creatorId] } });
+    }
+  }
+}

@@ -1,0 +1,136 @@
+import type { Agent } from '../agent/agent.js';
+import { newRunId } from '../agent/agent.js';
+import type { RunResult } from '../agent/events.js';
+import { StepLog } from '../agent/step-log.js';
+import type { Logger } from '../log.js';
+import { clip, oneLine } from '../text.js';
+import type { ChangeJudge } from './change.js';
+import { DeliveryError, shouldDeliver, type FireReason, type ReportDelivery } from './delivery.js';
+import type { Schedule, ScheduleStore } from './store.js';
+
+export interface FailurePolicy {
+  /** Consecutive failures (run or delivery) that pause a schedule. */
+  maxFailures: number;
+  /** First backoff after a failure; it doubles with each further one. */
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export interface ExecuteDeps {
+  agent: Agent;
+  store: ScheduleStore;
+  judgeChange: ChangeJudge;
+  /** Null from the terminal (`cairn schedule run`): the report is printed, not posted. */
+  delivery: ReportDelivery | null;
+  failures: FailurePolicy;
+  log: Logger;
+  now: () => number;
+  /** The schedule's next due time, for the record. */
+  nextRunAt: (schedule: Schedule) => number | null;
+  /** Told when a run starts, so a surface can list and cancel it (e.g. /runs cancel). */
+  onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<unknown> }) => void;
+  sinks?: Parameters<Agent['run']>[0]['sinks'];
+}
+
+export interface Execution {
+  result: RunResult;
+  delivered: boolean;
+  deliveryError: string | null;
+  /** Set when this firing paused the schedule. */
+  pausedReason: string | null;
+}
+
+/** The previous report, given to the next run so it can say what changed. */
+function briefing(schedule: Schedule): string {
+  const intro = `This is a scheduled run (schedule ${schedule.id}, cron "${schedule.cron}" in ${schedule.timeZone}); your answer is posted as the report.`;
+  if (schedule.lastReport === null || schedule.lastReportAt === null) return `${intro} There is no earlier report.`;
+  return [
+    intro,
+    `Your previous report, from ${new Date(schedule.lastReportAt).toISOString()}, said:`,
+    '<<<',
+    clip(schedule.lastReport, 3_000),
+    '>>>',
+    'Report what is true now. If the finding changed since then, say what changed.',
+  ].join('\n');
+}
+
+/**
+ * One firing of a schedule: an autonomous run in the schedule's scope, then the notify policy,
+ * delivery, and the record of both. Run failures and delivery failures count as failures; they
+ * back off exponentially and pause the schedule when they keep coming (telling its creator). A
+ * channel that is gone or closed to Cairn pauses it at once.
+ */
+export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, reason: FireReason, controller: AbortController): Promise<Execution> {
+  const runId = newRunId();
+  const steps = new StepLog();
+  const startedAt = deps.now();
+  const running = deps.agent.run({
+    goal: schedule.goal,
+    mode: schedule.mode,
+    runId,
+    trigger: 'schedule',
+    scope: { userId: schedule.creatorId, ...(schedule.creatorName === null ? {} : { userName: schedule.creatorName }), channelId: schedule.channelId, ...(schedule.guildId === null ? {} : { guildId: schedule.guildId }) },
+    visibility: 'channel',
+    briefing: briefing(schedule),
+    signal: controller.signal,
+    sinks: [steps.sink, ...(deps.sinks ?? [])],
+  });
+  deps.onRunStarted?.({ runId, schedule, controller, done: running.catch(() => undefined) });
+  const result = await running;
+  // Cancelled runs (a person, or a restart) are neither reported nor failures.
+  const cancelled = result.limit === 'cancelled';
+  const succeeded = result.status === 'succeeded';
+  let changed: boolean | null = null;
+  // Only on-change needs the comparison (a model call when the texts differ).
+  if (succeeded && schedule.notify === 'on-change') {
+    changed = schedule.lastReport === null ? true : await deps.judgeChange(schedule.goal, schedule.lastReport, result.answer ?? '', controller.signal);
+  }
+
+  let delivered = false;
+  let deliveryError: DeliveryError | null = null;
+  if (deps.delivery !== null && !cancelled && shouldDeliver(schedule.notify, result, changed)) {
+    try {
+      await deps.delivery.deliver(schedule, { result, steps: steps.steps, reason, changed });
+      delivered = true;
+    } catch (error) {
+      deliveryError = error instanceof DeliveryError ? error : new DeliveryError(error instanceof Error ? error.message : String(error), false);
+      deps.log.warn({ err: error, scheduleId: schedule.id, permanent: deliveryError.permanent }, 'could not deliver a scheduled report');
+    }
+  }
+
+  const failed = !cancelled && (!succeeded || deliveryError !== null);
+  const what = deliveryError !== null ? `the report could not be posted: ${deliveryError.message}` : `the run ${result.status}: ${oneLine(result.reason ?? 'no reason given', 300)}`;
+  // Set inside the update; an object so the narrowing after it sees the change.
+  const pause: { reason: string | null } = { reason: null };
+  const now = deps.now();
+  const updated = await deps.store.update(schedule.id, (current) => {
+    const failures = cancelled ? current.consecutiveFailures : failed ? current.consecutiveFailures + 1 : 0;
+    pause.reason = null;
+    if (deliveryError?.permanent === true) pause.reason = `Paused: ${what}`;
+    else if (failures >= deps.failures.maxFailures) pause.reason = `Paused after ${failures} failures in a row (last: ${what})`;
+    const pausedReason = pause.reason;
+    const backoff = Math.min(deps.failures.backoffMaxMs, deps.failures.backoffBaseMs * 2 ** Math.max(0, failures - 1));
+    return {
+      lastRunAt: startedAt,
+      lastRunId: result.runId,
+      lastStatus: result.status,
+      // A report that could not be posted is not what people last saw: on-change keeps comparing with the last one they did.
+      ...(succeeded && deliveryError === null ? { lastReport: clip(result.answer ?? '', 4_000), lastReportAt: now } : {}),
+      ...(delivered ? { lastDeliveryAt: now, lastDeliveryError: null } : {}),
+      ...(deliveryError !== null ? { lastDeliveryError: deliveryError.message } : {}),
+      consecutiveFailures: failures,
+      backoffUntil: failures > 0 && pausedReason === null ? now + backoff : null,
+      ...(pausedReason === null ? {} : { status: 'paused' as const, pausedReason }),
+      nextRunAt: pausedReason === null ? deps.nextRunAt(current) : null,
+    };
+  });
+  if (updated === undefined) deps.log.info({ scheduleId: schedule.id }, 'schedule removed while it ran');
+  const pausedReason = pause.reason;
+  if (pausedReason !== null && deps.delivery !== null) {
+    const note = `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused. ${pausedReason}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
+    await deps.delivery.tellCreator(schedule, note).catch((error: unknown) => {
+      deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
+    });
+  }
+  return { result, delivered, deliveryError: deliveryError?.message ?? null, pausedReason };
+}

@@ -1,0 +1,260 @@
+import cron, { type ScheduledTask } from 'node-cron';
+import type { AgentMode } from '../agent/events.js';
+import type { Logger } from '../log.js';
+import { sqlString } from '../memory/schema.js';
+import { checkSchedule, nextRuns, ScheduleInputError } from './cron.js';
+import type { FireReason } from './delivery.js';
+import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
+import { newScheduleId, type NotifyPolicy, type Schedule, type ScheduleStore } from './store.js';
+
+export interface SchedulerSettings extends FailurePolicy {
+  /** Scheduled runs at once; further firings wait their turn. */
+  maxConcurrentRuns: number;
+  /** Runs missed while Cairn was down: one catch-up run per schedule, or none. */
+  catchUp: 'one' | 'none';
+  minIntervalS: number;
+  /** How often the table is re-read, to pick up changes made from the terminal. */
+  reloadIntervalMs: number;
+}
+
+export interface NewSchedule {
+  cron: string;
+  timeZone: string;
+  goal: string;
+  mode: AgentMode;
+  guildId: string | null;
+  channelId: string;
+  creatorId: string;
+  creatorName: string | null;
+  notify: NotifyPolicy;
+}
+
+/** `done` resolves to null when the scheduler stopped before the run could start. */
+export type FireOutcome = { started: true; done: Promise<Execution | null> } | { started: false; why: string };
+
+interface Armed {
+  task: ScheduledTask;
+  cron: string;
+  timeZone: string;
+}
+
+/**
+ * Runs goals on cron: node-cron drives each active schedule in its time zone; a schedule never
+ * overlaps itself; at most `maxConcurrentRuns` scheduled runs go at once; runs missed while down
+ * get one catch-up run or none. Management (add, pause, …) works whether or not it is started.
+ */
+export class Scheduler {
+  private readonly armed = new Map<string, Armed>();
+  /** Schedules running or waiting for a run slot. */
+  private readonly busy = new Set<string>();
+  private readonly executions = new Set<Promise<unknown>>();
+  private readonly queue: (() => void)[] = [];
+  private active = 0;
+  private started = false;
+  private stopping = false;
+  private reloadTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: ScheduleStore,
+    private readonly settings: SchedulerSettings,
+    private readonly run: Omit<ExecuteDeps, 'store' | 'failures' | 'nextRunAt'>,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads the schedules, applies the catch-up policy, and starts firing. */
+  async start(): Promise<void> {
+    this.started = true;
+    this.stopping = false;
+    const now = this.run.now();
+    for (const schedule of await this.store.list(`status = 'active'`)) {
+      const missed = schedule.nextRunAt !== null && schedule.nextRunAt < now - 1_000;
+      this.arm(schedule);
+      await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
+      if (!missed) continue;
+      if (this.settings.catchUp === 'none') {
+        this.log.info({ scheduleId: schedule.id, missedAt: schedule.nextRunAt }, 'run missed while down; catch-up is off');
+        continue;
+      }
+      this.log.info({ scheduleId: schedule.id, missedAt: schedule.nextRunAt }, 'run missed while down; catching up once');
+      await this.fire(schedule.id, 'catch-up');
+    }
+    this.reloadTimer = setInterval(() => {
+      void this.reconcile().catch((error: unknown) => {
+        this.log.error({ err: error }, 'reloading schedules failed');
+      });
+    }, this.settings.reloadIntervalMs);
+    this.reloadTimer.unref();
+    this.log.info({ schedules: this.armed.size }, 'scheduler started');
+  }
+
+  /** Stops firing; runs in progress go on (the surface drains or cancels them). */
+  stop(): void {
+    this.started = false;
+    this.stopping = true;
+    clearInterval(this.reloadTimer);
+    for (const id of [...this.armed.keys()]) this.disarm(id);
+    // Waiting firings wake, see `stopping` and give their slots back without running.
+    for (const wake of this.queue.splice(0)) wake();
+  }
+
+  /** Resolves when every firing started so far has finished and been recorded. */
+  async settled(): Promise<void> {
+    while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
+  }
+
+  async add(input: NewSchedule): Promise<{ schedule: Schedule; nextRuns: Date[] }> {
+    const checked = checkSchedule(input.cron, input.timeZone, this.settings.minIntervalS);
+    const goal = input.goal.trim();
+    if (goal === '') throw new ScheduleInputError('The goal is empty: say what Cairn should do on each run.');
+    const schedule: Schedule = {
+      ...input,
+      id: newScheduleId(),
+      goal,
+      cron: checked.cron,
+      timeZone: checked.timeZone,
+      status: 'active',
+      pausedReason: null,
+      createdAt: this.run.now(),
+      nextRunAt: checked.nextRuns[0]?.getTime() ?? null,
+      lastRunAt: null,
+      lastRunId: null,
+      lastStatus: null,
+      lastReport: null,
+      lastReportAt: null,
+      lastDeliveryAt: null,
+      lastDeliveryError: null,
+      consecutiveFailures: 0,
+      backoffUntil: null,
+    };
+    await this.store.add(schedule);
+    if (this.started) this.arm(schedule);
+    return { schedule, nextRuns: checked.nextRuns };
+  }
+
+  async list(guildId: string | null): Promise<Schedule[]> {
+    return this.store.list(guildId === null ? undefined : `guild_id = ${sqlString(guildId)}`);
+  }
+
+  async get(id: string): Promise<Schedule | undefined> {
+    return this.store.get(id);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    this.disarm(id);
+    return this.store.remove(id);
+  }
+
+  async pause(id: string): Promise<Schedule | undefined> {
+    this.disarm(id);
+    return this.store.update(id, () => ({ status: 'paused', pausedReason: null, nextRunAt: null }));
+  }
+
+  /** Resumes a paused schedule with a clean slate: failures, backoff and Cairn's pause reason cleared. */
+  async resume(id: string): Promise<Schedule | undefined> {
+    const resumed = await this.store.update(id, (current) => ({
+      status: 'active',
+      pausedReason: null,
+      consecutiveFailures: 0,
+      backoffUntil: null,
+      nextRunAt: nextRuns(current.cron, current.timeZone, 1)[0]?.getTime() ?? null,
+    }));
+    if (resumed !== undefined && this.started) this.arm(resumed);
+    return resumed;
+  }
+
+  /**
+   * Starts a run of a schedule unless it is already running (no overlap). Cron firings also
+   * skip paused schedules and backoff periods; a person asking (`manual`) does not wait for those.
+   */
+  async fire(id: string, reason: FireReason): Promise<FireOutcome> {
+    const schedule = await this.store.get(id);
+    if (schedule === undefined) return { started: false, why: `there is no schedule ${id}` };
+    if (this.busy.has(id)) return { started: false, why: 'its previous run is still going' };
+    if (reason === 'cron' && schedule.status !== 'active') return { started: false, why: 'it is paused' };
+    if (reason === 'cron' && schedule.backoffUntil !== null && schedule.backoffUntil > this.run.now()) {
+      return { started: false, why: `it is backing off after ${schedule.consecutiveFailures} failure(s) until ${new Date(schedule.backoffUntil).toISOString()}` };
+    }
+    this.busy.add(id);
+    const done = this.runWhenFree(schedule, reason).finally(() => this.busy.delete(id));
+    this.executions.add(done);
+    void done.finally(() => this.executions.delete(done)).catch(() => undefined);
+    return { started: true, done };
+  }
+
+  /** Picks up schedules added, removed, paused or changed elsewhere (the terminal). */
+  async reconcile(): Promise<void> {
+    if (!this.started) return;
+    const active = new Map((await this.store.list(`status = 'active'`)).map((s) => [s.id, s]));
+    for (const [id, armed] of this.armed) {
+      const schedule = active.get(id);
+      if (schedule === undefined || schedule.cron !== armed.cron || schedule.timeZone !== armed.timeZone) this.disarm(id);
+    }
+    for (const schedule of active.values()) if (!this.armed.has(schedule.id)) this.arm(schedule);
+  }
+
+  private async runWhenFree(schedule: Schedule, reason: FireReason): Promise<Execution | null> {
+    await this.acquireSlot(schedule.id);
+    try {
+      if (this.stopping) return null;
+      // Read again: it may have changed (a report, a pause) while it waited.
+      const current = (await this.store.get(schedule.id)) ?? schedule;
+      const deps: ExecuteDeps = { ...this.run, store: this.store, failures: this.settings, nextRunAt: (s) => this.nextRunAt(s) };
+      const execution = await executeSchedule(deps, current, reason, new AbortController());
+      if (execution.pausedReason !== null) this.disarm(schedule.id);
+      return execution;
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  private async acquireSlot(scheduleId: string): Promise<void> {
+    if (this.active < this.settings.maxConcurrentRuns) {
+      this.active += 1;
+      return;
+    }
+    this.log.info({ scheduleId }, 'waiting for a free scheduled-run slot');
+    // The slot is handed over by releaseSlot, so nothing can take it in between.
+    await new Promise<void>((resolve) => this.queue.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.queue.shift();
+    if (next !== undefined) next();
+    else this.active -= 1;
+  }
+
+  private nextRunAt(schedule: Schedule): number | null {
+    if (schedule.status !== 'active') return null;
+    return this.armed.get(schedule.id)?.task.getNextRun()?.getTime() ?? nextRuns(schedule.cron, schedule.timeZone, 1)[0]?.getTime() ?? null;
+  }
+
+  /** node-cron's own messages (e.g. a firing missed while the event loop was blocked) go to our log. */
+  private readonly cronLogger = {
+    info: (message: string) => { this.log.debug({ source: 'node-cron' }, message); },
+    warn: (message: string) => { this.log.warn({ source: 'node-cron' }, message); },
+    error: (message: string | Error) => { this.log.error({ source: 'node-cron', err: message }, 'node-cron error'); },
+    debug: (message: string | Error) => { this.log.debug({ source: 'node-cron', err: message }, 'node-cron'); },
+  };
+
+  private arm(schedule: Schedule): void {
+    this.disarm(schedule.id);
+    const task = cron.createTask(
+      schedule.cron,
+      async () => {
+        const outcome = await this.fire(schedule.id, 'cron');
+        if (!outcome.started) this.log.info({ scheduleId: schedule.id, why: outcome.why }, 'scheduled run skipped');
+        else await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
+      },
+      { timezone: schedule.timeZone, name: `cairn-${schedule.id}`, logger: this.cronLogger },
+    );
+    void task.start();
+    this.armed.set(schedule.id, { task, cron: schedule.cron, timeZone: schedule.timeZone });
+  }
+
+  private disarm(id: string): void {
+    const armed = this.armed.get(id);
+    if (armed === undefined) return;
+    this.armed.delete(id);
+    void armed.task.destroy();
+  }
+}
