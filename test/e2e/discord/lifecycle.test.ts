@@ -119,7 +119,7 @@ describe('cairn deploy-commands', () => {
       });
     });
     expect(code).toBe(0);
-    expect(stdout).toMatch(/Registered 4 slash commands in guild \d+ \(available now\)/);
+    expect(stdout).toMatch(/Registered 5 slash commands in guild \d+ \(available now\)/);
     expect((discord.registeredCommands({ guildId: discord.guildId }) as { name: string }[]).map((c) => c.name).sort()).toEqual(['agent', 'help', 'memory', 'runs', 'schedule']);
     expect(discord.identify()).toBeUndefined(); // no gateway connection was needed
   });
