@@ -5,6 +5,7 @@ import type { AgentMode } from './agent/events.js';
 import type { App } from './app.js';
 import { ConfigError, loadConfig, secretsOf, type Config, type Requirement } from './config.js';
 import { MEMORY_USAGE, MemoryUsageError } from './console/memory-usage.js';
+import { SCHEDULE_USAGE, ScheduleUsageError } from './console/schedule-usage.js';
 import { createLogger, type Logger } from './log.js';
 
 const USAGE = `Cairn — an autonomous agent with memory, for Discord and the terminal.
@@ -23,6 +24,8 @@ Usage:
       Register the slash commands in one guild (instant) or globally.
   cairn memory search|list|forget|export|stats|reembed ...
       Look into and manage long-term memory (cairn memory help).
+  cairn schedule add|list|remove|pause|resume|run ...
+      Goals run on a cron schedule, reported in a Discord channel (cairn schedule help).
   cairn help | --help        This text.
   cairn --version            The version.
 
@@ -123,6 +126,14 @@ async function dispatch(argv: string[]): Promise<number> {
       const { runMemoryCommand } = await import('./console/memory-command.js');
       return runMemoryCommand(rest, config, log);
     }
+    case 'schedule': {
+      if (rest[0] === undefined || rest[0] === 'help' || rest[0] === '--help') {
+        process.stdout.write(`${SCHEDULE_USAGE}\n`);
+        return rest[0] === undefined ? 2 : 0;
+      }
+      const { runScheduleCommand } = await import('./console/schedule-command.js');
+      return withApp((app) => runScheduleCommand(app, rest));
+    }
     case 'bot': {
       const { config, log } = terminalSetup(['llm', 'discord'], true);
       const { runBotCommand } = await import('./console/bot-command.js');
@@ -149,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.message}\n`);
       return 2;
     }
-    if (error instanceof UsageError || error instanceof MemoryUsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
+    if (error instanceof UsageError || error instanceof MemoryUsageError || error instanceof ScheduleUsageError || (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS'))) {
       process.stderr.write(`cairn: ${error.message}\nRun "cairn help" for usage.\n`);
       return 2;
     }
