@@ -104,7 +104,7 @@ const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
  * The scheduler over the app's agent and memory. `delivery` is where reports go (null from the
  * terminal, which prints them); `hooks` lets a surface track scheduled runs.
  */
-export function createScheduler(app: App, delivery: ReportDelivery | null, hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks'> = {}): Scheduler {
+export function createScheduler(app: App, delivery: ReportDelivery | null, hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal'> = {}): Scheduler {
   const { config, log } = app;
   return new Scheduler(
     new ScheduleStore(app.memory.db.schedules),

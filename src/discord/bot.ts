@@ -43,18 +43,25 @@ export class DiscordBot {
     const client = createClient(config);
     const state = { accepting: true };
     const runs = new RunRegistry();
+    const limiter = new RunLimiter(config.discord);
     const scheduler = createScheduler(app, new DiscordReportDelivery(client, log), {
-      // Scheduled runs are listed, cancellable and drained on shutdown like any other.
+      // Scheduled runs are listed, cancellable and drained on shutdown like any other, and their
+      // cost counts toward the creator's daily budget.
       onRunStarted: ({ runId, schedule, controller, done }) => {
         runs.add({ runId, userId: schedule.creatorId, channelId: schedule.channelId, controller, done });
+        void done.then((result) => {
+          limiter.addSpend(schedule.creatorId, result?.costUsd ?? 0);
+        });
       },
+      refusal: (schedule) =>
+        limiter.remainingBudget(schedule.creatorId) > 0 ? null : `its creator's daily budget of $${config.discord.dailyBudgetUsd.toFixed(2)} is spent (it resets at 00:00 UTC)`,
     });
     const context: BotApp = {
       app,
       client,
       log,
       access: new AccessPolicy(config.discord),
-      limiter: new RunLimiter(config.discord),
+      limiter,
       runs,
       scheduler,
       accepting: () => state.accepting,

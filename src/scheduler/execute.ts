@@ -27,8 +27,10 @@ export interface ExecuteDeps {
   now: () => number;
   /** The schedule's next due time, for the record. */
   nextRunAt: (schedule: Schedule) => number | null;
-  /** Told when a run starts, so a surface can list and cancel it (e.g. /runs cancel). */
-  onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<unknown> }) => void;
+  /** Told when a run starts, so a surface can list, cancel and bill it (e.g. /runs cancel, the daily budget). */
+  onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<RunResult | undefined> }) => void;
+  /** Why a schedule may not run now (its creator's daily budget is spent, say), or null. */
+  refusal?: (schedule: Schedule) => string | null;
   sinks?: Parameters<Agent['run']>[0]['sinks'];
 }
 

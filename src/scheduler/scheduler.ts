@@ -174,6 +174,8 @@ export class Scheduler {
     if (reason === 'cron' && schedule.backoffUntil !== null && schedule.backoffUntil > this.run.now()) {
       return { started: false, why: `it is backing off after ${schedule.consecutiveFailures} failure(s) until ${new Date(schedule.backoffUntil).toISOString()}` };
     }
+    const refused = this.run.refusal?.(schedule) ?? null;
+    if (refused !== null) return { started: false, why: refused };
     this.busy.add(id);
     const done = this.runWhenFree(schedule, reason).finally(() => this.busy.delete(id));
     this.executions.add(done);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createScheduler } from '../../src/app.js';
 import { DeliveryError } from '../../src/scheduler/delivery.js';
 import type { NewSchedule } from '../../src/scheduler/scheduler.js';
 import { ScheduleStore } from '../../src/scheduler/store.js';
@@ -120,6 +121,17 @@ describe('running schedules', () => {
     expect(openai.chatRequests()).toHaveLength(1);
     expect((await done(second))?.result.answer).toBe('B done.');
     expect((await done(first))?.result.answer).toBe('A done.');
+  });
+});
+
+describe('limits', () => {
+  it('does not run a schedule its surface refuses (a spent daily budget), saying why', async () => {
+    const { app, delivery, scheduler } = await start();
+    const { schedule } = await scheduler.add(daily());
+    const refusing = createScheduler(app, delivery, { refusal: (s) => (s.creatorId === 'u-ada' ? "its creator's daily budget of $5.00 is spent" : null) });
+    expect(await refusing.fire(schedule.id, 'cron')).toEqual({ started: false, why: "its creator's daily budget of $5.00 is spent" });
+    expect(await refusing.fire(schedule.id, 'manual')).toEqual({ started: false, why: "its creator's daily budget of $5.00 is spent" });
+    expect(openai.chatRequests()).toHaveLength(0);
   });
 });
 
