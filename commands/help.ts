@@ -4,7 +4,8 @@ import type { BotApp } from '../src/discord/context.js';
 export const data = new SlashCommandBuilder().setName('help').setDescription('What Cairn can do and how to use it.');
 
 const HELP = `**Cairn** works on a goal with tools and memory, shows its steps, and learns from your 👍/👎.
-• \`/agent goal:…\` — start a run. Progress shows in the reply, steps in a thread; the answer has 👍/👎 (👎 lets you say what went wrong). \`private:true\` keeps it between you and Cairn.
+• \`/agent goal:… [mode:react|plan|reflexion]\` — start a run. Progress shows in the reply, steps in a thread; the answer has 👍/👎 (👎 lets you say what went wrong). \`private:true\` keeps it between you and Cairn. \`plan\` plans tasks first and replans when one fails; \`reflexion\` checks its answer and retries with what it learned.
+• \`/schedule add cron:… goal:…\` — run a goal on a schedule and post the report in a channel (\`notify:on-change\` posts only when the finding changed); \`list|pause|resume|run|remove\`. Managing schedules needs Manage Server or an admin role.
 • \`@Cairn …\` or a DM — a conversational answer from the same agent and memory.
 • \`/runs list|show|cancel\` — your recent runs, one run's steps, or stop one.
 • \`/memory search|lessons|forget|export|stats\` — what Cairn remembers about you and this channel, and the lessons it learned from 👎; forget any of it or export it.

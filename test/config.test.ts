@@ -20,6 +20,14 @@ describe('configuration', () => {
     expect(config.dataDir).toBe(path.resolve('/srv/cairn', 'memory-data'));
     expect(config).toMatchObject({ embeddings: 'local', minScheduleIntervalS: 60, logLevel: 'info' });
     expect(config.modes).toEqual({ reflexionAttempts: 3, planReplans: 2 });
+    expect(config.schedules).toEqual({ maxConcurrentRuns: 2, catchUp: 'one', maxFailures: 5, backoffBaseMs: 60_000 });
+  });
+
+  it('checks the schedule settings', () => {
+    expect(problemsOf(() => loadConfig({ CAIRN_SCHEDULE_CATCH_UP: 'all', CAIRN_MAX_SCHEDULED_RUNS: '0' }))).toEqual([
+      'CAIRN_MAX_SCHEDULED_RUNS: must be at least 1 (got "0")',
+      'CAIRN_SCHEDULE_CATCH_UP: must be one or none (got "all")',
+    ]);
   });
 
   it('bounds the plan and reflexion limits', () => {
