@@ -73,6 +73,32 @@ describe('/schedule through the real discord.js client', () => {
     expect(await schedule(discord, 'remove', { id })).toBe(`Removed schedule \`${id}\`.`);
   });
 
+  it('does not overlap a slow run, and records a failed delivery and backs off', async () => {
+    const { discord, app } = await startBot({ env: FAST });
+    openai.respondWith(() => ({ kind: 'text', content: 'Slow report.', delayMs: 2_000 }));
+    const general = new RegExp(`^/channels/${discord.channels.general}/messages$`);
+    // More failures than discord.js retries: the post fails for good this time.
+    discord.failNext({ method: 'POST', path: general }, { status: 503, code: 0, message: 'Service Unavailable' }, 10);
+    const added = await schedule(discord, 'add', { cron: '* * * * * *', goal: 'Slow status check' });
+    const id = /`([0-9a-z]{6})`/.exec(added)?.[1] ?? '';
+    await discord.waitFor(() => openai.chatRequests().length > 0);
+    // The cron fires every second while the first run takes two: none of those firings starts a run.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(openai.chatRequests()).toHaveLength(1);
+
+    const store = new ScheduleStore(app.memory.db.schedules);
+    const failed = await eventually(async () => {
+      const s = await store.get(id);
+      return s?.lastDeliveryError !== null && s?.lastDeliveryError !== undefined ? s : undefined;
+    });
+    expect(failed).toMatchObject({ status: 'active', lastStatus: 'succeeded', consecutiveFailures: 1, lastDeliveryAt: null });
+    expect(failed.backoffUntil).toBeGreaterThan(Date.now() + 50_000);
+    // Backing off: the firings of the next seconds run nothing.
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(openai.chatRequests()).toHaveLength(1);
+    expect(await schedule(discord, 'list', {})).toMatch(/1 failure\(s\) in a row; backing off until <t:\d+:R>\n-# last delivery failed: /);
+  });
+
   it('records a channel it may not post in, pauses the schedule and tells its creator', async () => {
     const { discord, app } = await startBot();
     openai.respondWith(() => ({ kind: 'text', content: 'A report nobody can see.' }));
