@@ -79,8 +79,21 @@ export class Maintenance {
     });
     every(this.options.sweepEveryMs, () => {
       this.enqueue('sweep', () => this.sweep());
+      this.enqueue('compact small tables', () => this.compactSmallTables());
     });
     this.enqueue('sweep', () => this.sweep());
+  }
+
+  /**
+   * Every write to a LanceDB table adds a version and a small data file; episodes, schedules and
+   * the like get many small writes (a schedule firing every minute writes 1,440 a day). Compacting
+   * them and dropping old versions keeps their reads fast and their files few.
+   */
+  async compactSmallTables(): Promise<void> {
+    const { episodes, working, reflections, schedules, meta } = this.db;
+    for (const table of [episodes, working, reflections, schedules, meta]) {
+      await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
+    }
   }
 
   /**
@@ -141,6 +154,7 @@ export class Maintenance {
     this.enqueue('flush access counts', () => this.flushAccess());
     this.enqueue('sweep', () => this.sweep());
     this.enqueue('optimize', () => this.optimize(true));
+    this.enqueue('compact small tables', () => this.compactSmallTables());
     await this.idle();
   }
 

@@ -163,15 +163,16 @@ export class Scheduler {
   }
 
   /**
-   * Starts a run of a schedule unless it is already running (no overlap). Cron firings also
-   * skip paused schedules and backoff periods; a person asking (`manual`) does not wait for those.
+   * Starts a run of a schedule unless it is already running (no overlap). Cron firings and
+   * catch-ups also skip paused schedules and backoff periods; a person asking (`manual`) does not
+   * wait for those.
    */
   async fire(id: string, reason: FireReason): Promise<FireOutcome> {
     const schedule = await this.store.get(id);
     if (schedule === undefined) return { started: false, why: `there is no schedule ${id}` };
     if (this.busy.has(id)) return { started: false, why: 'its previous run is still going' };
-    if (reason === 'cron' && schedule.status !== 'active') return { started: false, why: 'it is paused' };
-    if (reason === 'cron' && schedule.backoffUntil !== null && schedule.backoffUntil > this.run.now()) {
+    if (reason !== 'manual' && schedule.status !== 'active') return { started: false, why: 'it is paused' };
+    if (reason !== 'manual' && schedule.backoffUntil !== null && schedule.backoffUntil > this.run.now()) {
       return { started: false, why: `it is backing off after ${schedule.consecutiveFailures} failure(s) until ${new Date(schedule.backoffUntil).toISOString()}` };
     }
     const refused = this.run.refusal?.(schedule) ?? null;
@@ -243,9 +244,10 @@ export class Scheduler {
     const task = cron.createTask(
       schedule.cron,
       async () => {
+        // next_run_at is written when the run is recorded; one left in the past by a crash
+        // mid-run means that run is caught up after the restart.
         const outcome = await this.fire(schedule.id, 'cron');
         if (!outcome.started) this.log.info({ scheduleId: schedule.id, why: outcome.why }, 'scheduled run skipped');
-        else await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
       },
       { timezone: schedule.timeZone, name: `cairn-${schedule.id}`, logger: this.cronLogger },
     );

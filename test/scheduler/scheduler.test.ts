@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createScheduler } from '../../src/app.js';
+import { silentLogger } from '../../src/log.js';
+import { DEFAULT_MAINTENANCE, Maintenance } from '../../src/memory/maintenance.js';
 import { DeliveryError } from '../../src/scheduler/delivery.js';
 import type { NewSchedule } from '../../src/scheduler/scheduler.js';
 import { ScheduleStore } from '../../src/scheduler/store.js';
@@ -229,5 +231,20 @@ describe('restarts', () => {
     expect(delivery.reports[0]?.report).toMatchObject({ reason: 'cron', result: { answer: 'Slow report.' } });
     expect(openai.chatRequests().length).toBe(delivery.reports.length);
     expect((await scheduler.get(schedule.id))?.lastStatus).toBe('succeeded');
+  });
+});
+
+describe('storage', () => {
+  it('keeps the schedules table from piling up versions however often it is written', async () => {
+    const { app, scheduler } = await start();
+    const { schedule } = await scheduler.add(daily());
+    const store = new ScheduleStore(app.memory.db.schedules);
+    for (let i = 0; i < 12; i++) await store.update(schedule.id, () => ({ consecutiveFailures: i }));
+    expect((await app.memory.db.schedules.listVersions()).length).toBeGreaterThan(12);
+    // Versions older than a minute are dropped: run the job as if two minutes had passed.
+    const later = new Maintenance(app.memory.db, silentLogger(), DEFAULT_MAINTENANCE, () => Date.now() + 120_000);
+    await later.compactSmallTables();
+    expect((await app.memory.db.schedules.listVersions()).length).toBeLessThanOrEqual(2);
+    expect(await scheduler.get(schedule.id)).toMatchObject({ consecutiveFailures: 11, goal: schedule.goal });
   });
 });
