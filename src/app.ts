@@ -85,6 +85,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
     workspaceRoot: workspaceRootFor(config.dataDir),
     completionCheck: config.completionCheck,
     modes: config.modes,
+    approvals: config.approvals,
     memory: new RunMemory(memory, log, undefined, (run, result) => {
       const cause = result.status === 'failed' ? 'failed' : 'stopped';
       memory.track(reflector.request({ runId: run.runId, cause, userId: run.scope.userId, comment: null }), 'queueing a reflection', log);

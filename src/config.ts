@@ -71,6 +71,8 @@ const envSchema = z.object({
   CAIRN_SCHEDULE_CATCH_UP: z.enum(['one', 'none'], { error: 'must be one or none' }).default('one'),
   CAIRN_SCHEDULE_MAX_FAILURES: wholeNumber(1, 100, 5),
   CAIRN_SCHEDULE_BACKOFF_S: wholeNumber(1, 86_400, 60),
+  CAIRN_APPROVAL_RISK: z.enum(['low', 'medium', 'high', 'none'], { error: 'must be low, medium, high or none' }).default('high'),
+  CAIRN_APPROVAL_TIMEOUT_S: wholeNumber(5, 3_600, 120),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -122,6 +124,8 @@ export interface Config {
   completionCheck: boolean;
   /** Limits of the plan and reflexion modes. */
   modes: { reflexionAttempts: number; planReplans: number };
+  /** Tools at or above this risk wait for a person's approval, for at most timeoutMs. */
+  approvals: { minRisk: 'low' | 'medium' | 'high' | 'none'; timeoutMs: number };
 }
 
 /** What a command needs beyond the always-valid defaults ('memory': a reachable embedder). */
@@ -233,6 +237,7 @@ export function loadConfig(
     },
     completionCheck: e.CAIRN_COMPLETION_CHECK === 'on',
     modes: { reflexionAttempts: e.CAIRN_REFLEXION_ATTEMPTS, planReplans: e.CAIRN_PLAN_REPLANS },
+    approvals: { minRisk: e.CAIRN_APPROVAL_RISK, timeoutMs: e.CAIRN_APPROVAL_TIMEOUT_S * 1000 },
   };
 }
 

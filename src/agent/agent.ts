@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from '../log.js';
 import type { ChatMessage, ChatModel } from '../llm/types.js';
 import type { ToolRegistry } from '../tools/registry.js';
+import { noApprover, type ApprovalPolicy, type Approver } from './approval.js';
 import { Budget, type ModelPrice, type RunLimits } from './budget.js';
 import type { ContextOptions } from './context.js';
 import { EventFanout, type AgentMode, type RunResult, type RunSink } from './events.js';
@@ -28,6 +29,8 @@ export interface AgentDependencies {
   completionCheck?: boolean;
   /** Limits of the plan and reflexion modes. */
   modes?: ModeSettings;
+  /** Which tool calls need a person's approval (default: high-risk tools, 2 minutes to answer). */
+  approvals?: ApprovalPolicy;
   /** Recall before runs and episodes after them; without it runs remember nothing. */
   memory?: AgentMemory;
   /** Injectable clock for tests. */
@@ -52,9 +55,13 @@ export interface RunRequest {
   visibility?: Visibility;
   /** Added to the instructions, e.g. a scheduled run's previous report. */
   briefing?: string;
+  /** Who approves risky tool calls; without one they are not run (there is no one to ask). */
+  approver?: Approver;
 }
 
 const CANCELLED = 'the run was cancelled';
+
+export const DEFAULT_APPROVALS: ApprovalPolicy = { minRisk: 'high', timeoutMs: 120_000 };
 
 /** The scope of runs started from this machine's terminal. */
 export const LOCAL_SCOPE: RunScope = { userId: 'local', userName: 'user' };
@@ -150,6 +157,7 @@ export class Agent {
           briefing: request.briefing ?? null,
         },
         settings: this.deps.modes ?? DEFAULT_MODE_SETTINGS,
+        approvals: { policy: this.deps.approvals ?? DEFAULT_APPROVALS, approver: request.approver ?? noApprover },
         model: this.deps.model,
         tools: this.deps.tools,
         budget,

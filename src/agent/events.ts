@@ -74,6 +74,16 @@ export type RunEvent = EventBase &
       }
     | { type: 'tool_call'; step: number; callId: string; tool: string; arguments: string }
     | {
+        /** A risky call's approval: between its tool_call and its tool_result. */
+        type: 'approval';
+        step: number;
+        callId: string;
+        tool: string;
+        outcome: 'approved' | 'denied' | 'timed_out' | 'unavailable';
+        by: string | null;
+        waitedMs: number;
+      }
+    | {
         type: 'tool_result';
         step: number;
         callId: string;

@@ -1,6 +1,8 @@
 import type { Logger } from '../log.js';
 import type { RunScope } from '../memory/types.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolCall } from '../llm/types.js';
+import type { ToolOutcome } from '../tools/types.js';
+import { needsApproval, refusalNote, type ApprovalDecision, type ApprovalPolicy, type Approver } from './approval.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { Budget, LimitHit } from './budget.js';
 import { estimateTokens } from '../llm/tokens.js';
@@ -36,6 +38,8 @@ export interface LoopInputs {
   stepLimit?: number;
   /** Keep a one-line trace of each tool call in the outcome (for replanning and reflection). */
   trace?: boolean;
+  /** Which calls need a person's approval, and who to ask; without it no call needs approval. */
+  approvals?: { policy: ApprovalPolicy; approver: Approver };
 }
 
 export interface LoopOutcome {
@@ -155,7 +159,8 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         tool: call.name,
         arguments: call.arguments,
       });
-      const outcome = await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope });
+      const denied = await approvalGate(inputs, call, step);
+      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope }));
       const interrupted = abortHit(signal);
       if (interrupted !== null) return stop(interrupted);
       toolCalls.total += 1;
@@ -179,4 +184,29 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
     }
     context.addStep(record);
   }
+}
+
+/**
+ * Asks for approval when the call's tool is risky enough; returns the refusal to show the
+ * model, or null when the call may run. Unknown tools pass through: the registry reports them.
+ */
+async function approvalGate(inputs: LoopInputs, call: ToolCall, step: number): Promise<ToolOutcome | null> {
+  const tool = inputs.tools.get(call.name);
+  if (inputs.approvals === undefined || tool === undefined || !needsApproval(tool.risk, inputs.approvals.policy)) return null;
+  const started = performance.now();
+  const request = { runId: inputs.runId, step, callId: call.id, tool: call.name, arguments: call.arguments, risk: tool.risk, timeoutMs: inputs.approvals.policy.timeoutMs };
+  let decision: ApprovalDecision;
+  try {
+    decision = await inputs.approvals.approver(request, inputs.signal);
+  } catch (error) {
+    // An approver that breaks (Discord down, say) must not let the call through.
+    inputs.log.warn({ err: error, tool: call.name }, 'asking for approval failed; denying the call');
+    decision = { outcome: 'unavailable', by: null };
+  }
+  const waitedMs = Math.round(performance.now() - started);
+  inputs.log.info({ tool: call.name, callId: call.id, outcome: decision.outcome, by: decision.by, waitedMs }, 'tool approval');
+  inputs.events.emit({ type: 'approval', runId: inputs.runId, elapsedMs: inputs.elapsedMs(), step, callId: call.id, tool: call.name, outcome: decision.outcome, by: decision.by, waitedMs });
+  if (decision.outcome === 'approved') return null;
+  const content = refusalNote(call.name, decision);
+  return { ok: false, content, truncated: false, durationMs: 0, error: { kind: 'denied', message: content } };
 }

@@ -69,6 +69,22 @@ export function stageLines(event: Extract<RunEvent, { type: 'stage' }>): string[
   return event.detail === null ? [heading] : [heading, `  ${oneLine(event.detail, 400)}`];
 }
 
+/** An approval in words: "approved by ada after 4.2 s", "not run: no one approved it in time". */
+export function approvalText(event: Extract<RunEvent, { type: 'approval' }>): string {
+  const who = event.by === null ? '' : ` by ${event.by}`;
+  const wait = ` after ${formatDuration(event.waitedMs)}`;
+  switch (event.outcome) {
+    case 'approved':
+      return `${event.tool} approved${who}${wait}`;
+    case 'denied':
+      return `${event.tool} not run: denied${who}${wait}`;
+    case 'timed_out':
+      return `${event.tool} not run: no one approved it in time (${formatDuration(event.waitedMs)})`;
+    case 'unavailable':
+      return `${event.tool} not run: it needs approval and there is no one to ask`;
+  }
+}
+
 /** Renders run events as they happen: decision, reasoning, tool, outcome; then answer and summary. */
 export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOptions = {}): RunSink {
   const color = options.color ?? (out.isTTY === true && process.env.NO_COLOR === undefined);
@@ -96,6 +112,9 @@ export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOpti
         line(`  ${mark} ${paint('dim', `${event.tool} · ${formatDuration(event.durationMs)}`)} ${oneLine(event.content, resultChars)}`);
         break;
       }
+      case 'approval':
+        line(`  ${event.outcome === 'approved' ? paint('green', '🔐') : paint('red', '⛔')} ${approvalText(event)}`);
+        break;
       case 'stage':
         for (const text of stageLines(event)) line(text.startsWith('  ') ? paint('dim', text) : paint('magenta', text));
         break;

@@ -1,5 +1,5 @@
 import type { RunEvent, RunResult } from '../agent/events.js';
-import { formatCost, formatDuration } from '../console/render.js';
+import { approvalText, formatCost, formatDuration } from '../console/render.js';
 import { clip, oneLine } from '../text.js';
 import { planChecklist, stageStatus, stageText } from './stage-text.js';
 
@@ -79,6 +79,12 @@ export class RunView {
         this.stageLine = stageStatus(event);
         if (event.plan !== null) this.planLines = planChecklist(event.plan);
         break;
+      case 'approval': {
+        const line = this.stepLines.get(event.step);
+        const mark = event.outcome === 'approved' ? '🔐' : '⛔';
+        if (line !== undefined) this.stepLines.set(event.step, `${line}\n${mark} ${approvalText(event)}`);
+        break;
+      }
       case 'tool_call':
       case 'limit':
       case 'error':

@@ -28,7 +28,8 @@ export interface Tool<Input extends z.ZodType = z.ZodType> {
   run(args: z.output<Input>, context: ToolContext): Promise<unknown>;
 }
 
-export type ToolErrorKind = 'unknown_tool' | 'invalid_arguments' | 'tool_error' | 'aborted';
+/** `denied`: the call needed a person's approval and did not get it. */
+export type ToolErrorKind = 'unknown_tool' | 'invalid_arguments' | 'tool_error' | 'aborted' | 'denied';
 
 /** The outcome of one tool call; `content` is exactly what the model is shown. */
 export interface ToolOutcome {

@@ -5,6 +5,7 @@ import { afterAll, beforeAll } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
 import type { ModelPrice, RunLimits } from '../../src/agent/budget.js';
 import type { RunEvent } from '../../src/agent/events.js';
+import type { ApprovalPolicy } from '../../src/agent/approval.js';
 import { DEFAULT_MODE_SETTINGS, type ModeSettings } from '../../src/agent/modes.js';
 import { OpenAiChatModel } from '../../src/llm/client.js';
 import { silentLogger } from '../../src/log.js';
@@ -24,6 +25,7 @@ export interface AgentOptions {
   timeoutMs?: number;
   completionCheck?: boolean;
   modes?: Partial<ModeSettings>;
+  approvals?: ApprovalPolicy;
 }
 
 export interface Harness {
@@ -68,6 +70,7 @@ export function useHarness(): Harness {
         workspaceRoot,
         completionCheck: options.completionCheck ?? false,
         modes: { ...DEFAULT_MODE_SETTINGS, ...options.modes },
+        ...(options.approvals === undefined ? {} : { approvals: options.approvals }),
       });
     },
   };

@@ -1,0 +1,54 @@
+import type { RiskLevel } from '../tools/types.js';
+
+/** A tool call waiting for a person's go-ahead. */
+export interface ApprovalRequest {
+  runId: string;
+  step: number;
+  callId: string;
+  tool: string;
+  /** The call's arguments as the model sent them (JSON text). */
+  arguments: string;
+  risk: RiskLevel;
+  /** How long the person has to answer; no answer in time means deny. */
+  timeoutMs: number;
+}
+
+export type ApprovalOutcome = 'approved' | 'denied' | 'timed_out' | 'unavailable';
+
+export interface ApprovalDecision {
+  outcome: ApprovalOutcome;
+  /** Who decided (a name or mention), or null when no one did (timeout, no one to ask). */
+  by: string | null;
+}
+
+/**
+ * Asks a person (Discord buttons, a terminal prompt) whether a call may run. It must settle by
+ * `request.timeoutMs` (with `timed_out`) and when `signal` aborts.
+ */
+export type Approver = (request: ApprovalRequest, signal: AbortSignal) => Promise<ApprovalDecision>;
+
+/** Which calls need approval: tools at or above `minRisk` ('none': no tool does). */
+export interface ApprovalPolicy {
+  minRisk: RiskLevel | 'none';
+  timeoutMs: number;
+}
+
+const RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
+
+export function needsApproval(risk: RiskLevel, policy: ApprovalPolicy): boolean {
+  return policy.minRisk !== 'none' && RANK[risk] >= RANK[policy.minRisk];
+}
+
+/** What the model is told when a call was not allowed to run. */
+export function refusalNote(tool: string, decision: ApprovalDecision): string {
+  const why: Record<Exclude<ApprovalOutcome, 'approved'>, string> = {
+    denied: `the user${decision.by === null ? '' : ` (${decision.by})`} denied it`,
+    timed_out: 'no one approved it in time',
+    unavailable: 'it needs a person\'s approval and there is no one to ask in this run',
+  };
+  const reason = decision.outcome === 'approved' ? 'it was approved' : why[decision.outcome];
+  return `Not run: "${tool}" needs approval and ${reason}. Do not retry this call; continue without it, or explain in your answer what you could not do.`;
+}
+
+/** Used when a run has no approver: nothing to ask, so nothing risky runs. */
+export const noApprover: Approver = () => Promise.resolve({ outcome: 'unavailable', by: null });
