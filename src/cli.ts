@@ -11,13 +11,15 @@ import { createLogger, type Logger } from './log.js';
 const USAGE = `Cairn — an autonomous agent with memory, for Discord and the terminal.
 
 Usage:
-  cairn run "<goal>" [--mode react|plan|reflexion] [--max-steps n] [--json] [--workspace dir]
+  cairn run "<goal>" [--mode react|plan|reflexion] [--max-steps n] [--json] [--workspace dir] [--yes]
       Run the agent once. Prints each step as it happens, then the answer and a summary.
       Modes: react (think, act, observe; the default), plan (plan tasks with dependencies,
       carry them out, replan when one fails), reflexion (attempt, check, reflect, retry).
+      Risky tool calls ask for approval (y/n); --yes approves them all; with no terminal
+      and no --yes they are denied.
       --json prints one JSON object instead: {status, answer, steps, usage, costUsd, ...}.
       Exit code 0 only when the run succeeded.
-  cairn chat [--mode react|plan|reflexion] [--max-steps n]
+  cairn chat [--mode react|plan|reflexion] [--max-steps n] [--yes]
       An interactive conversation with the same agent (/reset, /exit).
   cairn bot                  Run the Discord bot (same as npm start). Needs DISCORD_TOKEN.
   cairn deploy-commands [--guild id]
@@ -103,19 +105,20 @@ async function dispatch(argv: string[]): Promise<number> {
           'max-steps': { type: 'string' },
           json: { type: 'boolean', default: false },
           workspace: { type: 'string' },
+          yes: { type: 'boolean', default: false },
         },
       });
       const goal = positionals.join(' ').trim();
       if (goal === '') throw new UsageError('cairn run needs a goal, e.g. cairn run "What time is it in Tokyo?"');
       const common = parseCommon(values);
       const { runRunCommand } = await import('./console/run-command.js');
-      return withApp((app) => runRunCommand(app, { goal, ...common, json: values.json, workspaceDir: values.workspace }));
+      return withApp((app) => runRunCommand(app, { goal, ...common, json: values.json, workspaceDir: values.workspace, yes: values.yes }));
     }
     case 'chat': {
-      const { values } = parseArgs({ args: rest, options: { mode: { type: 'string' }, 'max-steps': { type: 'string' } } });
+      const { values } = parseArgs({ args: rest, options: { mode: { type: 'string' }, 'max-steps': { type: 'string' }, yes: { type: 'boolean', default: false } } });
       const common = parseCommon(values);
       const { runChatCommand } = await import('./console/chat-command.js');
-      return withApp((app) => runChatCommand(app, common));
+      return withApp((app) => runChatCommand(app, { ...common, yes: values.yes }));
     }
     case 'memory': {
       if (rest[0] === undefined || rest[0] === 'help' || rest[0] === '--help') {

@@ -4,11 +4,14 @@ import { newRunId } from '../agent/agent.js';
 import type { AgentMode } from '../agent/events.js';
 import { workspaceRootFor, type App } from '../app.js';
 import type { ChatMessage } from '../llm/types.js';
+import { terminalApprover } from './approver.js';
 import { consoleRenderer } from './render.js';
 
 export interface ChatCommandOptions {
   mode: AgentMode;
   maxSteps: number | undefined;
+  /** Approve every risky tool call without asking. */
+  yes: boolean;
 }
 
 /** Conversation turns carried into each run: enough for follow-ups, bounded so prompts stay small. */
@@ -32,6 +35,15 @@ export async function runChatCommand(app: App, options: ChatCommandOptions): Pro
   const render = consoleRenderer(process.stdout, { summary: 'brief' });
   const history: ChatMessage[] = [];
   let active: AbortController | null = null;
+  // A question takes the next line itself, ahead of the conversation loop.
+  const ask = (question: string, signal: AbortSignal) =>
+    new Promise<string>((resolve, reject) => {
+      signal.addEventListener('abort', () => {
+        reject(new Error('no answer'));
+      });
+      rl.question(question, { signal }, resolve);
+    });
+  const approver = terminalApprover({ yes: options.yes, ask: interactive ? ask : null, notes: process.stderr });
 
   const interrupt = () => {
     if (active !== null && !active.signal.aborted) {
@@ -65,6 +77,7 @@ export async function runChatCommand(app: App, options: ChatCommandOptions): Pro
           mode: options.mode,
           history: [...history],
           signal: active.signal,
+          approver,
           sinks: [render],
           workspaceDir,
           ...(options.maxSteps === undefined ? {} : { limits: { maxSteps: options.maxSteps } }),

@@ -1,5 +1,7 @@
+import { createInterface } from 'node:readline/promises';
 import type { AgentMode, RunResult } from '../agent/events.js';
 import type { App } from '../app.js';
+import { terminalApprover } from './approver.js';
 import { consoleRenderer } from './render.js';
 
 export interface RunCommandOptions {
@@ -8,6 +10,8 @@ export interface RunCommandOptions {
   maxSteps: number | undefined;
   json: boolean;
   workspaceDir: string | undefined;
+  /** Approve every risky tool call without asking. */
+  yes: boolean;
 }
 
 /** The `--json` contract: one object on stdout (see DESIGN.md), plus a few identifying fields. */
@@ -44,6 +48,20 @@ function cancelOnInterrupt(controller: AbortController): () => void {
   };
 }
 
+/** One question on the terminal; Ctrl-C at the prompt denies and cancels the run as usual. */
+async function askOnTerminal(question: string, signal: AbortSignal): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  rl.on('SIGINT', () => {
+    rl.close();
+    process.kill(process.pid, 'SIGINT');
+  });
+  try {
+    return await rl.question(question, { signal });
+  } finally {
+    rl.close();
+  }
+}
+
 export async function runRunCommand(app: App, options: RunCommandOptions): Promise<number> {
   const controller = new AbortController();
   const release = cancelOnInterrupt(controller);
@@ -52,6 +70,7 @@ export async function runRunCommand(app: App, options: RunCommandOptions): Promi
       goal: options.goal,
       mode: options.mode,
       signal: controller.signal,
+      approver: terminalApprover({ yes: options.yes, ask: process.stdin.isTTY ? askOnTerminal : null, notes: process.stderr }),
       sinks: options.json ? [] : [consoleRenderer(process.stdout)],
       ...(options.maxSteps === undefined ? {} : { limits: { maxSteps: options.maxSteps } }),
       ...(options.workspaceDir === undefined ? {} : { workspaceDir: options.workspaceDir }),

@@ -91,6 +91,25 @@ describe('cairn run', () => {
     expect(JSON.stringify(fake.chatRequests()[3]?.messages[0])).toContain('Call current_time for Asia/Tokyo.');
   });
 
+  it('asks before risky tools: without a terminal and without --yes the call is denied; --yes approves', async () => {
+    const writeThenAnswer = () =>
+      fake.script({ kind: 'tool_calls', calls: [{ name: 'write_file', arguments: { path: 'note.txt', content: 'hello' } }] }, { kind: 'text', content: 'Finished.' });
+    const risky = { ...env, CAIRN_APPROVAL_RISK: 'medium' };
+    const workspace = path.join(dir, 'approvals');
+    writeThenAnswer();
+    const denied = await cairn(['run', '--workspace', workspace, 'Write a note'], risky, dir);
+    expect(denied.code).toBe(0);
+    expect(denied.stderr).toContain('"write_file" needs approval and there is no terminal to ask, so it was not run. Use --yes to approve every request.');
+    expect(denied.stdout).toContain('⛔ write_file not run: it needs approval and there is no one to ask');
+    await expect(readdir(workspace)).resolves.toEqual([]);
+
+    writeThenAnswer();
+    const approved = await cairn(['run', '--yes', '--workspace', workspace, 'Write a note'], risky, dir);
+    expect(approved.code).toBe(0);
+    expect(approved.stdout).toMatch(/🔐 write_file approved by --yes after \d+ ms/);
+    await expect(readdir(workspace)).resolves.toEqual(['note.txt']);
+  });
+
   it('--json prints exactly one object with status, answer, steps, usage and cost', async () => {
     timeThenAnswer();
     const { code, stdout } = await cairn(['run', '--json', 'What day is it in Tokyo?'], env, dir);
