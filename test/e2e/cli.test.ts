@@ -92,8 +92,7 @@ describe('cairn run', () => {
   });
 
   it('asks before risky tools: without a terminal and without --yes the call is denied; --yes approves', async () => {
-    const writeThenAnswer = () =>
-      fake.script({ kind: 'tool_calls', calls: [{ name: 'write_file', arguments: { path: 'note.txt', content: 'hello' } }] }, { kind: 'text', content: 'Finished.' });
+    const writeThenAnswer = () => { fake.script({ kind: 'tool_calls', calls: [{ name: 'write_file', arguments: { path: 'note.txt', content: 'hello' } }] }, { kind: 'text', content: 'Finished.' }); };
     const risky = { ...env, CAIRN_APPROVAL_RISK: 'medium' };
     const workspace = path.join(dir, 'approvals');
     writeThenAnswer();
