@@ -55,8 +55,26 @@ export function describeSchedule(s: Schedule): string {
   return lines.join('\n');
 }
 
+/** Descriptions that fit one message; the rest are counted, not cut mid-line. */
+function listing(schedules: readonly Schedule[]): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (const [i, schedule] of schedules.entries()) {
+    const text = describeSchedule(schedule);
+    if (length + text.length > 1_850) {
+      parts.push(`… and ${schedules.length - i} more (\`npx cairn schedule list\` shows all).`);
+      break;
+    }
+    parts.push(text);
+    length += text.length + 1;
+  }
+  return parts.join('\n');
+}
+
 export async function execute(interaction: ChatInputCommandInteraction, app: BotApp): Promise<void> {
-  const reply = (content: string) => interaction.reply({ content: clip(content, 2_000), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+  // Answers wait behind the schedules table's write queue: acknowledge within Discord's 3 s first.
+  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  const reply = (content: string) => interaction.editReply({ content: clip(content, 2_000), allowedMentions: { parse: [] } });
   const caller = callerOfInteraction(interaction);
   const refused = app.access.refusal(caller);
   if (refused !== null) {
@@ -65,12 +83,15 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
   }
   const sub = interaction.options.getSubcommand();
   const { scheduler } = app;
+  const isAdmin = app.access.isAdmin(caller);
   if (sub === 'list') {
-    const all = await scheduler.list(interaction.guildId);
-    await reply(all.length === 0 ? 'No schedules here yet. Add one with `/schedule add`.' : all.map(describeSchedule).join('\n'));
+    // Goals can reveal what private channels are about: admins see all, others this channel's.
+    const all = (await scheduler.list(interaction.guildId)).filter((s) => isAdmin || s.channelId === caller.channelId);
+    const empty = isAdmin ? 'No schedules here yet. Add one with `/schedule add`.' : 'No schedules report in this channel.';
+    await reply(all.length === 0 ? empty : listing(all));
     return;
   }
-  if (!app.access.isAdmin(caller)) {
+  if (!isAdmin) {
     await reply('Managing schedules needs the Manage Server permission or one of the admin roles (CAIRN_ADMIN_ROLES).');
     return;
   }
@@ -107,6 +128,12 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
 
 async function addSchedule(interaction: ChatInputCommandInteraction, app: BotApp): Promise<void> {
   const channel = interaction.options.getChannel('channel');
+  const channelId = channel?.id ?? interaction.channelId;
+  const refused = app.access.refusal({ ...callerOfInteraction(interaction), channelId });
+  if (refused !== null) {
+    await interaction.editReply(`Reports cannot go to <#${channelId}>: ${refused}`);
+    return;
+  }
   const notify = NOTIFY_POLICIES.find((p) => p === interaction.options.getString('notify')) ?? 'always';
   const mode = AGENT_MODES.find((m) => m === interaction.options.getString('mode')) ?? 'react';
   try {
@@ -116,21 +143,17 @@ async function addSchedule(interaction: ChatInputCommandInteraction, app: BotApp
       goal: interaction.options.getString('goal', true),
       mode,
       guildId: interaction.guildId,
-      channelId: channel?.id ?? interaction.channelId,
+      channelId,
       creatorId: interaction.user.id,
       creatorName: interaction.user.globalName ?? interaction.user.username,
       notify,
     });
     const times = nextRuns.map((d) => `<t:${Math.floor(d.getTime() / 1000)}:F>`).join(', ');
-    await interaction.reply({
-      content: clip(
-        `🗓️ Schedule \`${schedule.id}\` added: \`${schedule.cron}\` (${schedule.timeZone}), notify ${schedule.notify}, reports in <#${schedule.channelId}>.\n> ${oneLine(schedule.goal, 300)}\nNext runs: ${times}`,
-        2_000,
-      ),
-      flags: MessageFlags.Ephemeral,
-    });
+    await interaction.editReply(
+      clip(`🗓️ Schedule \`${schedule.id}\` added: \`${schedule.cron}\` (${schedule.timeZone}), notify ${schedule.notify}, reports in <#${schedule.channelId}>.\n> ${oneLine(schedule.goal, 300)}\nNext runs: ${times}`, 2_000),
+    );
   } catch (error) {
     if (!(error instanceof ScheduleInputError)) throw error;
-    await interaction.reply({ content: error.message, flags: MessageFlags.Ephemeral });
+    await interaction.editReply(error.message);
   }
 }

@@ -107,10 +107,19 @@ const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
  */
 export function createScheduler(app: App, delivery: ReportDelivery | null, hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal'> = {}): Scheduler {
   const { config, log } = app;
+  const workspaceRoot = workspaceRootFor(config.dataDir);
   return new Scheduler(
-    new ScheduleStore(app.memory.db.schedules),
+    new ScheduleStore(app.memory.db.schedules, log),
     { ...config.schedules, minIntervalS: config.minScheduleIntervalS, backoffMaxMs: MAX_SCHEDULE_BACKOFF_MS, reloadIntervalMs: 30_000 },
-    { agent: app.agent, judgeChange: modelChangeJudge(app.model, log), delivery, log, now: () => Date.now(), ...hooks },
+    {
+      agent: app.agent,
+      judgeChange: modelChangeJudge(app.model, log),
+      delivery,
+      log,
+      now: () => Date.now(),
+      workspaceFor: (schedule) => path.join(workspaceRoot, `schedule-${schedule.id}`),
+      ...hooks,
+    },
     log,
   );
 }

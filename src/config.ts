@@ -71,6 +71,7 @@ const envSchema = z.object({
   CAIRN_SCHEDULE_CATCH_UP: z.enum(['one', 'none'], { error: 'must be one or none' }).default('one'),
   CAIRN_SCHEDULE_MAX_FAILURES: wholeNumber(1, 100, 5),
   CAIRN_SCHEDULE_BACKOFF_S: wholeNumber(1, 86_400, 60),
+  CAIRN_MAX_SCHEDULES: wholeNumber(1, 1_000, 25),
   CAIRN_APPROVAL_RISK: z.enum(['low', 'medium', 'high', 'none'], { error: 'must be low, medium, high or none' }).default('high'),
   CAIRN_APPROVAL_TIMEOUT_S: wholeNumber(5, 3_600, 120),
 });
@@ -117,6 +118,8 @@ export interface Config {
     catchUp: 'one' | 'none';
     maxFailures: number;
     backoffBaseMs: number;
+    /** Schedules one server may have. */
+    maxSchedules: number;
   };
   logLevel: (typeof LOG_LEVELS)[number];
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
@@ -227,6 +230,7 @@ export function loadConfig(
       catchUp: e.CAIRN_SCHEDULE_CATCH_UP,
       maxFailures: e.CAIRN_SCHEDULE_MAX_FAILURES,
       backoffBaseMs: e.CAIRN_SCHEDULE_BACKOFF_S * 1000,
+      maxSchedules: e.CAIRN_MAX_SCHEDULES,
     },
     logLevel: e.LOG_LEVEL,
     limits: {

@@ -20,7 +20,7 @@ describe('configuration', () => {
     expect(config.dataDir).toBe(path.resolve('/srv/cairn', 'memory-data'));
     expect(config).toMatchObject({ embeddings: 'local', minScheduleIntervalS: 60, logLevel: 'info' });
     expect(config.modes).toEqual({ reflexionAttempts: 3, planReplans: 2 });
-    expect(config.schedules).toEqual({ maxConcurrentRuns: 2, catchUp: 'one', maxFailures: 5, backoffBaseMs: 60_000 });
+    expect(config.schedules).toEqual({ maxConcurrentRuns: 2, catchUp: 'one', maxFailures: 5, backoffBaseMs: 60_000, maxSchedules: 25 });
   });
 
   it('checks the schedule settings', () => {

@@ -98,8 +98,16 @@ async function add(app: App, args: string[], scheduler: ReturnType<typeof create
   const goal = positionals.join(' ').trim();
   if (goal === '') throw new ScheduleUsageError('cairn schedule add needs a goal, e.g. cairn schedule add "Summarise the status page" --cron "0 9 * * *" --channel 123');
   if (values.cron === undefined) throw new ScheduleUsageError('cairn schedule add needs --cron "<expression>", e.g. --cron "0 9 * * 1-5".');
-  if (values.channel === undefined || !/^\d{17,20}$/.test(values.channel)) {
+  const snowflake = /^\d{17,20}$/;
+  if (values.channel === undefined || !snowflake.test(values.channel)) {
     throw new ScheduleUsageError('cairn schedule add needs --channel <id>: the Discord channel id (17–20 digits) where reports are posted.');
+  }
+  const guild = values.guild ?? app.config.discord.guildId;
+  if (guild === undefined || !snowflake.test(guild)) {
+    throw new ScheduleUsageError('cairn schedule add needs --guild <id> (or DISCORD_GUILD_ID): the server the channel is in, so /schedule can manage it there.');
+  }
+  if (values.creator === undefined || !snowflake.test(values.creator)) {
+    throw new ScheduleUsageError('cairn schedule add needs --creator <user id>: the Discord user told when the schedule is paused.');
   }
   try {
     const { schedule, nextRuns } = await scheduler.add({
@@ -107,9 +115,9 @@ async function add(app: App, args: string[], scheduler: ReturnType<typeof create
       timeZone: values.timezone ?? 'UTC',
       goal,
       mode: oneOf('mode', values.mode, AGENT_MODES, 'react'),
-      guildId: values.guild ?? app.config.discord.guildId ?? null,
+      guildId: guild,
       channelId: values.channel,
-      creatorId: values.creator ?? 'local',
+      creatorId: values.creator,
       creatorName: null,
       notify: oneOf('notify', values.notify, NOTIFY_POLICIES, 'always'),
     });

@@ -48,7 +48,14 @@ export class DiscordBot {
       // Scheduled runs are listed, cancellable and drained on shutdown like any other, and their
       // cost counts toward the creator's daily budget.
       onRunStarted: ({ runId, schedule, controller, done }) => {
-        runs.add({ runId, userId: schedule.creatorId, channelId: schedule.channelId, controller, done });
+        runs.add({
+          runId,
+          userId: schedule.creatorId,
+          channelId: schedule.channelId,
+          controller,
+          done,
+          interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; it will be caught up when Cairn is back.`,
+        });
         void done.then((result) => {
           limiter.addSpend(schedule.creatorId, result?.costUsd ?? 0);
         });
@@ -142,9 +149,8 @@ export class DiscordBot {
         log.error({ err: error, runId: run.runId }, 'could not mark a run interrupted');
       });
       if (run.channelId !== null) {
-        await sendToChannel(this.client, run.channelId, `⚠️ <@${run.userId}>, Cairn is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`).catch(
-          () => undefined,
-        );
+        const note = run.interruptedNote ?? `⚠️ <@${run.userId}>, Cairn is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`;
+        await sendToChannel(this.client, run.channelId, note).catch(() => undefined);
       }
     }
     log.info({ interrupted: interrupted.length }, 'shutting down');

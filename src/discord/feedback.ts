@@ -16,12 +16,16 @@ const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral
 /** Buttons act only for the person who started the run; others get a short private note. */
 export async function handleButton(interaction: ButtonInteraction, action: Exclude<ComponentAction, { kind: 'comment' }>, bot: BotApp): Promise<void> {
   // A run just started may not have its episode written yet; the registry knows it already.
-  const starter = bot.runs.get(action.runId)?.userId ?? (await bot.app.memory.episodes.get(action.runId))?.scope.userId;
+  const running = bot.runs.get(action.runId);
+  const episode = running === undefined ? await bot.app.memory.episodes.get(action.runId) : undefined;
+  const starter = running?.userId ?? episode?.scope.userId;
   if (starter === undefined) {
     await interaction.reply(privately('I no longer know this run.'));
     return;
   }
-  if (interaction.user.id !== starter) {
+  // A scheduled report is the channel's: anyone there may rate it.
+  const anyoneMayVote = episode?.trigger === 'schedule' && action.kind === 'vote';
+  if (interaction.user.id !== starter && !anyoneMayVote) {
     const isAdmin = bot.access.isAdmin(callerOfInteraction(interaction));
     if (!(action.kind === 'cancel' && isAdmin)) {
       await interaction.reply(privately(`Only <@${starter}>, who started this run, can use these buttons.${action.kind === 'vote' ? ' You can react with 👍 or 👎 instead.' : ''}`));

@@ -36,6 +36,23 @@ function stepLine(step: StepSummary): string {
   return `${stage}${step.step}. ${step.tools.map((t) => `${t.ok ? '✅' : '⚠️'} ${t.name}`).join(', ')}`;
 }
 
+/** Why a post failed, naming the channel (the creator reads it in a DM), and whether retrying can help. */
+function deliveryError(error: unknown, channelId: string): DeliveryError {
+  const channel = `<#${channelId}>`;
+  switch (discordCode(error)) {
+    case RESTJSONErrorCodes.UnknownChannel:
+      return new DeliveryError(`${channel} no longer exists`, true);
+    case RESTJSONErrorCodes.MissingAccess:
+      return new DeliveryError(`Cairn cannot see ${channel} (missing View Channel)`, true);
+    case RESTJSONErrorCodes.MissingPermissions:
+      return new DeliveryError(`Cairn may not post in ${channel} (missing Send Messages)`, true);
+    case undefined:
+      return new DeliveryError(error instanceof Error ? error.message : String(error), false);
+    default:
+      return new DeliveryError(explainDiscordError(error), PERMANENT.has(discordCode(error) ?? 0));
+  }
+}
+
 /** Posts scheduled reports in their channels, with 👍/👎 like any answer. */
 export class DiscordReportDelivery implements ReportDelivery {
   constructor(
@@ -47,12 +64,12 @@ export class DiscordReportDelivery implements ReportDelivery {
     try {
       const channel = await this.client.channels.fetch(schedule.channelId);
       if (channel?.isSendable() !== true) throw new DeliveryError(`<#${schedule.channelId}> is not a channel Cairn can post in`, true);
+      // Reports go to a channel's members: never @everyone, roles or users from a model's words.
       await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] } });
       for (const part of answerMessages(report.result)) await channel.send({ ...part, allowedMentions: { parse: [] } });
     } catch (error) {
       if (error instanceof DeliveryError) throw error;
-      const code = discordCode(error);
-      throw new DeliveryError(code === undefined ? (error instanceof Error ? error.message : String(error)) : explainDiscordError(error), code !== undefined && PERMANENT.has(code));
+      throw deliveryError(error, schedule.channelId);
     }
   }
 

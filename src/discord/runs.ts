@@ -6,6 +6,8 @@ export interface ActiveRun {
   controller: AbortController;
   /** Settles when the run has finished and its answer was posted. */
   done: Promise<unknown>;
+  /** What to post in its channel if a restart interrupts it (default: asks the starter to start it again). */
+  interruptedNote?: string;
 }
 
 export class RunRegistry {

@@ -40,6 +40,8 @@ const SCALAR_INDEXES: [string, () => lancedb.Index][] = [
   ['content_hash', () => lancedb.Index.btree()],
 ];
 
+const SMALL_TABLE_VERSIONS_KEPT_MS = 3_600_000;
+
 const EvictionRow = z.object({ id: z.string(), importance: z.number(), access_count: z.number(), last_access_at: z.number() });
 
 /**
@@ -92,7 +94,8 @@ export class Maintenance {
   async compactSmallTables(): Promise<void> {
     const { episodes, working, reflections, schedules, meta } = this.db;
     for (const table of [episodes, working, reflections, schedules, meta]) {
-      await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
+      // An hour's versions are kept: another process (the terminal) may still be reading one.
+      await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - SMALL_TABLE_VERSIONS_KEPT_MS) }));
     }
   }
 

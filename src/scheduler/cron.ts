@@ -8,8 +8,11 @@ export class ScheduleInputError extends Error {
   }
 }
 
-/** How many upcoming runs are looked at to find the shortest interval of an expression. */
-const INTERVAL_SAMPLE = 24;
+/**
+ * How many upcoming runs are looked at to find the shortest interval of an expression: enough to
+ * cover a whole hour of any minute-level list ("0,2,…,56,57 * * * *" has 30 runs an hour).
+ */
+const INTERVAL_SAMPLE = 400;
 
 /** The IANA time zone in its canonical spelling, or a ScheduleInputError. */
 export function checkTimeZone(timeZone: string): string {
@@ -26,7 +29,8 @@ export function checkCron(expression: string): string {
   const normalised = expression.trim().split(/\s+/).join(' ');
   const { valid, errors } = cron.validateDetailed(normalised);
   if (valid) return normalised;
-  const problems = errors.map((e) => (e.field === 'expression' ? e.message : `${e.field}: ${e.message}`)).join('; ');
+  // node-cron says "61 is a invalid expression for minute"; say it once and plainly.
+  const problems = errors.map((e) => (e.field === 'expression' ? e.message : `${e.field}: ${e.message.replace(/ is a invalid expression for \w+$/, ' is not a valid value')}`)).join('; ');
   throw new ScheduleInputError(
     `"${normalised}" is not a valid cron expression (${problems}). Use five fields (minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5" for 09:00 on weekdays) or six with seconds first.`,
   );

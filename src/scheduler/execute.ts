@@ -32,6 +32,8 @@ export interface ExecuteDeps {
   /** Why a schedule may not run now (its creator's daily budget is spent, say), or null. */
   refusal?: (schedule: Schedule) => string | null;
   sinks?: Parameters<Agent['run']>[0]['sinks'];
+  /** One workspace per schedule, kept between its runs (files it writes are there next time). */
+  workspaceFor?: (schedule: Schedule) => string;
 }
 
 export interface Execution {
@@ -56,29 +58,72 @@ function briefing(schedule: Schedule): string {
   ].join('\n');
 }
 
+/** The scope scheduled runs act in: the schedule's channel and server, never its creator's private memories. */
+export function scheduleScope(schedule: Schedule): { userId: string; userName: string; channelId: string; guildId?: string } {
+  return {
+    userId: `schedule-${schedule.id}`,
+    userName: `schedule ${schedule.id}`,
+    channelId: schedule.channelId,
+    ...(schedule.guildId === null ? {} : { guildId: schedule.guildId }),
+  };
+}
+
+/** A run that could not even start (its workspace could not be made, say) still counts, as a failure. */
+function crashedRun(schedule: Schedule, runId: string, startedAt: number, error: unknown): RunResult {
+  const at = new Date(startedAt).toISOString();
+  return {
+    runId,
+    goal: schedule.goal,
+    mode: schedule.mode,
+    status: 'failed',
+    answer: null,
+    steps: 0,
+    maxSteps: 0,
+    usage: { promptTokens: 0, completionTokens: 0 },
+    costUsd: null,
+    toolCalls: { total: 0, succeeded: 0 },
+    reason: `the run could not start: ${error instanceof Error ? error.message : String(error)}`,
+    startedAt: at,
+    endedAt: new Date().toISOString(),
+    workspaceDir: '',
+  };
+}
+
 /**
  * One firing of a schedule: an autonomous run in the schedule's scope, then the notify policy,
  * delivery, and the record of both. Run failures and delivery failures count as failures; they
  * back off exponentially and pause the schedule when they keep coming (telling its creator). A
- * channel that is gone or closed to Cairn pauses it at once.
+ * channel that is gone or closed to Cairn pauses it at once. Runs from the terminal (no
+ * delivery) only record that they ran: they neither post, nor count failures, nor move on-change.
  */
 export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, reason: FireReason, controller: AbortController): Promise<Execution> {
   const runId = newRunId();
   const steps = new StepLog();
   const startedAt = deps.now();
-  const running = deps.agent.run({
-    goal: schedule.goal,
-    mode: schedule.mode,
-    runId,
-    trigger: 'schedule',
-    scope: { userId: schedule.creatorId, ...(schedule.creatorName === null ? {} : { userName: schedule.creatorName }), channelId: schedule.channelId, ...(schedule.guildId === null ? {} : { guildId: schedule.guildId }) },
-    visibility: 'channel',
-    briefing: briefing(schedule),
-    signal: controller.signal,
-    sinks: [steps.sink, ...(deps.sinks ?? [])],
-  });
-  deps.onRunStarted?.({ runId, schedule, controller, done: running.catch(() => undefined) });
+  const running = deps.agent
+    .run({
+      goal: schedule.goal,
+      mode: schedule.mode,
+      runId,
+      trigger: 'schedule',
+      scope: scheduleScope(schedule),
+      visibility: 'channel',
+      briefing: briefing(schedule),
+      signal: controller.signal,
+      ...(deps.workspaceFor === undefined ? {} : { workspaceDir: deps.workspaceFor(schedule) }),
+      sinks: [steps.sink, ...(deps.sinks ?? [])],
+    })
+    .catch((error: unknown) => {
+      deps.log.error({ err: error, scheduleId: schedule.id }, 'a scheduled run could not start');
+      return crashedRun(schedule, runId, startedAt, error);
+    });
+  deps.onRunStarted?.({ runId, schedule, controller, done: running });
   const result = await running;
+  if (deps.delivery === null) {
+    await deps.store.update(schedule.id, () => ({ lastRunAt: startedAt, lastRunId: result.runId, lastStatus: result.status }));
+    return { result, delivered: false, deliveryError: null, pausedReason: null };
+  }
+  const delivery = deps.delivery;
   // Cancelled runs (a person, or a restart) are neither reported nor failures.
   const cancelled = result.limit === 'cancelled';
   const succeeded = result.status === 'succeeded';
@@ -90,9 +135,9 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
 
   let delivered = false;
   let deliveryError: DeliveryError | null = null;
-  if (deps.delivery !== null && !cancelled && shouldDeliver(schedule.notify, result, changed)) {
+  if (!cancelled && shouldDeliver(schedule.notify, result, changed)) {
     try {
-      await deps.delivery.deliver(schedule, { result, steps: steps.steps, reason, changed });
+      await delivery.deliver(schedule, { result, steps: steps.steps, reason, changed });
       delivered = true;
     } catch (error) {
       deliveryError = error instanceof DeliveryError ? error : new DeliveryError(error instanceof Error ? error.message : String(error), false);
@@ -102,22 +147,24 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
 
   const failed = !cancelled && (!succeeded || deliveryError !== null);
   const what = deliveryError !== null ? `the report could not be posted: ${deliveryError.message}` : `the run ${result.status}: ${oneLine(result.reason ?? 'no reason given', 300)}`;
+  // on-change compares with the last report people saw; other policies keep the last good one as context.
+  const keepReport = succeeded && deliveryError === null && (schedule.notify !== 'on-change' || delivered);
   // Set inside the update; an object so the narrowing after it sees the change.
   const pause: { reason: string | null } = { reason: null };
   const now = deps.now();
   const updated = await deps.store.update(schedule.id, (current) => {
-    const failures = cancelled ? current.consecutiveFailures : failed ? current.consecutiveFailures + 1 : 0;
+    const record = { lastRunAt: startedAt, lastRunId: result.runId, lastStatus: result.status };
+    // A cancelled run leaves the schedule as it was (including next_run_at, so a restart catches it up).
+    if (cancelled) return record;
+    const failures = failed ? current.consecutiveFailures + 1 : 0;
     pause.reason = null;
-    if (deliveryError?.permanent === true) pause.reason = `Paused: ${what}`;
-    else if (failures >= deps.failures.maxFailures) pause.reason = `Paused after ${failures} failures in a row (last: ${what})`;
+    if (deliveryError?.permanent === true) pause.reason = what;
+    else if (failures >= deps.failures.maxFailures) pause.reason = `${failures} failures in a row (last: ${what.replace(/\.$/, '')})`;
     const pausedReason = pause.reason;
     const backoff = Math.min(deps.failures.backoffMaxMs, deps.failures.backoffBaseMs * 2 ** Math.max(0, failures - 1));
     return {
-      lastRunAt: startedAt,
-      lastRunId: result.runId,
-      lastStatus: result.status,
-      // A report that could not be posted is not what people last saw: on-change keeps comparing with the last one they did.
-      ...(succeeded && deliveryError === null ? { lastReport: clip(result.answer ?? '', 4_000), lastReportAt: now } : {}),
+      ...record,
+      ...(keepReport ? { lastReport: clip(result.answer ?? '', 4_000), lastReportAt: now } : {}),
       ...(delivered ? { lastDeliveryAt: now, lastDeliveryError: null } : {}),
       ...(deliveryError !== null ? { lastDeliveryError: deliveryError.message } : {}),
       consecutiveFailures: failures,
@@ -128,9 +175,9 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
   });
   if (updated === undefined) deps.log.info({ scheduleId: schedule.id }, 'schedule removed while it ran');
   const pausedReason = pause.reason;
-  if (pausedReason !== null && deps.delivery !== null) {
-    const note = `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused. ${pausedReason}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
-    await deps.delivery.tellCreator(schedule, note).catch((error: unknown) => {
+  if (pausedReason !== null) {
+    const note = `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused: ${pausedReason.replace(/\.$/, '')}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
+    await delivery.tellCreator(schedule, note).catch((error: unknown) => {
       deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
     });
   }

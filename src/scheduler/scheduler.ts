@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { AgentMode } from '../agent/events.js';
 import type { Logger } from '../log.js';
@@ -7,7 +8,11 @@ import type { FireReason } from './delivery.js';
 import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
 import { newScheduleId, type NotifyPolicy, type Schedule, type ScheduleStore } from './store.js';
 
+const BUSY = 'its previous run is still going';
+
 export interface SchedulerSettings extends FailurePolicy {
+  /** Schedules one server may have. */
+  maxSchedules: number;
   /** Scheduled runs at once; further firings wait their turn. */
   maxConcurrentRuns: number;
   /** Runs missed while Cairn was down: one catch-up run per schedule, or none. */
@@ -48,10 +53,12 @@ export class Scheduler {
   /** Schedules running or waiting for a run slot. */
   private readonly busy = new Set<string>();
   private readonly executions = new Set<Promise<unknown>>();
-  private readonly queue: (() => void)[] = [];
+  private readonly queue: ((granted: boolean) => void)[] = [];
   private active = 0;
   private started = false;
   private stopping = false;
+  /** Bumped by start and stop, so work begun before a stop does not arm anything after it. */
+  private generation = 0;
   private reloadTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -65,10 +72,12 @@ export class Scheduler {
   async start(): Promise<void> {
     this.started = true;
     this.stopping = false;
+    const generation = ++this.generation;
     const now = this.run.now();
     for (const schedule of await this.store.list(`status = 'active'`)) {
+      if (generation !== this.generation) return;
       const missed = schedule.nextRunAt !== null && schedule.nextRunAt < now - 1_000;
-      this.arm(schedule);
+      if (!this.arm(schedule)) continue;
       await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
       if (!missed) continue;
       if (this.settings.catchUp === 'none') {
@@ -78,6 +87,7 @@ export class Scheduler {
       this.log.info({ scheduleId: schedule.id, missedAt: schedule.nextRunAt }, 'run missed while down; catching up once');
       await this.fire(schedule.id, 'catch-up');
     }
+    if (generation !== this.generation) return;
     this.reloadTimer = setInterval(() => {
       void this.reconcile().catch((error: unknown) => {
         this.log.error({ err: error }, 'reloading schedules failed');
@@ -91,10 +101,11 @@ export class Scheduler {
   stop(): void {
     this.started = false;
     this.stopping = true;
+    this.generation += 1;
     clearInterval(this.reloadTimer);
     for (const id of [...this.armed.keys()]) this.disarm(id);
-    // Waiting firings wake, see `stopping` and give their slots back without running.
-    for (const wake of this.queue.splice(0)) wake();
+    // Waiting firings wake without a slot and do not run.
+    for (const wake of this.queue.splice(0)) wake(false);
   }
 
   /** Resolves when every firing started so far has finished and been recorded. */
@@ -106,6 +117,10 @@ export class Scheduler {
     const checked = checkSchedule(input.cron, input.timeZone, this.settings.minIntervalS);
     const goal = input.goal.trim();
     if (goal === '') throw new ScheduleInputError('The goal is empty: say what Cairn should do on each run.');
+    const sameGuild = await this.list(input.guildId);
+    if (sameGuild.length >= this.settings.maxSchedules) {
+      throw new ScheduleInputError(`This server already has ${sameGuild.length} schedules, the most allowed (CAIRN_MAX_SCHEDULES). Remove one first.`);
+    }
     const schedule: Schedule = {
       ...input,
       id: newScheduleId(),
@@ -139,9 +154,17 @@ export class Scheduler {
     return this.store.get(id);
   }
 
+  /** Deletes the schedule and its workspace. */
   async remove(id: string): Promise<boolean> {
     this.disarm(id);
-    return this.store.remove(id);
+    const schedule = await this.store.get(id);
+    const removed = await this.store.remove(id);
+    if (removed && schedule !== undefined && this.run.workspaceFor !== undefined) {
+      await rm(this.run.workspaceFor(schedule), { recursive: true, force: true }).catch((error: unknown) => {
+        this.log.warn({ err: error, scheduleId: id }, 'could not delete the schedule workspace');
+      });
+    }
+    return removed;
   }
 
   async pause(id: string): Promise<Schedule | undefined> {
@@ -168,9 +191,10 @@ export class Scheduler {
    * wait for those.
    */
   async fire(id: string, reason: FireReason): Promise<FireOutcome> {
+    if (this.stopping) return { started: false, why: 'Cairn is shutting down' };
     const schedule = await this.store.get(id);
     if (schedule === undefined) return { started: false, why: `there is no schedule ${id}` };
-    if (this.busy.has(id)) return { started: false, why: 'its previous run is still going' };
+    if (this.busy.has(id)) return { started: false, why: BUSY };
     if (reason !== 'manual' && schedule.status !== 'active') return { started: false, why: 'it is paused' };
     if (reason !== 'manual' && schedule.backoffUntil !== null && schedule.backoffUntil > this.run.now()) {
       return { started: false, why: `it is backing off after ${schedule.consecutiveFailures} failure(s) until ${new Date(schedule.backoffUntil).toISOString()}` };
@@ -187,7 +211,10 @@ export class Scheduler {
   /** Picks up schedules added, removed, paused or changed elsewhere (the terminal). */
   async reconcile(): Promise<void> {
     if (!this.started) return;
+    const generation = this.generation;
     const active = new Map((await this.store.list(`status = 'active'`)).map((s) => [s.id, s]));
+    // Stopped (or restarted) while reading: arming now would outlive the stop.
+    if (generation !== this.generation) return;
     for (const [id, armed] of this.armed) {
       const schedule = active.get(id);
       if (schedule === undefined || schedule.cron !== armed.cron || schedule.timeZone !== armed.timeZone) this.disarm(id);
@@ -196,11 +223,12 @@ export class Scheduler {
   }
 
   private async runWhenFree(schedule: Schedule, reason: FireReason): Promise<Execution | null> {
-    await this.acquireSlot(schedule.id);
+    if (!(await this.acquireSlot(schedule.id))) return null;
     try {
-      if (this.stopping) return null;
-      // Read again: it may have changed (a report, a pause) while it waited.
-      const current = (await this.store.get(schedule.id)) ?? schedule;
+      // Read again: it may have been removed, paused or backed off while it waited.
+      const current = await this.store.get(schedule.id);
+      if (current === undefined || this.stopping) return null;
+      if (reason !== 'manual' && (current.status !== 'active' || (current.backoffUntil ?? 0) > this.run.now())) return null;
       const deps: ExecuteDeps = { ...this.run, store: this.store, failures: this.settings, nextRunAt: (s) => this.nextRunAt(s) };
       const execution = await executeSchedule(deps, current, reason, new AbortController());
       if (execution.pausedReason !== null) this.disarm(schedule.id);
@@ -210,19 +238,20 @@ export class Scheduler {
     }
   }
 
-  private async acquireSlot(scheduleId: string): Promise<void> {
+  /** True with a slot; false when the scheduler stopped while this firing waited. */
+  private async acquireSlot(scheduleId: string): Promise<boolean> {
     if (this.active < this.settings.maxConcurrentRuns) {
       this.active += 1;
-      return;
+      return true;
     }
     this.log.info({ scheduleId }, 'waiting for a free scheduled-run slot');
     // The slot is handed over by releaseSlot, so nothing can take it in between.
-    await new Promise<void>((resolve) => this.queue.push(resolve));
+    return new Promise<boolean>((resolve) => this.queue.push(resolve));
   }
 
   private releaseSlot(): void {
     const next = this.queue.shift();
-    if (next !== undefined) next();
+    if (next !== undefined) next(true);
     else this.active -= 1;
   }
 
@@ -239,20 +268,33 @@ export class Scheduler {
     debug: (message: string | Error) => { this.log.debug({ source: 'node-cron', err: message }, 'node-cron'); },
   };
 
-  private arm(schedule: Schedule): void {
+  /** Starts firing a schedule; a stored expression node-cron no longer takes pauses it (false). */
+  private arm(schedule: Schedule): boolean {
     this.disarm(schedule.id);
-    const task = cron.createTask(
-      schedule.cron,
-      async () => {
-        // next_run_at is written when the run is recorded; one left in the past by a crash
-        // mid-run means that run is caught up after the restart.
-        const outcome = await this.fire(schedule.id, 'cron');
-        if (!outcome.started) this.log.info({ scheduleId: schedule.id, why: outcome.why }, 'scheduled run skipped');
-      },
-      { timezone: schedule.timeZone, name: `cairn-${schedule.id}`, logger: this.cronLogger },
-    );
+    let task: ScheduledTask;
+    try {
+      task = cron.createTask(
+        schedule.cron,
+        async () => {
+          // next_run_at is written when the run is recorded; one left in the past by a crash
+          // mid-run means that run is caught up after the restart. A skipped firing moves it on.
+          const outcome = await this.fire(schedule.id, 'cron');
+          if (outcome.started) return;
+          this.log.info({ scheduleId: schedule.id, why: outcome.why }, 'scheduled run skipped');
+          if (outcome.why !== BUSY) await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
+        },
+        // A firing delayed by a busy event loop still runs (node-cron drops those over 1 s late by default).
+        { timezone: schedule.timeZone, name: `cairn-${schedule.id}`, logger: this.cronLogger, missedExecutionTolerance: 60_000, unref: true },
+      );
+    } catch (error) {
+      const reason = `its cron expression cannot be scheduled: ${error instanceof Error ? error.message : String(error)}`;
+      this.log.error({ err: error, scheduleId: schedule.id }, 'pausing a schedule that cannot be armed');
+      void this.store.update(schedule.id, () => ({ status: 'paused', pausedReason: reason, nextRunAt: null })).catch(() => undefined);
+      return false;
+    }
     void task.start();
     this.armed.set(schedule.id, { task, cron: schedule.cron, timeZone: schedule.timeZone });
+    return true;
   }
 
   private disarm(id: string): void {

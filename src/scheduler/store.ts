@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { AgentMode } from '../agent/events.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
+import type { Logger } from '../log.js';
 import { sqlString } from '../memory/schema.js';
 
 export const NOTIFY_POLICIES = ['always', 'on-change', 'on-failure'] as const;
@@ -129,9 +130,24 @@ export function newScheduleId(): string {
   return BigInt(`0x${randomBytes(5).toString('hex')}`).toString(36).padStart(6, '0').slice(-6);
 }
 
-/** Schedules in the `schedules` table; every write is queued and retried like other tables'. */
+/** A SQL literal for one column value (LanceDB `valuesSql`). */
+function sqlValue(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'string') return sqlString(value);
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  throw new Error(`cannot store ${typeof value} in the schedules table`);
+}
+
+/**
+ * Schedules in the `schedules` table. Every write is queued and retried like other tables';
+ * every read first moves to the table's latest version, because the terminal (`cairn schedule`)
+ * may have changed it from another process and LanceDB does not look by default.
+ */
 export class ScheduleStore {
-  constructor(private readonly table: Table) {}
+  constructor(
+    private readonly table: Table,
+    private readonly log?: Logger,
+  ) {}
 
   async add(schedule: Schedule): Promise<void> {
     await withCommitRetry(this.table, () => this.table.add([toRow(schedule)]));
@@ -139,39 +155,56 @@ export class ScheduleStore {
 
   async get(id: string): Promise<Schedule | undefined> {
     await pendingWrites(this.table);
-    const rows = await this.table.query().where(`id = ${sqlString(id)}`).limit(1).toArray();
-    return ScheduleRows.parse(rows)[0];
+    return this.read(id);
   }
 
-  /** Oldest first. */
+  /** Oldest first. A row that does not parse is logged and left out, so one bad row cannot stop the bot. */
   async list(where?: string): Promise<Schedule[]> {
     await pendingWrites(this.table);
+    await this.table.checkoutLatest();
     const query = this.table.query();
-    const rows = await (where === undefined ? query : query.where(where)).toArray();
-    return ScheduleRows.parse(rows).sort((a, b) => a.createdAt - b.createdAt);
+    const rows: unknown[] = await (where === undefined ? query : query.where(where)).toArray();
+    const schedules: Schedule[] = [];
+    for (const row of rows) {
+      const parsed = ScheduleRow.safeParse(row);
+      if (parsed.success) schedules.push(parsed.data);
+      else this.log?.error({ issues: parsed.error.issues.slice(0, 3) }, 'a stored schedule does not parse; skipping it');
+    }
+    return schedules.sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /**
-   * Changes a schedule by reading it, applying `change` and writing it back, all inside the
-   * table's write queue, so concurrent updates (a run finishing while someone pauses it) do not
-   * overwrite each other. Returns the new schedule, or undefined when it no longer exists.
+   * Changes a schedule: reads it, applies `change`, and writes only the changed columns, all
+   * inside the table's write queue, so concurrent updates (a run finishing while someone pauses
+   * it) do not overwrite each other, and a row removed meanwhile is not brought back. Returns the
+   * new schedule, or undefined when it no longer exists.
    */
   async update(id: string, change: (current: Schedule) => Partial<Schedule>): Promise<Schedule | undefined> {
     return withCommitRetry(this.table, async () => {
-      const rows = ScheduleRows.parse(await this.table.query().where(`id = ${sqlString(id)}`).limit(1).toArray());
-      const current = rows[0];
+      const current = await this.read(id);
       if (current === undefined) return undefined;
       const next: Schedule = { ...current, ...change(current), id };
-      await this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([toRow(next)]);
+      const before = toRow(current);
+      const after = toRow(next);
+      const values: Record<string, string> = {};
+      for (const [column, value] of Object.entries(after)) if (value !== before[column]) values[column] = sqlValue(value);
+      if (Object.keys(values).length > 0) await this.table.update({ where: `id = ${sqlString(id)}`, valuesSql: values });
       return next;
     });
   }
 
   async remove(id: string): Promise<boolean> {
     return withCommitRetry(this.table, async () => {
+      await this.table.checkoutLatest();
       const count = await this.table.countRows(`id = ${sqlString(id)}`);
       if (count > 0) await this.table.delete(`id = ${sqlString(id)}`);
       return count > 0;
     });
+  }
+
+  private async read(id: string): Promise<Schedule | undefined> {
+    await this.table.checkoutLatest();
+    const rows = await this.table.query().where(`id = ${sqlString(id)}`).limit(1).toArray();
+    return ScheduleRows.parse(rows)[0];
   }
 }

@@ -20,18 +20,24 @@ afterAll(async () => {
 });
 
 const CHANNEL = '123456789012345678';
+const WHERE = ['--channel', CHANNEL, '--guild', '223456789012345678', '--creator', '323456789012345678'];
 
 describe('cairn schedule', () => {
   it('refuses bad input with a clear message and exit code 2', async () => {
     const noCron = await cairn(['schedule', 'add', 'Report'], env, dir);
     expect(noCron.code).toBe(2);
     expect(noCron.stderr).toContain('needs --cron');
-    const badCron = await cairn(['schedule', 'add', 'Report', '--cron', '0 9 * *', '--channel', CHANNEL], env, dir);
+    const noCreator = await cairn(['schedule', 'add', 'Report', '--cron', '0 9 * * *', '--channel', CHANNEL, '--guild', '223456789012345678'], env, dir);
+    expect(noCreator.code).toBe(2);
+    expect(noCreator.stderr).toContain('needs --creator <user id>');
+    const badCron = await cairn(['schedule', 'add', 'Report', '--cron', '0 9 * *', ...WHERE], env, dir);
     expect(badCron.code).toBe(2);
     expect(badCron.stderr).toContain('"0 9 * *" is not a valid cron expression (expected 5 or 6 fields but got 4)');
-    const badZone = await cairn(['schedule', 'add', 'Report', '--cron', '0 9 * * *', '--channel', CHANNEL, '--timezone', 'Oslo'], env, dir);
+    const badZone = await cairn(['schedule', 'add', 'Report', '--cron', '0 9 * * *', ...WHERE, '--timezone', 'Oslo'], env, dir);
+    expect(badZone.code).toBe(2);
     expect(badZone.stderr).toContain('"Oslo" is not an IANA time zone');
-    const badNotify = await cairn(['schedule', 'add', 'Report', '--cron', '0 9 * * *', '--channel', CHANNEL, '--notify', 'sometimes'], env, dir);
+    const badNotify = await cairn(['schedule', 'add', 'Report', '--cron', '0 9 * * *', ...WHERE, '--notify', 'sometimes'], env, dir);
+    expect(badNotify.code).toBe(2);
     expect(badNotify.stderr).toContain('--notify must be one of always, on-change, on-failure (got "sometimes")');
     const unknown = await cairn(['schedule', 'pause', 'zzzzzz'], env, dir);
     expect(unknown.code).toBe(1);
@@ -39,7 +45,7 @@ describe('cairn schedule', () => {
   });
 
   it('adds, lists, pauses, resumes, runs and removes a schedule', async () => {
-    const added = await cairn(['schedule', 'add', 'Summarise the status page', '--cron', '0 9 * * 1-5', '--timezone', 'Europe/Oslo', '--channel', CHANNEL, '--notify', 'on-change'], env, dir);
+    const added = await cairn(['schedule', 'add', 'Summarise the status page', '--cron', '0 9 * * 1-5', '--timezone', 'Europe/Oslo', ...WHERE, '--notify', 'on-change'], env, dir);
     expect(added.code).toBe(0);
     const id = /Added schedule ([0-9a-z]{6}): "0 9 \* \* 1-5" \(Europe\/Oslo\), notify on-change, channel 123456789012345678\./.exec(added.stdout)?.[1] ?? '';
     expect(id).not.toBe('');
@@ -54,7 +60,8 @@ describe('cairn schedule', () => {
     expect(ran.code).toBe(0);
     expect(ran.stdout).toContain('All systems operational.');
     const listed = JSON.parse((await cairn(['schedule', 'list', '--json'], env, dir)).stdout) as { id: string; status: string; lastStatus: string; lastReport: string; lastDeliveryAt: number | null }[];
-    expect(listed).toEqual([expect.objectContaining({ id, status: 'active', lastStatus: 'succeeded', lastReport: 'All systems operational.', lastDeliveryAt: null })]);
+    // A terminal run is a try-out: recorded as run, but it moves neither on-change nor failures.
+    expect(listed).toEqual([expect.objectContaining({ id, status: 'active', lastStatus: 'succeeded', lastReport: null, lastDeliveryAt: null, consecutiveFailures: 0 })]);
 
     expect((await cairn(['schedule', 'remove', id], env, dir)).stdout).toContain(`Removed schedule ${id}.`);
     expect((await cairn(['schedule', 'list'], env, dir)).stdout).toContain('No schedules.');

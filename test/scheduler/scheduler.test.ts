@@ -1,3 +1,6 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import * as lancedb from '@lancedb/lancedb';
 import { describe, expect, it } from 'vitest';
 import { createScheduler } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
@@ -31,7 +34,7 @@ const done = async (outcome: Awaited<ReturnType<import('../../src/scheduler/sche
 describe('adding schedules', () => {
   it('validates the cron expression, time zone and interval with clear errors', async () => {
     const { scheduler } = await start();
-    await expect(scheduler.add(daily({ cron: '61 * * * *' }))).rejects.toThrow(/"61 \* \* \* \*" is not a valid cron expression \(minute: 61 is a invalid expression for minute\)/);
+    await expect(scheduler.add(daily({ cron: '61 * * * *' }))).rejects.toThrow(/"61 \* \* \* \*" is not a valid cron expression \(minute: 61 is not a valid value\)/);
     await expect(scheduler.add(daily({ cron: 'every day' }))).rejects.toThrow(/expected 5 or 6 fields but got 2\)\. Use five fields/);
     await expect(scheduler.add(daily({ timeZone: 'Mars/Olympus' }))).rejects.toThrow('"Mars/Olympus" is not an IANA time zone.');
     await expect(scheduler.add(daily({ cron: '*/10 * * * * *' }))).rejects.toThrow(
@@ -65,7 +68,8 @@ describe('running schedules', () => {
     expect(delivery.reports).toHaveLength(1);
     expect(delivery.reports[0]?.report).toMatchObject({ reason: 'manual', changed: null, result: { status: 'succeeded', answer: 'All systems operational.' } });
     const runId = execution?.result.runId ?? '';
-    expect(await app.memory.episodes.get(runId)).toMatchObject({ trigger: 'schedule', scope: { userId: 'u-ada', channelId: 'c-reports', guildId: 'g1' } });
+    // The run acts for the schedule in its channel, not as its creator (whose private memories stay out of reports).
+    expect(await app.memory.episodes.get(runId)).toMatchObject({ trigger: 'schedule', scope: { userId: `schedule-${schedule.id}`, channelId: 'c-reports', guildId: 'g1' } });
     expect(await scheduler.get(schedule.id)).toMatchObject({ lastRunId: runId, lastStatus: 'succeeded', lastReport: 'All systems operational.', lastDeliveryError: null, consecutiveFailures: 0 });
     expect((await scheduler.get(schedule.id))?.lastDeliveryAt).toBeGreaterThan(0);
   });
@@ -137,6 +141,91 @@ describe('limits', () => {
   });
 });
 
+describe('changes while running', () => {
+  it('sees changes made by another process (the terminal) and honours them', async () => {
+    const { app, scheduler } = await start();
+    const { schedule } = await scheduler.add(daily());
+    await scheduler.start();
+    // A second connection to the same database, as `cairn schedule pause` would open.
+    const other = await lancedb.connect(app.config.dataDir);
+    const otherStore = new ScheduleStore(await other.openTable('schedules'));
+    await otherStore.update(schedule.id, () => ({ status: 'paused', nextRunAt: null }));
+    expect(await scheduler.fire(schedule.id, 'cron')).toEqual({ started: false, why: 'it is paused' });
+    // …and a write of its own does not undo the pause.
+    await scheduler.get(schedule.id);
+    await new ScheduleStore(app.memory.db.schedules).update(schedule.id, () => ({ consecutiveFailures: 0 }));
+    expect((await otherStore.get(schedule.id))?.status).toBe('paused');
+    await otherStore.remove(schedule.id);
+    await scheduler.reconcile();
+    expect(await scheduler.get(schedule.id)).toBeUndefined();
+    other.close();
+  });
+
+  it('does not run a firing that waited for a slot if its schedule was paused or removed meanwhile', async () => {
+    const { scheduler } = await start({ CAIRN_MAX_SCHEDULED_RUNS: '1' });
+    const a = await scheduler.add(daily({ goal: 'Report A' }));
+    const b = await scheduler.add(daily({ goal: 'Report B' }));
+    const c = await scheduler.add(daily({ goal: 'Report C' }));
+    openai.script({ kind: 'text', content: 'A done.', delayMs: 300 });
+    const first = await scheduler.fire(a.schedule.id, 'cron');
+    const second = await scheduler.fire(b.schedule.id, 'cron');
+    const third = await scheduler.fire(c.schedule.id, 'cron');
+    await scheduler.pause(b.schedule.id);
+    await scheduler.remove(c.schedule.id);
+    expect((await done(first))?.result.answer).toBe('A done.');
+    expect(await done(second)).toBeNull();
+    expect(await done(third)).toBeNull();
+    expect(openai.chatRequests()).toHaveLength(1);
+  });
+
+  it('on stop, firings waiting for a slot do not run, and new ones are refused', async () => {
+    const { scheduler } = await start({ CAIRN_MAX_SCHEDULED_RUNS: '1' });
+    const a = await scheduler.add(daily({ goal: 'Report A' }));
+    const b = await scheduler.add(daily({ goal: 'Report B' }));
+    openai.script({ kind: 'text', content: 'A done.', delayMs: 200 });
+    const first = await scheduler.fire(a.schedule.id, 'cron');
+    const second = await scheduler.fire(b.schedule.id, 'cron');
+    scheduler.stop();
+    expect(await scheduler.fire(b.schedule.id, 'manual')).toEqual({ started: false, why: 'Cairn is shutting down' });
+    expect(await done(second)).toBeNull();
+    expect((await done(first))?.result.answer).toBe('A done.');
+    expect(openai.chatRequests()).toHaveLength(1);
+  });
+
+  it('records a run that cannot even start as a failure', async () => {
+    const { app, scheduler } = await start();
+    const { schedule } = await scheduler.add(daily({ notify: 'on-failure' }));
+    // A file where the schedule's workspace directory should be: the run cannot make it.
+    const workspaces = path.join(app.config.dataDir, 'workspaces');
+    await mkdir(workspaces, { recursive: true });
+    await writeFile(path.join(workspaces, `schedule-${schedule.id}`), 'in the way');
+    const execution = await done(await scheduler.fire(schedule.id, 'manual'));
+    expect(execution).toMatchObject({ delivered: true, result: { status: 'failed' } });
+    expect(execution?.result.reason).toMatch(/^the run could not start: /);
+    expect(await scheduler.get(schedule.id)).toMatchObject({ lastStatus: 'failed', consecutiveFailures: 1 });
+  });
+
+  it('keeps one workspace per schedule across runs, and deletes it with the schedule', async () => {
+    const { app, scheduler } = await start();
+    const { schedule } = await scheduler.add(daily());
+    openai.script({ kind: 'tool_calls', calls: [{ name: 'write_file', arguments: { path: 'seen.txt', content: 'v1' } }] }, { kind: 'text', content: 'Noted.' });
+    const first = await done(await scheduler.fire(schedule.id, 'manual'));
+    const workspace = path.join(app.config.dataDir, 'workspaces', `schedule-${schedule.id}`);
+    expect(first?.result.workspaceDir).toBe(workspace);
+    expect(await readFile(path.join(workspace, 'seen.txt'), 'utf8')).toBe('v1');
+    await scheduler.remove(schedule.id);
+    await expect(readFile(path.join(workspace, 'seen.txt'), 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
+  it('limits how many schedules a server may have', async () => {
+    const { scheduler } = await start({ CAIRN_MAX_SCHEDULES: '2' });
+    await scheduler.add(daily());
+    await scheduler.add(daily());
+    await expect(scheduler.add(daily())).rejects.toThrow('This server already has 2 schedules, the most allowed (CAIRN_MAX_SCHEDULES). Remove one first.');
+    await expect(scheduler.add(daily({ guildId: 'g2' }))).resolves.toBeDefined();
+  });
+});
+
 describe('failures', () => {
   it('records a delivery failure and backs off cron firings', async () => {
     const { scheduler, delivery } = await start({ CAIRN_SCHEDULE_BACKOFF_S: '60' });
@@ -169,10 +258,12 @@ describe('failures', () => {
     openai.respondWith(() => ({ kind: 'error', status: 500, message: 'model down' }));
     expect(await done(await scheduler.fire(schedule.id, 'manual'))).toMatchObject({ pausedReason: null });
     const second = await done(await scheduler.fire(schedule.id, 'manual'));
-    expect(second?.pausedReason).toMatch(/^Paused after 2 failures in a row \(last: the run failed: /);
+    expect(second?.pausedReason).toMatch(/^2 failures in a row \(last: the run failed: /);
     expect(await scheduler.get(schedule.id)).toMatchObject({ status: 'paused', consecutiveFailures: 2, nextRunAt: null });
     expect(delivery.toldCreator).toHaveLength(1);
-    expect(delivery.toldCreator[0]).toContain(`Your schedule \`${schedule.id}\``);
+    const told = delivery.toldCreator[0] ?? '';
+    expect(told).toContain(`⏸️ Your schedule \`${schedule.id}\` (“Summarise what changed on the status page”) is paused: 2 failures in a row (last: the run failed: `);
+    expect(told).toMatch(/model down\)\. Fix the cause, then `\/schedule resume id:\w+`\.$/);
     expect(await scheduler.fire(schedule.id, 'cron')).toEqual({ started: false, why: 'it is paused' });
 
     const resumed = await scheduler.resume(schedule.id);
@@ -185,7 +276,7 @@ describe('failures', () => {
     delivery.failWith = new DeliveryError('I cannot see that channel.', true);
     openai.script({ kind: 'text', content: 'Report.' });
     const execution = await done(await scheduler.fire(schedule.id, 'manual'));
-    expect(execution?.pausedReason).toBe('Paused: the report could not be posted: I cannot see that channel.');
+    expect(execution?.pausedReason).toBe('the report could not be posted: I cannot see that channel.');
     expect(await scheduler.get(schedule.id)).toMatchObject({ status: 'paused', lastDeliveryError: 'I cannot see that channel.' });
     expect(delivery.toldCreator).toHaveLength(1);
   });
@@ -241,8 +332,8 @@ describe('storage', () => {
     const store = new ScheduleStore(app.memory.db.schedules);
     for (let i = 0; i < 12; i++) await store.update(schedule.id, () => ({ consecutiveFailures: i }));
     expect((await app.memory.db.schedules.listVersions()).length).toBeGreaterThan(12);
-    // Versions older than a minute are dropped: run the job as if two minutes had passed.
-    const later = new Maintenance(app.memory.db, silentLogger(), DEFAULT_MAINTENANCE, () => Date.now() + 120_000);
+    // Versions older than an hour are dropped: run the job as if two hours had passed.
+    const later = new Maintenance(app.memory.db, silentLogger(), DEFAULT_MAINTENANCE, () => Date.now() + 7_200_000);
     await later.compactSmallTables();
     expect((await app.memory.db.schedules.listVersions()).length).toBeLessThanOrEqual(2);
     expect(await scheduler.get(schedule.id)).toMatchObject({ consecutiveFailures: 11, goal: schedule.goal });

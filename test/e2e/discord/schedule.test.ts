@@ -29,14 +29,14 @@ describe('/schedule through the real discord.js client', () => {
     expect(await schedule(discord, 'add', { cron: '0 9 * * *', goal: 'Report' }, discord.users.alice)).toBe(
       'Managing schedules needs the Manage Server permission or one of the admin roles (CAIRN_ADMIN_ROLES).',
     );
-    expect(await schedule(discord, 'add', { cron: '0 25 * * *', goal: 'Report' })).toMatch(/^"0 25 \* \* \*" is not a valid cron expression \(hour: 25 is a invalid expression for hour\)/);
+    expect(await schedule(discord, 'add', { cron: '0 25 * * *', goal: 'Report' })).toMatch(/^"0 25 \* \* \*" is not a valid cron expression \(hour: 25 is not a valid value\)/);
     expect(await schedule(discord, 'add', { cron: '0 9 * * *', goal: 'Report', timezone: 'Moon/Base' })).toBe(
       '"Moon/Base" is not an IANA time zone. Use a name like Europe/Oslo, America/New_York or UTC.',
     );
     expect(await schedule(discord, 'add', { cron: '*/5 * * * * *', goal: 'Report' })).toBe(
       '"*/5 * * * * *" runs as often as every 5 s; the shortest interval allowed here is 60 s (CAIRN_MIN_SCHEDULE_INTERVAL_S).',
     );
-    expect(await schedule(discord, 'list', {}, discord.users.alice)).toBe('No schedules here yet. Add one with `/schedule add`.');
+    expect(await schedule(discord, 'list', {}, discord.users.alice)).toBe('No schedules report in this channel.');
     expect(await schedule(discord, 'run', { id: 'abc123' })).toBe('There is no schedule `abc123` in this server. `/schedule list` shows them.');
   });
 
@@ -61,11 +61,11 @@ describe('/schedule through the real discord.js client', () => {
     const changed = await discord.waitFor(() => reportsIn(discord, discord.channels.general)[1]);
     expect(changed.content).toContain('🔔 changed since the last report');
 
-    // The creator rates the report like any answer.
-    const click = discord.clickButton({ user: discord.users.carol, message: body, customId: buttons(body).find((b) => b.emoji === '👍')?.customId ?? '' });
+    // A report is the channel's: any member may rate it, like an answer.
+    const click = discord.clickButton({ user: discord.users.alice, message: body, customId: buttons(body).find((b) => b.emoji === '👍')?.customId ?? '' });
     await click.acknowledged();
     const runId = /:([a-z0-9-]+)$/.exec(buttons(body)[0]?.customId ?? '')?.[1] ?? '';
-    expect(await eventually(async () => (await app.memory.episodes.get(runId))?.feedback[0])).toMatchObject({ vote: 'up', userId: discord.users.carol.id });
+    expect(await eventually(async () => (await app.memory.episodes.get(runId))?.feedback[0])).toMatchObject({ vote: 'up', userId: discord.users.alice.id });
 
     expect(await schedule(discord, 'pause', { id })).toBe(`Paused schedule \`${id}\`. \`/schedule resume id:${id}\` starts it again.`);
     const list = await schedule(discord, 'list', {});
@@ -111,14 +111,16 @@ describe('/schedule through the real discord.js client', () => {
       return s?.status === 'paused' ? s : undefined;
     });
     expect(paused).toMatchObject({ status: 'paused', lastStatus: 'succeeded' });
-    expect(paused.lastDeliveryError).toMatch(/missing a Discord permission/);
+    expect(paused.lastDeliveryError).toBe(`Cairn may not post in <#${discord.channels.readOnly}> (missing Send Messages)`);
     // Told by DM: a DM channel with the creator is opened for it.
     await discord.waitFor(() => discord.requests.find((r) => r.method === 'POST' && r.path === '/users/@me/channels' && JSON.stringify(r.body).includes(discord.users.carol.id)));
     const dm = await discord.waitFor(() =>
       discord.requests.find((r) => r.method === 'POST' && /^\/channels\/\d+\/messages$/.test(r.path) && JSON.stringify(r.body).includes(`Your schedule \`${id}\``)),
     );
-    expect(JSON.stringify(dm.body)).toContain('is paused. Paused: the report could not be posted');
-    expect(await schedule(discord, 'list', {})).toContain('-# Paused: the report could not be posted');
+    expect(JSON.stringify(dm.body)).toContain(`is paused: the report could not be posted: Cairn may not post in <#${discord.channels.readOnly}> (missing Send Messages). Fix the cause`);
+    expect(await schedule(discord, 'list', {})).toContain('-# the report could not be posted: Cairn may not post in');
+    // Other members see only the schedules of the channel they ask in.
+    expect(await schedule(discord, 'list', {}, discord.users.alice)).toBe('No schedules report in this channel.');
   });
 
   it('reloads schedules after a restart and catches up a run missed while down', async () => {
