@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from './agent/agent.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
 import { OpenAiChatModel } from './llm/client.js';
 import { buildPriceTable, priceFor } from './llm/pricing.js';
@@ -17,7 +17,9 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { ScheduleStore } from './scheduler/store.js';
 import { builtinTools } from './tools/builtin/index.js';
 import { memoryTools } from './tools/memory.js';
+import { loadMcpServers, McpTools } from './tools/mcp/index.js';
 import { ToolRegistry } from './tools/registry.js';
+import { searchProviderFrom, webSearchTool } from './tools/search/index.js';
 
 /** The services every surface (terminal now, Discord later) is built from. */
 export interface App {
@@ -57,6 +59,15 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
   });
 }
 
+/** The configured MCP servers; a malformed setting is a configuration error (exit 2), named. */
+async function mcpServersOf(config: Config) {
+  try {
+    return await loadMcpServers(config.mcpServers);
+  } catch (error) {
+    throw new ConfigError([`CAIRN_MCP_SERVERS: ${error instanceof Error ? error.message : String(error)}`]);
+  }
+}
+
 /** Composition root: config → logger → llm → memory → tools → agent. */
 export async function createApp(config: Config, log: Logger): Promise<App> {
   const model = new OpenAiChatModel({
@@ -70,7 +81,11 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   const memory = await openMemory(config, log);
   const reflector = new Reflector(memory, model, log);
   reflector.start();
-  const tools = new ToolRegistry([...builtinTools(), ...memoryTools(memory)]);
+  const search = searchProviderFrom(config.search);
+  if (search === null) log.info('web_search is not offered: set CAIRN_SEARXNG_URL or CAIRN_BRAVE_API_KEY to enable it');
+  // A server that fails is logged and skipped; Cairn runs without its tools.
+  const mcp = await McpTools.connect(await mcpServersOf(config), log);
+  const tools = new ToolRegistry([...builtinTools(), ...memoryTools(memory), ...(search === null ? [] : [webSearchTool(search)]), ...mcp.tools()]);
   const agent = new Agent({
     model,
     tools,
@@ -93,6 +108,7 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   });
   const close = async () => {
     await reflector.close();
+    await mcp.close();
     await memory.close();
   };
   return { config, log, agent, tools, memory, reflector, model, close };

@@ -8,7 +8,8 @@ import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** Variables whose values are never echoed back in error messages. */
-const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'OPENAI_API_KEY']);
+// CAIRN_MCP_SERVERS may carry tokens in headers or env.
+const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'OPENAI_API_KEY', 'CAIRN_BRAVE_API_KEY', 'CAIRN_MCP_SERVERS']);
 
 const wholeNumber = (min: number, max: number, fallback: number) =>
   z.coerce
@@ -74,6 +75,10 @@ const envSchema = z.object({
   CAIRN_MAX_SCHEDULES: wholeNumber(1, 1_000, 25),
   CAIRN_APPROVAL_RISK: z.enum(['low', 'medium', 'high', 'none'], { error: 'must be low, medium, high or none' }).default('high'),
   CAIRN_APPROVAL_TIMEOUT_S: wholeNumber(5, 3_600, 120),
+  CAIRN_SEARXNG_URL: httpUrl.optional(),
+  CAIRN_BRAVE_API_KEY: z.string().min(1).optional(),
+  CAIRN_SEARCH_TIMEOUT_S: wholeNumber(1, 120, 10),
+  CAIRN_MCP_SERVERS: z.string().min(1).optional(),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -129,6 +134,10 @@ export interface Config {
   modes: { reflexionAttempts: number; planReplans: number };
   /** Tools at or above this risk wait for a person's approval, for at most timeoutMs. */
   approvals: { minRisk: 'low' | 'medium' | 'high' | 'none'; timeoutMs: number };
+  /** web_search providers; with neither set the tool is not offered. */
+  search: { searxngUrl: string | undefined; braveApiKey: string | undefined; timeoutMs: number };
+  /** MCP servers: JSON text or a path to a JSON file (see README). */
+  mcpServers: string | undefined;
 }
 
 /** What a command needs beyond the always-valid defaults ('memory': a reachable embedder). */
@@ -242,10 +251,12 @@ export function loadConfig(
     completionCheck: e.CAIRN_COMPLETION_CHECK === 'on',
     modes: { reflexionAttempts: e.CAIRN_REFLEXION_ATTEMPTS, planReplans: e.CAIRN_PLAN_REPLANS },
     approvals: { minRisk: e.CAIRN_APPROVAL_RISK, timeoutMs: e.CAIRN_APPROVAL_TIMEOUT_S * 1000 },
+    search: { searxngUrl: e.CAIRN_SEARXNG_URL, braveApiKey: e.CAIRN_BRAVE_API_KEY, timeoutMs: e.CAIRN_SEARCH_TIMEOUT_S * 1000 },
+    mcpServers: e.CAIRN_MCP_SERVERS,
   };
 }
 
 /** Secret values for the logger to scrub. */
 export function secretsOf(config: Config): string[] {
-  return [config.discord.token, config.llm.apiKey].filter((s): s is string => s !== undefined);
+  return [config.discord.token, config.llm.apiKey, config.search.braveApiKey].filter((s): s is string => s !== undefined);
 }

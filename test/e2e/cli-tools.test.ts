@@ -1,0 +1,58 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURE_PATH, REPO_ROOT } from '../fakes/mcp-server.js';
+import { startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
+import { searxngBody, startFakeSearxng } from '../fakes/searxng-server.js';
+import { cairn } from './run-cli.js';
+
+let fake: FakeOpenAi;
+let dir: string;
+let env: Record<string, string>;
+
+beforeAll(async () => {
+  fake = await startFakeOpenAi();
+  dir = await mkdtemp(path.join(os.tmpdir(), 'cairn-cli-tools-'));
+  env = { OPENAI_BASE_URL: fake.baseURL, CAIRN_MODEL: 'gpt-4o-mini', CAIRN_DATA_DIR: path.join(dir, 'data') };
+});
+afterAll(async () => {
+  await fake.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('tools from configuration', () => {
+  it('offers an MCP server’s tools from CAIRN_MCP_SERVERS and calls one end to end (approved with --yes)', async () => {
+    const servers = [{ name: 'calc', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', FIXTURE_PATH], cwd: REPO_ROOT }];
+    fake.reset();
+    fake.script({ kind: 'tool_calls', calls: [{ name: 'calc__add', arguments: { a: 2, b: 40 } }] }, { kind: 'text', content: 'The sum is 42.' });
+    const { code, stdout } = await cairn(['run', '--yes', 'Add 2 and 40'], { ...env, CAIRN_MCP_SERVERS: JSON.stringify(servers) }, dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/🔐 calc__add approved by --yes/);
+    expect(stdout).toMatch(/✓ calc__add · .* 42/);
+    const offered = (fake.chatRequests()[0]?.tools ?? []).map((t) => t.function.name);
+    expect(offered).toContain('calc__add');
+    expect(offered).not.toContain('web_search');
+  });
+
+  it('offers web_search when a SearXNG instance is configured, and searches it', async () => {
+    const searxng = await startFakeSearxng();
+    try {
+      searxng.respond(() => ({ json: searxngBody([{ title: 'Cairn release notes', url: 'https://example.org/notes', content: 'Version 2 adds schedules.' }]) }));
+      fake.reset();
+      fake.script({ kind: 'tool_calls', calls: [{ name: 'web_search', arguments: { query: 'cairn release notes' } }] }, { kind: 'text', content: 'Version 2 adds schedules.' });
+      const { code, stdout } = await cairn(['run', 'What is new in Cairn?'], { ...env, CAIRN_SEARXNG_URL: searxng.url }, dir);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/✓ web_search · .* 1\. Cairn release notes — https:\/\/example\.org\/notes/);
+      expect(searxng.requests[0]?.query.get('q')).toBe('cairn release notes');
+    } finally {
+      await searxng.close();
+    }
+  });
+
+  it('names a malformed CAIRN_MCP_SERVERS as a configuration problem', async () => {
+    const { code, stderr } = await cairn(['run', 'Hi'], { ...env, CAIRN_MCP_SERVERS: '[{"name":"x"}]' }, dir);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/CAIRN_MCP_SERVERS: /);
+  });
+});
