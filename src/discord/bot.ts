@@ -11,6 +11,7 @@ import { explainDiscordError } from './errors.js';
 import { handleReaction } from './feedback.js';
 import { createRouter } from './router.js';
 import { RunRegistry } from './runs.js';
+import { PendingApprovals } from './approvals.js';
 import { DiscordReportDelivery } from './report-delivery.js';
 import { sendToChannel } from './send.js';
 
@@ -71,6 +72,7 @@ export class DiscordBot {
       limiter,
       runs,
       scheduler,
+      approvals: new PendingApprovals(),
       accepting: () => state.accepting,
       tokenLifetimeMs: options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS,
     };

@@ -13,7 +13,9 @@ import { z } from 'zod';
 export type ComponentAction =
   | { kind: 'vote'; vote: 'up' | 'down'; runId: string }
   | { kind: 'cancel'; runId: string }
-  | { kind: 'comment'; runId: string };
+  | { kind: 'comment'; runId: string }
+  | { kind: 'approve'; token: string; runId: string }
+  | { kind: 'deny'; token: string; runId: string };
 
 const RUN_ID = z.string().regex(/^[a-z0-9-]{6,40}$/);
 export const UP = '👍';
@@ -27,6 +29,9 @@ export function encodeAction(action: ComponentAction): string {
       return `cairn:cancel:${action.runId}`;
     case 'comment':
       return `cairn:comment:${action.runId}`;
+    case 'approve':
+    case 'deny':
+      return `cairn:${action.kind}:${action.token}:${action.runId}`;
   }
 }
 
@@ -39,6 +44,10 @@ export function decodeAction(customId: string): ComponentAction | null {
   if (parts[1] === 'vote' && (parts[2] === 'up' || parts[2] === 'down') && parts.length === 4) return { kind: 'vote', vote: parts[2], runId: runId.data };
   if (parts[1] === 'cancel' && parts.length === 3) return { kind: 'cancel', runId: runId.data };
   if (parts[1] === 'comment' && parts.length === 3) return { kind: 'comment', runId: runId.data };
+  if ((parts[1] === 'approve' || parts[1] === 'deny') && parts.length === 4 && /^[0-9a-f]{8}$/.test(parts[2] ?? '')) {
+    const token = parts[2] ?? '';
+    return parts[1] === 'approve' ? { kind: 'approve', token, runId: runId.data } : { kind: 'deny', token, runId: runId.data };
+  }
   return null;
 }
 

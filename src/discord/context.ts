@@ -3,6 +3,7 @@ import type { App } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AccessPolicy, Caller, RunLimiter } from './access.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import type { PendingApprovals } from './approvals.js';
 import type { RunRegistry } from './runs.js';
 
 /** What commands and handlers get: the app's services plus the bot's own. */
@@ -13,6 +14,8 @@ export interface BotApp {
   access: AccessPolicy;
   limiter: RunLimiter;
   runs: RunRegistry;
+  /** Tool calls waiting for their starter's Approve/Deny. */
+  approvals: PendingApprovals;
   /** Schedules: managed by /schedule, fired by cron once the bot is connected. */
   scheduler: Scheduler;
   /** False once shutdown has begun: no new runs are taken. */

@@ -48,6 +48,21 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
         trigger: 'mention',
         visibility: direct ? 'private' : 'channel',
         limits: { maxCostUsd: Math.min(bot.app.agent.defaultLimits.maxCostUsd, bot.limiter.remainingBudget(caller.userId)) },
+        approver: bot.approvals.approverFor(
+          caller.userId,
+          runId,
+          async (payload) => {
+            const request = await message.reply(payload);
+            return {
+              edit: async (content) => {
+                await request.edit({ content, components: [] });
+              },
+            };
+          },
+          (error) => {
+            bot.log.warn({ err: error, runId }, 'could not update an approval request');
+          },
+        ),
       });
       cost = result.costUsd;
       clearInterval(typing);

@@ -14,7 +14,7 @@ import { callerOfInteraction, type BotApp } from './context.js';
 const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
 
 /** Buttons act only for the person who started the run; others get a short private note. */
-export async function handleButton(interaction: ButtonInteraction, action: Exclude<ComponentAction, { kind: 'comment' }>, bot: BotApp): Promise<void> {
+export async function handleButton(interaction: ButtonInteraction, action: Extract<ComponentAction, { kind: 'vote' | 'cancel' }>, bot: BotApp): Promise<void> {
   // A run just started may not have its episode written yet; the registry knows it already.
   const running = bot.runs.get(action.runId);
   const episode = running === undefined ? await bot.app.memory.episodes.get(action.runId) : undefined;

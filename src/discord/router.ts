@@ -31,6 +31,8 @@ export function createRouter(bot: BotApp, commands: readonly SlashCommand[]): (i
         if (action === null) await tell(interaction, 'This button is not one of mine, or it is too old.');
         else if (action.kind === 'comment') {
           if (interaction.isModalSubmit()) await handleComment(interaction, action.runId, bot);
+        } else if (action.kind === 'approve' || action.kind === 'deny') {
+          if (interaction.isButton()) await bot.approvals.press(interaction, action.token, action.kind === 'approve');
         } else if (interaction.isButton()) await handleButton(interaction, action, bot);
       }
     } catch (error) {

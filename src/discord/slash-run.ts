@@ -2,6 +2,7 @@ import { ChannelType, MessageFlags, RESTJSONErrorCodes, ThreadAutoArchiveDuratio
 import { newRunId } from '../agent/agent.js';
 import type { AgentMode, RunResult } from '../agent/events.js';
 import { answerMessages, type AnswerPart } from './answer.js';
+import type { PostRequest } from './approvals.js';
 import { cancelRow } from './components.js';
 import { callerOfInteraction, reserveRun, type BotApp } from './context.js';
 import { discordCode, explainDiscordError } from './errors.js';
@@ -67,6 +68,26 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
         log.warn({ err: error }, `could not ${what}`);
       },
     });
+    // Approval requests go to the starter as follow-ups (private runs: ephemeral; past the token's
+    // lifetime: the channel, or a DM for private runs).
+    const postApproval: PostRequest = async (payload) => {
+      if (tokenAlive()) {
+        const message = await interaction.followUp({ ...payload, ...ephemeral });
+        return {
+          edit: async (content) => {
+            await interaction.editReply({ message, content, components: [] });
+          },
+        };
+      }
+      const target = options.private ? await interaction.user.createDM() : await bot.client.channels.fetch(interaction.channelId);
+      if (target?.isSendable() !== true) throw new Error('no place to post the approval request');
+      const message = await target.send(payload);
+      return {
+        edit: async (content) => {
+          await message.edit({ content, components: [] });
+        },
+      };
+    };
     const controller = new AbortController();
     const cap = Math.min(bot.app.agent.defaultLimits.maxCostUsd, bot.limiter.remainingBudget(caller.userId));
     const run = (async () => {
@@ -80,6 +101,9 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
         trigger: 'slash',
         visibility: options.private ? 'private' : 'channel',
         limits: { maxCostUsd: cap },
+        approver: bot.approvals.approverFor(caller.userId, runId, postApproval, (error) => {
+          log.warn({ err: error }, 'could not update an approval request');
+        }),
       });
       await view.settled();
       await postAnswer(interaction, bot, outcome, options.private, tokenAlive());
