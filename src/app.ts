@@ -20,6 +20,7 @@ import { memoryTools } from './tools/memory.js';
 import { loadMcpServers, McpTools } from './tools/mcp/index.js';
 import { ToolRegistry } from './tools/registry.js';
 import { searchProviderFrom, webSearchTool } from './tools/search/index.js';
+import { httpTools } from './tools/web/http.js';
 
 /** The services every surface (terminal now, Discord later) is built from. */
 export interface App {
@@ -59,6 +60,15 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
   });
 }
 
+/** http_get and http_request; a bad allow-list entry is a configuration error, named. */
+function webTools(config: Config) {
+  try {
+    return httpTools(config.http);
+  } catch (error) {
+    throw new ConfigError([`CAIRN_HTTP_ALLOWED_DOMAINS: ${error instanceof Error ? error.message : String(error)}`]);
+  }
+}
+
 /** The configured MCP servers; a malformed setting is a configuration error (exit 2), named. */
 async function mcpServersOf(config: Config) {
   try {
@@ -70,6 +80,8 @@ async function mcpServersOf(config: Config) {
 
 /** Composition root: config → logger → llm → memory → tools → agent. */
 export async function createApp(config: Config, log: Logger): Promise<App> {
+  // Settings that can be wrong are checked before anything is opened or started.
+  const web = webTools(config);
   const model = new OpenAiChatModel({
     model: config.llm.model,
     baseURL: config.llm.baseURL,
@@ -85,7 +97,13 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   if (search === null) log.info('web_search is not offered: set CAIRN_SEARXNG_URL or CAIRN_BRAVE_API_KEY to enable it');
   // A server that fails is logged and skipped; Cairn runs without its tools.
   const mcp = await McpTools.connect(await mcpServersOf(config), log);
-  const tools = new ToolRegistry([...builtinTools(), ...memoryTools(memory), ...(search === null ? [] : [webSearchTool(search)]), ...mcp.tools()]);
+  const tools = new ToolRegistry([
+    ...builtinTools(),
+    ...memoryTools(memory),
+    ...web,
+    ...(search === null ? [] : [webSearchTool(search)]),
+    ...mcp.tools(),
+  ]);
   const agent = new Agent({
     model,
     tools,

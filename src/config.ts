@@ -79,6 +79,13 @@ const envSchema = z.object({
   CAIRN_BRAVE_API_KEY: z.string().min(1).optional(),
   CAIRN_SEARCH_TIMEOUT_S: wholeNumber(1, 120, 10),
   CAIRN_MCP_SERVERS: z.string().min(1).optional(),
+  CAIRN_HTTP_ALLOWED_DOMAINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((d) => d.trim()).filter((d) => d !== '')),
+  CAIRN_HTTP_TIMEOUT_S: wholeNumber(1, 300, 15),
+  CAIRN_HTTP_MAX_BYTES: wholeNumber(1_024, 104_857_600, 2_097_152),
+  CAIRN_HTTP_MAX_REDIRECTS: wholeNumber(0, 20, 5),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -138,6 +145,8 @@ export interface Config {
   search: { searxngUrl: string | undefined; braveApiKey: string | undefined; timeoutMs: number };
   /** MCP servers: JSON text or a path to a JSON file (see README). */
   mcpServers: string | undefined;
+  /** http_get / http_request: optional domain allow-list (empty: any public host) and limits. */
+  http: { allowedDomains: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
 }
 
 /** What a command needs beyond the always-valid defaults ('memory': a reachable embedder). */
@@ -253,6 +262,12 @@ export function loadConfig(
     approvals: { minRisk: e.CAIRN_APPROVAL_RISK, timeoutMs: e.CAIRN_APPROVAL_TIMEOUT_S * 1000 },
     search: { searxngUrl: e.CAIRN_SEARXNG_URL, braveApiKey: e.CAIRN_BRAVE_API_KEY, timeoutMs: e.CAIRN_SEARCH_TIMEOUT_S * 1000 },
     mcpServers: e.CAIRN_MCP_SERVERS,
+    http: {
+      allowedDomains: e.CAIRN_HTTP_ALLOWED_DOMAINS,
+      timeoutMs: e.CAIRN_HTTP_TIMEOUT_S * 1000,
+      maxResponseBytes: e.CAIRN_HTTP_MAX_BYTES,
+      maxRedirects: e.CAIRN_HTTP_MAX_REDIRECTS,
+    },
   };
 }
 

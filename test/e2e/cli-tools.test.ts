@@ -50,6 +50,24 @@ describe('tools from configuration', () => {
     }
   });
 
+  it('offers http_get, which refuses the host’s own loopback address', async () => {
+    fake.reset();
+    // The fake model server itself listens on 127.0.0.1: the agent must not reach it.
+    fake.script({ kind: 'tool_calls', calls: [{ name: 'http_get', arguments: { url: fake.baseURL } }] }, { kind: 'text', content: 'I could not fetch it.' });
+    const { code, stdout } = await cairn(['run', 'Fetch the local admin page'], env, dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/✗ http_get · .*Refused: 127\.0\.0\.1 is a loopback address/);
+    const offered = (fake.chatRequests()[0]?.tools ?? []).map((t) => t.function.name);
+    expect(offered).toEqual(expect.arrayContaining(['http_get', 'http_request']));
+    expect(fake.requests.filter((r) => r.method === 'GET')).toEqual([]);
+  });
+
+  it('names a bad CAIRN_HTTP_ALLOWED_DOMAINS entry as a configuration problem', async () => {
+    const { code, stderr } = await cairn(['run', 'Hi'], { ...env, CAIRN_HTTP_ALLOWED_DOMAINS: 'example.com/path' }, dir);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/CAIRN_HTTP_ALLOWED_DOMAINS: /);
+  });
+
   it('names a malformed CAIRN_MCP_SERVERS as a configuration problem', async () => {
     const { code, stderr } = await cairn(['run', 'Hi'], { ...env, CAIRN_MCP_SERVERS: '[{"name":"x"}]' }, dir);
     expect(code).toBe(2);
