@@ -21,6 +21,11 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 FROM node:22-slim
+# run_code's sandbox: bubblewrap and Python (prlimit and setpriv come with util-linux). bwrap leaves
+# an exited helper per run for PID 1 to reap, which node does not do: tini does.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends bubblewrap python3 tini \
+    && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     CAIRN_DATA_DIR=/app/memory-data
 WORKDIR /app
@@ -32,5 +37,9 @@ COPY --from=check --chown=root:root /app/commands ./commands
 RUN mkdir -p /app/memory-data && chown node:node /app/memory-data
 VOLUME ["/app/memory-data"]
 USER node
-# The bot stops on SIGTERM; node as PID 1 gets it directly with the exec form.
+# tini forwards SIGTERM to the bot (which stops gracefully) and reaps exited processes. Docker's
+# default seccomp and AppArmor profiles block the user namespaces bubblewrap needs: run with
+# --security-opt seccomp=unconfined --security-opt apparmor=unconfined (or a profile allowing
+# CLONE_NEWUSER), or run_code is left out with the reason logged.
+ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "src/bin/cairn.js", "bot"]

@@ -17,6 +17,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { ScheduleStore } from './scheduler/store.js';
 import { builtinTools } from './tools/builtin/index.js';
 import { memoryTools } from './tools/memory.js';
+import { codeToolFor } from './tools/code.js';
 import { loadMcpServers, McpTools } from './tools/mcp/index.js';
 import { ToolRegistry } from './tools/registry.js';
 import { searchProviderFrom, webSearchTool } from './tools/search/index.js';
@@ -96,11 +97,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   const search = searchProviderFrom(config.search);
   if (search === null) log.info('web_search is not offered: set CAIRN_SEARXNG_URL or CAIRN_BRAVE_API_KEY to enable it');
   // A server that fails is logged and skipped; Cairn runs without its tools.
+  // Offered only where the sandbox works; otherwise the reason is logged once.
+  const code = await codeToolFor(config.runCode.setting, log, { python: config.runCode.python, timeoutMs: config.runCode.timeoutMs });
   const mcp = await McpTools.connect(await mcpServersOf(config), log);
   const tools = new ToolRegistry([
     ...builtinTools(),
     ...memoryTools(memory),
     ...web,
+    ...(code === null ? [] : [code]),
     ...(search === null ? [] : [webSearchTool(search)]),
     ...mcp.tools(),
   ]);

@@ -86,6 +86,9 @@ const envSchema = z.object({
   CAIRN_HTTP_TIMEOUT_S: wholeNumber(1, 300, 15),
   CAIRN_HTTP_MAX_BYTES: wholeNumber(1_024, 104_857_600, 2_097_152),
   CAIRN_HTTP_MAX_REDIRECTS: wholeNumber(0, 20, 5),
+  CAIRN_RUN_CODE: z.enum(['auto', 'off', 'unsandboxed'], { error: 'must be auto, off or unsandboxed' }).default('auto'),
+  CAIRN_PYTHON: z.string().startsWith('/', { error: 'must be an absolute path, e.g. /usr/bin/python3' }).default('/usr/bin/python3'),
+  CAIRN_CODE_TIMEOUT_S: wholeNumber(1, 600, 30),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -145,6 +148,8 @@ export interface Config {
   search: { searxngUrl: string | undefined; braveApiKey: string | undefined; timeoutMs: number };
   /** MCP servers: JSON text or a path to a JSON file (see README). */
   mcpServers: string | undefined;
+  /** run_code: offered when the sandbox works (auto), never (off), or without isolation (unsandboxed). */
+  runCode: { setting: 'auto' | 'off' | 'unsandboxed'; python: string; timeoutMs: number };
   /** http_get / http_request: optional domain allow-list (empty: any public host) and limits. */
   http: { allowedDomains: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
 }
@@ -262,6 +267,7 @@ export function loadConfig(
     approvals: { minRisk: e.CAIRN_APPROVAL_RISK, timeoutMs: e.CAIRN_APPROVAL_TIMEOUT_S * 1000 },
     search: { searxngUrl: e.CAIRN_SEARXNG_URL, braveApiKey: e.CAIRN_BRAVE_API_KEY, timeoutMs: e.CAIRN_SEARCH_TIMEOUT_S * 1000 },
     mcpServers: e.CAIRN_MCP_SERVERS,
+    runCode: { setting: e.CAIRN_RUN_CODE, python: e.CAIRN_PYTHON, timeoutMs: e.CAIRN_CODE_TIMEOUT_S * 1000 },
     http: {
       allowedDomains: e.CAIRN_HTTP_ALLOWED_DOMAINS,
       timeoutMs: e.CAIRN_HTTP_TIMEOUT_S * 1000,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,8 @@ let env: Record<string, string>;
 beforeAll(async () => {
   fake = await startFakeOpenAi();
   dir = await mkdtemp(path.join(os.tmpdir(), 'cairn-cli-tools-'));
+  // mkdtemp makes it private; run_code's sandbox user (nobody, when tests run as root) must be able to pass through it.
+  await chmod(dir, 0o755);
   env = { OPENAI_BASE_URL: fake.baseURL, CAIRN_MODEL: 'gpt-4o-mini', CAIRN_DATA_DIR: path.join(dir, 'data') };
 });
 afterAll(async () => {
@@ -66,6 +68,25 @@ describe('tools from configuration', () => {
     const { code, stderr } = await cairn(['run', 'Hi'], { ...env, CAIRN_HTTP_ALLOWED_DOMAINS: 'example.com/path' }, dir);
     expect(code).toBe(2);
     expect(stderr).toMatch(/CAIRN_HTTP_ALLOWED_DOMAINS: /);
+  });
+
+  it('offers run_code where the sandbox works, and runs Python in it (approved with --yes)', async () => {
+    fake.reset();
+    fake.script(
+      { kind: 'tool_calls', calls: [{ name: 'run_code', arguments: { code: 'import os\nprint(6 * 7, os.path.exists("/etc/passwd"))' } }] },
+      { kind: 'text', content: 'It printed 42.' },
+    );
+    const { code, stdout } = await cairn(['run', '--yes', 'Compute 6 times 7 in Python'], env, dir);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/🔐 run_code approved by --yes/);
+    expect(stdout).toMatch(/✓ run_code · .*exit status: 0 .*42 False/);
+  });
+
+  it('does not offer run_code when it is off', async () => {
+    fake.reset();
+    fake.script({ kind: 'text', content: 'Hi.' });
+    await cairn(['run', 'Hi'], { ...env, CAIRN_RUN_CODE: 'off' }, dir);
+    expect((fake.chatRequests()[0]?.tools ?? []).map((t) => t.function.name)).not.toContain('run_code');
   });
 
   it('names a malformed CAIRN_MCP_SERVERS as a configuration problem', async () => {
