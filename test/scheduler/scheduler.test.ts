@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as lancedb from '@lancedb/lancedb';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createScheduler } from '../../src/app.js';
 import { silentLogger } from '../../src/log.js';
 import { DEFAULT_MAINTENANCE, Maintenance } from '../../src/memory/maintenance.js';
@@ -185,6 +185,10 @@ describe('changes while running', () => {
     openai.script({ kind: 'text', content: 'A done.', delayMs: 200 });
     const first = await scheduler.fire(a.schedule.id, 'cron');
     const second = await scheduler.fire(b.schedule.id, 'cron');
+    // Stop once the first run is under way (a firing whose run has not started yet would not run).
+    await vi.waitFor(() => {
+      expect(openai.chatRequests()).toHaveLength(1);
+    });
     scheduler.stop();
     expect(await scheduler.fire(b.schedule.id, 'manual')).toEqual({ started: false, why: 'Cairn is shutting down' });
     expect(await done(second)).toBeNull();
