@@ -1,12 +1,11 @@
 import { rm } from 'node:fs/promises';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { AgentMode } from '../agent/events.js';
 import type { Logger } from '../log.js';
 import { sqlString } from '../memory/schema.js';
 import { checkSchedule, nextRuns, ScheduleInputError } from './cron.js';
 import type { FireReason } from './delivery.js';
 import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
-import { newScheduleId, type NotifyPolicy, type Schedule, type ScheduleStore } from './store.js';
+import { newScheduleId, type Schedule, type ScheduleStore } from './store.js';
 
 const BUSY = 'its previous run is still going';
 
@@ -22,17 +21,8 @@ export interface SchedulerSettings extends FailurePolicy {
   reloadIntervalMs: number;
 }
 
-export interface NewSchedule {
-  cron: string;
-  timeZone: string;
-  goal: string;
-  mode: AgentMode;
-  guildId: string | null;
-  channelId: string;
-  creatorId: string;
-  creatorName: string | null;
-  notify: NotifyPolicy;
-}
+/** What a person gives when adding a schedule; the rest is Cairn's bookkeeping. */
+export type NewSchedule = Pick<Schedule, 'cron' | 'timeZone' | 'goal' | 'mode' | 'guildId' | 'channelId' | 'creatorId' | 'creatorName' | 'notify'>;
 
 /** `done` resolves to null when the scheduler stopped before the run could start. */
 export type FireOutcome = { started: true; done: Promise<Execution | null> } | { started: false; why: string };
