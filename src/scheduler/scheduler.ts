@@ -8,6 +8,8 @@ import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy }
 import { newScheduleId, type Schedule, type ScheduleStore } from './store.js';
 
 const BUSY = 'its previous run is still going';
+/** As /agent's goal option allows. */
+const MAX_GOAL_CHARS = 2_000;
 
 export interface SchedulerSettings extends FailurePolicy {
   /** Schedules one server may have. */
@@ -107,6 +109,7 @@ export class Scheduler {
     const checked = checkSchedule(input.cron, input.timeZone, this.settings.minIntervalS);
     const goal = input.goal.trim();
     if (goal === '') throw new ScheduleInputError('The goal is empty: say what Cairn should do on each run.');
+    if (goal.length > MAX_GOAL_CHARS) throw new ScheduleInputError(`The goal is ${goal.length} characters long; at most ${MAX_GOAL_CHARS} are allowed.`);
     const sameGuild = await this.list(input.guildId);
     if (sameGuild.length >= this.settings.maxSchedules) {
       throw new ScheduleInputError(`This server already has ${sameGuild.length} schedules, the most allowed (CAIRN_MAX_SCHEDULES). Remove one first.`);

@@ -41,6 +41,7 @@ describe('adding schedules', () => {
       '"*/10 * * * * *" runs as often as every 10 s; the shortest interval allowed here is 60 s (CAIRN_MIN_SCHEDULE_INTERVAL_S).',
     );
     await expect(scheduler.add(daily({ goal: '  ' }))).rejects.toThrow(/goal is empty/);
+    await expect(scheduler.add(daily({ goal: 'x'.repeat(2_001) }))).rejects.toThrow('The goal is 2001 characters long; at most 2000 are allowed.');
     expect(await scheduler.list(null)).toEqual([]);
   });
 
