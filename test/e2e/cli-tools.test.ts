@@ -23,7 +23,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('tools from configuration', () => {
+// Each test starts cairn processes (about 1.5 s each, several times that on a loaded machine).
+describe('tools from configuration', { timeout: 60_000 }, () => {
   it('offers an MCP server’s tools from CAIRN_MCP_SERVERS and calls one end to end (approved with --yes)', async () => {
     const servers = [{ name: 'calc', transport: 'stdio', command: process.execPath, args: ['--import', 'tsx', FIXTURE_PATH], cwd: REPO_ROOT }];
     fake.reset();

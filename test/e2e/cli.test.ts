@@ -33,7 +33,8 @@ const timeThenAnswer = () => {
   );
 };
 
-describe('cairn run', () => {
+// Each test starts cairn processes (about 1.5 s each, several times that on a loaded machine).
+describe('cairn run', { timeout: 60_000 }, () => {
   it('prints each step as it happens, the answer and an execution summary', async () => {
     timeThenAnswer();
     const { code, stdout, stderr } = await cairn(['run', 'What day is it in Tokyo?'], env, dir);

@@ -17,7 +17,8 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('cairn memory', () => {
+// Each test starts cairn processes (about 1.5 s each, several times that on a loaded machine).
+describe('cairn memory', { timeout: 60_000 }, () => {
   it('shows, searches, exports and forgets what runs remembered', async () => {
     fake.script(
       { kind: 'tool_calls', calls: [{ name: 'memory_save', arguments: { text: 'The staging database password rotates every 30 days.' } }] },
