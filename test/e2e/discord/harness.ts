@@ -86,7 +86,7 @@ export function buttons(message: FakeMessage | undefined): { customId: string; e
 }
 
 /** Polls an async probe (e.g. a database read) until it returns something truthy. */
-export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 5_000): Promise<T> {
+export async function eventually<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();

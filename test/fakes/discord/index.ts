@@ -111,7 +111,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     failNext: (match, error, times = 1) => {
       http.failNext(match, error, times);
     },
-    waitFor: <T>(probe: () => T | undefined | false | null, timeoutMs = 5000): Promise<T> =>
+    waitFor: <T>(probe: () => T | undefined | false | null, timeoutMs = 10_000): Promise<T> =>
       new Promise<T>((resolve, reject) => {
         const started = Date.now();
         const poll = (): void => {

@@ -176,7 +176,7 @@ export interface FakeDiscord {
 
   /** The next `times` requests matching method + decoded path fail with `error`. */
   failNext(match: { method: string; path: RegExp }, error: FailNextError, times?: number): void;
-  /** Polls `probe` until it returns something truthy (default 5 s). */
+  /** Polls `probe` until it returns something truthy (default 10 s: a loaded CI machine is slow). */
   waitFor<T>(probe: () => T | undefined | false | null, timeoutMs?: number): Promise<T>;
   /** Closes gateway sockets and the server (destroy the client first). */
   close(): Promise<void>;
