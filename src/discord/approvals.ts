@@ -28,20 +28,12 @@ export class PendingApprovals {
    */
   approverFor(starterId: string, runId: string, post: PostRequest, onError: (error: unknown) => void): Approver {
     return async (request, signal) => {
+      if (signal.aborted) return { outcome: 'denied', by: null };
       const token = randomBytes(4).toString('hex');
       const seconds = Math.round(request.timeoutMs / 1000);
-      const posted = await post({
-        content: requestText(starterId, request, `Approve within ${seconds} s, or it will not run.`),
-        components: [buttons(token, runId)],
-        allowedMentions: { users: [starterId] },
-      });
-      const decision = await new Promise<ApprovalDecision>((resolve) => {
-        const finish = (outcome: ApprovalDecision) => {
-          clearTimeout(timer);
-          signal.removeEventListener('abort', onAbort);
-          this.waiting.delete(token);
-          resolve(outcome);
-        };
+      // Waiting before the request is posted: a press can arrive as soon as the message exists.
+      let finish: (decision: ApprovalDecision) => void = () => undefined;
+      const decided = new Promise<ApprovalDecision>((resolve) => {
         const timer = setTimeout(() => {
           finish({ outcome: 'timed_out', by: null });
         }, request.timeoutMs);
@@ -49,9 +41,27 @@ export class PendingApprovals {
         const onAbort = () => {
           finish({ outcome: 'denied', by: null });
         };
+        finish = (decision) => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', onAbort);
+          this.waiting.delete(token);
+          resolve(decision);
+        };
         signal.addEventListener('abort', onAbort, { once: true });
-        this.waiting.set(token, { starterId, tool: request.tool, decide: finish });
       });
+      this.waiting.set(token, { starterId, tool: request.tool, decide: finish });
+      let posted: PostedRequest;
+      try {
+        posted = await post({
+          content: requestText(starterId, request, `Approve within ${seconds} s, or it will not run.`),
+          components: [buttons(token, runId)],
+          allowedMentions: { users: [starterId] },
+        });
+      } catch (error) {
+        finish({ outcome: 'unavailable', by: null });
+        throw error;
+      }
+      const decision = await decided;
       // A button press has already updated the message; a timeout or cancellation has not.
       if (decision.by === null) {
         const why = signal.aborted ? '⏹️ The run stopped before an answer: not run.' : `⏱️ No answer within ${seconds} s: not run.`;
