@@ -36,7 +36,10 @@ export interface ApprovalPolicy {
 const RANK: Record<RiskLevel, number> = { low: 0, medium: 1, high: 2 };
 
 export function needsApproval(risk: RiskLevel, policy: ApprovalPolicy): boolean {
-  return policy.minRisk !== 'none' && RANK[risk] >= RANK[policy.minRisk];
+  if (policy.minRisk === 'none') return false;
+  // A risk level this code does not know counts as the highest: fail closed.
+  const rank = Object.hasOwn(RANK, risk) ? RANK[risk] : RANK.high;
+  return rank >= RANK[policy.minRisk];
 }
 
 /** What the model is told when a call was not allowed to run. */

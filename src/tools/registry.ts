@@ -26,6 +26,7 @@ export const DEFAULT_MAX_OUTPUT_CHARS = 8000;
 
 /** Tool names as the Chat Completions API accepts them. */
 const TOOL_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
+const RISK_LEVELS: readonly unknown[] = ['low', 'medium', 'high'];
 
 interface Entry {
   tool: Tool;
@@ -80,6 +81,8 @@ export class ToolRegistry {
       throw new Error(`invalid tool name ${JSON.stringify(tool.name)}: use 1-64 letters, digits, "_" or "-"`);
     }
     if (this.#entries.has(tool.name)) throw new Error(`a tool named "${tool.name}" is already registered`);
+    // Approvals rank the risk: anything else would slip past them.
+    if (!RISK_LEVELS.includes(tool.risk)) throw new Error(`tool "${tool.name}": risk must be low, medium or high, got ${JSON.stringify(tool.risk)}`);
     if (tool.description.trim() === '') throw new Error(`tool "${tool.name}" needs a description: the model chooses tools by it`);
     const parameters = toParameters(tool);
     this.#entries.set(tool.name, { tool, parameters, fields: describeFields(parameters) });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { ApprovalRequest, Approver } from '../../src/agent/approval.js';
+import { needsApproval, type ApprovalRequest, type Approver } from '../../src/agent/approval.js';
+import { ToolRegistry } from '../../src/tools/registry.js';
+import type { RiskLevel } from '../../src/tools/types.js';
 import { defineTool } from '../../src/tools/define.js';
 import { recorder, toolMessages, useHarness } from './harness.js';
 
@@ -89,6 +91,13 @@ describe('approvals', () => {
     await h.agent({ extraTools: [tool], approvals: { minRisk: 'none', timeoutMs: 5_000 } }).run({ goal: 'Deploy', approver });
     expect(asked).toEqual(['write_file']);
     expect(ran).toEqual(['web']);
+  });
+
+  it('fails closed: an unknown risk level needs approval, and the registry refuses such a tool', () => {
+    expect(needsApproval('extreme' as RiskLevel, { minRisk: 'high', timeoutMs: 1_000 })).toBe(true);
+    expect(needsApproval('low', { minRisk: 'high', timeoutMs: 1_000 })).toBe(false);
+    const bogus = { ...deployTool().tool, risk: 'none' as RiskLevel };
+    expect(() => new ToolRegistry([bogus])).toThrow('tool "deploy": risk must be low, medium or high, got "none"');
   });
 
   it('stops waiting when the run is cancelled', async () => {

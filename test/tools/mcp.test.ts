@@ -111,6 +111,13 @@ describe('MCP tool adapter', () => {
     expect(adapted).toMatchObject({ ok: false, reason: expect.stringMatching(/input schema cannot be converted: not is not supported/) as unknown });
   });
 
+  it('takes a per-tool risk only from the configuration itself, never from Object.prototype', () => {
+    for (const name of ['constructor', 'toString', 'valueOf', 'hasOwnProperty', '__proto__']) {
+      const adapted = adaptMcpTool({ name: 'srv', risk: 'high', toolRisk: {} }, { name, inputSchema: { type: 'object', properties: {} } }, call);
+      expect(adapted.ok && adapted.tool.risk).toBe('high');
+    }
+  });
+
   it('renders content parts and older { toolResult } answers', () => {
     expect(renderCallResult({ content: [], structuredContent: { n: 1 } })).toBe('{"n":1}');
     expect(renderCallResult({ content: [] })).toBe('(the tool returned no output)');

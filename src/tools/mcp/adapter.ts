@@ -106,7 +106,8 @@ export function adaptMcpTool(owner: McpToolOwner, definition: McpToolDefinition,
     name: mcpToolName(owner.name, definition.name),
     description: describe(owner.name, definition),
     input: converted.input,
-    risk: owner.toolRisk[definition.name] ?? owner.risk,
+    // Own keys only: a tool named "constructor" must not pick up Object.prototype's member as its risk.
+    risk: (Object.hasOwn(owner.toolRisk, definition.name) ? owner.toolRisk[definition.name] : undefined) ?? owner.risk,
     async run(args, context) {
       // Always true after validation against an object schema; narrows the type for callTool.
       if (!isRecord(args)) throw new Error('the arguments must be a JSON object');
