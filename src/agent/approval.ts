@@ -6,7 +6,7 @@ export interface ApprovalRequest {
   step: number;
   callId: string;
   tool: string;
-  /** The call's arguments as the model sent them (JSON text). */
+  /** The call's arguments exactly as the tool will read them (parsed, then printed as JSON). Show all of it. */
   arguments: string;
   risk: RiskLevel;
   /** How long the person has to answer; no answer in time means deny. */

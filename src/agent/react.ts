@@ -194,7 +194,7 @@ async function approvalGate(inputs: LoopInputs, call: ToolCall, step: number): P
   const tool = inputs.tools.get(call.name);
   if (inputs.approvals === undefined || tool === undefined || !needsApproval(tool.risk, inputs.approvals.policy)) return null;
   const started = performance.now();
-  const request = { runId: inputs.runId, step, callId: call.id, tool: call.name, arguments: call.arguments, risk: tool.risk, timeoutMs: inputs.approvals.policy.timeoutMs };
+  const request = { runId: inputs.runId, step, callId: call.id, tool: call.name, arguments: reviewable(call.arguments), risk: tool.risk, timeoutMs: inputs.approvals.policy.timeoutMs };
   let decision: ApprovalDecision;
   try {
     decision = await inputs.approvals.approver(request, inputs.signal);
@@ -209,4 +209,16 @@ async function approvalGate(inputs: LoopInputs, call: ToolCall, step: number): P
   if (decision.outcome === 'approved') return null;
   const content = refusalNote(call.name, decision);
   return { ok: false, content, truncated: false, durationMs: 0, error: { kind: 'denied', message: content } };
+}
+
+/**
+ * The arguments as they will be read: parsed and printed again, so a repeated key (JSON.parse
+ * keeps the last) or padding cannot show the person one thing while another runs.
+ */
+function reviewable(raw: string): string {
+  try {
+    return JSON.stringify(JSON.parse(raw), null, 2);
+  } catch {
+    return raw;
+  }
 }

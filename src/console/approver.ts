@@ -1,5 +1,4 @@
 import type { Approver } from '../agent/approval.js';
-import { oneLine } from '../text.js';
 
 /** Asks one question on the terminal; rejects when `signal` aborts (timeout or cancellation). */
 export type Ask = (question: string, signal: AbortSignal) => Promise<string>;
@@ -22,7 +21,9 @@ export function terminalApprover(options: TerminalApproverOptions): Approver {
       return { outcome: 'unavailable', by: null };
     }
     const timeout = AbortSignal.timeout(request.timeoutMs);
-    const question = `🔐 Allow ${request.tool} ${oneLine(request.arguments, 300)} (risk ${request.risk})? [y/N, ${Math.round(request.timeoutMs / 1000)} s] `;
+    // All of the arguments, before the question: what is approved is what runs.
+    options.notes.write(`\n🔐 ${request.tool} (risk ${request.risk}) wants to run with:\n${request.arguments}\n`);
+    const question = `Allow ${request.tool}? [y/N, ${Math.round(request.timeoutMs / 1000)} s] `;
     try {
       const answer = await options.ask(question, AbortSignal.any([signal, timeout]));
       return /^\s*y(es)?\s*$/i.test(answer) ? { outcome: 'approved', by: 'you' } : { outcome: 'denied', by: 'you' };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ActionRowBuilder, ButtonBuilder, ButtonStyle, MessageFlags, type ButtonInteraction } from 'discord.js';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, MessageFlags, type ButtonInteraction } from 'discord.js';
 import type { ApprovalDecision, ApprovalRequest, Approver } from '../agent/approval.js';
 import { clip } from '../text.js';
 import { encodeAction } from './components.js';
@@ -10,7 +10,15 @@ export interface PostedRequest {
 }
 
 /** How an approval request is posted for a run (a follow-up, a reply, …). */
-export type PostRequest = (payload: { content: string; components: ActionRowBuilder<ButtonBuilder>[]; allowedMentions: { users: string[] } }) => Promise<PostedRequest>;
+export type PostRequest = (payload: {
+  content: string;
+  components: ActionRowBuilder<ButtonBuilder>[];
+  allowedMentions: { users: string[] };
+  files: AttachmentBuilder[];
+}) => Promise<PostedRequest>;
+
+/** Arguments longer than this are attached as a file rather than cut: what is approved is what runs. */
+const INLINE_ARGUMENTS = 1_200;
 
 interface Waiting {
   starterId: string;
@@ -29,7 +37,7 @@ export class PendingApprovals {
   approverFor(starterId: string, runId: string, post: PostRequest, onError: (error: unknown) => void): Approver {
     return async (request, signal) => {
       if (signal.aborted) return { outcome: 'denied', by: null };
-      const token = randomBytes(4).toString('hex');
+      const token = randomBytes(16).toString('hex');
       const seconds = Math.round(request.timeoutMs / 1000);
       // Waiting before the request is posted: a press can arrive as soon as the message exists.
       let finish: (decision: ApprovalDecision) => void = () => undefined;
@@ -56,6 +64,7 @@ export class PendingApprovals {
           content: requestText(starterId, request, `Approve within ${seconds} s, or it will not run.`),
           components: [buttons(token, runId)],
           allowedMentions: { users: [starterId] },
+          files: request.arguments.length > INLINE_ARGUMENTS ? [new AttachmentBuilder(Buffer.from(request.arguments), { name: 'arguments.json' })] : [],
         });
       } catch (error) {
         finish({ outcome: 'unavailable', by: null });
@@ -64,14 +73,17 @@ export class PendingApprovals {
       const decision = await decided;
       // A button press has already updated the message; a timeout or cancellation has not.
       if (decision.by === null) {
-        const why = signal.aborted ? '⏹️ The run stopped before an answer: not run.' : `⏱️ No answer within ${seconds} s: not run.`;
+        const why = decision.outcome === 'timed_out' ? `⏱️ No answer within ${seconds} s: not run.` : '⏹️ The run stopped before an answer: not run.';
         await posted.edit(requestText(starterId, request, why)).catch(onError);
       }
       return decision;
     };
   }
 
-  /** A press on Approve or Deny: only the run's starter may decide. */
+  /**
+   * A press on Approve or Deny: only the run's starter may decide. The first press decides at
+   * once (a second one finds nothing waiting), then the message is edited to say so.
+   */
   async press(interaction: ButtonInteraction, token: string, approve: boolean): Promise<void> {
     const waiting = this.waiting.get(token);
     if (waiting === undefined) {
@@ -82,17 +94,20 @@ export class PendingApprovals {
       await interaction.reply({ content: `Only <@${waiting.starterId}>, who started this run, can approve its tool calls.`, flags: MessageFlags.Ephemeral });
       return;
     }
+    waiting.decide({ outcome: approve ? 'approved' : 'denied', by: interaction.user.username });
     const by = `<@${interaction.user.id}>`;
     const verdict = approve ? `✅ Approved by ${by}.` : `❌ Denied by ${by}: not run.`;
     const original = interaction.message.content.split('\n').slice(0, -1).join('\n');
     await interaction.update({ content: clip(`${original}\n${verdict}`, 2_000), components: [], allowedMentions: { parse: [] } });
-    waiting.decide({ outcome: approve ? 'approved' : 'denied', by: interaction.user.username });
   }
 }
 
 function requestText(starterId: string, request: ApprovalRequest, last: string): string {
-  const args = clip(request.arguments, 1_200).replaceAll('```', '`\u200b``');
-  return clip(`🔐 <@${starterId}>, Cairn wants to run \`${request.tool}\` (risk ${request.risk}):\n\`\`\`json\n${args}\n\`\`\`\n${last}`, 2_000);
+  const args =
+    request.arguments.length > INLINE_ARGUMENTS
+      ? `Its arguments (${request.arguments.length.toLocaleString('en')} characters) are attached as arguments.json: read them before approving.`
+      : `\`\`\`json\n${request.arguments.replaceAll('```', '`\u200b``')}\n\`\`\``;
+  return `🔐 <@${starterId}>, Cairn wants to run \`${request.tool}\` (risk ${request.risk}):\n${args}\n${last}`;
 }
 
 function buttons(token: string, runId: string): ActionRowBuilder<ButtonBuilder> {

@@ -44,7 +44,7 @@ export function decodeAction(customId: string): ComponentAction | null {
   if (parts[1] === 'vote' && (parts[2] === 'up' || parts[2] === 'down') && parts.length === 4) return { kind: 'vote', vote: parts[2], runId: runId.data };
   if (parts[1] === 'cancel' && parts.length === 3) return { kind: 'cancel', runId: runId.data };
   if (parts[1] === 'comment' && parts.length === 3) return { kind: 'comment', runId: runId.data };
-  if ((parts[1] === 'approve' || parts[1] === 'deny') && parts.length === 4 && /^[0-9a-f]{8}$/.test(parts[2] ?? '')) {
+  if ((parts[1] === 'approve' || parts[1] === 'deny') && parts.length === 4 && /^[0-9a-f]{32}$/.test(parts[2] ?? '')) {
     const token = parts[2] ?? '';
     return parts[1] === 'approve' ? { kind: 'approve', token, runId: runId.data } : { kind: 'deny', token, runId: runId.data };
   }

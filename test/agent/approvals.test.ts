@@ -43,7 +43,7 @@ describe('approvals', () => {
     const result = await h.agent({ extraTools: [tool] }).run({ goal: 'Deploy the API', approver, sinks: [sink] });
     expect(result.status).toBe('succeeded');
     expect(ran).toEqual(['api']);
-    expect(asked).toEqual([expect.objectContaining({ tool: 'deploy', arguments: '{"service":"api"}', risk: 'high', step: 1, timeoutMs: 120_000 })]);
+    expect(asked).toEqual([expect.objectContaining({ tool: 'deploy', arguments: '{\n  "service": "api"\n}', risk: 'high', step: 1, timeoutMs: 120_000 })]);
     const order = events.flatMap((e) => ((e.type === 'tool_call' || e.type === 'approval' || e.type === 'tool_result') && e.step === 1 ? [e.type] : []));
     expect(order).toEqual(['tool_call', 'approval', 'tool_result']);
     expect(events.find((e) => e.type === 'approval')).toMatchObject({ outcome: 'approved', by: 'ada', tool: 'deploy' });
@@ -91,6 +91,24 @@ describe('approvals', () => {
     await h.agent({ extraTools: [tool], approvals: { minRisk: 'none', timeoutMs: 5_000 } }).run({ goal: 'Deploy', approver });
     expect(asked).toEqual(['write_file']);
     expect(ran).toEqual(['web']);
+  });
+
+  it('shows the approver the arguments exactly as the tool will read them (a repeated key cannot hide the real value)', async () => {
+    const { tool, ran } = deployTool();
+    h.fake.script(
+      { kind: 'tool_calls', calls: [{ name: 'deploy', arguments: `{"service":"docs",${' '.repeat(1_500)}"service":"production"}` }] },
+      { kind: 'text', content: 'Done.' },
+    );
+    const shown: string[] = [];
+    await h.agent({ extraTools: [tool] }).run({
+      goal: 'Deploy',
+      approver: (request) => {
+        shown.push(request.arguments);
+        return Promise.resolve({ outcome: 'approved', by: 'ada' });
+      },
+    });
+    expect(shown).toEqual(['{\n  "service": "production"\n}']);
+    expect(ran).toEqual(['production']);
   });
 
   it('fails closed: an unknown risk level needs approval, and the registry refuses such a tool', () => {

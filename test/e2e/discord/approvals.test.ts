@@ -22,7 +22,7 @@ describe('approvals in Discord', () => {
     const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'Write a note' } });
     const request = await discord.waitFor(() => i.followUps().find((m) => m.content.startsWith('🔐')));
     expect(request.content).toContain(`🔐 <@${discord.users.alice.id}>, Cairn wants to run \`write_file\` (risk medium):`);
-    expect(request.content).toContain('"path":"note.txt"');
+    expect(request.content).toContain('"path": "note.txt"');
     expect(request.content).toMatch(/Approve within 5 s, or it will not run\.$/);
     expect(buttons(request).map((b) => b.label)).toEqual(['Approve', 'Deny']);
 
@@ -43,6 +43,19 @@ describe('approvals in Discord', () => {
       return text.includes('approved') ? text : undefined;
     });
     expect(steps).toMatch(/🔐 write_file approved by alice after/);
+  });
+
+  it('attaches long arguments as a file instead of cutting them', async () => {
+    const { discord } = await startBot({ env: RISKY });
+    const content = 'x'.repeat(3_000);
+    openai.script({ kind: 'tool_calls', calls: [{ name: 'write_file', arguments: { path: 'big.txt', content } }] }, { kind: 'text', content: 'All done.' });
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'Write a big note' } });
+    const request = await discord.waitFor(() => i.followUps().find((m) => m.content.startsWith('🔐')));
+    expect(request.content).toContain('are attached as arguments.json: read them before approving.');
+    expect(request.attachments).toEqual([expect.objectContaining({ filename: 'arguments.json' })]);
+    expect(request.attachments[0]?.size).toBeGreaterThan(3_000);
+    await discord.clickButton({ user: discord.users.alice, message: request, customId: button(request, 'Deny') }).acknowledged();
+    await discord.waitFor(() => i.followUps().find((m) => m.content === 'All done.'));
   });
 
   it('does not run a denied call, and tells the model', async () => {
