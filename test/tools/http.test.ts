@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createSecureContext } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ToolRegistry } from '../../src/tools/registry.js';
+import { renderBody } from '../../src/tools/web/readable.js';
 import type { ToolOutcome } from '../../src/tools/types.js';
 import { httpTools, httpToolsWithTransport, resolveHttpOptions, type HttpToolOptions } from '../../src/tools/web/http.js';
 import { fakeTransport, redirect, reply, startFakeWebServer, type FakeWebServer, type RecordingTransport } from '../fakes/web-server.js';
@@ -307,5 +308,15 @@ describe('options', () => {
     });
     expect(() => resolveHttpOptions({ timeoutMs: 0 })).toThrow(/timeoutMs/);
     expect(() => resolveHttpOptions({ allowedDomains: ['example.com/x'] })).toThrow(/invalid allowed domain/);
+  });
+});
+
+describe('large pages', () => {
+  it('converts only the first 256 KB of HTML, and says so', () => {
+    // 2 MB of nested tags took about a minute to convert on the main thread before the cap.
+    const html = `<p>Start of the page</p>${'<div>'.repeat(100_000)}x${'</div>'.repeat(100_000)}`;
+    const rendered = renderBody(Buffer.from(html), 'text/html', 'https://example.test/', false);
+    expect(rendered.text).toContain('Start of the page');
+    expect(rendered.text).toMatch(/\[only the first 256 KB of the page's \d+ KB of HTML were read\]$/);
   });
 });

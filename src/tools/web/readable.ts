@@ -57,13 +57,23 @@ export function htmlToReadable(html: string, pageUrl: string): string {
   }
 }
 
-function readableOrRaw(html: string, pageUrl: string): string {
+/**
+ * HTML beyond this is not converted: conversion runs on the main thread and grows faster than the
+ * page (2 MB of nested tags took ~1 min, freezing the bot), while the model is shown 8,000
+ * characters at most anyway. 256 KB converts in ~0.1 s.
+ */
+const MAX_HTML_CHARS = 256 * 1024;
+
+function readableOrRaw(full: string, pageUrl: string): string {
+  const cut = full.length > MAX_HTML_CHARS;
+  const html = cut ? full.slice(0, MAX_HTML_CHARS) : full;
+  const note = cut ? `\n\n[only the first ${MAX_HTML_CHARS / 1024} KB of the page's ${Math.round(full.length / 1024)} KB of HTML were read]` : '';
   try {
-    return htmlToReadable(html, pageUrl) || '(the page has no readable text)';
+    return (htmlToReadable(html, pageUrl) || '(the page has no readable text)') + note;
   } catch (err) {
     // Pathological markup should not cost the model the page: tags stripped is still useful.
     const problem = err instanceof Error ? err.message : 'unknown error';
-    return `(the HTML could not be converted: ${problem}; tags stripped)\n${html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim()}`;
+    return `(the HTML could not be converted: ${problem}; tags stripped)\n${html.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim()}${note}`;
   }
 }
 
