@@ -106,13 +106,14 @@ describe('http_get on a permitted address', () => {
 
 describe('redirects', () => {
   it('follows a permitted redirect and reports the final URL', async () => {
-    const outcome = await get('http://example.test/to-other', { headers: { Authorization: 'Bearer t', Cookie: 'a=1', 'X-Keep': 'k' } });
+    const outcome = await get('http://example.test/to-other', { headers: { Authorization: 'Bearer t', Cookie: 'a=1', 'X-Api-Key': 'k', 'Accept-Language': 'nb' } });
     expect(outcome.content).toMatch(/^HTTP 200 OK\nFinal URL: http:\/\/other\.test\/echo \(after 1 redirect\)\n/);
     expect(transport.dialed).toEqual(['93.184.216.34:80', '93.184.216.35:80']);
-    // Credentials stay with their origin; other headers follow.
+    // Credentials, by any name, stay with their origin; only plain content headers follow.
     expect(server.requests[1]?.headers.authorization).toBeUndefined();
     expect(server.requests[1]?.headers.cookie).toBeUndefined();
-    expect(server.requests[1]?.headers['x-keep']).toBe('k');
+    expect(server.requests[1]?.headers['x-api-key']).toBeUndefined();
+    expect(server.requests[1]?.headers['accept-language']).toBe('nb');
   });
 
   it('keeps credentials on a same-origin redirect', async () => {

@@ -62,8 +62,11 @@ export interface FetchResponse {
 class FetchError extends Error {}
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-/** Credentials that must not follow a redirect to another origin. */
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+/**
+ * Headers that may follow a redirect to another origin. Any other header the caller set may be a
+ * credential by another name (X-Api-Key, Private-Token…), so it stays with the origin it was for.
+ */
+const CROSS_ORIGIN_HEADERS = new Set(['accept', 'accept-language', 'user-agent', 'content-type', 'cache-control', 'if-none-match', 'if-modified-since']);
 
 /** A connect destination whose addresses have all passed the policy. */
 interface Target {
@@ -201,8 +204,8 @@ function nextHop(previous: FetchRequest, location: URL, status: number): FetchRe
     body = undefined;
     dropped.add('content-type');
   }
-  if (location.origin !== previous.url.origin) for (const name of CREDENTIAL_HEADERS) dropped.add(name);
-  const headers = Object.fromEntries(Object.entries(previous.headers).filter(([name]) => !dropped.has(name)));
+  const crossOrigin = location.origin !== previous.url.origin;
+  const headers = Object.fromEntries(Object.entries(previous.headers).filter(([name]) => !dropped.has(name) && (!crossOrigin || CROSS_ORIGIN_HEADERS.has(name))));
   // Credentials in a Location are never sent; dropping them keeps them out of the output too.
   location.username = '';
   location.password = '';
