@@ -4,7 +4,7 @@
  * contained. Sandbox tests skip where bubblewrap cannot run, except in CI, which must have it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, realpath, stat, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -154,10 +154,30 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: normal programs', 
   });
 
   it.runIf(isRoot)('runs as nobody when the bot is root, and gives the workspace back afterwards', async () => {
-    const outcome = await sandboxed()('import os\nprint(os.getuid(), os.getgid())\nopen("mine.txt", "w").write("x")');
+    const before = (await stat(ws)).mode & 0o7777;
+    const code = [
+      'import os',
+      'print(os.getuid(), os.getgid())',
+      'open("mine.txt", "w").write("x")',
+      // Bits that would be live on the host once the sandbox (and its nosuid mount) is gone.
+      'os.chmod("mine.txt", 0o4777)',
+      'os.mkdir("open")',
+      'os.chmod("open", 0o2777)',
+      'os.symlink("/etc/passwd", "link")',
+      'os.chmod("/work", 0o2777)',
+    ].join('\n');
+    const outcome = await sandboxed()(code);
     expect(outcome.content).toContain('65534 65534');
-    expect((await stat(ws)).uid).toBe(0);
-    expect((await stat(path.join(ws, 'mine.txt'))).uid).toBe(65534);
+    const workspace = await stat(ws);
+    expect(workspace.uid).toBe(0);
+    expect(workspace.mode & 0o7777).toBe(before);
+    const file = await stat(path.join(ws, 'mine.txt'));
+    expect(file.uid).toBe(0);
+    expect(file.mode & 0o7777).toBe(0o775);
+    expect((await stat(path.join(ws, 'open'))).mode & 0o7777).toBe(0o775);
+    expect((await lstat(path.join(ws, 'link'))).uid).toBe(0);
+    // The link was not followed: the host file kept its owner and mode.
+    expect((await stat('/etc/passwd')).mode & 0o7777).toBe(0o644);
   });
 });
 

@@ -6,9 +6,10 @@
  * bwrap exits as soon as the program does and leaves its pid-1 reaper for init to collect, so
  * the bot's PID 1 must reap orphans (in a container: docker run --init, or tini), not node.
  */
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { chown, readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { chmod, chown, lchown, lstat, readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { buildCommand, NOBODY, SANDBOX_HELPER_TASKS, systemDirs, type Command, type HelperPaths, type SandboxMode } from './command.js';
 import { StreamCapture, type CapturedStream } from './output.js';
@@ -69,6 +70,8 @@ export async function tasksOwnedBy(uid: number): Promise<number> {
 interface Loan {
   users: number;
   owner: { uid: number; gid: number };
+  /** The directory's permission bits before the loan: the code may change them. */
+  mode: number;
 }
 const loans = new Map<string, Loan>();
 let ownershipQueue: Promise<unknown> = Promise.resolve();
@@ -93,7 +96,7 @@ async function lendWorkspace(root: string, to: { uid: number; gid: number }): Pr
     }
     const info = await stat(root);
     await chown(root, to.uid, to.gid);
-    loans.set(root, { users: 1, owner: { uid: info.uid, gid: info.gid } });
+    loans.set(root, { users: 1, owner: { uid: info.uid, gid: info.gid }, mode: info.mode & 0o7777 });
   });
   return () =>
     serialized(async () => {
@@ -103,7 +106,37 @@ async function lendWorkspace(root: string, to: { uid: number; gid: number }): Pr
       if (loan.users > 0) return;
       loans.delete(root);
       await chown(root, loan.owner.uid, loan.owner.gid).catch(() => undefined);
+      await chmod(root, loan.mode).catch(() => undefined);
+      await reclaim(root, loan.owner);
     });
+}
+
+/** Entries looked at when taking a workspace back; a run cannot make the host walk forever. */
+const RECLAIM_LIMIT = 10_000;
+
+/**
+ * What the code left behind becomes the bot's again, without setuid, setgid or world-write bits:
+ * those would be live on the host, where the sandbox's nosuid mount no longer applies. Nothing of
+ * the run is alive any more (its namespace died with it), and links are never followed.
+ */
+async function reclaim(root: string, owner: { uid: number; gid: number }): Promise<void> {
+  const pending = [root];
+  let seen = 0;
+  while (pending.length > 0 && seen < RECLAIM_LIMIT) {
+    const dir = pending.pop() ?? root;
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (++seen > RECLAIM_LIMIT) break;
+      const full = path.join(dir, entry.name);
+      await lchown(full, owner.uid, owner.gid).catch(() => undefined);
+      if (entry.isSymbolicLink()) continue;
+      const info = await lstat(full).catch(() => null);
+      if (info === null || info.isSymbolicLink()) continue;
+      const safe = info.mode & 0o777 & ~0o002;
+      if ((info.mode & 0o7777) !== safe) await chmod(full, safe).catch(() => undefined);
+      if (info.isDirectory()) pending.push(full);
+    }
+  }
 }
 
 function signalName(exitCode: number): string | undefined {
