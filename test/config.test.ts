@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, loadConfig, secretsOf } from '../src/config.js';
 
 function problemsOf(fn: () => unknown): string[] {
   try {
@@ -21,6 +21,14 @@ describe('configuration', () => {
     expect(config).toMatchObject({ embeddings: 'local', minScheduleIntervalS: 60, logLevel: 'info' });
     expect(config.modes).toEqual({ reflexionAttempts: 3, planReplans: 2 });
     expect(config.schedules).toEqual({ maxConcurrentRuns: 2, catchUp: 'one', maxFailures: 5, backoffBaseMs: 60_000, maxSchedules: 25 });
+  });
+
+  it('treats MCP header and env values given inline as secrets to scrub from logs', () => {
+    const servers = JSON.stringify([{ name: 'gh', transport: 'http', url: 'https://mcp.example.org', headers: { Authorization: 'Bearer ghp_0123456789' } }, { name: 'fs', command: 'x', env: { TOKEN: 'tok-abcdefgh', N: '1' } }]);
+    const secrets = secretsOf(loadConfig({ CAIRN_MCP_SERVERS: servers }));
+    expect(secrets).toEqual(expect.arrayContaining(['Bearer ghp_0123456789', 'tok-abcdefgh']));
+    expect(secrets).not.toContain('1');
+    expect(secrets).not.toContain('https://mcp.example.org');
   });
 
   it('checks the schedule settings', () => {
