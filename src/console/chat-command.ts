@@ -38,10 +38,19 @@ export async function runChatCommand(app: App, options: ChatCommandOptions): Pro
   // A question takes the next line itself, ahead of the conversation loop.
   const ask = (question: string, signal: AbortSignal) =>
     new Promise<string>((resolve, reject) => {
-      signal.addEventListener('abort', () => {
+      // readline never calls back for a question whose signal has already fired.
+      if (signal.aborted) {
         reject(new Error('no answer'));
+        return;
+      }
+      const onAbort = () => {
+        reject(new Error('no answer'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      rl.question(question, { signal }, (answer) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(answer);
       });
-      rl.question(question, { signal }, resolve);
     });
   const approver = terminalApprover({ yes: options.yes, ask: interactive ? ask : null, notes: process.stderr });
 

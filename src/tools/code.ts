@@ -218,7 +218,7 @@ export async function codeToolFor(setting: RunCodeSetting, log: Logger, settings
   if (firstTime && mode === 'unsandboxed') {
     const who = codeIdentity() ? `uid ${NOBODY.uid}` : 'the bot user';
     log.warn(
-      `run_code runs Python WITHOUT a sandbox (CAIRN_RUN_CODE=unsandboxed): code runs on this host as ${who}, with only resource limits and a timer; it can read what that user can read and use the network`,
+      `run_code runs Python WITHOUT a sandbox (CAIRN_RUN_CODE=unsandboxed): code runs on this host as ${who}, with only resource limits and a timer; it can read what that user can read (as the bot's own user: the bot's environment, with its tokens, and the memory database) and use the network`,
     );
   } else if (firstTime) {
     log.info({ python: status.python, version: status.pythonVersion }, 'run_code is available (Python in a bubblewrap sandbox)');
