@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { mcpSecretValues } from './tools/mcp/config.js';
 
 /**
  * The whole environment in one schema. Every problem is reported at once, by variable name,
@@ -279,30 +280,5 @@ export function loadConfig(
 
 /** Secret values for the logger to scrub. */
 export function secretsOf(config: Config): string[] {
-  return [config.discord.token, config.llm.apiKey, config.search.braveApiKey, ...mcpSecrets(config.mcpServers)].filter((s): s is string => s !== undefined);
-}
-
-/**
- * Header and environment values of MCP servers given inline (tokens, mostly), so the logger
- * scrubs them; short values are left alone (they would scrub ordinary words). A file path's
- * contents are not read here.
- */
-function mcpSecrets(setting: string | undefined): string[] {
-  if (setting === undefined || !/^\s*[[{]/.test(setting)) return [];
-  const found: string[] = [];
-  const walk = (value: unknown, secret: boolean): void => {
-    if (typeof value === 'string') {
-      if (secret && value.length >= 8) found.push(value);
-    } else if (Array.isArray(value)) {
-      for (const item of value) walk(item, secret);
-    } else if (value !== null && typeof value === 'object') {
-      for (const [key, item] of Object.entries(value)) walk(item, secret || key === 'headers' || key === 'env');
-    }
-  };
-  try {
-    walk(JSON.parse(setting), false);
-  } catch {
-    return [];
-  }
-  return found;
+  return [config.discord.token, config.llm.apiKey, config.search.braveApiKey, ...mcpSecretValues(config.mcpServers)].filter((s): s is string => s !== undefined);
 }

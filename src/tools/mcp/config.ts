@@ -123,3 +123,28 @@ export async function loadMcpServers(setting: string | undefined): Promise<McpSe
   }
   return parseMcpServers(value);
 }
+
+/**
+ * Header and environment values of MCP servers given inline (tokens, mostly), so the logger
+ * scrubs them; short values are left alone (they would scrub ordinary words). A file path's
+ * contents are not read here.
+ */
+export function mcpSecretValues(setting: string | undefined): string[] {
+  if (setting === undefined || !/^\s*[[{]/.test(setting)) return [];
+  const found: string[] = [];
+  const walk = (value: unknown, secret: boolean): void => {
+    if (typeof value === 'string') {
+      if (secret && value.length >= 8) found.push(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item, secret);
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, item] of Object.entries(value)) walk(item, secret || key === 'headers' || key === 'env');
+    }
+  };
+  try {
+    walk(JSON.parse(setting), false);
+  } catch {
+    return [];
+  }
+  return found;
+}
