@@ -22,6 +22,7 @@ import { loadMcpServers, McpTools } from './tools/mcp/index.js';
 import { ToolRegistry } from './tools/registry.js';
 import { searchProviderFrom, webSearchTool } from './tools/search/index.js';
 import { httpTools } from './tools/web/http.js';
+import { errorMessage } from './text.js';
 
 /** The services every surface (terminal now, Discord later) is built from. */
 export interface App {
@@ -66,7 +67,7 @@ function webTools(config: Config) {
   try {
     return httpTools(config.http);
   } catch (error) {
-    throw new ConfigError([`CAIRN_HTTP_ALLOWED_DOMAINS: ${error instanceof Error ? error.message : String(error)}`]);
+    throw new ConfigError([`CAIRN_HTTP_ALLOWED_DOMAINS: ${errorMessage(error)}`]);
   }
 }
 
@@ -75,7 +76,7 @@ async function mcpServersOf(config: Config) {
   try {
     return await loadMcpServers(config.mcpServers);
   } catch (error) {
-    throw new ConfigError([`CAIRN_MCP_SERVERS: ${error instanceof Error ? error.message : String(error)}`]);
+    throw new ConfigError([`CAIRN_MCP_SERVERS: ${errorMessage(error)}`]);
   }
 }
 

@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, secretsOf, type Config, type Requirement } fro
 import { MEMORY_USAGE, MemoryUsageError } from './console/memory-usage.js';
 import { SCHEDULE_USAGE, ScheduleUsageError } from './console/schedule-usage.js';
 import { createLogger, type Logger } from './log.js';
+import { errorMessage } from './text.js';
 
 const USAGE = `Cairn — an autonomous agent with memory, for Discord and the terminal.
 
@@ -167,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cairn: ${error.message}\nRun "cairn help" for usage.\n`);
       return 2;
     }
-    process.stderr.write(`cairn: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`cairn: ${errorMessage(error)}\n`);
     return 1;
   }
 }

@@ -1,5 +1,5 @@
 import { chatStructured } from '../llm/structured.js';
-import { clip, oneLine } from '../text.js';
+import { clip, errorMessage, oneLine } from '../text.js';
 import type { LimitHit } from './budget.js';
 import { addCalls, emitStage, endsRun, stepShare, type ModeInputs } from './modes.js';
 import { executionOrder, planItems, planSchema, type TaskState } from './plan.js';
@@ -107,7 +107,7 @@ async function makePlan(inputs: ModeInputs, replan: Replan | null): Promise<Halt
     if (!made.ok) return { hit: made.hit };
     return { tasks: made.value.tasks.map((t) => ({ ...t, status: 'pending', result: null })) };
   } catch (error) {
-    return interruption(inputs) ?? { error: `Planning failed: ${errorText(error)}` };
+    return interruption(inputs) ?? { error: `Planning failed: ${errorMessage(error)}` };
   }
 }
 
@@ -122,7 +122,7 @@ async function synthesize(inputs: ModeInputs, tasks: readonly TaskState[], unfin
     if (!reply.ok) return { hit: reply.hit };
     return { text: reply.value === '' ? partialAnswer(tasks) : reply.value };
   } catch (error) {
-    return interruption(inputs) ?? { error: errorText(error) };
+    return interruption(inputs) ?? { error: errorMessage(error) };
   }
 }
 
@@ -157,9 +157,6 @@ function interruption(inputs: ModeInputs): Halt | null {
   return hit === null ? null : { hit };
 }
 
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? '' : 's'}`;

@@ -13,7 +13,7 @@ import { MAX_REJECTIONS } from './completion-check.js';
 import { missingFromGoal } from './side-calls.js';
 import { LoopGuard } from './loop-guard.js';
 import { EMPTY_REPLY_NOTE, LAST_STEP_NOTE } from './prompt.js';
-import { oneLine } from '../text.js';
+import { errorMessage, oneLine } from '../text.js';
 
 export interface LoopInputs {
   runId: string;
@@ -101,7 +101,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
     } catch (error) {
       const interrupted = abortHit(signal);
       if (interrupted !== null) return stop(interrupted);
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       inputs.log.error({ err: error }, 'model call failed');
       events.emit({ type: 'error', runId, elapsedMs: inputs.elapsedMs(), message });
       return { status: 'failed', answer: lastWords, reason: message, toolCalls, trace };

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
+import { errorMessage } from '../text.js';
 
 /** Hard limit after SIGTERM: whatever is still going, the process is gone by then. */
 const EXIT_DEADLINE_MS = 9_500;
@@ -23,7 +24,7 @@ export async function runBotCommand(config: Config, log: Logger): Promise<number
     bot = await DiscordBot.start(app);
   } catch (error) {
     await app.close();
-    throw new Error(`Could not connect to Discord: ${error instanceof Error ? error.message : String(error)}. Check DISCORD_TOKEN (and DISCORD_REST_URL if you set it).`, {
+    throw new Error(`Could not connect to Discord: ${errorMessage(error)}. Check DISCORD_TOKEN (and DISCORD_REST_URL if you set it).`, {
       cause: error,
     });
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../log.js';
 import { DeliveryError, type Report, type ReportDelivery } from '../scheduler/delivery.js';
 import type { Schedule } from '../scheduler/store.js';
 import { formatCost, formatDuration } from '../console/render.js';
-import { oneLine } from '../text.js';
+import { errorMessage, oneLine } from '../text.js';
 import { answerMessages } from './answer.js';
 import { discordCode, explainDiscordError } from './errors.js';
 
@@ -47,7 +47,7 @@ function deliveryError(error: unknown, channelId: string): DeliveryError {
     case RESTJSONErrorCodes.MissingPermissions:
       return new DeliveryError(`Cairn may not post in ${channel} (missing Send Messages)`, true);
     case undefined:
-      return new DeliveryError(error instanceof Error ? error.message : String(error), false);
+      return new DeliveryError(errorMessage(error), false);
     default:
       return new DeliveryError(explainDiscordError(error), PERMANENT.has(discordCode(error) ?? 0));
   }

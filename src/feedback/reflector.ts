@@ -6,6 +6,7 @@ import { withCommitRetry } from '../memory/db.js';
 import type { Episode } from '../memory/episodes.js';
 import type { Memory } from '../memory/memory.js';
 import { ReflectionRow, sqlString } from '../memory/schema.js';
+import { errorMessage } from '../text.js';
 
 /** What a reflection must produce: validated, so a rambling model cannot store a non-lesson. */
 export const Lesson = z.object({
@@ -183,7 +184,7 @@ export class Reflector {
     } catch (error) {
       const attempts = row.attempts + 1;
       const delay = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? 3_600_000;
-      const message = error instanceof Error ? error.message : String(error);
+      const message = errorMessage(error);
       await set({ attempts: String(attempts), next_attempt_at: String(this.now() + delay), error: sqlString(message.slice(0, 500)) });
       this.log.warn({ runId: row.run_id, attempts, retryInMs: delay, error: message }, 'reflection failed; will retry');
       return;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { LlmError } from './errors.js';
 import type { ChatMessage, ChatModel, TokenUsage } from './types.js';
+import { errorMessage } from '../text.js';
 
 export interface StructuredArgs<T> {
   messages: ChatMessage[];
@@ -71,7 +72,7 @@ export function parseStructured<T>(content: string | null, schema: z.ZodType<T>)
   try {
     json = JSON.parse(text);
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
+    const reason = errorMessage(err);
     return { ok: false, issue: `it is not valid JSON (${reason})` };
   }
   const result = schema.safeParse(json);

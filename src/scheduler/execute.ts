@@ -3,7 +3,7 @@ import { newRunId } from '../agent/agent.js';
 import type { RunResult } from '../agent/events.js';
 import { StepLog } from '../agent/step-log.js';
 import type { Logger } from '../log.js';
-import { clip, oneLine } from '../text.js';
+import { clip, errorMessage, oneLine } from '../text.js';
 import type { ChangeJudge } from './change.js';
 import { DeliveryError, shouldDeliver, type FireReason, type ReportDelivery } from './delivery.js';
 import type { Schedule, ScheduleStore } from './store.js';
@@ -82,7 +82,7 @@ function crashedRun(schedule: Schedule, runId: string, startedAt: number, error:
     usage: { promptTokens: 0, completionTokens: 0 },
     costUsd: null,
     toolCalls: { total: 0, succeeded: 0 },
-    reason: `the run could not start: ${error instanceof Error ? error.message : String(error)}`,
+    reason: `the run could not start: ${errorMessage(error)}`,
     startedAt: at,
     endedAt: new Date().toISOString(),
     workspaceDir: '',
@@ -140,7 +140,7 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
       await delivery.deliver(schedule, { result, steps: steps.steps, reason, changed });
       delivered = true;
     } catch (error) {
-      deliveryError = error instanceof DeliveryError ? error : new DeliveryError(error instanceof Error ? error.message : String(error), false);
+      deliveryError = error instanceof DeliveryError ? error : new DeliveryError(errorMessage(error), false);
       deps.log.warn({ err: error, scheduleId: schedule.id, permanent: deliveryError.permanent }, 'could not deliver a scheduled report');
     }
   }

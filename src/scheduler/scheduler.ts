@@ -6,6 +6,7 @@ import { checkSchedule, nextRuns, ScheduleInputError } from './cron.js';
 import type { FireReason } from './delivery.js';
 import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
 import { newScheduleId, type Schedule, type ScheduleStore } from './store.js';
+import { errorMessage } from '../text.js';
 
 const BUSY = 'its previous run is still going';
 /** As /agent's goal option allows. */
@@ -280,7 +281,7 @@ export class Scheduler {
         { timezone: schedule.timeZone, name: `cairn-${schedule.id}`, logger: this.cronLogger, missedExecutionTolerance: 60_000, unref: true },
       );
     } catch (error) {
-      const reason = `its cron expression cannot be scheduled: ${error instanceof Error ? error.message : String(error)}`;
+      const reason = `its cron expression cannot be scheduled: ${errorMessage(error)}`;
       this.log.error({ err: error, scheduleId: schedule.id }, 'pausing a schedule that cannot be armed');
       void this.store.update(schedule.id, () => ({ status: 'paused', pausedReason: reason, nextRunAt: null })).catch(() => undefined);
       return false;

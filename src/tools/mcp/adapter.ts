@@ -8,6 +8,7 @@ import { CallToolResultSchema, type ContentBlock, type Tool as McpToolDefinition
 import { z } from 'zod';
 import { defineTool } from '../define.js';
 import type { RiskLevel, Tool } from '../types.js';
+import { errorMessage } from '../../text.js';
 
 /** Calls a tool on the server; `args` already passed the registry's validation. */
 export type McpCall = (tool: string, args: Record<string, unknown>, signal: AbortSignal) => Promise<unknown>;
@@ -55,7 +56,7 @@ function inputFrom(schema: McpToolDefinition['inputSchema']): { ok: true; input:
     const roundTrip = z.toJSONSchema(input, { io: 'input' });
     if (roundTrip.type !== 'object') return { ok: false, reason: 'its input schema is not an object schema' };
   } catch (err) {
-    return { ok: false, reason: `its input schema cannot be converted: ${err instanceof Error ? err.message : String(err)}` };
+    return { ok: false, reason: `its input schema cannot be converted: ${errorMessage(err)}` };
   }
   return { ok: true, input };
 }

@@ -4,6 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
+import { errorMessage } from '../../text.js';
 
 export const DEFAULT_MCP_RISK = 'high';
 export const DEFAULT_MCP_CALL_TIMEOUT_S = 60;
@@ -119,7 +120,7 @@ export async function loadMcpServers(setting: string | undefined): Promise<McpSe
   try {
     value = JSON.parse(json) as unknown;
   } catch (err) {
-    throw new Error(`the MCP server configuration is not valid JSON: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`the MCP server configuration is not valid JSON: ${errorMessage(err)}`, { cause: err });
   }
   return parseMcpServers(value);
 }

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { findExecutable, type HelperPaths, type SandboxMode } from './command.js';
 import { executePython } from './python.js';
+import { errorMessage } from '../../text.js';
 
 export const DEFAULT_PYTHON = '/usr/bin/python3';
 
@@ -104,7 +105,7 @@ export async function detectSandbox(options: DetectOptions = {}): Promise<Sandbo
     if (result.exitCode === 0 && /^\d+\.\d+/.test(version)) return { available: true, mode, python, pythonVersion: version, helpers };
     return unavailable(explainProbeFailure(result.stderr.head.toString('utf8'), result.exitCode, result.timedOut, timeoutMs / 1000));
   } catch (err) {
-    return unavailable(`the sandbox probe could not run: ${err instanceof Error ? err.message : String(err)}`);
+    return unavailable(`the sandbox probe could not run: ${errorMessage(err)}`);
   } finally {
     if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
   }

@@ -5,6 +5,7 @@
 import { BraveSearchProvider } from './brave.js';
 import type { SearchOptions, SearchProvider, SearchResult } from './provider.js';
 import { SearxngProvider } from './searxng.js';
+import { errorMessage } from '../../text.js';
 
 export { BraveSearchProvider, BRAVE_API_URL, type BraveOptions } from './brave.js';
 export { DEFAULT_SEARCH_TIMEOUT_MS, type SearchOptions, type SearchProvider, type SearchResult } from './provider.js';
@@ -43,7 +44,7 @@ export class FallbackSearchProvider implements SearchProvider {
         return await provider.search(query, options);
       } catch (err) {
         options.signal.throwIfAborted();
-        reasons.push(err instanceof Error ? err.message : String(err));
+        reasons.push(errorMessage(err));
       }
     }
     throw new Error(reasons.length === 1 ? (reasons[0] ?? 'search failed') : `every search provider failed: ${reasons.join('; ')}`);

@@ -10,6 +10,7 @@ import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { errnoCode } from '../builtin/files.js';
 import { blockedReason, isAllowedHost, isLoopbackName, urlHost } from './ssrf.js';
+import { errorMessage } from '../../text.js';
 
 /**
  * Where names resolve and where sockets go. Production uses the system transport; tests swap
@@ -219,7 +220,7 @@ function seconds(ms: number): string {
 
 function describeFailure(err: unknown, url: URL): string {
   const code = errnoCode(err) ?? '';
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   if (err instanceof FetchError) return message;
   if (code === 'ECONNREFUSED') return `Connection refused by ${url.host}.`;
   if (code === 'ECONNRESET' || code === 'EPIPE') return `The connection to ${url.host} was reset before a complete response.`;
