@@ -81,7 +81,7 @@ async function mcpServersOf(config: Config) {
 }
 
 /** Composition root: config → logger → llm → memory → tools → agent. */
-export async function createApp(config: Config, log: Logger): Promise<App> {
+export async function createApp(config: Config, log: Logger, options: { externalTools?: boolean } = {}): Promise<App> {
   // Settings that can be wrong are checked before anything is opened or started.
   const web = webTools(config);
   const model = new OpenAiChatModel({
@@ -95,12 +95,14 @@ export async function createApp(config: Config, log: Logger): Promise<App> {
   const memory = await openMemory(config, log);
   const reflector = new Reflector(memory, model, log);
   reflector.start();
-  const search = searchProviderFrom(config.search);
-  if (search === null) log.info('web_search is not offered: set CAIRN_SEARXNG_URL or CAIRN_BRAVE_API_KEY to enable it');
-  // A server that fails is logged and skipped; Cairn runs without its tools.
+  // Commands that never run the agent skip what reaches outside: no sandbox probe, no MCP servers started.
+  const external = options.externalTools ?? true;
+  const search = external ? searchProviderFrom(config.search) : null;
+  if (external && search === null) log.info('web_search is not offered: set CAIRN_SEARXNG_URL or CAIRN_BRAVE_API_KEY to enable it');
   // Offered only where the sandbox works; otherwise the reason is logged once.
-  const code = await codeToolFor(config.runCode.setting, log, { python: config.runCode.python, timeoutMs: config.runCode.timeoutMs });
-  const mcp = await McpTools.connect(await mcpServersOf(config), log);
+  const code = external ? await codeToolFor(config.runCode.setting, log, { python: config.runCode.python, timeoutMs: config.runCode.timeoutMs }) : null;
+  // A server that fails is logged and skipped; Cairn runs without its tools.
+  const mcp = await McpTools.connect(external ? await mcpServersOf(config) : [], log);
   const tools = new ToolRegistry([
     ...builtinTools(),
     ...memoryTools(memory),

@@ -72,11 +72,11 @@ function terminalSetup(needs: Requirement[], service = false): { config: Config;
 }
 
 /** Runs a command with the whole app, closing it (and the memory database) afterwards. */
-async function withApp(use: (app: App) => Promise<number>): Promise<number> {
+async function withApp(use: (app: App) => Promise<number>, options: { externalTools?: boolean } = {}): Promise<number> {
   const { config, log } = terminalSetup(['llm']);
   // Loaded on demand: LanceDB and the embedder cost a second at start-up that help and usage errors need not pay.
   const { createApp } = await import('./app.js');
-  const app = await createApp(config, log);
+  const app = await createApp(config, log, options);
   try {
     return await use(app);
   } finally {
@@ -136,7 +136,8 @@ async function dispatch(argv: string[]): Promise<number> {
         return rest[0] === undefined ? 2 : 0;
       }
       const { runScheduleCommand } = await import('./console/schedule-command.js');
-      return withApp((app) => runScheduleCommand(app, rest));
+      // Only `run` runs the agent; managing schedules needs no sandbox probe or MCP servers.
+      return withApp((app) => runScheduleCommand(app, rest), { externalTools: rest[0] === 'run' });
     }
     case 'bot': {
       const { config, log } = terminalSetup(['llm', 'discord'], true);
