@@ -1,14 +1,18 @@
 /**
  * Simulated users: what people do in the Discord client, turned into state changes and the
  * gateway events Discord sends the bot. Impossible actions (clicking a button that is not
- * there, posting where one may not) throw, since a real user could not do them either.
+ * there, acting in a channel one cannot see, posting where one may not) throw, since a real user
+ * could not do them either. The one deliberate exception is `submitModal({ forge: true })`: a
+ * modified client submitting a modal the bot never showed (see its comment).
  */
 import type { Gateway } from './gateway.js';
-import { basePayload, modalComponents, slashData } from './interaction-payloads.js';
+import { basePayload, slashData } from './interaction-payloads.js';
 import type { InteractionRecord, Interactions } from './interactions.js';
 import type { Messages } from './messages.js';
+import { forgedModalComponents, modalComponents } from './modal-submit.js';
 import { messagePayload } from './payloads.js';
 import { has, Permission } from './permissions.js';
+import { FLAG_EPHEMERAL } from './rules.js';
 import { interactionToken } from './snowflake.js';
 import type { FakeDiscord, FakeInteraction, FakeMessage, FakeUser, SlashOptions } from './types.js';
 import type { StoredMessage, World } from './world.js';
@@ -39,12 +43,30 @@ export class Driver {
 
   slash(opts: SlashOptions): FakeInteraction {
     const channelId = opts.dm === true ? this.world.dmChannelFor(opts.user.id).id : this.#channel(opts.channelId);
-    const data = slashData(this.world, opts, opts.user.id);
+    this.#mustSee(opts.user, channelId);
+    const channel = this.world.channel(channelId);
+    const guildId = channel ? this.world.guildIdOf(channel) : undefined;
+    // Using slash commands in a guild channel takes Use Application Commands (Topics > Permissions).
+    if (guildId !== undefined && !has(this.world.permissionsIn(opts.user.id, channelId), Permission.UseApplicationCommands)) {
+      throw new Error(`fake Discord: ${opts.user.username} may not use commands in ${channelId}`);
+    }
+    const data = slashData(this.world, opts, { userId: opts.user.id, guildId });
     return this.#dispatch(this.#record(2, opts.user, channelId), { data });
   }
 
+  /**
+   * A click on a button that is on the message. There is no forged variant: Discord checks a
+   * component interaction's custom_id against the message it names (discord-api-docs #3207,
+   * "Custom IDs are now validated by the API"; unofficial clients get 400 "Component validation
+   * failed"), so even a modified client can only press buttons that are there.
+   */
   clickButton(opts: { user: FakeUser; message: FakeMessage; customId: string }): FakeInteraction {
     const message = this.#message(opts.message.id);
+    this.#mustSee(opts.user, message.channelId);
+    // An ephemeral message exists only for the user whose interaction it answers.
+    if ((message.flags & FLAG_EPHEMERAL) !== 0 && message.interaction?.userId !== opts.user.id) {
+      throw new Error(`fake Discord: ${opts.user.username} cannot see ephemeral message ${message.id}`);
+    }
     const button = findButton(message.components, opts.customId);
     if (!button) throw new Error(`fake Discord: message ${message.id} has no button "${opts.customId}"`);
     if (button.disabled === true) throw new Error(`fake Discord: button "${opts.customId}" is disabled`);
@@ -55,10 +77,33 @@ export class Driver {
     });
   }
 
+  /**
+   * A modal submission. Normally the bot must have shown this user a modal with this custom_id
+   * (in this channel), and the submission mirrors its layout. `forge: true` simulates a modified
+   * client instead: the modal submit interaction is built from what the client sends (a custom_id
+   * and component values — Interactions > Modal Submit Data Structure), and Discord documents no
+   * check of them against a modal it showed, so any custom_id and fields are submitted. The user
+   * must still be able to see the channel: Discord fills in guild, member and permissions itself.
+   */
   submitModal(opts: Parameters<FakeDiscord['submitModal']>[0]): FakeInteraction {
     const source = opts.message ? this.#message(opts.message.id) : undefined;
     const channelId = source?.channelId ?? this.#channel(opts.channelId);
-    const components = modalComponents(this.interactions.lastModal(opts.customId), opts.fields);
+    this.#mustSee(opts.user, channelId);
+    let components: unknown[];
+    if (opts.forge === true) {
+      components = forgedModalComponents(opts.fields);
+    } else {
+      const shown = this.interactions.shownModal(opts.customId, opts.user.id);
+      if (!shown) {
+        throw new Error(
+          `fake Discord: the bot never showed ${opts.user.username} a modal "${opts.customId}" (forge: true simulates a modified client)`,
+        );
+      }
+      if (shown.openedBy.channelId !== channelId) {
+        throw new Error(`fake Discord: modal "${opts.customId}" was shown in ${shown.openedBy.channelId}, not ${channelId}`);
+      }
+      components = modalComponents(shown.modal, opts.fields);
+    }
     const record = this.#record(5, opts.user, channelId, source?.id);
     return this.#dispatch(record, {
       data: { custom_id: opts.customId, components },
@@ -107,8 +152,15 @@ export class Driver {
     this.messages.addReaction(message, opts.user.id, opts.emoji);
   }
 
-  #record(type: 2 | 3 | 5, user: FakeUser, channelId: string, sourceMessageId?: string): InteractionRecord {
+  /** Interactions only come from channels the user can see: a member of the guild with View Channel. */
+  #mustSee(user: FakeUser, channelId: string): void {
     if (!this.world.users.has(user.id)) throw new Error(`fake Discord: unknown user ${user.id}`);
+    if (!has(this.world.permissionsIn(user.id, channelId), Permission.ViewChannel)) {
+      throw new Error(`fake Discord: ${user.username} cannot see channel ${channelId} (not a member of its guild, or no View Channel)`);
+    }
+  }
+
+  #record(type: 2 | 3 | 5, user: FakeUser, channelId: string, sourceMessageId?: string): InteractionRecord {
     const record: InteractionRecord = {
       id: this.world.ids.next(),
       token: interactionToken(),

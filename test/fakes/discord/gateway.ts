@@ -194,7 +194,8 @@ export class Gateway {
       v: 10,
       user: { ...userPayload(world.bot), verified: true, mfa_enabled: false, flags: 0 },
       user_settings: {},
-      guilds: [{ id: world.guildId, unavailable: true }],
+      // Every guild starts out unavailable; a GUILD_CREATE per guild follows (Gateway Events > Ready).
+      guilds: [...world.guilds.keys()].map((id) => ({ id, unavailable: true })),
       session_id: session.sessionId,
       resume_gateway_url: this.deps.url(),
       shard: d.shard ?? [0, 1],
@@ -207,7 +208,9 @@ export class Gateway {
       auth: {},
     });
     // Without the Guilds intent Discord sends no GUILD_CREATE (and discord.js waits 15 s for it).
-    if ((d.intents & GatewayIntentBits.Guilds) !== 0) this.#dispatch(session, 'GUILD_CREATE', guildCreatePayload(world));
+    if ((d.intents & GatewayIntentBits.Guilds) !== 0) {
+      for (const guildId of world.guilds.keys()) this.#dispatch(session, 'GUILD_CREATE', guildCreatePayload(world, guildId));
+    }
     this.#markReady(session);
   }
 

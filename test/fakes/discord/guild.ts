@@ -1,5 +1,5 @@
 /**
- * The guild as GUILD_CREATE describes it: roles (with @everyone and the bot's managed role),
+ * A guild as GUILD_CREATE describes it: roles (with @everyone and the bot's managed role),
  * text channels with their permission overwrites, threads, and every member including the bot.
  */
 import {
@@ -9,7 +9,6 @@ import {
   GuildNSFWLevel,
   GuildPremiumTier,
   GuildVerificationLevel,
-  Locale,
   type APIRole,
   type GatewayGuildCreateDispatchData,
   type GuildSystemChannelFlags,
@@ -41,32 +40,38 @@ function rolePayload(world: World, roleId: string): APIRole {
   };
 }
 
-export function guildCreatePayload(world: World): GatewayGuildCreateDispatchData {
+/**
+ * GUILD_CREATE for one guild (Gateway Events > Guild Create): the guild object plus the extra
+ * fields sent to a bot on connect — its channels, threads and members, with the bot's joined_at.
+ */
+export function guildCreatePayload(world: World, guildId: string): GatewayGuildCreateDispatchData {
+  const guild = world.guild(guildId);
+  if (!guild) throw new Error(`fake Discord: unknown guild ${guildId}`);
   const guildChannels: GatewayGuildCreateDispatchData['channels'] = [];
   const threads: GatewayGuildCreateDispatchData['threads'] = [];
-  for (const channel of world.channels.values()) {
+  for (const channel of world.channelsOf(guild.id)) {
     if (channel.kind === 'text') guildChannels.push(channelPayload(world, channel) as (typeof guildChannels)[number]);
     if (channel.kind === 'thread') threads.push(channelPayload(world, channel) as (typeof threads)[number]);
   }
   return {
-    id: world.guildId,
-    name: 'Cairn Test Server',
+    id: guild.id,
+    name: guild.name,
     icon: null,
     splash: null,
     discovery_splash: null,
-    owner_id: world.ownerId,
+    owner_id: guild.ownerId,
     afk_channel_id: null,
     afk_timeout: 300,
     verification_level: GuildVerificationLevel.None,
     default_message_notifications: GuildDefaultMessageNotifications.OnlyMentions,
     explicit_content_filter: GuildExplicitContentFilter.Disabled,
-    roles: [...world.roles.keys()].map((id) => rolePayload(world, id)),
+    roles: world.rolesOf(guild.id).map((role) => rolePayload(world, role.id)),
     emojis: [],
     stickers: [],
     features: [],
     mfa_level: GuildMFALevel.None,
     application_id: null,
-    system_channel_id: world.cast.general,
+    system_channel_id: guild.systemChannelId,
     system_channel_flags: bits<GuildSystemChannelFlags>(0),
     rules_channel_id: null,
     vanity_url_code: null,
@@ -74,7 +79,7 @@ export function guildCreatePayload(world: World): GatewayGuildCreateDispatchData
     banner: null,
     premium_tier: GuildPremiumTier.None,
     premium_subscription_count: 0,
-    preferred_locale: Locale.EnglishUS,
+    preferred_locale: guild.locale,
     public_updates_channel_id: null,
     nsfw_level: GuildNSFWLevel.Default,
     premium_progress_bar_enabled: false,
@@ -82,12 +87,12 @@ export function guildCreatePayload(world: World): GatewayGuildCreateDispatchData
     safety_alerts_channel_id: null,
     incidents_data: null,
     max_members: 500_000,
-    joined_at: iso(world.members.get(world.bot.id)?.joinedAt ?? Date.now()),
+    joined_at: iso(guild.members.get(world.bot.id)?.joinedAt ?? Date.now()),
     large: false,
     unavailable: false,
-    member_count: world.members.size,
+    member_count: guild.members.size,
     voice_states: [],
-    members: [...world.members.keys()].map((id) => memberPayload(world, id)),
+    members: [...guild.members.keys()].map((id) => memberPayload(world, guild.id, id)),
     channels: guildChannels,
     threads,
     presences: [],

@@ -7,6 +7,8 @@
  *   await client.login(fake.token);
  *   await fake.ready();
  *   const interaction = fake.slash({ user: fake.users.alice, channelId: fake.channels.general, name: 'help' });
+ *   // A second guild: mallory is admin of `guilds.other` and a plain member of the main guild.
+ *   fake.slash({ user: fake.users.mallory, channelId: fake.channels.otherGeneral, name: 'help' });
  *   await interaction.acknowledged();
  *   ...
  *   await client.destroy();
@@ -74,9 +76,15 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     applicationId: world.applicationId,
     botUserId: world.bot.id,
     guildId: world.guildId,
-    channels: { general: cast.general, noThreads: cast.noThreads, readOnly: cast.readOnly },
-    users: { alice: fakeUser(cast.alice), bob: fakeUser(cast.bob), carol: fakeUser(cast.carol) },
-    roles: { admin: cast.adminRole, member: cast.memberRole },
+    guilds: { main: world.guildId, other: cast.otherGuild },
+    channels: { general: cast.general, noThreads: cast.noThreads, readOnly: cast.readOnly, otherGeneral: cast.otherGeneral },
+    users: {
+      alice: fakeUser(cast.alice),
+      bob: fakeUser(cast.bob),
+      carol: fakeUser(cast.carol),
+      mallory: fakeUser(cast.mallory),
+    },
+    roles: { admin: cast.adminRole, member: cast.memberRole, otherAdmin: cast.otherAdminRole },
     identify: () => gateway.lastIdentify(),
     ready: () => gateway.ready(),
     requests,

@@ -60,33 +60,42 @@ export function basePayload(world: World, record: InteractionRecord): Record<str
     // In the bot's DM the guild-install owner is reported as '0'.
     return { ...common, user: userPayload(user), context: 1, authorizing_integration_owners: { '0': '0' } };
   }
+  const guild = world.guild(guildId);
+  if (!guild) throw new Error(`fake Discord: unknown guild ${guildId}`);
+  // In a guild: guild_id, a partial guild, the guild's preferred locale, and the invoker's member of
+  // *that* guild with their resolved permissions in the channel (Interactions > Interaction Object).
   return {
     ...common,
-    guild_id: guildId,
-    guild: { id: guildId, locale: 'en-US', features: [] },
-    guild_locale: 'en-US',
-    member: { ...memberPayload(world, user.id), permissions: world.permissionsIn(user.id, channel.id).toString() },
+    guild_id: guild.id,
+    guild: { id: guild.id, locale: guild.locale, features: [] },
+    guild_locale: guild.locale,
+    member: { ...memberPayload(world, guild.id, user.id), permissions: world.permissionsIn(user.id, channel.id).toString() },
     context: 0,
-    authorizing_integration_owners: { '0': guildId },
+    authorizing_integration_owners: { '0': guild.id },
   };
 }
 
-function findCommand(world: World, name: string): Command | undefined | 'unregistered' {
-  const all = [...(world.commands.get(world.guildId) ?? []), ...(world.commands.get('') ?? [])];
-  if (all.length === 0) return undefined;
-  const found = all.map((c) => CommandSchema.safeParse(c).data).find((c) => c?.name === name);
+/**
+ * The registered command named `name` where the interaction happens: a guild command is only
+ * available in its own guild, a global one everywhere (Application Commands > Registering a
+ * Command). Undefined when nothing is registered at all, so fake-only tests need not register.
+ */
+function findCommand(world: World, guildId: string | undefined, name: string): Command | undefined | 'unregistered' {
+  if ([...world.commands.values()].every((list) => list.length === 0)) return undefined;
+  const here = [...(guildId === undefined ? [] : (world.commands.get(guildId) ?? [])), ...(world.commands.get('') ?? [])];
+  const found = here.map((c) => CommandSchema.safeParse(c).data).find((c) => c?.name === name);
   return found ?? 'unregistered';
 }
 
 /** Discord's client refuses what its UI would not offer; the fake throws instead. */
-function checkAvailability(world: World, command: Command, opts: SlashOptions): void {
+function checkAvailability(world: World, command: Command, opts: SlashOptions, guildId: string | undefined): void {
   if (opts.dm === true && (command.dm_permission === false || (command.contexts && !command.contexts.includes(1)))) {
     throw new Error(`fake Discord: /${command.name} is not available in DMs`);
   }
   const required = command.default_member_permissions;
-  if (opts.dm !== true && required !== undefined && required !== null) {
+  if (guildId !== undefined && required !== undefined && required !== null) {
     const bits = BigInt(required);
-    const held = world.guildPermissions(opts.user.id);
+    const held = world.guildPermissions(guildId, opts.user.id);
     // "0" means administrators only.
     const allowed = bits === 0n ? (held & Permission.Administrator) !== 0n : (held & bits) === bits;
     if (!allowed) {
@@ -111,10 +120,20 @@ const TYPE_CHECKS: Record<number, (value: SlashOptionValue) => boolean> = {
   10: (v) => typeof v === 'number',
 };
 
-export function slashData(world: World, opts: SlashOptions, userId: string): Record<string, unknown> {
-  const found = findCommand(world, opts.name);
-  if (found === 'unregistered') throw new Error(`fake Discord: /${opts.name} is not a registered command`);
-  if (found) checkAvailability(world, found, opts);
+/** Where a slash command is run: the invoking user, and the guild (undefined in a DM). */
+export interface SlashPlace {
+  userId: string;
+  guildId: string | undefined;
+}
+
+export function slashData(world: World, opts: SlashOptions, place: SlashPlace): Record<string, unknown> {
+  const { guildId } = place;
+  const found = findCommand(world, guildId, opts.name);
+  if (found === 'unregistered') {
+    const where = guildId === undefined ? 'globally (DMs only offer global commands)' : `globally or in guild ${guildId}`;
+    throw new Error(`fake Discord: /${opts.name} is not a registered command here (not ${where})`);
+  }
+  if (found) checkAvailability(world, found, opts, guildId);
   const where = `/${opts.name}${opts.subcommand ? ` ${opts.subcommand}` : ''}`;
   let defs = found?.options;
   const wrappers: { type: number; name: string }[] = [];
@@ -139,7 +158,7 @@ export function slashData(world: World, opts: SlashOptions, userId: string): Rec
     }
     if (typeof value !== 'object') return { name, type, value };
     const id = 'channel' in value ? value.channel : value.user;
-    resolve(world, resolved, type, id, userId);
+    resolve(world, resolved, type, id, place);
     return { name, type, value: id };
   });
   for (const def of defs ?? []) {
@@ -165,64 +184,24 @@ interface Resolved {
   members?: Record<string, unknown>;
 }
 
-function resolve(world: World, resolved: Resolved, type: number, id: string, userId: string): void {
+/** Resolved data (Interactions > Resolved Data Structure): members are those of the guild at hand. */
+function resolve(world: World, resolved: Resolved, type: number, id: string, place: SlashPlace): void {
+  const { userId, guildId } = place;
   if (type === 7) {
     const channel = world.channel(id);
     if (!channel) throw new Error(`fake Discord: no channel ${id}`);
+    // Discord's picker only offers channels of the guild the command is run in.
+    if (guildId !== undefined && world.guildIdOf(channel) !== guildId) {
+      throw new Error(`fake Discord: channel ${id} is not in guild ${guildId}`);
+    }
     (resolved.channels ??= {})[id] = channelPayload(world, channel, userId);
     return;
   }
   const user = world.users.get(id);
   if (!user) throw new Error(`fake Discord: no user ${id}`);
   (resolved.users ??= {})[id] = userPayload(user);
-  if (world.members.has(id)) {
-    const { user: _user, ...member } = memberPayload(world, id);
-    (resolved.members ??= {})[id] = { ...member, permissions: world.guildPermissions(id).toString() };
+  if (guildId !== undefined && world.member(guildId, id)) {
+    const { user: _user, ...member } = memberPayload(world, guildId, id);
+    (resolved.members ??= {})[id] = { ...member, permissions: world.guildPermissions(guildId, id).toString() };
   }
-}
-
-const ModalComponent = z.looseObject({
-  type: z.number(),
-  id: z.number().optional(),
-  custom_id: z.string().optional(),
-  required: z.boolean().optional(),
-  components: z.array(z.looseObject({ type: z.number(), custom_id: z.string().optional(), required: z.boolean().optional() })).optional(),
-  component: z.looseObject({ type: z.number(), custom_id: z.string().optional(), required: z.boolean().optional() }).optional(),
-});
-
-/**
- * The submitted components, mirroring the layout of the modal the bot opened (action rows or
- * labels) so discord.js's `fields.getTextInputValue` sees what Discord would send.
- */
-export function modalComponents(modal: { components: unknown[] } | undefined, fields: Record<string, string>): unknown[] {
-  if (!modal) {
-    return Object.entries(fields).map(([custom_id, value], i) => ({
-      type: 1,
-      id: i * 2 + 1,
-      components: [{ type: 4, id: i * 2 + 2, custom_id, value }],
-    }));
-  }
-  const used = new Set<string>();
-  let nextId = 1;
-  const input = (c: { type: number; custom_id?: string | undefined; required?: boolean | undefined }): Record<string, unknown> => {
-    const customId = c.custom_id ?? '';
-    const value = fields[customId];
-    if (value === undefined && c.required !== false && c.type === 4) throw new Error(`fake Discord: modal field "${customId}" is required`);
-    used.add(customId);
-    const id = nextId++;
-    if (c.type === 3) return { type: 3, id, custom_id: customId, values: value === undefined ? [] : [value] };
-    return { type: c.type, id, custom_id: customId, value: value ?? '' };
-  };
-  const out = modal.components.flatMap((raw) => {
-    const parsed = ModalComponent.safeParse(raw);
-    if (!parsed.success) return [];
-    const c = parsed.data;
-    const id = nextId++;
-    if (c.components) return [{ type: c.type, id, components: c.components.map(input) }];
-    if (c.component) return [{ type: c.type, id, component: input(c.component) }];
-    return c.type === 10 ? [{ type: 10, id }] : [];
-  });
-  const unknown = Object.keys(fields).filter((key) => !used.has(key));
-  if (unknown.length > 0) throw new Error(`fake Discord: the modal has no field(s) ${unknown.join(', ')}`);
-  return out;
 }

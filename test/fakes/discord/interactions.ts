@@ -71,12 +71,15 @@ export class Interactions {
     this.#byToken.set(record.token, record);
   }
 
-  /** The most recent modal the bot opened with this custom_id, to mirror its layout on submit. */
-  lastModal(customId: string): { components: unknown[] } | undefined {
+  /**
+   * The most recent modal with this custom_id that the bot opened for `userId` (a modal is shown
+   * only to the user whose interaction it answered), and the interaction that opened it.
+   */
+  shownModal(customId: string, userId: string): { modal: { components: unknown[] }; openedBy: InteractionRecord } | undefined {
     const records = [...this.#byId.values()].reverse();
     for (const record of records) {
       const modal = z.looseObject({ custom_id: z.string(), components: z.array(z.unknown()) }).safeParse(record.modal);
-      if (modal.success && modal.data.custom_id === customId) return modal.data;
+      if (modal.success && modal.data.custom_id === customId && record.userId === userId) return { modal: modal.data, openedBy: record };
     }
     return undefined;
   }

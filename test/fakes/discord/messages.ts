@@ -151,6 +151,8 @@ export class Messages {
     const guildId = this.#guildId(message);
     const intent = guildId === undefined ? I.DirectMessageReactions : I.GuildMessageReactions;
     // Ids only, no message object: discord.js needs Partials for messages it has not cached.
+    // In a guild, ADD also carries guild_id and the reactor's member of that guild (Gateway Events >
+    // Message Reaction Add); REMOVE carries guild_id only.
     this.gateway.broadcast(event, (intents) =>
       (intents & intent) === 0
         ? undefined
@@ -166,7 +168,7 @@ export class Messages {
               : {
                   guild_id: guildId,
                   ...(event === 'MESSAGE_REACTION_ADD'
-                    ? { member: memberPayload(this.world, userId), message_author_id: message.authorId }
+                    ? { member: memberPayload(this.world, guildId, userId), message_author_id: message.authorId }
                     : {}),
                 }),
           },

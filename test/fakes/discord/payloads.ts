@@ -40,11 +40,11 @@ export function userPayload(user: StoredUser): APIUser {
   };
 }
 
-/** A guild member; `withUser` false gives the partial member Discord embeds in messages. */
-export function memberPayload(world: World, userId: string): APIGuildMember {
-  const member = world.members.get(userId);
+/** A member of one guild (Resources > Guild > Guild Member Object): roles are that guild's. */
+export function memberPayload(world: World, guildId: string, userId: string): APIGuildMember {
+  const member = world.member(guildId, userId);
   const user = world.users.get(userId);
-  if (!member || !user) throw new Error(`fake Discord: ${userId} is not a guild member`);
+  if (!member || !user) throw new Error(`fake Discord: ${userId} is not a member of guild ${guildId}`);
   return {
     user: userPayload(user),
     nick: null,
@@ -88,12 +88,14 @@ export function channelPayload(
       ...permissions,
     };
   }
+  // Guild channels and threads carry their guild's id (Resources > Channel > Channel Object).
+  const guild_id = world.guildIdOf(channel) ?? world.guildId;
   if (channel.kind === 'thread') {
     const count = world.messagesIn(channel.id).length;
     return {
       id: channel.id,
       type: channel.type === 12 ? ChannelType.PrivateThread : ChannelType.PublicThread,
-      guild_id: world.guildId,
+      guild_id,
       parent_id: channel.parentId,
       owner_id: channel.ownerId,
       name: channel.name,
@@ -117,7 +119,7 @@ export function channelPayload(
   return {
     id: channel.id,
     type: ChannelType.GuildText,
-    guild_id: world.guildId,
+    guild_id,
     name: channel.name,
     position: channel.position,
     parent_id: null,
@@ -181,12 +183,14 @@ export function messagePayload(
           id: message.interaction.id,
           type: message.interaction.type,
           user: userPayload(interactionUser),
-          authorizing_integration_owners: { '0': world.guildId },
+          // The guild's id for a guild install, "0" in the bot's DM (Interactions > Authorizing Integration Owners).
+          authorizing_integration_owners: { '0': guildId ?? '0' },
         }
       : undefined;
   let member: Omit<APIGuildMember, 'user'> | undefined;
-  if (options.gateway && guildId !== undefined && world.members.has(author.id)) {
-    const { user: _user, ...rest } = memberPayload(world, author.id);
+  // Gateway MESSAGE_CREATE/UPDATE carry the author's partial member of the message's guild.
+  if (options.gateway && guildId !== undefined && world.member(guildId, author.id)) {
+    const { user: _user, ...rest } = memberPayload(world, guildId, author.id);
     member = rest;
   }
   return {

@@ -109,8 +109,9 @@ export function appRoutes(ctx: Ctx): Route[] {
   const ownApp = (id: string): void => {
     if (id !== world.applicationId && id !== '@me') throw missingAccess();
   };
+  // A guild the bot is not in answers 50001 Missing Access.
   const ownGuild = (id: string): void => {
-    if (id !== world.guildId) throw missingAccess();
+    if (!world.guild(id)) throw missingAccess();
   };
   const application = {
     id: world.applicationId,
@@ -165,18 +166,19 @@ export function appRoutes(ctx: Ctx): Route[] {
     }),
     route('GET', '/guilds/:guild', (_req, p) => {
       ownGuild(p('guild'));
-      const { channels: _c, members: _m, threads: _t, ...guild } = guildCreatePayload(world);
+      const { channels: _c, members: _m, threads: _t, ...guild } = guildCreatePayload(world, p('guild'));
       return { status: 200, body: guild };
     }),
     route('GET', '/guilds/:guild/channels', (_req, p) => {
       ownGuild(p('guild'));
-      const texts = [...world.channels.values()].filter((c) => c.kind === 'text');
+      // Threads are not listed here (Resources > Guild > Get Guild Channels).
+      const texts = world.channelsOf(p('guild')).filter((c) => c.kind === 'text');
       return { status: 200, body: texts.map((c) => channelPayload(world, c)) };
     }),
     route('GET', '/guilds/:guild/members/:user', (_req, p) => {
       ownGuild(p('guild'));
-      if (!world.members.has(p('user'))) throw new DiscordError(404, 10007, 'Unknown Member');
-      return { status: 200, body: memberPayload(world, p('user')) };
+      if (!world.member(p('guild'), p('user'))) throw new DiscordError(404, 10007, 'Unknown Member');
+      return { status: 200, body: memberPayload(world, p('guild'), p('user')) };
     }),
   ];
 }

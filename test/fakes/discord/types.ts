@@ -137,12 +137,25 @@ export interface FakeDiscord {
   token: string;
   applicationId: string;
   botUserId: string;
+  /** The main guild, "Cairn Test Server" (the same as `guilds.main`). */
   guildId: string;
-  /** noThreads: the bot lacks CREATE_PUBLIC_THREADS; readOnly: the bot lacks SEND_MESSAGES. */
-  channels: { general: string; noThreads: string; readOnly: string };
-  /** Guild members; carol has role `roles.admin` with Manage Guild. */
-  users: { alice: FakeUser; bob: FakeUser; carol: FakeUser };
-  roles: { admin: string; member: string };
+  /**
+   * The two guilds the bot is in: `main` ("Cairn Test Server": general, noThreads, readOnly) and
+   * `other` ("Other Server": otherGeneral). READY lists both; a GUILD_CREATE follows for each.
+   */
+  guilds: { main: string; other: string };
+  /**
+   * general, noThreads, readOnly are in the main guild (noThreads: the bot lacks
+   * CREATE_PUBLIC_THREADS; readOnly: the bot lacks SEND_MESSAGES); otherGeneral is in the other.
+   */
+  channels: { general: string; noThreads: string; readOnly: string; otherGeneral: string };
+  /**
+   * alice, bob, carol: members of the main guild only; carol has `roles.admin` (Manage Guild).
+   * mallory: admin of the other guild (`roles.otherAdmin`), a plain member (`roles.member`) of the main one.
+   */
+  users: { alice: FakeUser; bob: FakeUser; carol: FakeUser; mallory: FakeUser };
+  /** admin, member: roles of the main guild; otherAdmin: the other guild's admin role. */
+  roles: { admin: string; member: string; otherAdmin: string };
   /** The last IDENTIFY (intents bitfield etc.). */
   identify(): IdentifyRecord | undefined;
   /** Resolves when a gateway session is open and has been sent READY (+ GUILD_CREATE). */
@@ -155,17 +168,34 @@ export interface FakeDiscord {
   /** Any message by id, including ephemeral and deleted ones. */
   message(id: string): FakeMessage | undefined;
   threads(): FakeThread[];
-  /** Bodies of the last PUT .../commands (global, or for the guild). */
+  /** Bodies of the last PUT .../commands (global, or for that guild: either of `guilds`). */
   registeredCommands(scope?: { guildId?: string }): unknown[];
 
+  /**
+   * A slash command in a channel of either guild (or the user's DM), with that guild's context:
+   * guild_id, the user's member and permissions there, app_permissions, guild_locale. Throws when
+   * Discord would not offer it: the user cannot see the channel, or the command is registered
+   * neither globally nor in that guild (when any command is registered at all).
+   */
   slash(opts: SlashOptions): FakeInteraction;
+  /**
+   * A click on a button that is on the message (in a channel the user can see; an ephemeral
+   * message only by the user it was for). No forged clicks: Discord validates the custom_id.
+   */
   clickButton(opts: { user: FakeUser; message: FakeMessage; customId: string }): FakeInteraction;
+  /**
+   * Submits a modal the bot showed this user in this channel (its layout is mirrored). With
+   * `forge: true` it simulates a MODIFIED CLIENT: any custom_id, no modal needed, each field sent
+   * as a text input in its own action row.
+   */
   submitModal(opts: {
     user: FakeUser;
     channelId: string;
     customId: string;
     fields: Record<string, string>;
     message?: FakeMessage;
+    /** Simulate a modified client: submit a modal the bot never showed this user. */
+    forge?: boolean;
   }): FakeInteraction;
   /** MESSAGE_CREATE; without mentionBot the bot gets empty content (no MessageContent intent). */
   postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean }): FakeMessage;

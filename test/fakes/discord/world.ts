@@ -1,16 +1,10 @@
 /**
- * The fake's state: one guild with three text channels, three members and the bot, plus every
- * message, thread, DM channel and registered command. Routes and user actions mutate it.
+ * The fake's state: two guilds (see cast.ts) with their roles, text channels and members, plus
+ * every message, thread, DM channel and registered command. Routes and user actions mutate it.
  */
-import {
-  ADMIN_ROLE_PERMISSIONS,
-  applyOverwrites,
-  basePermissions,
-  BOT_ROLE_PERMISSIONS,
-  EVERYONE_PERMISSIONS,
-  Permission,
-  type Overwrite,
-} from './permissions.js';
+import type { Locale } from 'discord.js';
+import { buildCast, type Cast } from './cast.js';
+import { applyOverwrites, basePermissions, EVERYONE_PERMISSIONS, Permission, type Overwrite } from './permissions.js';
 import { Snowflakes } from './snowflake.js';
 import type { FakeAttachment } from './types.js';
 
@@ -23,6 +17,7 @@ export interface StoredUser {
 
 export interface StoredRole {
   id: string;
+  guildId: string;
   name: string;
   permissions: bigint;
   position: number;
@@ -35,8 +30,27 @@ export interface StoredMember {
   joinedAt: number;
 }
 
+export interface StoredGuild {
+  id: string;
+  name: string;
+  ownerId: string;
+  /** The guild's preferred_locale; interactions in it carry it as `guild_locale`. */
+  locale: Locale;
+  systemChannelId: string | null;
+  /** User id → membership; a user may be a member of several guilds, with different roles. */
+  members: Map<string, StoredMember>;
+}
+
 export type StoredChannel =
-  | { kind: 'text'; id: string; name: string; position: number; topic: string | null; overwrites: Overwrite[] }
+  | {
+      kind: 'text';
+      id: string;
+      guildId: string;
+      name: string;
+      position: number;
+      topic: string | null;
+      overwrites: Overwrite[];
+    }
   | {
       kind: 'thread';
       id: string;
@@ -75,15 +89,17 @@ export interface StoredMessage {
   threadId?: string;
 }
 
-/** Roles and ids of the built-in cast, fixed at construction. */
+/** Every guild, channel, message and command the fake knows, with the built-in cast. */
 export class World {
   readonly ids = new Snowflakes();
+  /** The main guild (see cast.ts); the other guild is `cast.otherGuild`. */
   readonly guildId = this.ids.next();
   readonly applicationId = this.ids.next();
   readonly bot: StoredUser = { id: this.applicationId, username: 'Cairn', globalName: null, bot: true };
-  readonly users = new Map<string, StoredUser>();
+  readonly users = new Map<string, StoredUser>([[this.bot.id, this.bot]]);
+  readonly guilds = new Map<string, StoredGuild>();
+  /** Roles of every guild, by id (each names its guild). */
   readonly roles = new Map<string, StoredRole>();
-  readonly members = new Map<string, StoredMember>();
   readonly channels = new Map<string, StoredChannel>();
   readonly messages = new Map<string, StoredMessage>();
   /** Channel id → message ids in creation order. */
@@ -92,65 +108,24 @@ export class World {
   readonly commands = new Map<string, Record<string, unknown>[]>();
   /** Guild id ('' for global) → the command bodies exactly as the last PUT sent them. */
   readonly commandBodies = new Map<string, unknown[]>();
-  readonly ownerId: string;
-  readonly cast: {
-    alice: StoredUser;
-    bob: StoredUser;
-    carol: StoredUser;
-    adminRole: string;
-    memberRole: string;
-    botRole: string;
-    general: string;
-    noThreads: string;
-    readOnly: string;
-  };
-
-  constructor() {
-    const user = (username: string, globalName: string): StoredUser => {
-      const u = { id: this.ids.next(), username, globalName, bot: false };
-      this.users.set(u.id, u);
-      return u;
-    };
-    this.users.set(this.bot.id, this.bot);
-    const alice = user('alice', 'Alice');
-    const bob = user('bob', 'Bob');
-    const carol = user('carol', 'Carol');
-    // A guild owner outside the cast, so nobody the tests drive has owner superpowers.
-    this.ownerId = user('owner', 'Owner').id;
-
-    const role = (name: string, permissions: bigint, position: number, managedByBot = false): string => {
-      const id = name === '@everyone' ? this.guildId : this.ids.next();
-      this.roles.set(id, { id, name, permissions, position, managedByBot });
-      return id;
-    };
-    role('@everyone', EVERYONE_PERMISSIONS, 0);
-    const memberRole = role('member', 0n, 1);
-    const adminRole = role('admin', ADMIN_ROLE_PERMISSIONS, 2);
-    const botRole = role('Cairn', BOT_ROLE_PERMISSIONS, 3, true);
-
-    const join = (userId: string, roleIds: string[]): void => {
-      this.members.set(userId, { userId, roleIds, joinedAt: Date.now() });
-    };
-    join(this.ownerId, [memberRole]);
-    join(alice.id, [memberRole]);
-    join(bob.id, [memberRole]);
-    join(carol.id, [memberRole, adminRole]);
-    join(this.bot.id, [botRole]);
-
-    const text = (name: string, position: number, overwrites: Overwrite[] = []): string => {
-      const id = this.ids.next();
-      this.channels.set(id, { kind: 'text', id, name, position, topic: null, overwrites });
-      return id;
-    };
-    const denyBot = (deny: bigint): Overwrite[] => [{ id: this.bot.id, type: 1, allow: 0n, deny }];
-    const general = text('general', 0);
-    const noThreads = text('no-threads', 1, denyBot(Permission.CreatePublicThreads | Permission.CreatePrivateThreads));
-    const readOnly = text('read-only', 2, denyBot(Permission.SendMessages));
-    this.cast = { alice, bob, carol, adminRole, memberRole, botRole, general, noThreads, readOnly };
-  }
+  readonly cast: Cast = buildCast(this);
+  /** Owner of both guilds and of the application. */
+  readonly ownerId = this.cast.ownerId;
 
   channel(id: string): StoredChannel | undefined {
     return this.channels.get(id);
+  }
+
+  guild(id: string): StoredGuild | undefined {
+    return this.guilds.get(id);
+  }
+
+  member(guildId: string, userId: string): StoredMember | undefined {
+    return this.guilds.get(guildId)?.members.get(userId);
+  }
+
+  rolesOf(guildId: string): StoredRole[] {
+    return [...this.roles.values()].filter((r) => r.guildId === guildId);
   }
 
   /** The text channel whose permissions apply (a thread's parent), or undefined for DMs. */
@@ -161,18 +136,31 @@ export class World {
     return parent?.kind === 'text' ? parent : undefined;
   }
 
+  /** The guild a channel or thread belongs to (a thread's is its parent's); undefined for DMs. */
   guildIdOf(channel: StoredChannel): string | undefined {
-    return channel.kind === 'dm' ? undefined : this.guildId;
+    return this.permissionChannel(channel)?.guildId;
   }
 
-  guildPermissions(userId: string): bigint {
-    const member = this.members.get(userId);
-    if (!member) return 0n;
-    const everyone = this.roles.get(this.guildId)?.permissions ?? 0n;
+  /** Channels (text and threads) of one guild, in creation order. */
+  channelsOf(guildId: string): Exclude<StoredChannel, { kind: 'dm' }>[] {
+    return [...this.channels.values()].filter(
+      (c): c is Exclude<StoredChannel, { kind: 'dm' }> => c.kind !== 'dm' && this.guildIdOf(c) === guildId,
+    );
+  }
+
+  /** A member's guild-wide permissions (roles only, no channel overwrites); 0 for non-members. */
+  guildPermissions(guildId: string, userId: string): bigint {
+    const guild = this.guilds.get(guildId);
+    const member = guild?.members.get(userId);
+    if (!guild || !member) return 0n;
+    const everyone = this.roles.get(guild.id)?.permissions ?? 0n;
     return basePermissions(
-      { userId, roleIds: member.roleIds, isOwner: userId === this.ownerId },
+      { userId, roleIds: member.roleIds, isOwner: userId === guild.ownerId },
       everyone,
-      (roleId) => this.roles.get(roleId)?.permissions ?? 0n,
+      (roleId) => {
+        const role = this.roles.get(roleId);
+        return role?.guildId === guild.id ? role.permissions : 0n;
+      },
     );
   }
 
@@ -185,10 +173,11 @@ export class World {
       return inDm ? EVERYONE_PERMISSIONS & ~(Permission.CreatePublicThreads | Permission.SendMessagesInThreads) : 0n;
     }
     const target = this.permissionChannel(channel);
-    const member = this.members.get(userId);
-    if (!target || !member) return 0n;
-    const subject = { userId, roleIds: member.roleIds, isOwner: userId === this.ownerId };
-    return applyOverwrites(this.guildPermissions(userId), subject, this.guildId, target.overwrites);
+    const guild = target && this.guilds.get(target.guildId);
+    const member = guild?.members.get(userId);
+    if (!target || !guild || !member) return 0n;
+    const subject = { userId, roleIds: member.roleIds, isOwner: userId === guild.ownerId };
+    return applyOverwrites(this.guildPermissions(guild.id, userId), subject, guild.id, target.overwrites);
   }
 
   messagesIn(channelId: string): StoredMessage[] {
