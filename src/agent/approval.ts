@@ -9,6 +9,11 @@ export interface ApprovalRequest {
   /** The call's arguments exactly as the tool will read them (parsed, then printed as JSON). Show all of it. */
   arguments: string;
   risk: RiskLevel;
+  /**
+   * Why this call needs approval when its risk alone would not: the untrusted-content guard's
+   * explanation (src/agent/exposure.ts). Surfaces should show it above the arguments.
+   */
+  reason?: string;
   /** How long the person has to answer; no answer in time means deny. */
   timeoutMs: number;
 }

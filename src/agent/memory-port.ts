@@ -13,6 +13,8 @@ export interface RunInfo {
   scope: RunScope;
   /** Where the run's conversation turns are kept: private to the user, or shared in its channel. */
   visibility: Visibility;
+  /** Who pays for the run and what follows from it (a reflection): the user, or a scheduled run's creator. */
+  billedTo: string;
   startedAt: Date;
 }
 
@@ -23,6 +25,8 @@ export interface RunMemoryContext {
   workingBlocks: number;
   memories: number;
   lessons: number;
+  /** Items in `prompt` written by someone other than the run's user; any makes the run exposed (src/agent/exposure.ts). */
+  fromOthers: number;
 }
 
 /**

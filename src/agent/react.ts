@@ -1,8 +1,9 @@
 import type { Logger } from '../log.js';
-import type { RunScope } from '../memory/types.js';
+import type { RunScope, Visibility } from '../memory/types.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolCall } from '../llm/types.js';
 import type { ToolOutcome } from '../tools/types.js';
-import { needsApproval, refusalNote, type ApprovalDecision, type ApprovalPolicy, type Approver } from './approval.js';
+import { needsApproval, noApprover, refusalNote, type ApprovalDecision, type ApprovalPolicy, type ApprovalRequest, type Approver } from './approval.js';
+import { heldCallNote, type Exposure } from './exposure.js';
 import type { ToolRegistry } from '../tools/registry.js';
 import type { Budget, LimitHit } from './budget.js';
 import { estimateTokens } from '../llm/tokens.js';
@@ -27,6 +28,8 @@ export interface LoopInputs {
   signal: AbortSignal;
   workspaceDir: string;
   scope: RunScope;
+  /** Where the run's writes go by default; a private run's writes all stay private. */
+  visibility: Visibility;
   elapsedMs: () => number;
   context?: ContextOptions;
   /** Check each final answer against the goal before calling the run a success. */
@@ -38,8 +41,10 @@ export interface LoopInputs {
   stepLimit?: number;
   /** Keep a one-line trace of each tool call in the outcome (for replanning and reflection). */
   trace?: boolean;
-  /** Which calls need a person's approval, and who to ask; without it no call needs approval. */
+  /** Which calls need a person's approval, and who to ask; without it only the exposure guard asks (and, with no one to ask, refuses). */
   approvals?: { policy: ApprovalPolicy; approver: Approver };
+  /** The run's untrusted-content guard; one object for the whole run, so tasks and attempts share it. */
+  exposure: Exposure;
 }
 
 export interface LoopOutcome {
@@ -160,7 +165,8 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         arguments: call.arguments,
       });
       const denied = await approvalGate(inputs, call, step);
-      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope }));
+      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope, visibility: inputs.visibility }));
+      inputs.exposure.observe(tools.get(call.name), outcome);
       const interrupted = abortHit(signal);
       if (interrupted !== null) return stop(interrupted);
       toolCalls.total += 1;
@@ -186,28 +192,50 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
   }
 }
 
+/** When no approvals are configured: nothing is risky enough, and no one can be asked. */
+const NO_APPROVALS = { policy: { minRisk: 'none', timeoutMs: 120_000 }, approver: noApprover } as const;
+
 /**
- * Asks for approval when the call's tool is risky enough; returns the refusal to show the
- * model, or null when the call may run. Unknown tools pass through: the registry reports them.
+ * Asks for approval when the call's tool is risky enough, or when the exposure guard holds it
+ * back (whatever its risk); returns the refusal to show the model, or null when the call may run.
+ * Unknown tools pass through: the registry reports them.
  */
 async function approvalGate(inputs: LoopInputs, call: ToolCall, step: number): Promise<ToolOutcome | null> {
   const tool = inputs.tools.get(call.name);
-  if (inputs.approvals === undefined || tool === undefined || !needsApproval(tool.risk, inputs.approvals.policy)) return null;
+  if (tool === undefined) return null;
+  const approvals = inputs.approvals ?? NO_APPROVALS;
+  const held = inputs.exposure.check(tool, call.arguments);
+  const risky = needsApproval(tool.risk, approvals.policy);
+  if (held === null && !risky) return null;
   const started = performance.now();
-  const request = { runId: inputs.runId, step, callId: call.id, tool: call.name, arguments: reviewable(call.arguments), risk: tool.risk, timeoutMs: inputs.approvals.policy.timeoutMs };
+  const request: ApprovalRequest = {
+    runId: inputs.runId,
+    step,
+    callId: call.id,
+    tool: call.name,
+    arguments: reviewable(call.arguments),
+    risk: tool.risk,
+    ...(held === null ? {} : { reason: held.reason }),
+    timeoutMs: approvals.policy.timeoutMs,
+  };
   let decision: ApprovalDecision;
   try {
-    decision = await inputs.approvals.approver(request, inputs.signal);
+    decision = await approvals.approver(request, inputs.signal);
   } catch (error) {
     // An approver that breaks (Discord down, say) must not let the call through.
     inputs.log.warn({ err: error, tool: call.name }, 'asking for approval failed; denying the call');
     decision = { outcome: 'unavailable', by: null };
   }
   const waitedMs = Math.round(performance.now() - started);
-  inputs.log.info({ tool: call.name, callId: call.id, outcome: decision.outcome, by: decision.by, waitedMs }, 'tool approval');
+  const guard = held === null ? {} : { heldFor: held.host ?? '(unknown destination)', exposedBy: inputs.exposure.reasons };
+  inputs.log.info({ tool: call.name, callId: call.id, outcome: decision.outcome, by: decision.by, waitedMs, ...guard }, 'tool approval');
   inputs.events.emit({ type: 'approval', runId: inputs.runId, elapsedMs: inputs.elapsedMs(), step, callId: call.id, tool: call.name, outcome: decision.outcome, by: decision.by, waitedMs });
-  if (decision.outcome === 'approved') return null;
-  const content = refusalNote(call.name, decision);
+  if (decision.outcome === 'approved') {
+    inputs.exposure.approved(tool, call.arguments);
+    return null;
+  }
+  // A call its risk alone holds back gets the usual note; the guard's note is for calls held only by it.
+  const content = held === null || risky ? refusalNote(call.name, decision) : heldCallNote(call.name, held, decision);
   return { ok: false, content, truncated: false, durationMs: 0, error: { kind: 'denied', message: content } };
 }
 

@@ -22,7 +22,7 @@ export function terminalApprover(options: TerminalApproverOptions): Approver {
     }
     const timeout = AbortSignal.timeout(request.timeoutMs);
     // All of the arguments, before the question: what is approved is what runs.
-    options.notes.write(`\n🔐 ${request.tool} (risk ${request.risk}) wants to run with:\n${request.arguments}\n`);
+    options.notes.write(`\n🔐 ${request.tool} (risk ${request.risk}) wants to run with:\n${request.arguments}\n${request.reason === undefined ? '' : `⚠️ ${request.reason}\n`}`);
     const question = `Allow ${request.tool}? [y/N, ${Math.round(request.timeoutMs / 1000)} s] `;
     try {
       const answer = await options.ask(question, AbortSignal.any([signal, timeout]));

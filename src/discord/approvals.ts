@@ -107,7 +107,8 @@ function requestText(starterId: string, request: ApprovalRequest, last: string):
     request.arguments.length > INLINE_ARGUMENTS
       ? `Its arguments (${request.arguments.length.toLocaleString('en')} characters) are attached as arguments.json: read them before approving.`
       : `\`\`\`json\n${request.arguments.replaceAll('```', '`\u200b``')}\n\`\`\``;
-  return `🔐 <@${starterId}>, Cairn wants to run \`${request.tool}\` (risk ${request.risk}):\n${args}\n${last}`;
+  const why = request.reason === undefined ? '' : `\n⚠️ ${request.reason}`;
+  return `🔐 <@${starterId}>, Cairn wants to run \`${request.tool}\` (risk ${request.risk}):${why}\n${args}\n${last}`;
 }
 
 function buttons(token: string, runId: string): ActionRowBuilder<ButtonBuilder> {

@@ -3,7 +3,7 @@ import type { RunResult } from '../agent/events.js';
 import type { Logger } from '../log.js';
 import type { Memory } from './memory.js';
 import { lessonApplies } from './lesson-match.js';
-import { renderRunContext } from './run-context.js';
+import { CAIRN_SPEAKER, renderRunContext } from './run-context.js';
 import { MAX_MEMORY_CHARS } from './semantic.js';
 import { readableScopes, type MemoryInput, type RecallHit } from './types.js';
 
@@ -67,10 +67,10 @@ export class RunMemory implements AgentMemory {
     // A lesson applies to goals that match what it is for (embeddings alone also match unrelated
     // goals), and while 👎 on the runs that followed it has not worn it down.
     const applicable = lessons.filter((h) => lessonApplies(run.goal, h.memory) && h.memory.importance >= MIN_LESSON_IMPORTANCE);
-    const rendered = renderRunContext({ blocks, lessons: applicable, memories: relevant(memories), budgetTokens: this.options.budgetTokens });
+    const rendered = renderRunContext({ userId: run.scope.userId, blocks, lessons: applicable, memories: relevant(memories), budgetTokens: this.options.budgetTokens });
     const applied = applicable.slice(0, rendered.lessons).map((h) => h.memory.id);
     if (applied.length > 0) await this.memory.episodes.setApplied(run.runId, applied);
-    return { prompt: rendered.prompt, workingBlocks: blocks.length, memories: rendered.memories, lessons: rendered.lessons };
+    return { prompt: rendered.prompt, workingBlocks: blocks.length, memories: rendered.memories, lessons: rendered.lessons, fromOthers: rendered.fromOthers };
   }
 
   /**
@@ -92,7 +92,7 @@ export class RunMemory implements AgentMemory {
     const base = { scope: run.scope, visibility: run.visibility, sourceRunId: run.runId } as const;
     const turns: MemoryInput[] = [{ ...base, kind: 'turn', text: clip(run.goal), speaker: run.scope.userName ?? 'user', createdAt: run.startedAt }];
     if (result.answer !== null) {
-      turns.push({ ...base, kind: 'turn', text: clip(result.answer), speaker: 'Cairn', context: clip(run.goal), createdAt: new Date(result.endedAt) });
+      turns.push({ ...base, kind: 'turn', text: clip(result.answer), speaker: CAIRN_SPEAKER, context: clip(run.goal), createdAt: new Date(result.endedAt) });
     }
     this.memory.track(this.memory.semantic.saveMany(turns), 'saving the run’s turns', this.log);
     if (result.status !== 'succeeded' && result.limit !== 'cancelled') this.onRunWentWrong?.(run, result);

@@ -137,6 +137,8 @@ export function runCodeTool(given: Partial<RunCodeOptions> = {}): Tool {
         .describe(`Stop the program after this many seconds (default and upper limit ${maxSeconds}).`),
     }),
     risk: 'high',
+    // Outside the sandbox a program has the network: the untrusted-content guard asks about it.
+    ...(options.mode === 'sandbox' ? {} : { egress: 'opaque' as const }),
     async run(args, context) {
       // Not cached on failure: installing the missing helper should not need a restart.
       helpers ??= resolveHelpers(options).catch((err: unknown) => {

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { RunScope } from '../memory/types.js';
+import type { RunScope, Visibility } from '../memory/types.js';
 import type { z } from 'zod';
 
 /** How much harm a tool can do; high-risk tools will need approval (see README). */
@@ -14,6 +14,8 @@ export interface ToolContext {
   log: Logger;
   /** Who the run acts for and where; memory tools need it. */
   scope?: RunScope;
+  /** The run's visibility: in a private run every memory write is private. Default: channel where there is one. */
+  visibility?: Visibility;
 }
 
 /**
@@ -25,8 +27,20 @@ export interface Tool<Input extends z.ZodType = z.ZodType> {
   description: string;
   input: Input;
   risk: RiskLevel;
+  /**
+   * What it returns may hold text written by someone other than the person the run is for (web
+   * pages, search results, another service's data). Reading it exposes the run (src/agent/exposure.ts).
+   */
+  untrustedOutput?: boolean;
+  /**
+   * It sends data out over the network. `url`: to the host of its `url` argument; `opaque`: to
+   * wherever it decides (an MCP server and what lies behind it). Exposed runs need approval for it.
+   */
+  egress?: Egress;
   run(args: z.output<Input>, context: ToolContext): Promise<unknown>;
 }
+
+export type Egress = 'url' | 'opaque';
 
 /** `denied`: the call needed a person's approval and did not get it. */
 export type ToolErrorKind = 'unknown_tool' | 'invalid_arguments' | 'tool_error' | 'aborted' | 'denied';

@@ -59,7 +59,7 @@ describe('runs with memory', () => {
     expect(second.status).toBe('succeeded');
     const prompt = systemPromptOf(0);
     expect(prompt).toContain('The ops team deploys on Tuesdays at 14:00 UTC.');
-    expect(prompt).toMatch(/\[channel notes — shared in this channel · 0\/4000 characters\]/);
+    expect(prompt).toMatch(/\[channel notes — shared in this channel, anyone here can edit it · 0\/4000 characters\]/);
     expect(events[0]).toMatchObject({ type: 'started', memory: { memories: expect.any(Number) as number } });
   });
 

@@ -109,6 +109,9 @@ export function adaptMcpTool(owner: McpToolOwner, definition: McpToolDefinition,
     input: converted.input,
     // Own keys only: a tool named "constructor" must not pick up Object.prototype's member as its risk.
     risk: (Object.hasOwn(owner.toolRisk, definition.name) ? owner.toolRisk[definition.name] : undefined) ?? owner.risk,
+    // Cairn cannot see what a server does with the arguments or where its answers come from.
+    untrustedOutput: true,
+    egress: 'opaque',
     async run(args, context) {
       // Always true after validation against an object schema; narrows the type for callTool.
       if (!isRecord(args)) throw new Error('the arguments must be a JSON object');

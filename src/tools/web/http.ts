@@ -188,6 +188,9 @@ export function httpToolsWithTransport(options: Partial<HttpToolOptions>, transp
     description: `Fetch a web page or API with an HTTP GET. ${OUTPUT} ${scope(limits)}`,
     input: z.strictObject({ url: urlInput, headers: headersInput }),
     risk: 'low',
+    // A page can carry instructions, and its URL can carry data out (src/agent/exposure.ts).
+    untrustedOutput: true,
+    egress: 'url',
     run: (args, context) => fetchAs('http_get', { method: 'GET', url: args.url, headers: args.headers }, context.signal),
   });
 
@@ -204,6 +207,8 @@ export function httpToolsWithTransport(options: Partial<HttpToolOptions>, transp
       json: z.unknown().optional().describe('A JSON value to send as the body with Content-Type application/json (instead of body).'),
     }),
     risk: 'high',
+    untrustedOutput: true,
+    egress: 'url',
     run(args, context) {
       const { body, contentType } = encodeBody(args.body, args.json);
       if (body !== undefined && (args.method === 'GET' || args.method === 'HEAD')) {
