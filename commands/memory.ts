@@ -1,6 +1,7 @@
 import { AttachmentBuilder, MessageFlags, SlashCommandBuilder, type ChatInputCommandInteraction } from 'discord.js';
 import { callerOfInteraction, type BotApp } from '../src/discord/context.js';
 import { clip, oneLine } from '../src/text.js';
+import { collectWithin } from '../src/memory/export.js';
 import { sqlList, sqlString } from '../src/memory/schema.js';
 import { SemanticMemory } from '../src/memory/semantic.js';
 import { MEMORY_KINDS, readableScopes } from '../src/memory/types.js';
@@ -66,9 +67,10 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
     }
     case 'export': {
       await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-      const json = Buffer.from(JSON.stringify(await memory.exportUser(userId), null, 2));
-      if (json.length > MAX_EXPORT_BYTES) {
-        await interaction.editReply('Your export is too large to attach here. Ask an admin to run `npx cairn memory export --user <your id>`.');
+      // Streamed: reading stops at the limit, so an oversized history is never loaded whole.
+      const json = await collectWithin(memory.exportUserJson(userId), MAX_EXPORT_BYTES);
+      if (json === null) {
+        await interaction.editReply(`Your export is larger than ${MAX_EXPORT_BYTES / 1024 / 1024} MB, too large to attach here. Ask an admin to run \`npx cairn memory export --user ${userId}\`.`);
         return;
       }
       await interaction.editReply({ content: 'Everything Cairn keeps about you:', files: [new AttachmentBuilder(json, { name: `cairn-export-${userId}.json` })] });
@@ -78,7 +80,7 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
       const mine = SemanticMemory.userFilter(userId);
       const counts = await Promise.all(MEMORY_KINDS.map(async (k) => `${k} ${await memory.semantic.count(`${mine} AND kind = ${sqlString(k)}`)}`));
       const blocks = (await memory.working.blocksFor(scope)).filter((b) => b.text !== '');
-      const runs = (await memory.episodes.list(`user_id = ${sqlString(userId)}`, 100_000)).length;
+      const runs = await memory.episodes.count(`user_id = ${sqlString(userId)}`);
       await reply(`Memories by you or private to you: ${counts.join(', ')}.\nWorking notes here: ${blocks.map((b) => `${b.label} (${b.text.length}/${b.charLimit})`).join(', ') || 'none'}.\nRuns: ${runs}.`);
     }
   }

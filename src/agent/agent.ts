@@ -8,6 +8,7 @@ import { noApprover, type ApprovalPolicy, type Approver } from './approval.js';
 import { Budget, type ModelPrice, type RunLimits } from './budget.js';
 import type { ContextOptions } from './context.js';
 import { EventFanout, type AgentMode, type RunResult, type RunSink } from './events.js';
+import { Exposure } from './exposure.js';
 import type { AgentMemory, RunInfo, RunMemoryContext, RunScope, Trigger, Visibility } from './memory-port.js';
 import { DEFAULT_MODE_SETTINGS, runReactMode, type ModeRunner, type ModeSettings } from './modes.js';
 import { runPlanAndExecute } from './plan-execute.js';
@@ -24,6 +25,8 @@ export interface AgentDependencies {
   limits: RunLimits;
   /** Each run gets its own directory under here unless the request names one. */
   workspaceRoot: string;
+  /** Told while a run uses its own directory, so that retention never deletes it under the run. */
+  workspaces?: { hold(workspaceDir: string): () => void };
   context?: ContextOptions;
   /** Check each final answer against the goal before calling a run a success (one more model call). */
   completionCheck?: boolean;
@@ -53,6 +56,8 @@ export interface RunRequest {
   trigger?: Trigger;
   /** Where its conversation turns are kept; default: the channel if there is one, else private. */
   visibility?: Visibility;
+  /** Who pays for the run and its reflection, when not the scope's user (a scheduled run's creator). */
+  billedTo?: string;
   /** Added to the instructions, e.g. a scheduled run's previous report. */
   briefing?: string;
   /** Who approves risky tool calls; without one they are not run (there is no one to ask). */
@@ -96,6 +101,7 @@ export class Agent {
     const log = this.deps.log.child({ runId });
     const limits: RunLimits = { ...this.deps.limits, ...request.limits };
     const workspaceDir = path.resolve(request.workspaceDir ?? path.join(this.deps.workspaceRoot, runId));
+    const releaseWorkspace = request.workspaceDir === undefined ? this.deps.workspaces?.hold(workspaceDir) : undefined;
     await mkdir(workspaceDir, { recursive: true });
 
     const now = this.deps.now ?? (() => new Date());
@@ -112,6 +118,7 @@ export class Agent {
       trigger: request.trigger ?? 'cli',
       scope,
       visibility: request.visibility ?? (scope.channelId === undefined ? 'private' : 'channel'),
+      billedTo: request.billedTo ?? scope.userId,
       startedAt,
     };
     const budget = new Budget(limits, this.deps.price);
@@ -158,6 +165,7 @@ export class Agent {
         },
         settings: this.deps.modes ?? DEFAULT_MODE_SETTINGS,
         approvals: { policy: this.deps.approvals ?? DEFAULT_APPROVALS, approver: request.approver ?? noApprover },
+        exposure: Exposure.forRun({ goal, history: request.history ?? [], scope, fromOthers: recalled?.fromOthers ?? 0 }),
         model: this.deps.model,
         tools: this.deps.tools,
         budget,
@@ -166,6 +174,7 @@ export class Agent {
         signal: controller.signal,
         workspaceDir,
         scope,
+        visibility: info.visibility,
         elapsedMs,
         ...(this.deps.context === undefined ? {} : { context: this.deps.context }),
         completionCheck: this.deps.completionCheck ?? false,
@@ -173,6 +182,8 @@ export class Agent {
     } finally {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onCancel);
+      // Its tools are done with the workspace.
+      releaseWorkspace?.();
     }
     if (outcome.hit !== undefined) events.emit({ type: 'limit', runId, elapsedMs: elapsedMs(), limit: outcome.hit.limit, detail: outcome.hit.detail });
 

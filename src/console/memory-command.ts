@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { LOCAL_SCOPE } from '../agent/agent.js';
 import type { Config } from '../config.js';
@@ -115,7 +116,13 @@ export async function runMemoryCommand(args: string[], config: Config, log: Logg
       const { values } = parseArgs({ args: rest, options: { user: { type: 'string' } } });
       const userId = values.user;
       if (userId === undefined) throw new MemoryUsageError('cairn memory export needs --user <id>.');
-      print(JSON.stringify(await withMemory(config, log, true, (memory) => memory.exportUser(userId)), null, 2));
+      // Streamed record by record (no size limit here): the text is what JSON.stringify(export, null, 2) gives.
+      await withMemory(config, log, true, async (memory) => {
+        for await (const piece of memory.exportUserJson(userId)) {
+          if (!process.stdout.write(piece)) await once(process.stdout, 'drain');
+        }
+      });
+      print('');
       return 0;
     }
     case 'stats': {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { pendingWrites, withCommitRetry, type Table } from './db.js';
 import { GroupCommitter } from './group-commit.js';
-import { sqlString } from './schema.js';
+import { sqlList, sqlString } from './schema.js';
 import type { RunScope, Visibility } from './types.js';
 
 export const TRIGGERS = ['slash', 'mention', 'schedule', 'cli'] as const;
@@ -75,6 +75,12 @@ const EpisodeRow = z
     endedAt: r.ended_at,
   }));
 export type Episode = z.output<typeof EpisodeRow>;
+
+/** Full rows read (and parsed) per query when walking many runs. */
+const EPISODE_BATCH = 100;
+const EpisodeRows = z.array(EpisodeRow);
+const OrderKeys = z.array(z.object({ id: z.string(), started_at: z.number() }));
+const EndRows = z.array(z.object({ id: z.string(), ended_at: z.number().nullable() }));
 
 export interface EpisodeStart {
   id: string;
@@ -168,22 +174,53 @@ export class EpisodeStore {
     return rows[0] === undefined ? undefined : EpisodeRow.parse(rows[0]);
   }
 
-  /** Newest first. */
+  /** Newest first; only the `limit` rows returned are read in full and parsed. */
   async list(where: string | undefined, limit = 20): Promise<Episode[]> {
+    const out: Episode[] = [];
+    for await (const episode of this.newestFirst(where, limit)) out.push(episode);
+    return out;
+  }
+
+  /**
+   * Newest first, read and parsed `batch` rows at a time: a user's whole history can be walked
+   * (exported) without holding it. Only ids and start times are read for all matching rows.
+   */
+  async *newestFirst(where: string | undefined, limit = Number.POSITIVE_INFINITY, batch = EPISODE_BATCH): AsyncGenerator<Episode> {
+    if (limit <= 0) return;
     await this.writer.idle();
     await pendingWrites(this.table);
-    const query = this.table.query();
-    const rows = await (where === undefined ? query : query.where(where)).toArray();
-    return z
-      .array(EpisodeRow)
-      .parse(rows)
-      .sort((a, b) => b.startedAt - a.startedAt)
-      .slice(0, limit);
+    const ids = OrderKeys.parse(await this.select(where, ['id', 'started_at']))
+      .sort((a, b) => b.started_at - a.started_at)
+      .slice(0, limit)
+      .map((k) => k.id);
+    for (let i = 0; i < ids.length; i += batch) {
+      const page = ids.slice(i, i + batch);
+      const rows = EpisodeRows.parse(await this.table.query().where(`id IN ${sqlList(page)}`).limit(page.length).toArray());
+      const position = new Map(page.map((id, index) => [id, index]));
+      yield* rows.sort((a, b) => (position.get(a.id) ?? 0) - (position.get(b.id) ?? 0));
+    }
+  }
+
+  async count(where?: string): Promise<number> {
+    await this.writer.idle();
+    await pendingWrites(this.table);
+    return this.table.countRows(where);
+  }
+
+  /** When each of these runs ended (null: still running, or stranded by a crash); unknown ids are absent. */
+  async endTimes(ids: readonly string[]): Promise<Map<string, number | null>> {
+    const out = new Map<string, number | null>();
+    for (let i = 0; i < ids.length; i += EPISODE_BATCH) {
+      const page = ids.slice(i, i + EPISODE_BATCH);
+      for (const row of EndRows.parse(await this.select(`id IN ${sqlList(page)}`, ['id', 'ended_at']))) out.set(row.id, row.ended_at);
+    }
+    return out;
   }
 
   /** Runs a crash left "running": marked interrupted and returned so surfaces can say so. */
   async markInterrupted(reason: string, now: number): Promise<Episode[]> {
-    const stranded = await this.list(`status = 'running'`, 10_000);
+    // Bounded: a later start marks any beyond this.
+    const stranded = await this.list(`status = 'running'`, 1_000);
     for (const episode of stranded) await this.update(episode.id, { status: 'interrupted', reason, ended_at: now });
     return stranded.map((e) => ({ ...e, status: 'interrupted' as const, reason, endedAt: now }));
   }
@@ -212,6 +249,12 @@ export class EpisodeStore {
     const count = await this.table.countRows(where);
     await withCommitRetry(this.table, () => this.table.delete(where));
     return count;
+  }
+
+  /** Just these columns of the matching rows (no JSON parsed). */
+  private async select(where: string | undefined, columns: string[]): Promise<unknown[]> {
+    const query = this.table.query().select(columns);
+    return (where === undefined ? query : query.where(where)).toArray();
   }
 
   /** Changes some columns of an existing run; a run that is not there stays absent. */

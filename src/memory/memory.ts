@@ -1,9 +1,11 @@
+import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { MemoryDb } from './db.js';
 import type { Embedder } from './embedders/types.js';
 import { EpisodeStore, type Episode } from './episodes.js';
 import { DEFAULT_MAINTENANCE, Maintenance, type MaintenanceOptions } from './maintenance.js';
-import { sqlString } from './schema.js';
+import { drain, jsonObjectPieces } from './export.js';
+import { sqlList, sqlString } from './schema.js';
 import { SemanticMemory } from './semantic.js';
 import { MEMORY_KINDS, type MemoryKind, type MemoryRecord } from './types.js';
 import { WorkingMemory, type WorkingBlock } from './working.js';
@@ -18,6 +20,10 @@ export interface MemoryOptions {
   anyEmbedder?: boolean;
   now?: () => number;
 }
+
+/** Memories read in full (and parsed) per query while exporting. */
+const EXPORT_BATCH = 100;
+const MemoryKeys = z.array(z.object({ id: z.string(), created_at: z.number() }));
 
 export interface UserExport {
   userId: string;
@@ -72,12 +78,48 @@ export class Memory {
     );
   }
 
-  /** Everything kept about one user, as plain JSON-ready data. */
+  /** Everything kept about one user, as plain JSON-ready data, all in memory: see exportUserJson for surfaces. */
   async exportUser(userId: string): Promise<UserExport> {
-    const memories = await this.semantic.list(SemanticMemory.userFilter(userId), 1_000_000);
-    const workingMemory = await this.working.blocksFor({ userId });
-    const episodes = await this.episodes.list(`user_id = ${sqlString(userId)}`, 1_000_000);
-    return { userId, exportedAt: new Date().toISOString(), memories, workingMemory: workingMemory.filter((b) => b.text !== ''), episodes };
+    return {
+      userId,
+      exportedAt: new Date().toISOString(),
+      memories: await drain(this.userMemories(userId)),
+      workingMemory: await drain(this.userBlocks(userId)),
+      episodes: await drain(this.episodes.newestFirst(`user_id = ${sqlString(userId)}`)),
+    };
+  }
+
+  /**
+   * The same export as JSON text (UserExport's shape, two-space indent), one record per piece and
+   * read from the database batch by batch as the pieces are taken: a consumer that stops early
+   * (a size limit) never loads the rest.
+   */
+  exportUserJson(userId: string, exportedAt = new Date()): AsyncGenerator<string> {
+    return jsonObjectPieces([
+      { name: 'userId', value: userId },
+      { name: 'exportedAt', value: exportedAt.toISOString() },
+      { name: 'memories', items: this.userMemories(userId) },
+      { name: 'workingMemory', items: this.userBlocks(userId) },
+      { name: 'episodes', items: this.episodes.newestFirst(`user_id = ${sqlString(userId)}`) },
+    ]);
+  }
+
+  /** A user's memories, newest first, read EXPORT_BATCH at a time. */
+  private async *userMemories(userId: string): AsyncGenerator<MemoryRecord> {
+    const keys = await this.db.memories.query().where(SemanticMemory.userFilter(userId)).select(['id', 'created_at']).toArray();
+    const ids = MemoryKeys.parse(keys)
+      .sort((a, b) => b.created_at - a.created_at)
+      .map((k) => k.id);
+    for (let i = 0; i < ids.length; i += EXPORT_BATCH) {
+      const page = ids.slice(i, i + EXPORT_BATCH);
+      const position = new Map(page.map((id, index) => [id, index]));
+      const records = await this.semantic.list(`id IN ${sqlList(page)}`, page.length);
+      yield* records.sort((a, b) => (position.get(a.id) ?? 0) - (position.get(b.id) ?? 0));
+    }
+  }
+
+  private async *userBlocks(userId: string): AsyncGenerator<WorkingBlock> {
+    yield* (await this.working.blocksFor({ userId })).filter((b) => b.text !== '');
   }
 
   /** Deletes everything kept about one user: their memories, private blocks and runs. */
