@@ -1,12 +1,16 @@
 import * as lancedb from '@lancedb/lancedb';
-import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { withCommitRetry, type MemoryDb, type Table } from './db.js';
+import { planEviction } from './eviction.js';
 import { sqlList } from './schema.js';
 
 export interface MaintenanceOptions {
-  /** Size cap of the memories table; above it the least valuable rows are evicted. */
+  /** Size cap of the memories table; above it the tenants holding the most rows lose their least valuable ones. */
   maxMemories: number;
+  /** Rows one server may keep; above it that server loses its least valuable rows. */
+  maxMemoriesPerServer: number;
+  /** Rows one user (with their schedules) may keep in one server or in their DMs; above it they lose their own. */
+  maxMemoriesPerUser: number;
   /** Compact and fold new rows into the indexes after this many inserts. */
   optimizeEveryRows: number;
   /** Build the approximate (HNSW) vector index once the table has this many rows; flat search below. */
@@ -21,6 +25,10 @@ export interface MaintenanceOptions {
 
 export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
   maxMemories: 200_000,
+  // No per-tenant quotas unless asked: the app sets them from CAIRN_MEMORY_MAX_ROWS_PER_*, while
+  // benches and tests fill one user's memory on purpose.
+  maxMemoriesPerServer: Number.POSITIVE_INFINITY,
+  maxMemoriesPerUser: Number.POSITIVE_INFINITY,
   optimizeEveryRows: 2_000,
   vectorIndexMinRows: 2_000,
   accessFlushMs: 5_000,
@@ -41,8 +49,6 @@ const SCALAR_INDEXES: [string, () => lancedb.Index][] = [
 ];
 
 const SMALL_TABLE_VERSIONS_KEPT_MS = 3_600_000;
-
-const EvictionRow = z.object({ id: z.string(), importance: z.number(), access_count: z.number(), last_access_at: z.number() });
 
 /**
  * Keeps the memories table fast and bounded without touching the reply path: indexes,
@@ -92,8 +98,8 @@ export class Maintenance {
    * them and dropping old versions keeps their reads fast and their files few.
    */
   async compactSmallTables(): Promise<void> {
-    const { episodes, working, reflections, schedules, meta } = this.db;
-    for (const table of [episodes, working, reflections, schedules, meta]) {
+    const { episodes, working, reflections, schedules, spend, meta } = this.db;
+    for (const table of [episodes, working, reflections, schedules, spend, meta]) {
       // An hour's versions are kept: another process (the terminal) may still be reading one.
       await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - SMALL_TABLE_VERSIONS_KEPT_MS) }));
     }
@@ -247,27 +253,23 @@ export class Maintenance {
     }
   }
 
-  /** Deletes expired rows, then evicts the least valuable ones above the size cap. */
+  /**
+   * Deletes expired rows, then enforces the quotas: per user, per server, and the total cap
+   * (see eviction.ts). Each quota only takes rows of the tenant or user that is over it.
+   */
   async sweep(): Promise<void> {
     const table = this.db.memories;
     await withCommitRetry(table, () => table.delete(`expires_at IS NOT NULL AND expires_at <= ${this.now()}`));
-    const excess = (await table.countRows()) - this.options.maxMemories;
-    if (excess <= 0) return;
-    // Evict a little more than needed so the cap is not hit again on the next insert.
-    const target = excess + Math.ceil(this.options.maxMemories * 0.02);
-    const rows = z
-      .array(EvictionRow)
-      .parse(await table.query().select(['id', 'importance', 'access_count', 'last_access_at']).toArray());
-    const now = this.now();
-    const value = (r: z.output<typeof EvictionRow>) => {
-      const idleDays = Math.max(0, now - r.last_access_at) / 86_400_000;
-      return r.importance + 0.1 * Math.log1p(r.access_count) + 0.5 * 0.5 ** (idleDays / 30);
-    };
-    const victims = rows.sort((a, b) => value(a) - value(b)).slice(0, target).map((r) => r.id);
-    for (let i = 0; i < victims.length; i += 1_000) {
-      const batch = victims.slice(i, i + 1_000);
+    const { maxMemories: total, maxMemoriesPerServer: perServer, maxMemoriesPerUser: perUser } = this.options;
+    const plan = await planEviction(table, this.db.schedules, { total, perServer, perUser }, this.now());
+    for (let i = 0; i < plan.ids.length; i += 1_000) {
+      const batch = plan.ids.slice(i, i + 1_000);
       await withCommitRetry(table, () => table.delete(`id IN ${sqlList(batch)}`));
     }
-    this.log.info({ evicted: victims.length, cap: this.options.maxMemories }, 'memories evicted above the size cap');
+    if (plan.ids.length === 0) return;
+    this.log.info(
+      { evicted: plan.ids.length, byUserQuota: plan.byUserQuota, byServerQuota: plan.byServerQuota, byTotalCap: plan.byTotalCap, total, perServer, perUser },
+      'memories evicted over their quotas',
+    );
   }
 }
