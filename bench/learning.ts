@@ -72,7 +72,7 @@ try {
   for (const family of FAMILIES) {
     const first = await app.agent.run({ goal: family.first, scope });
     if (first.answer?.includes(family.right) === true) before += 1;
-    await recordVote(app, first.runId, { userId: scope.userId, vote: 'down', comment: family.comment });
+    await recordVote(app, first.runId, { userId: scope.userId, vote: 'down', comment: family.comment }, { teaches: true });
     await app.reflector.idle();
     const related = await app.agent.run({ goal: family.related, scope });
     if (related.answer?.includes(family.right) === true) after += 1;

@@ -3,7 +3,9 @@ import { formatCost } from '../src/console/render.js';
 import { callerOfInteraction, type BotApp } from '../src/discord/context.js';
 import { clip, oneLine } from '../src/text.js';
 import type { Episode } from '../src/memory/episodes.js';
-import { sqlList, sqlString } from '../src/memory/schema.js';
+import { sqlList } from '../src/memory/schema.js';
+import { findRun, mayCancel, maySee } from '../src/discord/run-access.js';
+import { scheduleScope } from '../src/scheduler/execute.js';
 import type { MemoryRecord } from '../src/memory/types.js';
 
 export const data = new SlashCommandBuilder()
@@ -26,7 +28,8 @@ export const data = new SlashCommandBuilder()
 const ICON: Record<Episode['status'], string> = { running: '🔄', succeeded: '✅', failed: '❌', stopped: '⏹️', interrupted: '⚠️' };
 const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
 
-function showEpisode(e: Episode, applied: readonly MemoryRecord[]): string {
+/** One run in full, as `viewerId` may see it: another person's private lessons are named, not quoted. */
+function showEpisode(e: Episode, applied: readonly MemoryRecord[], viewerId: string): string {
   const votes = e.feedback.map((v) => `${v.vote === 'up' ? '👍' : '👎'} <@${v.userId}>${v.comment === null ? '' : `: “${clip(v.comment, 120)}”`}`);
   // Plan and reflexion runs head each task or attempt with its title.
   const steps = e.steps.flatMap((s, i) => [
@@ -35,7 +38,9 @@ function showEpisode(e: Episode, applied: readonly MemoryRecord[]): string {
   ]);
   const lessons = e.appliedLessonIds.map((id) => {
     const lesson = applied.find((m) => m.id === id);
-    return `- ${lesson === undefined ? '*(since forgotten)*' : `“${oneLine(lesson.text, 220)}”`} \`${id}\``;
+    if (lesson === undefined) return `- *(since forgotten)* \`${id}\``;
+    if (lesson.scopeKey.startsWith('user:') && lesson.scopeKey !== `user:${viewerId}`) return `- *(a private lesson of the run's owner)*`;
+    return `- “${oneLine(lesson.text, 220)}” \`${id}\``;
   });
   return clip(
     [
@@ -55,30 +60,39 @@ function showEpisode(e: Episode, applied: readonly MemoryRecord[]): string {
 export async function execute(interaction: ChatInputCommandInteraction, app: BotApp): Promise<void> {
   const reply = (content: string) => interaction.reply({ content, flags: MessageFlags.Ephemeral });
   const sub = interaction.options.getSubcommand();
-  const userId = interaction.user.id;
+  const caller = callerOfInteraction(interaction);
   if (sub === 'list') {
-    const episodes = await app.app.memory.episodes.list(`user_id = ${sqlString(userId)}`, 10);
+    // Your runs, and the runs of schedules you created (they run as the schedule, billed to you).
+    const schedules = await app.scheduler.createdBy(caller.userId);
+    const owners = [caller.userId, ...schedules.map((s) => scheduleScope(s).userId)];
+    const episodes = await app.app.memory.episodes.list(`user_id IN ${sqlList(owners)}`, 10);
     await reply(
       episodes.length === 0
         ? 'You have no runs yet. Start one with `/agent`.'
-        : episodes.map((e) => `${ICON[e.status]} \`${e.id}\` ${when(e.startedAt)} — ${oneLine(e.goal, 80)}`).join('\n'),
+        : episodes.map((e) => `${ICON[e.status]} \`${e.id}\` ${when(e.startedAt)}${e.trigger === 'schedule' ? ' ⏰' : ''} — ${oneLine(e.goal, 80)}`).join('\n'),
     );
     return;
   }
   const id = interaction.options.getString('id', true).trim();
-  const episode = await app.app.memory.episodes.get(id);
-  const isAdmin = app.access.isAdmin(callerOfInteraction(interaction));
-  // Someone else's run is as good as unknown: ids are not secrets, but runs are private.
-  if (episode === undefined || (episode.scope.userId !== userId && !isAdmin)) {
+  const run = await findRun(app, id);
+  // Someone else's run is as good as unknown: ids are not secrets, but runs are private. Admins
+  // reach only runs of the server they are admins of, and never a private run's contents.
+  const allowed = run !== undefined && (sub === 'show' ? maySee(app, caller, run) : mayCancel(app, caller, run));
+  if (run === undefined || !allowed) {
     await reply(`There is no run \`${id}\` of yours. \`/runs list\` shows your runs.`);
     return;
   }
   if (sub === 'show') {
+    const episode = await app.app.memory.episodes.get(id);
+    if (episode === undefined) {
+      await reply(`Run \`${id}\` has just started; try again in a moment.`);
+      return;
+    }
     const ids = episode.appliedLessonIds;
     const applied = ids.length === 0 ? [] : await app.app.memory.semantic.list(`id IN ${sqlList(ids)}`, ids.length);
-    await reply(showEpisode(episode, applied));
+    await reply(showEpisode(episode, applied, caller.userId));
     return;
   }
-  const cancelled = app.runs.cancel(id, episode.scope.userId === userId ? 'the run was cancelled' : `cancelled by <@${userId}>`);
-  await reply(cancelled ? `Cancelling run \`${id}\`…` : `Run \`${id}\` is not running (it is ${episode.status}).`);
+  const cancelled = app.runs.cancel(id, run.ownerId === caller.userId ? 'the run was cancelled' : `cancelled by <@${caller.userId}>`);
+  await reply(cancelled ? `Cancelling run \`${id}\`…` : `Run \`${id}\` is not running here.`);
 }

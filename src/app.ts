@@ -9,6 +9,8 @@ import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
 import { RunMemory } from './memory/run-memory.js';
 import { Reflector } from './feedback/reflector.js';
+import { DailyBudget } from './budget/daily-budget.js';
+import { SpendLedger } from './budget/ledger.js';
 import type { ChatModel } from './llm/types.js';
 import { modelChangeJudge } from './scheduler/change.js';
 import type { ReportDelivery } from './scheduler/delivery.js';
@@ -22,6 +24,7 @@ import { loadMcpServers, McpTools } from './tools/mcp/index.js';
 import { ToolRegistry } from './tools/registry.js';
 import { searchProviderFrom, webSearchTool } from './tools/search/index.js';
 import { httpTools } from './tools/web/http.js';
+import { WorkspaceRetention } from './tools/workspace-retention.js';
 import { errorMessage } from './text.js';
 
 /** The services every surface (terminal now, Discord later) is built from. */
@@ -33,6 +36,8 @@ export interface App {
   memory: Memory;
   /** Turns 👎 and failed runs into lessons, in the background. */
   reflector: Reflector;
+  /** Each person's daily spend: held per run as it starts, settled and recorded as it ends. */
+  budget: DailyBudget;
   /** The chat model, for calls outside runs (report comparisons). */
   model: ChatModel;
   /** Flushes and closes the memory database. */
@@ -57,7 +62,7 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
     uri: config.dataDir,
     embedder,
     log,
-    maintenance: { maxMemories: config.memoryMaxRows },
+    maintenance: { maxMemories: config.memoryMaxRows, maxMemoriesPerServer: config.memoryMaxRowsPerServer, maxMemoriesPerUser: config.memoryMaxRowsPerUser },
     ...(options.anyEmbedder === undefined ? {} : { anyEmbedder: options.anyEmbedder }),
   });
 }
@@ -93,7 +98,12 @@ export async function createApp(config: Config, log: Logger, options: { external
     log,
   });
   const memory = await openMemory(config, log);
-  const reflector = new Reflector(memory, model, log);
+  const price = priceFor(config.llm.model, buildPriceTable(config.llm.pricesJson));
+  const budget = new DailyBudget(config.discord.dailyBudgetUsd, new SpendLedger(memory.db.spend), (work, what) => {
+    memory.track(work, what, log);
+  });
+  await budget.load();
+  const reflector = new Reflector(memory, model, log, undefined, { daily: budget, price });
   reflector.start();
   // Commands that never run the agent skip what reaches outside: no sandbox probe, no MCP servers started.
   const external = options.externalTools ?? true;
@@ -111,11 +121,20 @@ export async function createApp(config: Config, log: Logger, options: { external
     ...(search === null ? [] : [webSearchTool(search)]),
     ...mcp.tools(),
   ]);
+  // Old run workspaces are deleted in the background (at start-up, then hourly); runs hold theirs.
+  const workspaces = new WorkspaceRetention({
+    root: workspaceRootFor(config.dataDir),
+    retentionMs: config.workspaceRetentionDays * 86_400_000,
+    maxRunMs: config.limits.runTimeoutMs,
+    endTimes: (ids) => memory.episodes.endTimes(ids),
+    log,
+  });
+  workspaces.start();
   const agent = new Agent({
     model,
     tools,
     log,
-    price: priceFor(config.llm.model, buildPriceTable(config.llm.pricesJson)),
+    price,
     limits: {
       maxSteps: config.limits.maxSteps,
       maxTokens: config.limits.maxTokens,
@@ -123,20 +142,22 @@ export async function createApp(config: Config, log: Logger, options: { external
       maxDurationMs: config.limits.runTimeoutMs,
     },
     workspaceRoot: workspaceRootFor(config.dataDir),
+    workspaces,
     completionCheck: config.completionCheck,
     modes: config.modes,
     approvals: config.approvals,
     memory: new RunMemory(memory, log, undefined, (run, result) => {
       const cause = result.status === 'failed' ? 'failed' : 'stopped';
-      memory.track(reflector.request({ runId: run.runId, cause, userId: run.scope.userId, comment: null }), 'queueing a reflection', log);
+      memory.track(reflector.request({ runId: run.runId, cause, userId: run.billedTo, comment: null }), 'queueing a reflection', log);
     }),
   });
   const close = async () => {
+    await workspaces.close();
     await reflector.close();
     await mcp.close();
     await memory.close();
   };
-  return { config, log, agent, tools, memory, reflector, model, close };
+  return { config, log, agent, tools, memory, reflector, budget, model, close };
 }
 
 /** Backoff never grows past this, however many failures. */
@@ -146,7 +167,7 @@ const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
  * The scheduler over the app's agent and memory. `delivery` is where reports go (null from the
  * terminal, which prints them); `hooks` lets a surface track scheduled runs.
  */
-export function createScheduler(app: App, delivery: ReportDelivery | null, hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal'> = {}): Scheduler {
+export function createScheduler(app: App, delivery: ReportDelivery | null, hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold'> = {}): Scheduler {
   const { config, log } = app;
   const workspaceRoot = workspaceRootFor(config.dataDir);
   return new Scheduler(

@@ -57,11 +57,20 @@ const envSchema = z.object({
   CAIRN_LLM_MAX_RETRIES: wholeNumber(0, 10, 3),
   CAIRN_PRICES: z.string().min(1).optional(),
   CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
+  CAIRN_MEMORY_MAX_ROWS_PER_SERVER: wholeNumber(100, 100_000_000, 50_000),
+  CAIRN_MEMORY_MAX_ROWS_PER_USER: wholeNumber(100, 100_000_000, 5_000),
+  CAIRN_WORKSPACE_RETENTION_DAYS: wholeNumber(0, 3_650, 7),
   CAIRN_ALLOWED_USERS: idList.default([]),
   CAIRN_ALLOWED_ROLES: idList.default([]),
-  CAIRN_ALLOWED_CHANNELS: idList.default([]),
+  // `dm` in the list lets direct messages through once channels are restricted.
+  CAIRN_ALLOWED_CHANNELS: z
+    .string()
+    .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .pipe(z.array(z.string().regex(/^(\d{17,20}|dm)$/, { error: 'must be a comma-separated list of Discord channel ids (17–20 digits), or dm' })))
+    .default([]),
   CAIRN_ADMIN_ROLES: idList.default([]),
   CAIRN_RUNS_PER_MINUTE: wholeNumber(1, 1_000, 6),
+  CAIRN_COMMANDS_PER_MINUTE: wholeNumber(1, 1_000, 30),
   CAIRN_DAILY_BUDGET_USD: positiveNumber(100_000, 5),
   CAIRN_MAX_CONCURRENT_RUNS: wholeNumber(1, 1_000, 64),
   CAIRN_SHUTDOWN_GRACE_S: wholeNumber(0, 9, 7),
@@ -107,6 +116,7 @@ export interface Config {
     /** Roles that may manage other people's runs and schedules (besides Manage Server). */
     adminRoles: string[];
     runsPerMinute: number;
+    commandsPerMinute: number;
     dailyBudgetUsd: number;
     maxConcurrentRuns: number;
     /** How long running runs get to finish on shutdown before they are interrupted. */
@@ -126,6 +136,11 @@ export interface Config {
   embeddings: string;
   /** Size cap of the memories table; above it the least valuable memories are evicted. */
   memoryMaxRows: number;
+  /** Rows one server may keep, and one user (with their schedules) in one server or their DMs. */
+  memoryMaxRowsPerServer: number;
+  memoryMaxRowsPerUser: number;
+  /** Days a run's own workspace is kept after the run ends (0: deleted when it ends). */
+  workspaceRetentionDays: number;
   /** LanceDB URI: an absolute local path, or a remote URI (s3://…) passed through unchanged. */
   dataDir: string;
   minScheduleIntervalS: number;
@@ -232,6 +247,7 @@ export function loadConfig(
       allowedChannels: e.CAIRN_ALLOWED_CHANNELS,
       adminRoles: e.CAIRN_ADMIN_ROLES,
       runsPerMinute: e.CAIRN_RUNS_PER_MINUTE,
+      commandsPerMinute: e.CAIRN_COMMANDS_PER_MINUTE,
       dailyBudgetUsd: e.CAIRN_DAILY_BUDGET_USD,
       maxConcurrentRuns: e.CAIRN_MAX_CONCURRENT_RUNS,
       shutdownGraceMs: e.CAIRN_SHUTDOWN_GRACE_S * 1000,
@@ -247,6 +263,9 @@ export function loadConfig(
     },
     embeddings: e.CAIRN_EMBEDDINGS,
     memoryMaxRows: e.CAIRN_MEMORY_MAX_ROWS,
+    memoryMaxRowsPerServer: e.CAIRN_MEMORY_MAX_ROWS_PER_SERVER,
+    memoryMaxRowsPerUser: e.CAIRN_MEMORY_MAX_ROWS_PER_USER,
+    workspaceRetentionDays: e.CAIRN_WORKSPACE_RETENTION_DAYS,
     dataDir: resolveDataDir(e.CAIRN_DATA_DIR, cwd),
     minScheduleIntervalS: e.CAIRN_MIN_SCHEDULE_INTERVAL_S,
     schedules: {

@@ -1,108 +1,151 @@
-/** Who may use the bot where, and how much: allow-lists, admins, rate limit, daily budget. */
+/** Who may use the bot where, and how much: allow-lists, admins, rate limits, the daily budget. */
+import type { DailyBudget, Reservation } from '../budget/daily-budget.js';
 
 export interface Caller {
   userId: string;
   roleIds: readonly string[];
   /** The channel, or for a thread its parent: allow-lists name channels, not threads. */
   channelId: string;
+  /** The server the caller acts in; null in DMs. Admin powers reach only this server's runs. */
+  guildId: string | null;
   inGuild: boolean;
-  /** Has the Manage Server permission. */
+  /** Has the Manage Server permission (in `guildId`). */
   canManageGuild: boolean;
 }
 
 export interface AccessConfig {
   allowedUsers: readonly string[];
   allowedRoles: readonly string[];
+  /** Channel ids, and `dm` to let direct messages through once channels are restricted. */
   allowedChannels: readonly string[];
   adminRoles: readonly string[];
 }
 
+/** The value in CAIRN_ALLOWED_CHANNELS that admits direct messages. */
+export const DM_CHANNEL = 'dm';
+
 export class AccessPolicy {
   constructor(private readonly config: AccessConfig) {}
 
-  /** A refusal to show the caller privately, or null when they may go ahead. */
+  /**
+   * A refusal to show the caller privately, or null when they may go ahead. Applies to every
+   * command, button, modal, reaction and message. In DMs there are no roles, so a role-only
+   * allow-list admits nobody there; a channel allow-list admits DMs only when it lists `dm`.
+   */
   refusal(caller: Caller): string | null {
     const { allowedUsers, allowedRoles, allowedChannels } = this.config;
     const listsUsers = allowedUsers.length > 0 || allowedRoles.length > 0;
     if (listsUsers && !allowedUsers.includes(caller.userId) && !caller.roleIds.some((r) => allowedRoles.includes(r))) {
       return 'You are not on the list of people who may use Cairn here. Ask a server admin to add you (CAIRN_ALLOWED_USERS or CAIRN_ALLOWED_ROLES).';
     }
-    if (allowedChannels.length > 0 && caller.inGuild && !allowedChannels.includes(caller.channelId)) {
-      return `Cairn does not work in this channel. It answers in: ${allowedChannels.map((id) => `<#${id}>`).join(', ')}.`;
+    if (allowedChannels.length > 0) {
+      if (!caller.inGuild && !allowedChannels.includes(DM_CHANNEL)) return 'Cairn does not answer direct messages here. Use it in a server channel where it works.';
+      const channels = allowedChannels.filter((id) => id !== DM_CHANNEL);
+      if (caller.inGuild && !channels.includes(caller.channelId)) {
+        return channels.length === 0 ? 'Cairn does not work in server channels here; send it a direct message.' : `Cairn does not work in this channel. It answers in: ${channels.map((id) => `<#${id}>`).join(', ')}.`;
+      }
     }
     return null;
   }
 
-  /** Manage Server, or one of the configured admin roles. */
+  /** Manage Server, or one of the configured admin roles — in the caller's own server only. */
   isAdmin(caller: Caller): boolean {
+    if (caller.guildId === null) return false;
     return caller.canManageGuild || caller.roleIds.some((r) => this.config.adminRoles.includes(r));
+  }
+
+  /** Whether the caller is an admin of `guildId` (a run's or a memory's server, from storage). */
+  isAdminOf(caller: Caller, guildId: string | null | undefined): boolean {
+    return guildId !== undefined && guildId !== null && caller.guildId === guildId && this.isAdmin(caller);
   }
 }
 
 export interface LimitConfig {
   runsPerMinute: number;
-  dailyBudgetUsd: number;
+  commandsPerMinute: number;
   maxConcurrentRuns: number;
 }
 
-const DAY_MS = 86_400_000;
+/** A started run's slot: its cost limit, and how to give the slot back when it ends. */
+export interface RunTicket {
+  /** The run's cost limit: the share of the daily budget held for it. */
+  capUsd: number;
+  /** Frees the slot and books the cost (once; later calls do nothing). */
+  finish(costUsd: number | null, runId: string): void;
+}
 
-/** Per-user rate limit (sliding minute), per-user daily spend, and a cap on concurrent runs. */
-export class RunLimiter {
+/** Per-user starts within a sliding minute. */
+class SlidingMinute {
   private readonly starts = new Map<string, number[]>();
-  private readonly spend = new Map<string, { day: number; usd: number }>();
+
+  constructor(private readonly now: () => number) {}
+
+  /** Seconds to wait when `max` starts already happened this minute; otherwise counts one and returns null. */
+  take(userId: string, max: number): number | null {
+    const now = this.now();
+    const recent = (this.starts.get(userId) ?? []).filter((t) => now - t < 60_000);
+    if (recent.length >= max) return Math.ceil((60_000 - (now - (recent[0] ?? now))) / 1000);
+    recent.push(now);
+    this.starts.set(userId, recent);
+    // Users with nothing in the last minute are dropped, so the map holds active users only.
+    if (this.starts.size > 10_000) for (const [id, times] of this.starts) if (times.every((t) => now - t >= 60_000)) this.starts.delete(id);
+    return null;
+  }
+}
+
+/** Per-user rate limits (runs and commands), the daily budget held per run, and a cap on concurrent runs. */
+export class RunLimiter {
+  private readonly runStarts: SlidingMinute;
+  private readonly commandStarts: SlidingMinute;
   private running = 0;
 
   constructor(
     private readonly config: LimitConfig,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  private today(): number {
-    return Math.floor(this.now() / DAY_MS);
+    readonly budget: DailyBudget,
+    now: () => number = Date.now,
+  ) {
+    this.runStarts = new SlidingMinute(now);
+    this.commandStarts = new SlidingMinute(now);
   }
 
-  spentToday(userId: string): number {
-    const entry = this.spend.get(userId);
-    return entry !== undefined && entry.day === this.today() ? entry.usd : 0;
+  /** Counts a command, button, modal or reaction; a refusal when the user sends too many. */
+  command(userId: string): string | null {
+    const waitS = this.commandStarts.take(userId, this.config.commandsPerMinute);
+    return waitS === null ? null : `Slow down a little: at most ${this.config.commandsPerMinute} commands a minute. Try again in ${waitS} s.`;
   }
 
-  /** What is left of the user's daily budget, in USD. */
-  remainingBudget(userId: string): number {
-    return Math.max(0, this.config.dailyBudgetUsd - this.spentToday(userId));
+  /** A refusal (to show privately) when the user's daily budget is spent. */
+  budgetRefusal(userId: string): string | null {
+    if (this.budget.remaining(userId) > 0) return null;
+    return `You have used your daily budget of $${this.budget.dailyUsd.toFixed(2)} (or it is held by your runs in progress). It resets at 00:00 UTC (in about ${this.budget.resetInHours()} h).`;
   }
 
-  /** Reserves a run slot, or returns why not (to show privately). */
-  tryStart(userId: string): string | null {
-    const now = this.now();
-    const recent = (this.starts.get(userId) ?? []).filter((t) => now - t < 60_000);
-    if (recent.length >= this.config.runsPerMinute) {
-      const waitS = Math.ceil((60_000 - (now - (recent[0] ?? now))) / 1000);
-      return `Slow down a little: at most ${this.config.runsPerMinute} runs a minute. Try again in ${waitS} s.`;
-    }
-    if (this.remainingBudget(userId) <= 0) {
-      const resetInH = Math.ceil(((this.today() + 1) * DAY_MS - now) / 3_600_000);
-      return `You have used your daily budget of $${this.config.dailyBudgetUsd.toFixed(2)}. It resets at 00:00 UTC (in about ${resetInH} h).`;
-    }
-    if (this.running >= this.config.maxConcurrentRuns) {
-      return `Cairn is busy with ${this.running} runs right now. Try again in a minute.`;
-    }
-    recent.push(now);
-    this.starts.set(userId, recent);
+  /**
+   * Reserves a run slot and up to `maxCostUsd` of the user's daily budget, or returns why not.
+   * Runs in flight hold their share, so concurrent runs cannot together overspend.
+   */
+  tryStart(userId: string, maxCostUsd: number): RunTicket | string {
+    if (this.running >= this.config.maxConcurrentRuns) return `Cairn is busy with ${this.running} runs right now. Try again in a minute.`;
+    const spent = this.budgetRefusal(userId);
+    if (spent !== null) return spent;
+    const waitS = this.runStarts.take(userId, this.config.runsPerMinute);
+    if (waitS !== null) return `Slow down a little: at most ${this.config.runsPerMinute} runs a minute. Try again in ${waitS} s.`;
+    const reservation = this.budget.reserve(userId, maxCostUsd);
+    if (reservation === null) return this.budgetRefusal(userId) ?? 'Your daily budget is spent.';
     this.running += 1;
-    return null;
+    return this.ticket(reservation);
   }
 
-  /** Releases the slot and books what the run cost (unknown cost books nothing). */
-  finish(userId: string, costUsd: number | null): void {
-    this.running = Math.max(0, this.running - 1);
-    this.addSpend(userId, costUsd ?? 0);
-  }
-
-  /** Adds spend recorded before a restart (from today's episodes). */
-  addSpend(userId: string, usd: number): void {
-    const day = this.today();
-    const entry = this.spend.get(userId);
-    this.spend.set(userId, { day, usd: (entry !== undefined && entry.day === day ? entry.usd : 0) + usd });
+  private ticket(reservation: Reservation): RunTicket {
+    let finished = false;
+    return {
+      capUsd: reservation.capUsd,
+      finish: (costUsd, runId) => {
+        if (finished) return;
+        finished = true;
+        this.running = Math.max(0, this.running - 1);
+        reservation.settle(costUsd, { kind: 'run', id: runId });
+      },
+    };
   }
 }

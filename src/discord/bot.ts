@@ -15,8 +15,6 @@ import { PendingApprovals } from './approvals.js';
 import { DiscordReportDelivery } from './report-delivery.js';
 import { sendToChannel } from './send.js';
 
-const DAY_MS = 86_400_000;
-
 /** Registers the slash commands in one guild (instant) or globally. */
 export async function registerCommands(rest: REST, applicationId: string, guildId: string | undefined): Promise<number> {
   const body = COMMANDS.map((c) => c.data.toJSON());
@@ -44,25 +42,35 @@ export class DiscordBot {
     const client = createClient(config);
     const state = { accepting: true };
     const runs = new RunRegistry();
-    const limiter = new RunLimiter(config.discord);
+    const limiter = new RunLimiter(config.discord, app.budget);
+    const spentNote = `its creator's daily budget of $${config.discord.dailyBudgetUsd.toFixed(2)} is spent (it resets at 00:00 UTC)`;
     const scheduler = createScheduler(app, new DiscordReportDelivery(client, log), {
-      // Scheduled runs are listed, cancellable and drained on shutdown like any other, and their
-      // cost counts toward the creator's daily budget.
+      // Scheduled runs are listed, cancellable and drained on shutdown like any other.
       onRunStarted: ({ runId, schedule, controller, done }) => {
         runs.add({
           runId,
           userId: schedule.creatorId,
           channelId: schedule.channelId,
+          guildId: schedule.guildId,
+          private: false,
+          scheduled: true,
           controller,
           done,
           interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; it will be caught up when Cairn is back.`,
         });
-        void done.then((result) => {
-          limiter.addSpend(schedule.creatorId, result?.costUsd ?? 0);
-        });
       },
-      refusal: (schedule) =>
-        limiter.remainingBudget(schedule.creatorId) > 0 ? null : `its creator's daily budget of $${config.discord.dailyBudgetUsd.toFixed(2)} is spent (it resets at 00:00 UTC)`,
+      // Their cost is held from, and booked to, the creator's daily budget.
+      refusal: (schedule) => (app.budget.remaining(schedule.creatorId) > 0 ? null : spentNote),
+      hold: (schedule) => {
+        const reservation = app.budget.reserve(schedule.creatorId, app.agent.defaultLimits.maxCostUsd);
+        if (reservation === null) return spentNote;
+        return {
+          capUsd: reservation.capUsd,
+          finish: (costUsd, runId) => {
+            reservation.settle(costUsd, { kind: 'run', id: runId });
+          },
+        };
+      },
     });
     const context: BotApp = {
       app,
@@ -108,32 +116,39 @@ export class DiscordBot {
       if (episode.visibility !== 'private' && channelId !== undefined) await sendToChannel(client, channelId, note.slice(0, 2_000));
       else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
     };
-    await bot.seedSpend();
     await bot.announceInterrupted();
     await scheduler.start();
     return bot;
   }
 
-  /** Today's spend survives restarts: the daily budget counts runs from before it. */
-  private async seedSpend(): Promise<void> {
-    const dayStart = Math.floor(Date.now() / DAY_MS) * DAY_MS;
-    for (const episode of await this.context.app.memory.episodes.list(`started_at >= ${dayStart}`, 100_000)) {
-      this.context.limiter.addSpend(episode.scope.userId, episode.costUsd ?? 0);
-    }
-  }
-
-  /** Runs a crash left "running" are marked interrupted and announced in their channels. */
+  /**
+   * Runs a crash left "running" are marked interrupted and announced: in their channel, or for a
+   * private run to its starter alone (a DM), so a private run's id never shows in a channel.
+   */
   private async announceInterrupted(): Promise<void> {
     const stranded = await this.context.app.memory.episodes.markInterrupted('Cairn restarted before this run finished', Date.now());
     for (const episode of stranded) {
+      const scheduled = episode.trigger === 'schedule';
       const channelId = episode.scope.channelId;
-      if (channelId === undefined) continue;
-      // The goal is not repeated: the run may have been private.
-      await sendToChannel(this.client, channelId, `⚠️ <@${episode.scope.userId}>, your run \`${episode.id}\` was interrupted when Cairn restarted. \`/runs show id:${episode.id}\` shows how far it got.`).catch(
-        (error: unknown) => {
-          this.context.log.warn({ err: error, runId: episode.id, reason: explainDiscordError(error) }, 'could not announce an interrupted run');
-        },
-      );
+      const where = episode.visibility === 'private' || channelId === undefined ? null : channelId;
+      await this.tell(
+        { userId: scheduled ? null : episode.scope.userId, channelId: where },
+        // The goal is not repeated: the run may have been private.
+        scheduled
+          ? `⚠️ Scheduled run \`${episode.id}\` was interrupted when Cairn restarted; the schedule carries on.`
+          : `⚠️ ${where === null ? 'Your' : `<@${episode.scope.userId}>, your`} run \`${episode.id}\` was interrupted when Cairn restarted. \`/runs show id:${episode.id}\` shows how far it got.`,
+      ).catch((error: unknown) => {
+        this.context.log.warn({ err: error, runId: episode.id, reason: explainDiscordError(error) }, 'could not announce an interrupted run');
+      });
+    }
+  }
+
+  /** A notice for one person: in a channel with a mention of them, or (channel null) by DM. */
+  private async tell(to: { userId: string | null; channelId: string | null }, content: string): Promise<void> {
+    if (to.channelId !== null) {
+      await sendToChannel(this.client, to.channelId, { content, allowedMentions: { users: to.userId === null ? [] : [to.userId] } });
+    } else if (to.userId !== null) {
+      await (await this.client.users.fetch(to.userId)).send(content);
     }
   }
 
@@ -150,10 +165,10 @@ export class DiscordBot {
       await app.memory.episodes.interrupt(run.runId, 'Cairn was shutting down', Date.now()).catch((error: unknown) => {
         log.error({ err: error, runId: run.runId }, 'could not mark a run interrupted');
       });
-      if (run.channelId !== null) {
-        const note = run.interruptedNote ?? `⚠️ <@${run.userId}>, Cairn is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`;
-        await sendToChannel(this.client, run.channelId, note).catch(() => undefined);
-      }
+      // A private run's notice goes to its starter alone.
+      const channelId = run.private ? null : run.channelId;
+      const note = run.interruptedNote ?? `⚠️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`;
+      await this.tell({ userId: run.interruptedNote === undefined ? run.userId : null, channelId }, note).catch(() => undefined);
     }
     log.info({ interrupted: interrupted.length }, 'shutting down');
     // Interrupted scheduled runs still record how they ended before memory closes.

@@ -22,7 +22,8 @@ export function createClient(config: Config): Client {
       globalRequestsPerSecond: config.discord.globalRequestsPerSecond,
       ...(config.discord.restUrl === undefined ? {} : { api: config.discord.restUrl }),
     },
-    // Never let a model's answer ping @everyone or roles.
-    allowedMentions: { parse: ['users'], repliedUser: false },
+    // Nothing Cairn posts pings anyone unless that message names who it means to ping: a model's
+    // answer, a step summary or a lesson note may contain <@id> or @everyone, written by anyone.
+    allowedMentions: { parse: [], repliedUser: false },
   });
 }

@@ -1,7 +1,7 @@
 import { GuildMember, PermissionFlagsBits, type Client, type Interaction, type Message } from 'discord.js';
 import type { App } from '../app.js';
 import type { Logger } from '../log.js';
-import type { AccessPolicy, Caller, RunLimiter } from './access.js';
+import type { AccessPolicy, Caller, RunLimiter, RunTicket } from './access.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { PendingApprovals } from './approvals.js';
 import type { RunRegistry } from './runs.js';
@@ -40,6 +40,7 @@ export function callerOfInteraction(interaction: Interaction): Caller {
     userId: interaction.user.id,
     roleIds: rolesOf(interaction.member),
     channelId: (channel?.isThread() === true ? channel.parentId : null) ?? interaction.channelId ?? '',
+    guildId: interaction.guildId,
     inGuild: interaction.inGuild(),
     canManageGuild: interaction.memberPermissions?.has(PermissionFlagsBits.ManageGuild) ?? false,
   };
@@ -51,16 +52,22 @@ export function callerOfMessage(message: Message): Caller {
     userId: message.author.id,
     roleIds: rolesOf(message.member),
     channelId: (channel.isThread() ? channel.parentId : null) ?? message.channelId,
+    guildId: message.guildId,
     inGuild: message.inGuild(),
     canManageGuild: message.member?.permissions.has(PermissionFlagsBits.ManageGuild) ?? false,
   };
 }
 
 /**
- * Reserves a run slot for the caller, or says why a new run may not start now (shutdown,
- * allow-lists, rate and budget limits). A reserved slot must be released with limiter.finish.
+ * Reserves a run slot and a share of the caller's daily budget, or says why a new run may not
+ * start now (shutdown, allow-lists, rate and budget limits). The ticket must be finished.
  */
-export function reserveRun(bot: BotApp, caller: Caller): string | null {
+export function reserveRun(bot: BotApp, caller: Caller): RunTicket | string {
   if (!bot.accepting()) return 'Cairn is restarting and is not taking new runs. Try again in a minute.';
-  return bot.access.refusal(caller) ?? bot.limiter.tryStart(caller.userId);
+  return bot.access.refusal(caller) ?? bot.limiter.tryStart(caller.userId, bot.app.agent.defaultLimits.maxCostUsd);
+}
+
+/** Why the caller may not use a command, button, modal or reaction here now (allow-lists, rate), or null. */
+export function gate(bot: BotApp, caller: Caller): string | null {
+  return bot.access.refusal(caller) ?? bot.limiter.command(caller.userId);
 }

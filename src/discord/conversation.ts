@@ -1,7 +1,7 @@
 import type { Message } from 'discord.js';
 import { newRunId } from '../agent/agent.js';
 import { answerMessages } from './answer.js';
-import { callerOfMessage, reserveRun, type BotApp } from './context.js';
+import { callerOfMessage, gate, reserveRun, type BotApp } from './context.js';
 import { explainDiscordError } from './errors.js';
 
 const MAX_GOAL_CHARS = 4_000;
@@ -16,16 +16,22 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
   const direct = message.channel.isDMBased();
   if (!direct && !message.mentions.users.has(me.id)) return;
 
+  const caller = callerOfMessage(message);
+  const refusal = gate(bot, caller);
+  if (refusal !== null) {
+    // Channel replies are public; a refusal goes to the user alone.
+    await (direct ? message.reply(refusal) : message.author.send(refusal)).catch(() => undefined);
+    return;
+  }
   const goal = message.content.replaceAll(new RegExp(`<@!?${me.id}>`, 'g'), '').trim();
   if (goal === '') {
     await message.reply('Ask me something, or give me a goal — for example: “@Cairn summarise this week’s notes”. `/help` lists everything.');
     return;
   }
-  const caller = callerOfMessage(message);
-  const refusal = reserveRun(bot, caller);
-  if (refusal !== null) {
+  const ticket = reserveRun(bot, caller);
+  if (typeof ticket === 'string') {
     // Channel replies are public; a refusal goes to the user alone.
-    await (direct ? message.reply(refusal) : message.author.send(refusal)).catch(() => undefined);
+    await (direct ? message.reply(ticket) : message.author.send(ticket)).catch(() => undefined);
     return;
   }
   let cost: number | null = null;
@@ -47,7 +53,7 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
         scope: { userId: caller.userId, userName: message.author.username, channelId: message.channelId, ...(message.guildId === null ? {} : { guildId: message.guildId }) },
         trigger: 'mention',
         visibility: direct ? 'private' : 'channel',
-        limits: { maxCostUsd: Math.min(bot.app.agent.defaultLimits.maxCostUsd, bot.limiter.remainingBudget(caller.userId)) },
+        limits: { maxCostUsd: ticket.capUsd },
         approver: bot.approvals.approverFor(
           caller.userId,
           runId,
@@ -71,13 +77,13 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
       for (const part of rest) if (message.channel.isSendable()) await message.channel.send(part);
       return result;
     })();
-    bot.runs.add({ runId, userId: caller.userId, channelId: message.channelId, controller, done });
+    bot.runs.add({ runId, userId: caller.userId, channelId: message.channelId, guildId: message.guildId, private: direct, scheduled: false, controller, done });
     await done;
   } catch (error) {
     bot.log.warn({ err: error, runId }, 'could not answer a message');
     await message.author.send(`I could not answer your message: ${explainDiscordError(error)}`).catch(() => undefined);
   } finally {
     clearInterval(typing);
-    bot.limiter.finish(caller.userId, cost);
+    ticket.finish(cost, runId);
   }
 }

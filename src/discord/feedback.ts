@@ -1,6 +1,9 @@
 import {
+  GuildMember,
   MessageFlags,
+  PermissionFlagsBits,
   type ButtonInteraction,
+  type Message,
   type MessageReaction,
   type ModalSubmitInteraction,
   type PartialMessageReaction,
@@ -8,55 +11,83 @@ import {
   type User,
 } from 'discord.js';
 import { recordVote } from '../feedback/votes.js';
+import type { Caller } from './access.js';
 import { COMMENT_FIELD, commentModal, DOWN, runIdFromComponents, UP, type ComponentAction } from './components.js';
-import { callerOfInteraction, type BotApp } from './context.js';
+import { callerOfInteraction, gate, type BotApp } from './context.js';
+import { findRun, mayCancel, voteTeaches } from './run-access.js';
 
 const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
 
-/** Buttons act only for the person who started the run; others get a short private note. */
+/**
+ * Vote and Cancel buttons. Who may press them is decided from the stored run, not the custom id:
+ * votes from the run's owner (a scheduled report: anyone in its channel), Cancel from the owner
+ * or an admin of the run's own server. Others get a short private note.
+ */
 export async function handleButton(interaction: ButtonInteraction, action: Extract<ComponentAction, { kind: 'vote' | 'cancel' }>, bot: BotApp): Promise<void> {
-  // A run just started may not have its episode written yet; the registry knows it already.
-  const running = bot.runs.get(action.runId);
-  const episode = running === undefined ? await bot.app.memory.episodes.get(action.runId) : undefined;
-  const starter = running?.userId ?? episode?.scope.userId;
-  if (starter === undefined) {
+  const run = await findRun(bot, action.runId);
+  if (run === undefined) {
     await interaction.reply(privately('I no longer know this run.'));
     return;
   }
-  // A scheduled report is the channel's: anyone there may rate it.
-  const anyoneMayVote = episode?.trigger === 'schedule' && action.kind === 'vote';
-  if (interaction.user.id !== starter && !anyoneMayVote) {
-    const isAdmin = bot.access.isAdmin(callerOfInteraction(interaction));
-    if (!(action.kind === 'cancel' && isAdmin)) {
-      await interaction.reply(privately(`Only <@${starter}>, who started this run, can use these buttons.${action.kind === 'vote' ? ' You can react with 👍 or 👎 instead.' : ''}`));
+  const caller = callerOfInteraction(interaction);
+  if (action.kind === 'cancel') {
+    if (!mayCancel(bot, caller, run)) {
+      await interaction.reply(privately(run.ownerId === null ? 'Only an admin of this server can cancel this run.' : `Only <@${run.ownerId}>, who started this run, can cancel it.`));
       return;
     }
-  }
-  if (action.kind === 'cancel') {
-    const cancelled = bot.runs.cancel(action.runId, interaction.user.id === starter ? 'the run was cancelled' : `cancelled by <@${interaction.user.id}>`);
+    const cancelled = bot.runs.cancel(action.runId, caller.userId === run.ownerId ? 'the run was cancelled' : `cancelled by <@${caller.userId}>`);
     await interaction.reply(privately(cancelled ? 'Cancelling the run…' : 'This run is not running any more.'));
+    return;
+  }
+  if (!voteTeaches(caller, run)) {
+    await interaction.reply(privately(`Only ${run.ownerId === null ? 'the person who started this run' : `<@${run.ownerId}>, who started this run,`} can use these buttons. You can react with 👍 or 👎 instead.`));
     return;
   }
   if (action.vote === 'down') {
     // The modal is the acknowledgement; the vote is kept even if the modal is dismissed.
     await interaction.showModal(commentModal(action.runId));
-    await recordVote(bot.app, action.runId, { userId: interaction.user.id, vote: 'down', comment: null });
+    await recordVote(bot.app, action.runId, { userId: caller.userId, vote: 'down', comment: null }, { teaches: true });
     return;
   }
   // Acknowledge first: Discord allows 3 s, and the write may wait behind others.
   await interaction.reply(privately('Thanks — noted 👍'));
-  await recordVote(bot.app, action.runId, { userId: interaction.user.id, vote: 'up', comment: null });
+  await recordVote(bot.app, action.runId, { userId: caller.userId, vote: 'up', comment: null }, { teaches: true });
 }
 
-/** The 👎 modal: the comment replaces the bare down-vote recorded when it opened. */
+/**
+ * The 👎 modal: the comment replaces the bare down-vote recorded when it opened. A modal's custom
+ * id comes from the client, so the submitter is checked against the stored run like a button press.
+ */
 export async function handleComment(interaction: ModalSubmitInteraction, runId: string, bot: BotApp): Promise<void> {
+  const run = await findRun(bot, runId);
+  if (run === undefined || !voteTeaches(callerOfInteraction(interaction), run)) {
+    bot.log.warn({ runId, userId: interaction.user.id }, 'a comment arrived from someone who may not rate this run');
+    await interaction.reply(privately('You cannot comment on this run.'));
+    return;
+  }
   const comment = interaction.fields.getTextInputValue(COMMENT_FIELD).trim();
   await interaction.reply(privately('Thanks — your feedback was saved. 👎'));
-  const known = await recordVote(bot.app, runId, { userId: interaction.user.id, vote: 'down', comment: comment === '' ? null : comment.slice(0, 1_000) });
-  if (!known) bot.log.warn({ runId }, 'a comment arrived for an unknown run');
+  await recordVote(bot.app, runId, { userId: interaction.user.id, vote: 'down', comment: comment === '' ? null : comment.slice(0, 1_000) }, { teaches: true });
 }
 
-/** 👍/👎 reactions on an answer count as votes, from anyone, even on messages from before a restart. */
+function callerOfReaction(message: Message, user: User | PartialUser): Caller {
+  const channel = message.channel;
+  const member = message.guild?.members.cache.get(user.id);
+  return {
+    userId: user.id,
+    roleIds: member instanceof GuildMember ? [...member.roles.cache.keys()] : [],
+    channelId: (channel.isThread() ? channel.parentId : null) ?? message.channelId,
+    guildId: message.guildId,
+    inGuild: message.inGuild(),
+    canManageGuild: member?.permissions.has(PermissionFlagsBits.ManageGuild) ?? false,
+  };
+}
+
+/**
+ * 👍/👎 reactions on an answer count as votes, even on messages from before a restart, from
+ * anyone the access policy admits here (rate-limited like commands). Only the owner's (or, on a
+ * report, the channel's) reactions teach; others' are stored and shown, and change nothing.
+ */
 export async function handleReaction(reaction: MessageReaction | PartialMessageReaction, user: User | PartialUser, bot: BotApp): Promise<void> {
   if (user.id === bot.client.user?.id || user.bot) return;
   const emoji = reaction.emoji.name;
@@ -65,5 +96,13 @@ export async function handleReaction(reaction: MessageReaction | PartialMessageR
   if (message.author.id !== bot.client.user?.id) return;
   const runId = runIdFromComponents(message.components);
   if (runId === null) return;
-  await recordVote(bot.app, runId, { userId: user.id, vote: emoji === UP ? 'up' : 'down', comment: null });
+  const caller = callerOfReaction(message, user);
+  const refusal = gate(bot, caller);
+  if (refusal !== null) {
+    bot.log.info({ runId, userId: user.id, refusal }, 'a reaction was not counted');
+    return;
+  }
+  const run = await findRun(bot, runId);
+  if (run === undefined) return;
+  await recordVote(bot.app, runId, { userId: user.id, vote: emoji === UP ? 'up' : 'down', comment: null }, { teaches: voteTeaches(caller, run) });
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
 import type { SlashCommand } from '../../commands/types.js';
 import { decodeAction } from './components.js';
-import type { BotApp } from './context.js';
+import { callerOfInteraction, gate, type BotApp } from './context.js';
 import { discordCode, explainDiscordError } from './errors.js';
 import { handleButton, handleComment } from './feedback.js';
 
@@ -14,14 +14,21 @@ async function tell(interaction: RepliableInteraction, content: string): Promise
 }
 
 /**
- * Routes slash commands by name and our buttons and modals by custom id. Anything unknown or
- * failing gets a short private answer with a reference to quote; the details go to the log.
+ * Routes slash commands by name and our buttons and modals by custom id, after the access policy
+ * admitted the caller. Anything unknown or failing gets a short private answer with a reference
+ * to quote; the details go to the log.
  */
 export function createRouter(bot: BotApp, commands: readonly SlashCommand[]): (interaction: Interaction) => Promise<void> {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
   return async (interaction) => {
     if (!interaction.isRepliable()) return;
     try {
+      // One access policy for every command, button and modal: allow-lists, then a rate limit.
+      const refusal = gate(bot, callerOfInteraction(interaction));
+      if (refusal !== null) {
+        await tell(interaction, refusal);
+        return;
+      }
       if (interaction.isChatInputCommand()) {
         const command = byName.get(interaction.commandName);
         if (command === undefined) await tell(interaction, `I do not know the command /${interaction.commandName}. Try /help.`);

@@ -3,6 +3,12 @@ export interface ActiveRun {
   runId: string;
   userId: string;
   channelId: string | null;
+  /** The server it runs in (null in DMs): only that server's admins may cancel it. */
+  guildId: string | null;
+  /** A private run (private:true, a DM): restart notices go to its starter alone, never the channel. */
+  private: boolean;
+  /** A schedule's run: its `userId` is the schedule's creator, and its report is the channel's. */
+  scheduled: boolean;
   controller: AbortController;
   /** Settles when the run has finished and its answer was posted. */
   done: Promise<unknown>;

@@ -24,18 +24,18 @@ export interface SlashRunOptions {
  */
 export async function runFromSlash(interaction: ChatInputCommandInteraction, bot: BotApp, options: SlashRunOptions): Promise<RunResult | null> {
   const caller = callerOfInteraction(interaction);
-  const refusal = reserveRun(bot, caller);
-  if (refusal !== null) {
-    await interaction.reply({ content: refusal, flags: MessageFlags.Ephemeral });
+  const ticket = reserveRun(bot, caller);
+  if (typeof ticket === 'string') {
+    await interaction.reply({ content: ticket, flags: MessageFlags.Ephemeral });
     return null;
   }
   let result: RunResult | null = null;
+  const runId = newRunId();
   try {
     const ephemeral = options.private ? { flags: MessageFlags.Ephemeral as const } : {};
     // The deferral's response carries the reply message: no separate fetch needed (Discord's
     // global request budget is the bottleneck when many runs start at once).
     const deferred = await interaction.deferReply({ ...ephemeral, withResponse: true });
-    const runId = newRunId();
     const log = bot.log.child({ runId, userId: caller.userId });
     const tokenAlive = () => Date.now() - interaction.createdTimestamp < bot.tokenLifetimeMs;
     // The reply as a channel message: after the token expires it is edited with the bot token.
@@ -89,7 +89,6 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
       };
     };
     const controller = new AbortController();
-    const cap = Math.min(bot.app.agent.defaultLimits.maxCostUsd, bot.limiter.remainingBudget(caller.userId));
     const run = (async () => {
       const outcome = await bot.app.agent.run({
         goal: options.goal,
@@ -100,7 +99,7 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
         scope: { userId: caller.userId, userName: interaction.user.username, channelId: interaction.channelId, ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }) },
         trigger: 'slash',
         visibility: options.private ? 'private' : 'channel',
-        limits: { maxCostUsd: cap },
+        limits: { maxCostUsd: ticket.capUsd },
         approver: bot.approvals.approverFor(caller.userId, runId, postApproval, (error) => {
           log.warn({ err: error }, 'could not update an approval request');
         }),
@@ -109,11 +108,11 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
       await postAnswer(interaction, bot, outcome, options.private, tokenAlive());
       return outcome;
     })();
-    bot.runs.add({ runId, userId: caller.userId, channelId: interaction.channelId, controller, done: run });
+    bot.runs.add({ runId, userId: caller.userId, channelId: interaction.channelId, guildId: interaction.guildId, private: options.private, scheduled: false, controller, done: run });
     result = await run;
     return result;
   } finally {
-    bot.limiter.finish(caller.userId, result?.costUsd ?? null);
+    ticket.finish(result?.costUsd ?? null, runId);
   }
 }
 

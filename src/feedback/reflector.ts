@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { DailyBudget } from '../budget/daily-budget.js';
+import { estimateCostUsd, type ModelPrice } from '../llm/pricing.js';
 import { chatStructured } from '../llm/structured.js';
 import type { ChatMessage, ChatModel } from '../llm/types.js';
 import type { Logger } from '../log.js';
@@ -6,6 +8,7 @@ import { withCommitRetry } from '../memory/db.js';
 import type { Episode } from '../memory/episodes.js';
 import type { Memory } from '../memory/memory.js';
 import { ReflectionRow, sqlString } from '../memory/schema.js';
+import type { MemoryRecord } from '../memory/types.js';
 import { errorMessage } from '../text.js';
 
 /** What a reflection must produce: validated, so a rambling model cannot store a non-lesson. */
@@ -21,6 +24,7 @@ export type ReflectionCause = ReflectionRow['cause'];
 export interface ReflectionRequest {
   runId: string;
   cause: ReflectionCause;
+  /** Who pays for the reflection: the voter behind a 👎, the person billed for a failed run. */
   userId: string;
   comment: string | null;
   /** Wait this long first (e.g. so a 👎 comment typed just after the vote is included). */
@@ -32,6 +36,9 @@ export interface LearnedLesson {
   lessonId: string;
   lesson: Lesson;
 }
+
+/** What a reflection may spend at most (it is one structured call, with one corrective retry). */
+export const REFLECTION_HOLD_USD = 0.05;
 
 /** Retry delays after a failed reflection (model unreachable, say); the last one repeats. */
 const RETRY_DELAYS_MS = [30_000, 120_000, 600_000, 3_600_000];
@@ -80,6 +87,8 @@ export class Reflector {
     private readonly model: ChatModel,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** Pays for reflections from the payer's daily budget; without it (the terminal) they are free. */
+    private readonly budget: { daily: DailyBudget; price: ModelPrice | undefined } | null = null,
   ) {}
 
   /** Processes what earlier sessions left pending, then looks again every 30 s. */
@@ -91,8 +100,12 @@ export class Reflector {
     this.timer.unref();
   }
 
-  /** Records that a reflection is owed; a second request for the same cause is ignored (a new comment is kept). */
-  async request(request: ReflectionRequest): Promise<void> {
+  /**
+   * Records that a reflection is owed; a second request for the same cause is ignored (a new
+   * comment is kept). True when this request was the first for its cause (a 👎 counts once per
+   * person per run, however often it is toggled).
+   */
+  async request(request: ReflectionRequest): Promise<boolean> {
     const id = request.cause === 'down_vote' ? `${request.runId}:down:${request.userId}` : `${request.runId}:${request.cause}`;
     const table = this.memory.db.reflections;
     const row = {
@@ -108,8 +121,10 @@ export class Reflector {
       error: null,
       created_at: this.now(),
     };
+    let created = false;
     await withCommitRetry(table, async () => {
       const existing = ReflectionRows.parse(await table.query().where(`id = ${sqlString(id)}`).toArray())[0];
+      created = existing === undefined;
       if (existing === undefined) await table.add([row]);
       else if (existing.status === 'pending' && request.comment !== null && request.comment !== existing.comment) {
         // A comment arriving after the bare vote joins the reflection waiting for it (and ends the
@@ -125,6 +140,7 @@ export class Reflector {
         this.kick();
       }, request.delayMs).unref();
     }
+    return created;
   }
 
   /** Runs the due reflections, one pass at a time. */
@@ -154,6 +170,12 @@ export class Reflector {
     }
   }
 
+  /** The lesson an earlier attempt of this reflection already saved, if any. */
+  private async lessonFrom(row: ReflectionRow): Promise<MemoryRecord | undefined> {
+    const lessons = await this.memory.semantic.list(`source_run_id = ${sqlString(row.run_id)} AND kind = 'lesson'`, 100);
+    return lessons.find((m) => m.metadata.reflectionId === row.id);
+  }
+
   private async reflect(row: ReflectionRow): Promise<void> {
     const table = this.memory.db.reflections;
     const set = (values: Record<string, string>) => withCommitRetry(table, () => table.update({ where: `id = ${sqlString(row.id)}`, valuesSql: values }));
@@ -162,9 +184,24 @@ export class Reflector {
       await set({ status: "'done'", error: sqlString('the run no longer exists') });
       return;
     }
+    // A crash after the lesson was saved but before this row was marked done must not write it twice.
+    const earlier = await this.lessonFrom(row);
+    if (earlier !== undefined) {
+      await this.memory.episodes.addLesson(episode.id, earlier.id);
+      await set({ status: "'done'", lesson_id: sqlString(earlier.id), error: 'NULL' });
+      return;
+    }
+    const hold = this.budget === null ? null : this.budget.daily.reserve(row.user_id, REFLECTION_HOLD_USD);
+    if (this.budget !== null && hold === null) {
+      await set({ status: "'done'", error: sqlString(`not reflected: the daily budget of ${row.user_id} is spent`) });
+      this.log.info({ runId: row.run_id, userId: row.user_id }, 'reflection skipped: its payer has no budget left today');
+      return;
+    }
     let learned: LearnedLesson;
+    let costUsd: number | null = null;
     try {
-      const { value: lesson } = await chatStructured(this.model, { messages: reviewPrompt(episode, row), schema: Lesson, name: 'lesson', signal: this.stopping.signal });
+      const { value: lesson, usage } = await chatStructured(this.model, { messages: reviewPrompt(episode, row), schema: Lesson, name: 'lesson', signal: this.stopping.signal });
+      costUsd = estimateCostUsd(usage, this.budget?.price);
       const saved = await this.memory.semantic.save({
         text: lessonText(lesson),
         kind: 'lesson',
@@ -173,7 +210,7 @@ export class Reflector {
         visibility: episode.visibility === 'private' || episode.scope.channelId === undefined ? 'private' : 'channel',
         importance: 0.8,
         sourceRunId: episode.id,
-        metadata: { ...lesson, cause: row.cause, comment: row.comment },
+        metadata: { ...lesson, cause: row.cause, comment: row.comment, reflectionId: row.id },
       });
       await this.memory.episodes.addLesson(episode.id, saved.id);
       // Keyword search can miss rows written since the last index refresh; the next run must not.
@@ -188,6 +225,8 @@ export class Reflector {
       await set({ attempts: String(attempts), next_attempt_at: String(this.now() + delay), error: sqlString(message.slice(0, 500)) });
       this.log.warn({ runId: row.run_id, attempts, retryInMs: delay, error: message }, 'reflection failed; will retry');
       return;
+    } finally {
+      hold?.settle(costUsd, { kind: 'reflection', id: row.id });
     }
     // The lesson is kept whatever happens to the notice about it.
     try {

@@ -2,7 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, schedulesSchema, sqlString, workingSchema } from './schema.js';
+import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, schedulesSchema, spendSchema, sqlString, workingSchema } from './schema.js';
 
 export type Table = lancedb.Table;
 
@@ -86,7 +86,7 @@ export interface OpenOptions {
 /**
  * The LanceDB database under CAIRN_DATA_DIR: a local path or any URI LanceDB accepts (s3://…).
  * Holds the active memories table (named in `meta`, so re-embedding can switch tables
- * atomically), working blocks, episodes, reflections, schedules and meta.
+ * atomically), working blocks, episodes, reflections, schedules, spend and meta.
  */
 export class MemoryDb {
   private constructor(
@@ -97,6 +97,7 @@ export class MemoryDb {
     readonly episodes: Table,
     readonly reflections: Table,
     readonly schedules: Table,
+    readonly spend: Table,
     public embedder: EmbedderRecord,
     readonly embedderMatches: boolean,
   ) {}
@@ -120,8 +121,9 @@ export class MemoryDb {
     const episodes = await openOrCreate(connection, names, 'episodes', episodesSchema);
     const reflections = await openOrCreate(connection, names, 'reflections', reflectionsSchema);
     const schedules = await openOrCreate(connection, names, 'schedules', schedulesSchema);
+    const spend = await openOrCreate(connection, names, 'spend', spendSchema);
     options.log.debug({ uri, embedder: record }, 'memory database open');
-    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, record, matches);
+    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches);
   }
 
   /**
@@ -146,7 +148,7 @@ export class MemoryDb {
   }
 
   close(): void {
-    for (const table of [this.meta, this.memories, this.working, this.episodes, this.reflections, this.schedules]) table.close();
+    for (const table of [this.meta, this.memories, this.working, this.episodes, this.reflections, this.schedules, this.spend]) table.close();
     this.connection.close();
   }
 }

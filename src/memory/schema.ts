@@ -155,6 +155,15 @@ export const episodesSchema = new Schema([
 
 export const metaSchema = new Schema([text('key'), text('value')]);
 
+/**
+ * What each run and reflection cost, billed to a person (a scheduled run: its creator). The daily
+ * budget is counted from it, so spend survives restarts and is never billed to a schedule's id.
+ */
+export const spendSchema = new Schema([text('id'), text('user_id'), text('kind'), float('usd'), float('at')]);
+
+export const SpendRow = z.object({ id: z.string(), user_id: z.string(), kind: z.enum(['run', 'reflection']), usd: z.number(), at: z.number() });
+export type SpendRow = z.output<typeof SpendRow>;
+
 /** Reflections owed: one row per cause (a 👎 vote, a failed run), so none is lost or done twice. */
 export const reflectionsSchema = new Schema([
   text('id'),

@@ -31,9 +31,20 @@ export interface ExecuteDeps {
   onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<RunResult | undefined> }) => void;
   /** Why a schedule may not run now (its creator's daily budget is spent, say), or null. */
   refusal?: (schedule: Schedule) => string | null;
+  /**
+   * Holds the run's share of its creator's daily budget as it starts (its cost limit), or says
+   * why it may not start; the hold is settled with the run's cost when it ends.
+   */
+  hold?: (schedule: Schedule) => ScheduleHold | string;
   sinks?: Parameters<Agent['run']>[0]['sinks'];
   /** One workspace per schedule, kept between its runs (files it writes are there next time). */
   workspaceFor?: (schedule: Schedule) => string;
+}
+
+/** A scheduled run's share of its creator's daily budget. */
+export interface ScheduleHold {
+  capUsd: number;
+  finish(costUsd: number | null, runId: string): void;
 }
 
 export interface Execution {
@@ -96,7 +107,7 @@ function crashedRun(schedule: Schedule, runId: string, startedAt: number, error:
  * channel that is gone or closed to Cairn pauses it at once. Runs from the terminal (no
  * delivery) only record that they ran: they neither post, nor count failures, nor move on-change.
  */
-export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, reason: FireReason, controller: AbortController): Promise<Execution> {
+export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, reason: FireReason, controller: AbortController, hold: ScheduleHold | null = null): Promise<Execution> {
   const runId = newRunId();
   const steps = new StepLog();
   const startedAt = deps.now();
@@ -108,8 +119,10 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
       trigger: 'schedule',
       scope: scheduleScope(schedule),
       visibility: 'channel',
+      billedTo: schedule.creatorId,
       briefing: briefing(schedule),
       signal: controller.signal,
+      ...(hold === null ? {} : { limits: { maxCostUsd: hold.capUsd } }),
       ...(deps.workspaceFor === undefined ? {} : { workspaceDir: deps.workspaceFor(schedule) }),
       sinks: [steps.sink, ...(deps.sinks ?? [])],
     })
@@ -119,6 +132,7 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
     });
   deps.onRunStarted?.({ runId, schedule, controller, done: running });
   const result = await running;
+  hold?.finish(result.costUsd, result.runId);
   if (deps.delivery === null) {
     await deps.store.update(schedule.id, () => ({ lastRunAt: startedAt, lastRunId: result.runId, lastStatus: result.status }));
     return { result, delivered: false, deliveryError: null, pausedReason: null };

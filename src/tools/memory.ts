@@ -11,20 +11,44 @@ function scopeOf(context: ToolContext): RunScope {
 }
 
 const DAY_MS = 86_400_000;
+/**
+ * The highest importance a model may give a memory. Eviction keeps important memories longest, so
+ * a model steered by a prompt could otherwise mark a flood of saves as untouchable; lessons (0.8)
+ * and what people pin stay above what a run can claim.
+ */
+export const MAX_SAVED_IMPORTANCE = 0.7;
+/** Saves per run: a run that keeps saving is flooding memory, not keeping facts. */
+export const MAX_SAVES_PER_RUN = 25;
 
 const ownerField = z
   .enum(['user', 'channel'])
   .optional()
   .describe('Whose block: "user" (private to the person you work for) or "channel" (shared here). Default: "user" for "user profile", "channel" for "channel notes".');
 
-function blockKey(scope: RunScope, label: string, owner: 'user' | 'channel' | undefined): string {
+/** The block a call reads (`write` false) or changes. A private run may read channel blocks but never write them. */
+function blockKey(context: ToolContext, label: string, owner: 'user' | 'channel' | undefined, write: boolean): string {
+  const scope = scopeOf(context);
   const whose = owner ?? (label === 'channel notes' ? 'channel' : 'user');
   if (whose === 'channel') {
     if (scope.channelId === undefined) throw new WorkingMemoryError('There is no channel in this run; use owner "user".');
+    if (write && context.visibility === 'private') {
+      throw new WorkingMemoryError('This is a private run: nothing from it may be written where others can read it. Keep it in a block with owner "user" instead.');
+    }
     return `channel:${scope.channelId}`;
   }
   return `user:${scope.userId}`;
 }
+
+/** What `memory_save` may store: private runs keep everything private; elsewhere the model's choice or the channel. */
+function saveVisibility(context: ToolContext, asked: 'private' | 'channel' | 'server' | undefined): Visibility {
+  const scope = scopeOf(context);
+  if (context.visibility === 'private') return 'private';
+  if (asked === 'server') return scope.guildId === undefined ? 'private' : 'guild';
+  if (asked === 'channel') return scope.channelId === undefined ? 'private' : 'channel';
+  return asked ?? (scope.channelId === undefined ? 'private' : 'channel');
+}
+
+const VISIBILITY_WORD: Record<Visibility, string> = { private: 'private', channel: 'channel', guild: 'server' };
 
 function describeBlock(block: { label: string; text: string; charLimit: number }): string {
   return `[${block.label} · ${block.text.length}/${block.charLimit} characters]\n${block.text === '' ? '(empty)' : block.text}`;
@@ -32,6 +56,13 @@ function describeBlock(block: { label: string; text: string; charLimit: number }
 
 /** The agent's memory tools: search and save long-term memories, and edit working-memory blocks. */
 export function memoryTools(memory: Memory): Tool[] {
+  // Saves counted per run id; the oldest runs' counts are dropped so the map stays small.
+  const savesByRun = new Map<string, number>();
+  const rememberSave = (runId: string, count: number) => {
+    savesByRun.delete(runId);
+    savesByRun.set(runId, count);
+    if (savesByRun.size > 1_000) savesByRun.delete(savesByRun.keys().next().value ?? '');
+  };
   return [
     defineTool({
       name: 'memory_search',
@@ -69,14 +100,19 @@ export function memoryTools(memory: Memory): Tool[] {
         visibility: z
           .enum(['private', 'channel', 'server'])
           .optional()
-          .describe('Who may recall it: "private" (only this user), "channel" (anyone here), "server". Default: channel when in a channel, else private. Personal information is private.'),
+          .describe('Who may recall it: "private" (only this user), "channel" (anyone here), "server". Default: channel when in a channel, else private. Personal information is private. In a private run everything saved is private.'),
         ttl_days: z.number().positive().max(3_650).optional().describe('Forget it after this many days (default: keep).'),
-        importance: z.number().min(0).max(1).optional().describe('0–1, default 0.5; important memories are kept longest.'),
+        importance: z.number().min(0).max(1).optional().describe(`0–1, default 0.5; important memories are kept longest. At most ${MAX_SAVED_IMPORTANCE} is stored.`),
       }),
       risk: 'low',
       run: async (args, context) => {
         const scope = scopeOf(context);
-        const visibility: Visibility = args.visibility === 'server' ? 'guild' : (args.visibility ?? (scope.channelId === undefined ? 'private' : 'channel'));
+        const used = savesByRun.get(context.runId) ?? 0;
+        if (used >= MAX_SAVES_PER_RUN) {
+          throw new Error(`This run has already saved ${MAX_SAVES_PER_RUN} memories, the most one run may save. Keep only what matters: update working memory instead, or finish.`);
+        }
+        rememberSave(context.runId, used + 1);
+        const visibility = saveVisibility(context, args.visibility);
         const saved = await memory.semantic.save({
           text: args.text,
           kind: args.kind ?? 'fact',
@@ -84,9 +120,11 @@ export function memoryTools(memory: Memory): Tool[] {
           visibility,
           sourceRunId: context.runId,
           ...(args.ttl_days === undefined ? {} : { ttlMs: args.ttl_days * DAY_MS }),
-          ...(args.importance === undefined ? {} : { importance: args.importance }),
+          ...(args.importance === undefined ? {} : { importance: Math.min(args.importance, MAX_SAVED_IMPORTANCE) }),
         });
-        return saved.created ? `Saved as ${saved.id} (${args.visibility ?? visibility}).` : `Already remembered as ${saved.id}; nothing new saved.`;
+        const where = VISIBILITY_WORD[visibility];
+        const note = args.visibility !== undefined && args.visibility !== where ? ` (${context.visibility === 'private' ? 'this is a private run, so it stays private' : `there is no ${args.visibility} here`})` : '';
+        return saved.created ? `Saved as ${saved.id} (${where}${note}).` : `Already remembered as ${saved.id}; nothing new saved.`;
       },
     }),
     defineTool({
@@ -94,7 +132,7 @@ export function memoryTools(memory: Memory): Tool[] {
       description: 'Show a working-memory block in full (blocks are also shown at the start of every run).',
       input: z.strictObject({ block: z.string().min(1).max(40).describe('Block label, e.g. "user profile" or "channel notes".'), owner: ownerField }),
       risk: 'low',
-      run: async ({ block, owner }, context) => describeBlock(await memory.working.view(blockKey(scopeOf(context), block, owner), block)),
+      run: async ({ block, owner }, context) => describeBlock(await memory.working.view(blockKey(context, block, owner, false), block)),
     }),
     defineTool({
       name: 'working_memory_append',
@@ -102,7 +140,7 @@ export function memoryTools(memory: Memory): Tool[] {
       input: z.strictObject({ block: z.string().min(1).max(40), text: z.string().min(1).max(2_000), owner: ownerField }),
       risk: 'low',
       run: async ({ block, text, owner }, context) =>
-        describeBlock(await memory.working.append(blockKey(scopeOf(context), block, owner), block, text)),
+        describeBlock(await memory.working.append(blockKey(context, block, owner, true), block, text)),
     }),
     defineTool({
       name: 'working_memory_replace',
@@ -110,7 +148,7 @@ export function memoryTools(memory: Memory): Tool[] {
       input: z.strictObject({ block: z.string().min(1).max(40), old_text: z.string().min(1), new_text: z.string(), owner: ownerField }),
       risk: 'low',
       run: async ({ block, old_text, new_text, owner }, context) =>
-        describeBlock(await memory.working.replace(blockKey(scopeOf(context), block, owner), block, old_text, new_text)),
+        describeBlock(await memory.working.replace(blockKey(context, block, owner, true), block, old_text, new_text)),
     }),
   ];
 }

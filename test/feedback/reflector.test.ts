@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
+import { DailyBudget } from '../../src/budget/daily-budget.js';
+import { SpendLedger } from '../../src/budget/ledger.js';
 import { Reflector } from '../../src/feedback/reflector.js';
 import { OpenAiChatModel } from '../../src/llm/client.js';
 import { silentLogger } from '../../src/log.js';
@@ -119,6 +121,64 @@ describe('reflection on 👎', () => {
     await reflector.idle();
     const lessonId = (await memory.episodes.get(run.runId))?.lessonIds[0] ?? '';
     expect((await memory.semantic.get(lessonId))?.scopeKey).toBe('user:u-ada');
+    await reflector.close();
+  });
+});
+
+describe('reflections survive crashes and are paid for', () => {
+  it('does not write a lesson twice when a crash came between saving it and marking the reflection done', async () => {
+    const memory = await mem.open();
+    const { agent, reflector } = setup(memory);
+    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
+    const run = await agent.run({ goal: 'When is the deploy window this week?', scope });
+    // What a process that crashed right after saving the lesson left behind: the lesson, tagged
+    // with its reflection, and the reflection still pending.
+    const reflectionId = `${run.runId}:down:u-ada`;
+    const { id: lessonId } = await memory.semantic.save({
+      text: 'When answering questions about deploy times: use Oslo time.',
+      kind: 'lesson',
+      scope,
+      visibility: 'channel',
+      sourceRunId: run.runId,
+      metadata: { reflectionId },
+    });
+    const calls = fake.chatRequests().length;
+    await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: null });
+    await reflector.idle();
+    expect(fake.chatRequests()).toHaveLength(calls); // no second lesson was asked for
+    expect((await memory.semantic.list(`kind = 'lesson'`)).map((m) => m.id)).toEqual([lessonId]);
+    expect((await memory.episodes.get(run.runId))?.lessonIds).toEqual([lessonId]);
+    const rows = await memory.db.reflections.query().toArray();
+    expect(rows.map((r: { status: string; lesson_id: string | null }) => [r.status, r.lesson_id])).toEqual([['done', lessonId]]);
+    await reflector.close();
+  });
+
+  it('skips a reflection whose payer has spent their daily budget, keeping the vote', async () => {
+    const memory = await mem.open();
+    const log = silentLogger();
+    const model = new OpenAiChatModel({ model: 'gpt-4o-mini', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
+    const daily = new DailyBudget(0.01, new SpendLedger(memory.db.spend), (work) => {
+      memory.track(work, 'spend', log);
+    });
+    const reflector = new Reflector(memory, model, log, undefined, { daily, price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
+    const { agent } = setup(memory);
+    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
+    const run = await agent.run({ goal: 'When is the deploy window this week?', scope });
+    daily.reserve('u-ada', 0.01)?.settle(0.01, { kind: 'run', id: 'earlier' });
+    const calls = fake.chatRequests().length;
+    await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'wrong' });
+    await reflector.idle();
+    expect(fake.chatRequests()).toHaveLength(calls);
+    const rows = await memory.db.reflections.query().toArray();
+    expect(rows.map((r: { status: string; error: string | null }) => [r.status, r.error])).toEqual([['done', 'not reflected: the daily budget of u-ada is spent']]);
+
+    // Someone with budget left gets the reflection, and pays for it.
+    fake.script({ kind: 'text', content: JSON.stringify(LESSON) });
+    await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-bob', comment: 'wrong zone' });
+    await reflector.idle();
+    expect(daily.spentToday('u-bob')).toBeGreaterThan(0);
+    await memory.settled();
+    expect(await new SpendLedger(memory.db.spend).spentSince(0)).toEqual(new Map([['u-ada', 0.01], ['u-bob', daily.spentToday('u-bob')]]));
     await reflector.close();
   });
 });

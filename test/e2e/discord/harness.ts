@@ -25,7 +25,7 @@ export interface BotHarness {
  */
 export function useBot(
   openai: FakeOpenAi,
-): (options?: { env?: Record<string, string>; discord?: FakeDiscordOptions; tokenLifetimeMs?: number }) => Promise<BotHarness> {
+): (options?: { env?: Record<string, string> | ((discord: FakeDiscord) => Record<string, string>); discord?: FakeDiscordOptions; tokenLifetimeMs?: number }) => Promise<BotHarness> {
   const cleanups: (() => Promise<void>)[] = [];
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
@@ -45,7 +45,8 @@ export function useBot(
         CAIRN_DATA_DIR: dataDir,
         CAIRN_LLM_MAX_RETRIES: '1',
         CAIRN_SHUTDOWN_GRACE_S: '1',
-        ...options.env,
+        // Settings naming the fake's ids (allow-lists, say) are made once it has them.
+        ...(typeof options.env === 'function' ? options.env(discord) : options.env),
       },
       ['llm', 'discord'],
     );

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { withCommitRetry, type Table } from '../memory/db.js';
+import { SpendRow } from '../memory/schema.js';
+
+export type SpendKind = SpendRow['kind'];
+
+export interface SpendEntry {
+  /** The run id, or the reflection's id: what was paid for. */
+  id: string;
+  /** Who pays: the person who started the run, a scheduled run's creator, the voter behind a reflection. */
+  userId: string;
+  kind: SpendKind;
+  usd: number;
+  at: number;
+}
+
+const SpendRows = z.array(SpendRow.pick({ user_id: true, usd: true }));
+
+/** Rows older than this are no longer needed to count a day's spend. */
+const KEEP_MS = 3 * 86_400_000;
+
+/** The spend table: one row per settled run or reflection, read back to count each person's day. */
+export class SpendLedger {
+  constructor(private readonly table: Table) {}
+
+  async record(entry: SpendEntry): Promise<void> {
+    const row = { id: entry.id, user_id: entry.userId, kind: entry.kind, usd: entry.usd, at: entry.at };
+    await withCommitRetry(this.table, () => this.table.add([row]));
+  }
+
+  /** What each person has spent since `since` (epoch ms). Only two columns are read. */
+  async spentSince(since: number): Promise<Map<string, number>> {
+    const rows = SpendRows.parse(await this.table.query().where(`at >= ${since}`).select(['user_id', 'usd']).toArray());
+    const totals = new Map<string, number>();
+    for (const row of rows) totals.set(row.user_id, (totals.get(row.user_id) ?? 0) + row.usd);
+    return totals;
+  }
+
+  /** Drops rows no day's budget needs any more. */
+  async prune(now: number): Promise<void> {
+    await withCommitRetry(this.table, () => this.table.delete(`at < ${now - KEEP_MS}`));
+  }
+}
