@@ -115,8 +115,14 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
       await reply(`Paused schedule \`${id}\`. \`/schedule resume id:${id}\` starts it again.`);
       return;
     case 'resume': {
-      const resumed = await scheduler.resume(id);
-      await reply(`Resumed schedule \`${id}\`; next run ${when(resumed?.nextRunAt ?? null, 'F')}.`);
+      try {
+        const resumed = await scheduler.resume(id);
+        await reply(`Resumed schedule \`${id}\`; next run ${when(resumed?.nextRunAt ?? null, 'F')}.`);
+      } catch (error) {
+        // A schedule stored before today's checks whose expression they refuse: say why, privately.
+        if (!(error instanceof ScheduleInputError)) throw error;
+        await reply(error.message);
+      }
       return;
     }
     default: {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 import { sqlString } from '../memory/schema.js';
-import { checkSchedule, nextRuns, ScheduleInputError } from './cron.js';
+import { checkSchedule, checkStoredSchedule, nextRunOf, ScheduleInputError, storedScheduleProblem } from './cron.js';
 import type { FireReason } from './delivery.js';
 import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
 import { newScheduleId, type Schedule, type ScheduleStore } from './store.js';
@@ -148,6 +148,11 @@ export class Scheduler {
     return this.store.get(id);
   }
 
+  /** The schedules a person created, in every server (their runs are that person's runs). */
+  async createdBy(userId: string): Promise<Schedule[]> {
+    return this.store.list(`creator_id = ${sqlString(userId)}`);
+  }
+
   /** Deletes the schedule and its workspace. */
   async remove(id: string): Promise<boolean> {
     this.disarm(id);
@@ -166,14 +171,24 @@ export class Scheduler {
     return this.store.update(id, () => ({ status: 'paused', pausedReason: null, nextRunAt: null }));
   }
 
-  /** Resumes a paused schedule with a clean slate: failures, backoff and Cairn's pause reason cleared. */
+  /**
+   * Resumes a paused schedule with a clean slate: failures, backoff and Cairn's pause reason
+   * cleared. A stored expression that fails today's checks stays paused (ScheduleInputError).
+   */
   async resume(id: string): Promise<Schedule | undefined> {
+    const stored = await this.store.get(id);
+    const problem = stored === undefined ? null : storedScheduleProblem(stored.cron, stored.timeZone);
+    if (problem !== null) {
+      const pausedReason = `its cron expression cannot be scheduled: ${problem}`;
+      await this.store.update(id, () => ({ status: 'paused', pausedReason, nextRunAt: null }));
+      throw new ScheduleInputError(`Schedule ${id} cannot be resumed: ${pausedReason} Remove it and add it again with a valid expression.`);
+    }
     const resumed = await this.store.update(id, (current) => ({
       status: 'active',
       pausedReason: null,
       consecutiveFailures: 0,
       backoffUntil: null,
-      nextRunAt: nextRuns(current.cron, current.timeZone, 1)[0]?.getTime() ?? null,
+      nextRunAt: nextRunOf(current.cron, current.timeZone),
     }));
     if (resumed !== undefined && this.started) this.arm(resumed);
     return resumed;
@@ -223,8 +238,13 @@ export class Scheduler {
       const current = await this.store.get(schedule.id);
       if (current === undefined || this.stopping) return null;
       if (reason !== 'manual' && (current.status !== 'active' || (current.backoffUntil ?? 0) > this.run.now())) return null;
+      const hold = this.run.hold?.(current) ?? null;
+      if (typeof hold === 'string') {
+        this.log.info({ scheduleId: current.id, why: hold }, 'a scheduled run did not start');
+        return null;
+      }
       const deps: ExecuteDeps = { ...this.run, store: this.store, failures: this.settings, nextRunAt: (s) => this.nextRunAt(s) };
-      const execution = await executeSchedule(deps, current, reason, new AbortController());
+      const execution = await executeSchedule(deps, current, reason, new AbortController(), hold);
       if (execution.pausedReason !== null) this.disarm(schedule.id);
       return execution;
     } finally {
@@ -251,7 +271,7 @@ export class Scheduler {
 
   private nextRunAt(schedule: Schedule): number | null {
     if (schedule.status !== 'active') return null;
-    return this.armed.get(schedule.id)?.task.getNextRun()?.getTime() ?? nextRuns(schedule.cron, schedule.timeZone, 1)[0]?.getTime() ?? null;
+    return this.armed.get(schedule.id)?.task.getNextRun()?.getTime() ?? nextRunOf(schedule.cron, schedule.timeZone);
   }
 
   /** node-cron's own messages (e.g. a firing missed while the event loop was blocked) go to our log. */
@@ -267,8 +287,11 @@ export class Scheduler {
     this.disarm(schedule.id);
     let task: ScheduledTask;
     try {
+      // The bounded check first: node-cron expands a range before checking it, and searches a
+      // century for the next run of an expression that never fires.
+      const expression = checkStoredSchedule(schedule.cron, schedule.timeZone);
       task = cron.createTask(
-        schedule.cron,
+        expression,
         async () => {
           // next_run_at is written when the run is recorded; one left in the past by a crash
           // mid-run means that run is caught up after the restart. A skipped firing moves it on.

@@ -34,7 +34,7 @@ const done = async (outcome: Awaited<ReturnType<import('../../src/scheduler/sche
 describe('adding schedules', () => {
   it('validates the cron expression, time zone and interval with clear errors', async () => {
     const { scheduler } = await start();
-    await expect(scheduler.add(daily({ cron: '61 * * * *' }))).rejects.toThrow(/"61 \* \* \* \*" is not a valid cron expression \(minute: 61 is not a valid value\)/);
+    await expect(scheduler.add(daily({ cron: '61 * * * *' }))).rejects.toThrow('"61 * * * *" is not a valid cron expression (minute: 61 is out of range (0–59)).');
     await expect(scheduler.add(daily({ cron: 'every day' }))).rejects.toThrow(/expected 5 or 6 fields but got 2\)\. Use five fields/);
     await expect(scheduler.add(daily({ timeZone: 'Mars/Olympus' }))).rejects.toThrow('"Mars/Olympus" is not an IANA time zone.');
     await expect(scheduler.add(daily({ cron: '*/10 * * * * *' }))).rejects.toThrow(
@@ -121,10 +121,12 @@ describe('running schedules', () => {
     const { scheduler } = await start({ CAIRN_MAX_SCHEDULED_RUNS: '1' });
     const a = await scheduler.add(daily({ goal: 'Report A' }));
     const b = await scheduler.add(daily({ goal: 'Report B' }));
-    openai.script({ kind: 'text', content: 'A done.', delayMs: 300 }, { kind: 'text', content: 'B done.' });
+    // A's reply is held long enough that B, were it not waiting its turn, would have asked too.
+    openai.script({ kind: 'text', content: 'A done.', delayMs: 2_000 }, { kind: 'text', content: 'B done.' });
     const first = await scheduler.fire(a.schedule.id, 'cron');
     const second = await scheduler.fire(b.schedule.id, 'cron');
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    while (openai.chatRequests().length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, 200));
     expect(openai.chatRequests()).toHaveLength(1);
     expect((await done(second))?.result.answer).toBe('B done.');
     expect((await done(first))?.result.answer).toBe('A done.');

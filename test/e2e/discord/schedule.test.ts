@@ -29,7 +29,7 @@ describe('/schedule through the real discord.js client', () => {
     expect(await schedule(discord, 'add', { cron: '0 9 * * *', goal: 'Report' }, discord.users.alice)).toBe(
       'Managing schedules needs the Manage Server permission or one of the admin roles (CAIRN_ADMIN_ROLES).',
     );
-    expect(await schedule(discord, 'add', { cron: '0 25 * * *', goal: 'Report' })).toMatch(/^"0 25 \* \* \*" is not a valid cron expression \(hour: 25 is not a valid value\)/);
+    expect(await schedule(discord, 'add', { cron: '0 25 * * *', goal: 'Report' })).toMatch(/^"0 25 \* \* \*" is not a valid cron expression \(hour: 25 is out of range \(0–23\)\)/);
     expect(await schedule(discord, 'add', { cron: '0 9 * * *', goal: 'Report', timezone: 'Moon/Base' })).toBe(
       '"Moon/Base" is not an IANA time zone. Use a name like Europe/Oslo, America/New_York or UTC.',
     );
