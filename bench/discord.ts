@@ -52,8 +52,11 @@ const config = loadConfig(
     DISCORD_GUILD_ID: discord.guildId,
     OPENAI_BASE_URL: openai.baseURL,
     CAIRN_DATA_DIR: dataDir,
-    // The benchmark's three users start all 50 runs: lift the per-user rate limit.
+    // The benchmark's three users start all 50 runs and press 👍 on each: lift the per-user rate
+    // limits, and give each a budget that covers every run's cost limit ($1) held at once.
     CAIRN_RUNS_PER_MINUTE: String(runs),
+    CAIRN_COMMANDS_PER_MINUTE: String(2 * runs),
+    CAIRN_DAILY_BUDGET_USD: String(runs),
     CAIRN_LLM_MAX_RETRIES: '0',
     DISCORD_GLOBAL_REQUESTS_PER_SECOND: values.rps,
   },
