@@ -84,6 +84,7 @@ class ScriptedModel implements ChatModel {
     const final = this.call >= this.steps;
     const response: ChatResponse = {
       content: final ? 'All services inspected; eu-3 is degraded.' : `Checking page ${this.call} of the service records to compare latencies across regions.`,
+      reasoning: null,
       toolCalls: final ? [] : [{ id: `call_${this.call}`, name: 'inspect_service', arguments: JSON.stringify({ service: 'status-page', page: this.call }) }],
       usage,
       usageEstimated: false,

@@ -4,6 +4,7 @@ import { oneLine } from '../text.js';
 /** One completed tool-calling step, as kept for the prompt. */
 export interface StepRecord {
   step: number;
+  /** The text the model wrote alongside its tool calls (its answer part: never its reasoning output). */
   reasoning: string | null;
   toolCalls: ToolCall[];
   results: { callId: string; tool: string; ok: boolean; content: string }[];

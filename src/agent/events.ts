@@ -66,8 +66,14 @@ export type RunEvent = EventBase &
         step: number;
         maxSteps: number;
         decision: 'tool_calls' | 'final';
-        /** What the model said alongside its decision (its visible reasoning). */
+        /**
+         * The step's reasoning: the model's own (a server's reasoning field or `<think>` tags,
+         * kept out of answers and prompts) when it gave one, else the text it wrote alongside
+         * its tool calls.
+         */
         reasoning: string | null;
+        /** True when `reasoning` is the model's own reasoning: surfaces show it dimmed or hidden. */
+        thinking?: boolean;
         toolNames: string[];
         usage: TokenUsage;
         costUsd: number | null;

@@ -34,3 +34,7 @@ export const LAST_STEP_NOTE =
 
 export const EMPTY_REPLY_NOTE =
   'Your last reply was empty. Either call a tool or reply with your final answer as plain text.';
+
+/** A reply with reasoning but no answer: usually the model spent its output tokens thinking. */
+export const REASONING_ONLY_NOTE =
+  'Your last reply had reasoning but no answer (you may have run out of output tokens). Reason briefly, then either call a tool or reply with your final answer as plain text.';

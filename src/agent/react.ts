@@ -13,7 +13,7 @@ import { abortHit, stopReason } from './abort.js';
 import { MAX_REJECTIONS } from './completion-check.js';
 import { missingFromGoal } from './side-calls.js';
 import { LoopGuard } from './loop-guard.js';
-import { EMPTY_REPLY_NOTE, LAST_STEP_NOTE } from './prompt.js';
+import { EMPTY_REPLY_NOTE, LAST_STEP_NOTE, REASONING_ONLY_NOTE } from './prompt.js';
 import { errorMessage, oneLine } from '../text.js';
 
 export interface LoopInputs {
@@ -114,7 +114,9 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
     budget.record(response.usage);
     const step = budget.steps;
     const calls = withUniqueIds(response.toolCalls, step);
+    // `content` is the answer alone: the client took the model's reasoning out (src/llm/reasoning.ts).
     const text = response.content?.trim() ?? '';
+    const thought = response.reasoning?.trim() ?? '';
     if (text !== '') lastWords = text;
     events.emit({
       type: 'step',
@@ -123,15 +125,17 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
       step,
       maxSteps: budget.limits.maxSteps,
       decision: calls.length > 0 ? 'tool_calls' : 'final',
-      reasoning: response.reasoning ?? (calls.length > 0 && text !== '' ? text : null),
+      reasoning: thought !== '' ? thought : calls.length > 0 && text !== '' ? text : null,
+      thinking: thought !== '',
       toolNames: calls.map((c) => c.name),
       usage: { ...budget.usage },
       costUsd: budget.costUsd,
     });
 
     if (calls.length === 0) {
+      // Reasoning alone is not an answer (a model out of output tokens): ask again, as for an empty reply.
       if (text === '') {
-        note = EMPTY_REPLY_NOTE;
+        note = thought === '' ? EMPTY_REPLY_NOTE : REASONING_ONLY_NOTE;
         continue;
       }
       if (inputs.completionCheck !== true) return { status: 'succeeded', answer: text, toolCalls, trace };
@@ -151,6 +155,8 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
     const overspent = budget.afterCall();
     if (overspent !== null) return stop(overspent);
 
+    // The next prompt gets what the model said, never its reasoning: thoughts sent back as the
+    // assistant's text would read as things it said (and grow every later prompt).
     const record: StepRecord = { step, reasoning: response.content, toolCalls: calls, results: [] };
     for (const call of calls) {
       const verdict = guard.check(call, step);

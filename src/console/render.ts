@@ -88,7 +88,9 @@ export function approvalText(event: Extract<RunEvent, { type: 'approval' }>): st
 /** Renders run events as they happen: decision, reasoning, tool, outcome; then answer and summary. */
 export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOptions = {}): RunSink {
   const color = options.color ?? (out.isTTY === true && process.env.NO_COLOR === undefined);
-  const paint = (style: Style, text: string) => (color ? styleText(style, text) : text);
+  // By default Node also checks process.stdout (FORCE_COLOR, TERM=dumb…); an explicit `color` is obeyed as is.
+  const validateStream = options.color === undefined;
+  const paint = (style: Style, text: string) => (color ? styleText(style, text, { validateStream }) : text);
   const resultChars = options.resultChars ?? 300;
   const line = (text = '') => out.write(`${text}\n`);
 
@@ -101,7 +103,9 @@ export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOpti
       case 'step': {
         const decision = event.decision === 'final' ? 'answer' : `call ${event.toolNames.join(', ')}`;
         line(`${paint('cyan', `[${event.step}/${event.maxSteps}]`)} ${paint('bold', decision)} ${paint('dim', `· ${formatDuration(event.elapsedMs)}`)}`);
-        if (event.reasoning !== null) line(`  ${paint('italic', oneLine(event.reasoning, 400))}`);
+        // The model's own reasoning is set apart (dimmed, labelled) from what it said.
+        if (event.reasoning !== null && event.thinking === true) line(`  ${paint('dim', paint('italic', `thinking: ${oneLine(event.reasoning, 400)}`))}`);
+        else if (event.reasoning !== null) line(`  ${paint('italic', oneLine(event.reasoning, 400))}`);
         break;
       }
       case 'tool_call':

@@ -3,12 +3,18 @@ import { approvalText, formatCost, formatDuration } from '../console/render.js';
 import { clip, oneLine } from '../text.js';
 import { planChecklist, stageStatus, stageText } from './stage-text.js';
 
+/** A text file posted with step summaries: a step's long reasoning. */
+export interface StepFile {
+  name: string;
+  content: string;
+}
+
 /** Where a run's progress is shown; both may fail (Discord errors), which the view tolerates. */
 export interface RunViewTargets {
   /** Replaces the status message. `running` says whether the Cancel button should be shown. */
   status(content: string, running: boolean): Promise<void>;
-  /** Posts one step summary to the run's thread; absent when steps are shown inline. */
-  step?: (content: string) => Promise<void>;
+  /** Posts step summaries (with their files, at most 10) to the run's thread; absent when steps are shown inline. */
+  step?: (content: string, files: StepFile[]) => Promise<void>;
   onError(error: unknown, what: string): void;
 }
 
@@ -16,6 +22,19 @@ const INLINE_STEPS = 6;
 /** Step summaries posted to a thread are batched: one message at most this often per run. */
 const STEP_POST_INTERVAL_MS = 1_500;
 const tokens = (n: number) => (n < 1000 ? String(n) : `${(n / 1000).toFixed(1)}k`);
+/** Longer reasoning is attached as a file rather than shown in the step summary. */
+const REASONING_INLINE_CHARS = 1_500;
+/** Reasoning shown in the status message when steps are inline (no thread, so no files). */
+const REASONING_STATUS_CHARS = 150;
+/** Discord's limit of files per message. */
+const MAX_FILES = 10;
+/** Reasoning beyond this is cut from its file (Discord's upload limit is far above it). */
+const REASONING_FILE_CHARS = 1_000_000;
+
+/** Text behind a spoiler, its own `|` escaped so that it cannot end the spoiler early. */
+const spoiler = (text: string) => `||${text.replace(/\|/g, '\\|')}||`;
+/** A spoiler a clip cut in half is closed again, so the rest of the message is not hidden. */
+const closeSpoilers = (text: string) => ((text.match(/\|\|/g) ?? []).length % 2 === 1 ? `${text}||` : text);
 
 /**
  * Renders run events for Discord: a status message edited at most about once a second (step n
@@ -30,12 +49,13 @@ export class RunView {
   private planLines: string[] = [];
   private readonly inline: string[] = [];
   private readonly stepLines = new Map<number, string>();
+  private readonly stepFiles = new Map<number, StepFile>();
   private pending: { content: string; running: boolean } | null = null;
   private lastEdit = 0;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private finished = false;
-  private readonly stepBatch: string[] = [];
+  private readonly stepBatch: { text: string; file: StepFile | undefined }[] = [];
   private stepTimer: NodeJS.Timeout | undefined;
   private lastStepPost = 0;
 
@@ -61,7 +81,7 @@ export class RunView {
         const action = event.decision === 'final' ? 'writing the answer' : `calling ${event.toolNames.map((t) => `\`${t}\``).join(', ')}`;
         const used = event.usage.promptTokens + event.usage.completionTokens;
         this.headline = `🔄 **Working** · step ${event.step}/${event.maxSteps} · ${action} · ${formatDuration(event.elapsedMs)} · ${tokens(used)} tokens · ${formatCost(event.costUsd).replace(' (no price for this model)', '')}`;
-        const thought = event.reasoning === null ? '' : ` — *${oneLine(event.reasoning, 200)}*`;
+        const thought = event.reasoning === null ? '' : event.thinking === true ? this.thinking(event.step, event.reasoning) : ` — *${oneLine(event.reasoning, 200)}*`;
         this.stepLines.set(event.step, `**Step ${event.step}** · ${event.decision === 'final' ? 'answer' : action}${thought}`);
         if (event.decision === 'final') this.emitStep(event.step);
         break;
@@ -106,18 +126,32 @@ export class RunView {
     await this.chain;
   }
 
+  /**
+   * The model's reasoning, kept out of sight: behind a spoiler, or when long in a
+   * `reasoning-step-N.txt` file posted with the step.
+   */
+  private thinking(step: number, reasoning: string): string {
+    if (this.targets.step === undefined) return ` — 💭 ${spoiler(oneLine(reasoning, REASONING_STATUS_CHARS))}`;
+    if (reasoning.length <= REASONING_INLINE_CHARS) return ` — 💭 ${spoiler(oneLine(reasoning, REASONING_INLINE_CHARS))}`;
+    const name = `reasoning-step-${step}.txt`;
+    this.stepFiles.set(step, { name, content: clip(reasoning, REASONING_FILE_CHARS) });
+    return ` — 💭 reasoning in \`${name}\` (${reasoning.length.toLocaleString('en')} characters)`;
+  }
+
   private emitStep(step: number): void {
     const line = this.stepLines.get(step);
     if (line === undefined) return;
     this.stepLines.delete(step);
-    this.queueLine(line);
+    const file = this.stepFiles.get(step);
+    this.stepFiles.delete(step);
+    this.queueLine(line, file);
   }
 
   /** Queues a line for the thread (batched), or for the status message when steps are inline. */
-  private queueLine(line: string): void {
-    const text = clip(line, 1_900);
+  private queueLine(line: string, file?: StepFile): void {
+    const text = closeSpoilers(clip(line, 1_900));
     if (this.targets.step !== undefined) {
-      this.stepBatch.push(text);
+      this.stepBatch.push({ text, file });
       if (this.stepTimer === undefined) {
         const wait = Math.max(0, this.lastStepPost + STEP_POST_INTERVAL_MS - Date.now());
         this.stepTimer = setTimeout(() => {
@@ -125,7 +159,7 @@ export class RunView {
         }, wait);
       }
     } else {
-      this.inline.push(oneLine(text, 300));
+      this.inline.push(closeSpoilers(oneLine(text, 300)));
       if (this.inline.length > INLINE_STEPS) this.inline.shift();
     }
   }
@@ -137,13 +171,15 @@ export class RunView {
     const post = this.targets.step;
     if (post === undefined || this.stepBatch.length === 0) return;
     this.lastStepPost = Date.now();
-    const messages: string[] = [];
-    for (const line of this.stepBatch.splice(0)) {
+    const messages: { content: string; files: StepFile[] }[] = [];
+    for (const { text, file } of this.stepBatch.splice(0)) {
       const last = messages.at(-1);
-      if (last !== undefined && last.length + line.length + 1 <= 1_950) messages[messages.length - 1] = `${last}\n${line}`;
-      else messages.push(line);
+      const fits = last !== undefined && last.content.length + text.length + 1 <= 1_950 && (file === undefined || last.files.length < MAX_FILES);
+      if (fits) last.content = `${last.content}\n${text}`;
+      else messages.push({ content: text, files: [] });
+      if (file !== undefined) messages.at(-1)?.files.push(file);
     }
-    for (const content of messages) this.enqueue(() => post(content), 'post steps');
+    for (const { content, files } of messages) this.enqueue(() => post(content, files), 'post steps');
   }
 
   private render(): string {

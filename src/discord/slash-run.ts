@@ -6,7 +6,7 @@ import type { PostRequest } from './approvals.js';
 import { cancelRow } from './components.js';
 import { callerOfInteraction, reserveRun, type BotApp } from './context.js';
 import { discordCode, explainDiscordError } from './errors.js';
-import { RunView } from './run-view.js';
+import { RunView, type StepFile } from './run-view.js';
 import { sendToChannel } from './send.js';
 
 export interface SlashRunOptions {
@@ -47,13 +47,15 @@ export async function runFromSlash(interaction: ChatInputCommandInteraction, bot
       if (tokenAlive()) await interaction.editReply(payload);
       else if (reply !== null) await reply.edit(payload);
     };
-    let step: ((content: string) => Promise<void>) | undefined;
+    let step: ((content: string, files: StepFile[]) => Promise<void>) | undefined;
     const channel = interaction.channel;
     if (reply !== null && channel !== null && (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement)) {
       try {
         const thread = await reply.startThread({ name: `Run: ${options.goal}`.slice(0, 90), autoArchiveDuration: ThreadAutoArchiveDuration.OneHour });
-        step = async (content) => {
-          await thread.send({ content });
+        // Steps quote the model and tool output: no mention in them may ping anyone.
+        step = async (content, files) => {
+          const attached = files.map((f) => ({ attachment: Buffer.from(f.content, 'utf8'), name: f.name }));
+          await thread.send({ content, allowedMentions: { parse: [] }, ...(attached.length === 0 ? {} : { files: attached }) });
         };
       } catch (error) {
         // No permission to create threads here: steps are shown inline in the status message.

@@ -3,11 +3,9 @@
  * AttemptFailure: which LlmError kind it is and whether another attempt could help.
  */
 import { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from 'openai';
-import { z } from 'zod';
+import { errorValueText } from './error-body.js';
 import { AttemptFailed, cleanDetail, type AttemptFailure } from './errors.js';
 import { parseRetryAfter } from './retry.js';
-
-const ServerErrorBody = z.looseObject({ message: z.string() });
 
 export interface AttemptState {
   /** The caller's signal was aborted: never retried. */
@@ -41,12 +39,13 @@ function baseFailure(err: unknown, state: AttemptState): AttemptFailure {
     const status: unknown = err.status;
     const headers: unknown = err.headers;
     const body: unknown = err.error;
-    return httpFailure(
+    const failure = httpFailure(
       typeof status === 'number' ? status : undefined,
       headers instanceof Headers ? headers : undefined,
       body,
       state.secrets,
     );
+    return { ...failure, ...serverFields(err.code, err.type, state.secrets) };
   }
   if (err instanceof SyntaxError) {
     return { kind: 'malformed_output', retryable: true, detail: 'the body is not valid JSON' };
@@ -71,18 +70,31 @@ function httpFailure(
   }
   const retryAfterMs = parseRetryAfter(headers);
   const hint = retryAfterMs !== undefined ? { retryAfterMs } : {};
-  if (status === 401 || status === 403) return { kind: 'auth', retryable: false, status };
+  if (status === 401 || status === 403) return { kind: 'auth', retryable: false, status, ...withDetail };
   if (status === 404) return { kind: 'not_found', retryable: false, status, ...withDetail };
   if (status === 408) return { kind: 'timeout', retryable: true, status, ...hint };
-  if (status === 429) return { kind: 'rate_limited', retryable: true, status, ...hint };
+  if (status === 429) return { kind: 'rate_limited', retryable: true, status, ...withDetail, ...hint };
   if (status === 409 || status >= 500) return { kind: 'server_error', retryable: true, status, ...withDetail, ...hint };
   return { kind: 'bad_request', retryable: false, status, ...withDetail };
 }
 
-/** The server's own error text (not the SDK's "400 ..." prefix), cleaned of secrets. */
+/**
+ * The server's own error text (not the SDK's "400 ..." prefix), cleaned of secrets. HTTP bodies
+ * arrive as `{message}` (error-fetch.ts rewrites them); a stream's `data: {"error":…}` may hold
+ * any shape, a bare string included.
+ */
 function serverMessage(body: unknown, secrets: readonly string[]): string | undefined {
-  const parsed = ServerErrorBody.safeParse(body);
-  return parsed.success && parsed.data.message ? cleanDetail(parsed.data.message, secrets) : undefined;
+  const text = errorValueText(body);
+  return text ? cleanDetail(text, secrets) || undefined : undefined;
+}
+
+/** The body's `code` (a string at OpenAI, the number 400 at vLLM and llama.cpp) and `type`, as text. */
+function serverFields(code: unknown, type: unknown, secrets: readonly string[]): Pick<AttemptFailure, 'serverCode' | 'serverType'> {
+  const text = (value: unknown): string | undefined =>
+    typeof value === 'string' || typeof value === 'number' ? cleanDetail(String(value), secrets) || undefined : undefined;
+  const serverCode = text(code);
+  const serverType = text(type);
+  return { ...(serverCode !== undefined ? { serverCode } : {}), ...(serverType !== undefined ? { serverType } : {}) };
 }
 
 /** The first errno-style code (ECONNREFUSED, ENOTFOUND...) along the cause chain. */

@@ -5,6 +5,7 @@
 import OpenAI from 'openai';
 import type { Logger } from '../log.js';
 import { classifyAttemptError } from './classify.js';
+import { errorBodyFetch } from './error-fetch.js';
 import { AttemptFailed, type AttemptFailure, type ErrorContext } from './errors.js';
 import { DEFAULT_RETRY_AFTER_CAP_MS, withRetries, type RetryPolicy } from './retry.js';
 import { parseChunk, StreamAccumulator } from './stream.js';
@@ -98,6 +99,7 @@ export class OpenAiChatModel implements ChatModel {
     this.model = options.model;
     this.timeoutMs = options.timeoutMs;
     this.log = options.log;
+    this.secrets = options.apiKey ? [options.apiKey] : [];
     this.sdk = new OpenAI({
       apiKey: options.apiKey || PLACEHOLDER_API_KEY,
       ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
@@ -106,6 +108,8 @@ export class OpenAiChatModel implements ChatModel {
       logLevel: 'off',
       // A backstop only: our own timer (same length) normally fires first and is what we report.
       timeout: Math.ceil(options.timeoutMs) + 1000,
+      // Every server's error body in the one shape the SDK reads, so its words are not lost.
+      fetch: errorBodyFetch({ secrets: this.secrets }),
     });
     this.policy = {
       maxRetries: options.maxRetries,
@@ -114,8 +118,14 @@ export class OpenAiChatModel implements ChatModel {
       retryAfterCapMs: options.retryAfterCapMs ?? DEFAULT_RETRY_AFTER_CAP_MS,
     };
     this.ctx = { baseURL: this.sdk.baseURL, model: options.model, timeoutMs: options.timeoutMs };
-    this.secrets = options.apiKey ? [options.apiKey] : [];
   }
+
+  /**
+   * Set once a streamed reply of this model began inside a `<think>` its template opened (a lone
+   * `</think>`: DeepSeek-R1's and Qwen3.5-style templates, notes §3). Later streams then hold text
+   * back until the closing tag, so the thoughts are not streamed as the answer again.
+   */
+  private templateOpensReasoning = false;
 
   async chat(request: ChatRequest): Promise<ChatResponse> {
     const params = buildParams(this.model, request);
@@ -142,7 +152,7 @@ export class OpenAiChatModel implements ChatModel {
   ): Promise<ChatResponse> {
     if (request.signal?.aborted) throw new AttemptFailed({ kind: 'aborted', retryable: false });
     const attemptSignal = new AttemptSignal(this.timeoutMs, request.signal);
-    const accumulator = new StreamAccumulator();
+    const accumulator = new StreamAccumulator({ opened: this.templateOpensReasoning });
     try {
       this.log.debug({ model: this.model, attempt, stream: request.onTextDelta !== undefined }, 'model request');
       const response = request.onTextDelta
@@ -199,14 +209,7 @@ export class OpenAiChatModel implements ChatModel {
       attemptSignal.touch();
       const parsed = parseChunk(value);
       if (!parsed.ok) throw new AttemptFailed({ kind: 'malformed_output', retryable: true, detail: parsed.issue });
-      const text = accumulator.add(parsed.chunk);
-      if (text) {
-        try {
-          onTextDelta(text);
-        } catch (err) {
-          throw new CallbackError(err);
-        }
-      }
+      this.passOn(accumulator.add(parsed.chunk), onTextDelta);
     }
     // The SDK ends an aborted stream quietly instead of throwing, so check why it ended.
     if (signal.aborted) throw new Error('stream aborted');
@@ -217,6 +220,18 @@ export class OpenAiChatModel implements ChatModel {
         detail: 'the stream ended before the reply was complete',
       });
     }
+    this.passOn(accumulator.flushText(), onTextDelta);
+    if (accumulator.openedByTemplate) this.templateOpensReasoning = true;
     return finishReply(accumulator.reply(), request, this.model);
+  }
+
+  /** Hands answer text to the caller; what its callback throws reaches the caller as is. */
+  private passOn(text: string, onTextDelta: (text: string) => void): void {
+    if (text === '') return;
+    try {
+      onTextDelta(text);
+    } catch (err) {
+      throw new CallbackError(err);
+    }
   }
 }

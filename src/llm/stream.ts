@@ -1,10 +1,13 @@
 /**
  * Assembles a streamed Chat Completions reply: text and reasoning deltas are concatenated,
- * tool-call fragments are joined by their `index`, and the trailing usage chunk is kept.
+ * tool-call fragments are joined by their `index`, and the trailing usage chunk is kept. Text
+ * passed on as it arrives goes through a ReasoningSplitter first, so `<think>` text in content
+ * never reaches the caller's onTextDelta (the whole content is split again in finishReply).
  */
 import { z } from 'zod';
+import { ReasoningSplitter, type SplitterOptions } from './reasoning.js';
 import type { ToolCall } from './types.js';
-import { describeIssues, fallbackToolCallId, WIRE_TEXT_FIELDS, WireArguments, WireUsage, type AssembledReply } from './wire.js';
+import { describeIssues, fallbackToolCallId, reasoningField, WIRE_TEXT_FIELDS, WireArguments, WireUsage, type AssembledReply } from './wire.js';
 
 const WireChunk = z.looseObject({
   model: z.string().nullish(),
@@ -54,8 +57,15 @@ export class StreamAccumulator {
   private finishReason: string | undefined;
   private model: string | undefined;
   private usage: AssembledReply['usage'];
+  private readonly splitter: ReasoningSplitter;
+  private shown = false;
 
-  /** Adds one chunk; returns the new text to show the user (empty when there is none). */
+  /** `opened`: this model's template opens `<think>` itself (see ReasoningSplitter). */
+  constructor(options: SplitterOptions = {}) {
+    this.splitter = new ReasoningSplitter(options);
+  }
+
+  /** Adds one chunk; returns the new answer text to show the user (empty when there is none). */
   add(chunk: WireChunk): string {
     if (chunk.model) this.model = chunk.model;
     if (chunk.usage) this.usage = chunk.usage;
@@ -67,11 +77,27 @@ export class StreamAccumulator {
       const delta = choice.delta;
       if (!delta) continue;
       if (delta.content) text += delta.content;
-      const thought = delta.reasoning_content ?? delta.reasoning;
+      // One field per delta: servers moving from one name to the other sent both (vLLM, notes §3).
+      const thought = reasoningField(delta);
       if (thought) this.reasoning += thought;
       for (const fragment of delta.tool_calls ?? []) this.addToolFragment(fragment);
     }
     this.content += text;
+    return this.show(this.splitter.push(text).text);
+  }
+
+  /** At the end of a complete stream: answer text held back in case it began a tag. */
+  flushText(): string {
+    return this.show(this.splitter.end().text);
+  }
+
+  /** True when the reply began inside a `<think>` block its template opened (a lone `</think>`). */
+  get openedByTemplate(): boolean {
+    return this.splitter.openedByTemplate;
+  }
+
+  private show(text: string): string {
+    if (text !== '') this.shown = true;
     return text;
   }
 
@@ -100,9 +126,9 @@ export class StreamAccumulator {
     return this.finishReason !== undefined;
   }
 
-  /** True once any text was passed on; such a stream must not be retried. */
+  /** True once any text was passed on; such a stream must not be retried (reasoning alone may be). */
   get deliveredText(): boolean {
-    return this.content.length > 0;
+    return this.shown;
   }
 
   reply(): AssembledReply {

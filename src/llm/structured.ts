@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { LlmError } from './errors.js';
+import { splitReasoning } from './reasoning.js';
 import type { ChatMessage, ChatModel, TokenUsage } from './types.js';
 import { errorMessage } from '../text.js';
 
@@ -35,7 +36,8 @@ export async function chatStructured<T>(
     usage.completionTokens += reply.usage.completionTokens;
     const parsed = parseStructured(reply.content, args.schema);
     if (parsed.ok) return { value: parsed.value, usage };
-    issue = parsed.issue;
+    // Thoughts but no JSON: a reasoning model that spent its output tokens thinking.
+    issue = reply.content === null && reply.reasoning !== null ? 'the reply had only reasoning and no JSON' : parsed.issue;
     messages = [
       ...args.messages,
       { role: 'assistant', content: reply.content ?? '' },
@@ -64,10 +66,15 @@ function formatName(name: string): string {
   return name.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64) || 'response';
 }
 
-/** Parses JSON content, tolerating a ```json fence, and validates it; `issue` says what is wrong. */
+/**
+ * Parses JSON content, tolerating a ```json fence, and validates it; `issue` says what is wrong.
+ * Only the answer part is parsed: a reasoning model writes `<think>…</think>{json}` (the chat
+ * client takes that out already; other ChatModels may not).
+ */
 export function parseStructured<T>(content: string | null, schema: z.ZodType<T>): Parsed<T> {
-  if (content === null || content.trim() === '') return { ok: false, issue: 'the reply was empty' };
-  const text = unfence(content);
+  const answer = content === null ? '' : splitReasoning(content).text;
+  if (answer.trim() === '') return { ok: false, issue: 'the reply was empty' };
+  const text = unfence(answer);
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -33,7 +33,10 @@ export interface ChatRequest {
   tools?: ToolSpec[];
   /** Cancels the request, including retries and backoff waits. */
   signal?: AbortSignal;
-  /** When set, the reply is streamed and each text fragment is passed here as it arrives. */
+  /**
+   * When set, the reply is streamed and each fragment of the answer is passed here as it arrives
+   * (reasoning is not: `<think>` text is held back and taken out).
+   */
   onTextDelta?: (text: string) => void;
   temperature?: number;
   maxOutputTokens?: number;
@@ -42,10 +45,17 @@ export interface ChatRequest {
 }
 
 export interface ChatResponse {
-  /** Text the model wrote; alongside tool calls it is the model's reasoning for them. */
+  /**
+   * The answer the model wrote, without its reasoning (see `reasoning`); alongside tool calls,
+   * what it said about them. Null when there is none (a reasoning-only reply is not an answer).
+   */
   content: string | null;
-  /** Separate reasoning text some servers return (e.g. `reasoning_content`). */
-  reasoning?: string;
+  /**
+   * The model's reasoning: from the server's `reasoning` / `reasoning_content` field and from
+   * `<think>`-style tags taken out of the content (src/llm/reasoning.ts). Shown as reasoning,
+   * never sent back to the model or kept as an answer. Null when there was none.
+   */
+  reasoning: string | null;
   toolCalls: ToolCall[];
   usage: TokenUsage;
   /** True when the server sent no usage and the numbers were estimated from text length. */

@@ -11,6 +11,8 @@ import type {
 } from 'openai/resources/chat/completions';
 import { z } from 'zod';
 import type { ChatMessage, ChatRequest, ChatResponse, TokenUsage, ToolCall, ToolSpec } from './types.js';
+import { joinReasoning, splitReasoning } from './reasoning.js';
+import { parseTextToolCalls } from './tool-text.js';
 import { estimateTextTokens, estimateTokens } from './tokens.js';
 
 export function toWireMessage(message: ChatMessage): ChatCompletionMessageParam {
@@ -77,13 +79,23 @@ export const WireUsage = z.looseObject({
   completion_tokens: z.number().nullish(),
 });
 
-/** Text of a message or a stream delta, with the non-standard reasoning fields some servers add. */
+/**
+ * Text of a message or a stream delta, with the non-standard reasoning fields some servers add
+ * (the SDK types neither, so they are read here, through zod). Per ../shared/notes/model-servers.md §3:
+ * `reasoning` from vLLM since PR #27752 (Nov 2025; `reasoning_content` removed by #33402), Ollama
+ * ≥0.12.4, OpenRouter and LM Studio's gpt-oss; `reasoning_content` from llama.cpp
+ * (`--reasoning-format deepseek`), SGLang (`--reasoning-parser`), LM Studio and older vLLM.
+ */
 export const WIRE_TEXT_FIELDS = {
   content: z.string().nullish(),
-  // `reasoning_content` (DeepSeek, vLLM), `reasoning` (others).
   reasoning_content: z.string().nullish(),
   reasoning: z.string().nullish(),
 };
+
+/** The reasoning field of a message or delta: `reasoning ?? reasoning_content` (notes §9), skipping empty ones. */
+export function reasoningField(fields: { reasoning?: string | null | undefined; reasoning_content?: string | null | undefined }): string | undefined {
+  return fields.reasoning || fields.reasoning_content || undefined;
+}
 
 const WireCompletion = z.looseObject({
   model: z.string().nullish(),
@@ -122,7 +134,9 @@ export function describeIssues(error: z.ZodError): string {
 }
 
 export interface AssembledReply {
+  /** The content as the server sent it, reasoning tags and all. */
   content: string | null;
+  /** What the server sent in its reasoning field. */
   reasoning: string | undefined;
   toolCalls: ToolCall[];
   finishReason: string | undefined;
@@ -130,30 +144,41 @@ export interface AssembledReply {
   usage: z.infer<typeof WireUsage> | null | undefined;
 }
 
-/** Turns the parts of a reply (from one JSON body or many chunks) into a ChatResponse. */
+/**
+ * Turns the parts of a reply (from one JSON body or many chunks) into a ChatResponse. Reasoning
+ * left in the content (`<think>…</think>`, a lone `</think>`: notes §3) is taken out here, so
+ * `content` is the answer alone, whether streamed or not, with tool calls or without.
+ */
 export function finishReply(reply: AssembledReply, request: ChatRequest, fallbackModel: string): ChatResponse {
-  const content = reply.content === '' ? null : reply.content;
+  const split = splitReasoning(reply.content ?? '');
+  // Calls a model wrote as text because the server did not parse them run as calls, never shown as
+  // an answer. Looked for after the reasoning split, so markup inside thoughts is never run.
+  const textCalls = reply.toolCalls.length === 0 && (request.tools?.length ?? 0) > 0 ? parseTextToolCalls(split.text, new Set(request.tools?.map((t) => t.name))) : null;
+  const toolCalls = textCalls === null ? reply.toolCalls : textCalls.calls.map((call) => ({ id: fallbackToolCallId(), name: call.name, arguments: call.arguments }));
+  const answer = textCalls === null ? split.text : textCalls.text;
+  // A reply with only reasoning has no answer: null, as for an empty reply.
+  const content = answer.trim() === '' ? null : answer;
+  const reasoning = joinReasoning(reply.reasoning, split.reasoning);
   const promptTokens = reply.usage?.prompt_tokens;
   const completionTokens = reply.usage?.completion_tokens;
   const estimated = typeof promptTokens !== 'number' || typeof completionTokens !== 'number';
   const outputChars =
-    (content?.length ?? 0) +
+    (reply.content?.length ?? 0) +
     (reply.reasoning?.length ?? 0) +
     reply.toolCalls.reduce((n, c) => n + c.name.length + c.arguments.length, 0);
   const usage: TokenUsage = {
     promptTokens: typeof promptTokens === 'number' ? promptTokens : estimateTokens(request.messages),
     completionTokens: typeof completionTokens === 'number' ? completionTokens : estimateTextTokens(outputChars),
   };
-  const response: ChatResponse = {
+  return {
     content,
-    toolCalls: reply.toolCalls,
+    reasoning,
+    toolCalls,
     usage,
     usageEstimated: estimated,
-    finishReason: reply.finishReason ?? (reply.toolCalls.length > 0 ? 'tool_calls' : 'stop'),
+    finishReason: textCalls === null ? (reply.finishReason ?? (toolCalls.length > 0 ? 'tool_calls' : 'stop')) : 'tool_calls',
     model: reply.model ?? fallbackModel,
   };
-  if (reply.reasoning) response.reasoning = reply.reasoning;
-  return response;
 }
 
 /** Validates a non-streamed completion body; `issue` explains a rejection. */
@@ -177,7 +202,7 @@ export function parseCompletion(
   const response = finishReply(
     {
       content: message.content ?? null,
-      reasoning: message.reasoning_content ?? message.reasoning ?? undefined,
+      reasoning: reasoningField(message),
       toolCalls,
       finishReason: choice.finish_reason ?? undefined,
       model: parsed.data.model ?? undefined,

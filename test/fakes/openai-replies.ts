@@ -10,14 +10,32 @@ export interface ScriptedUsage {
   completion: number;
 }
 
+/**
+ * How a scripted reply sends its `reasoning`: the ways real servers do it
+ * (../shared/notes/model-servers.md §3 "Reasoning output"), in both the JSON and the SSE form.
+ * - `reasoning_content` (the default): llama.cpp `--reasoning-format deepseek`, SGLang
+ *   `--reasoning-parser`, LM Studio (opt-in since 0.3.9), vLLM before PR #27752.
+ * - `reasoning`: vLLM since PR #27752 (`reasoning_content` gone since #33402), Ollama ≥0.12.4,
+ *   OpenRouter, LM Studio's gpt-oss (0.3.23).
+ * - `think_tags`: `<think>…</think>` at the start of `content`, as servers without a reasoning
+ *   parser pass it on (vLLM without `--reasoning-parser`, Ollama without one, llama.cpp
+ *   `--reasoning-format none`).
+ * - `closing_tag`: the thoughts, then only `</think>`: templates that pre-fill `<think>\n`
+ *   (DeepSeek-R1's updated one, Qwen3.5-style; llama.cpp#11861, vllm#13125).
+ * - `unclosed_think`: `<think>` and thoughts never closed: a raw model out of output tokens.
+ */
+export type ReasoningWire = 'reasoning_content' | 'reasoning' | 'think_tags' | 'closing_tag' | 'unclosed_think';
+
 /** A reply the fake will send, reduced to what both the JSON and the SSE forms need. */
 export interface FakeCompletion {
   id: string;
   model: string;
   content: string | null;
   reasoning?: string;
+  /** The field `reasoning` is sent in (default `reasoning_content`). */
+  reasoningField?: 'reasoning' | 'reasoning_content';
   toolCalls: { id: string; name: string; arguments: string }[];
-  finishReason: 'stop' | 'tool_calls';
+  finishReason: 'stop' | 'tool_calls' | 'length';
   usage?: ScriptedUsage;
 }
 
@@ -26,6 +44,10 @@ export type ScriptedReply =
       kind: 'text';
       content: string;
       reasoning?: string;
+      /** How `reasoning` is sent (default: the `reasoning_content` field). */
+      reasoningAs?: ReasoningWire;
+      /** `length`: the model ran out of output tokens (with reasoning and no answer, say). */
+      finishReason?: 'length';
       usage?: ScriptedUsage;
       /** Wait this long before answering. */
       delayMs?: number;
@@ -38,11 +60,33 @@ export type ScriptedReply =
       kind: 'tool_calls';
       calls: { name: string; arguments: string | Record<string, unknown>; id?: string }[];
       content?: string;
+      /** Reasoning on a tool-call turn, sent as `reasoningAs` says (default `reasoning_content`). */
+      reasoning?: string;
+      reasoningAs?: ReasoningWire;
       usage?: ScriptedUsage;
       delayMs?: number;
       chunkDelayMs?: number;
     }
-  | { kind: 'error'; status: number; message?: string; retryAfterMs?: number }
+  | {
+      kind: 'error';
+      status: number;
+      message?: string;
+      retryAfterMs?: number;
+      /**
+       * Sent verbatim instead of OpenAI's `{"error":{…}}`, to reproduce other servers' shapes
+       * (ready-made ones with their sources: openai-error-bodies.ts). `message` is then unused.
+       */
+      body?: string;
+      /** With `body`; default application/json. */
+      contentType?: string;
+      /** Extra response headers, e.g. `x-should-retry`. */
+      headers?: Record<string, string>;
+    }
+  /**
+   * Streams only: a 200 SSE stream that sends `content` (possibly none), then `data: <data>` as
+   * is, then `[DONE]`, as vLLM and SGLang report a failure after the stream has started.
+   */
+  | { kind: 'stream_error'; content?: string; data: string }
   | { kind: 'hang' }
   /** 200 with a body that is not a completion; `body` overrides the default `{"oops":true}`. */
   | { kind: 'malformed'; body?: string }
@@ -65,8 +109,9 @@ export function buildCompletion(
           arguments: typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments),
         }))
       : [];
-  const content = reply.content ?? null;
-  const reasoning = reply.kind === 'text' ? reply.reasoning : undefined;
+  const wire = reply.kind === 'no_usage' ? undefined : withReasoning(reply.content ?? null, reply.reasoning, reply.reasoningAs);
+  const content = wire?.content ?? reply.content ?? null;
+  const reasoning = wire?.reasoning;
   const outputChars =
     (content?.length ?? 0) +
     (reasoning?.length ?? 0) +
@@ -83,10 +128,27 @@ export function buildCompletion(
     model,
     content,
     ...(reasoning !== undefined ? { reasoning } : {}),
+    ...(wire?.field === undefined ? {} : { reasoningField: wire.field }),
     toolCalls,
-    finishReason: toolCalls.length > 0 ? 'tool_calls' : 'stop',
+    finishReason: toolCalls.length > 0 ? 'tool_calls' : reply.kind === 'text' && reply.finishReason !== undefined ? reply.finishReason : 'stop',
     ...(usage ? { usage } : {}),
   };
+}
+
+/** Puts scripted reasoning where `as` says: a field of its own, or tags in the content. */
+function withReasoning(content: string | null, reasoning: string | undefined, as: ReasoningWire = 'reasoning_content'): { content: string | null; reasoning?: string; field?: 'reasoning' | 'reasoning_content' } {
+  if (reasoning === undefined) return { content };
+  switch (as) {
+    case 'reasoning_content':
+    case 'reasoning':
+      return { content, reasoning, field: as };
+    case 'think_tags':
+      return { content: `<think>\n${reasoning}\n</think>\n\n${content ?? ''}` };
+    case 'closing_tag':
+      return { content: `${reasoning}\n</think>\n\n${content ?? ''}` };
+    case 'unclosed_think':
+      return { content: `<think>\n${reasoning}${content ?? ''}` };
+  }
 }
 
 function usageJson(usage: ScriptedUsage): Json {
@@ -99,7 +161,7 @@ function usageJson(usage: ScriptedUsage): Json {
 
 export function completionJson(c: FakeCompletion): Json {
   const message: Json = { role: 'assistant', content: c.content, refusal: null };
-  if (c.reasoning !== undefined) message.reasoning_content = c.reasoning;
+  if (c.reasoning !== undefined) message[c.reasoningField ?? 'reasoning_content'] = c.reasoning;
   if (c.toolCalls.length > 0) {
     message.tool_calls = c.toolCalls.map((t) => ({
       id: t.id,
@@ -123,7 +185,7 @@ export function completionJson(c: FakeCompletion): Json {
  */
 export function streamChunks(c: FakeCompletion, includeUsage: boolean): Json[] {
   const deltas: Json[] = [{ role: 'assistant', content: '' }];
-  for (const piece of splitText(c.reasoning ?? '')) deltas.push({ reasoning_content: piece });
+  for (const piece of splitText(c.reasoning ?? '')) deltas.push({ [c.reasoningField ?? 'reasoning_content']: piece });
   for (const piece of splitText(c.content ?? '')) deltas.push({ content: piece });
   c.toolCalls.forEach((t, index) => {
     deltas.push({

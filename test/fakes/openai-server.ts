@@ -131,7 +131,20 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
         headers['retry-after-ms'] = String(reply.retryAfterMs);
         headers['retry-after'] = String(Math.ceil(reply.retryAfterMs / 1000));
       }
-      sendError(res, reply.status, reply.message ?? `fake error ${reply.status}`, headers);
+      if (reply.body !== undefined) {
+        res.writeHead(reply.status, { 'content-type': reply.contentType ?? 'application/json', ...headers, ...reply.headers });
+        res.end(reply.body);
+        return;
+      }
+      sendError(res, reply.status, reply.message ?? `fake error ${reply.status}`, { ...headers, ...reply.headers });
+      return;
+    }
+    if (reply.kind === 'stream_error') {
+      // The text chunks of an ordinary reply without its finish chunk, then the error event.
+      const partial = buildCompletion(body.model, body.messages, { kind: 'text', content: reply.content ?? '' }, index);
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+      for (const event of streamChunks(partial, false).slice(0, -1)) res.write(`data: ${JSON.stringify(event)}\n\n`);
+      res.end(`data: ${reply.data}\n\ndata: [DONE]\n\n`);
       return;
     }
     const stream = body.stream === true;

@@ -22,6 +22,7 @@ describe('OpenAiChatModel', () => {
     const reply = await modelFor(fake).chat({ messages, temperature: 0.2, maxOutputTokens: 100 });
     expect(reply).toEqual({
       content: 'Three notes.',
+      reasoning: null,
       toolCalls: [],
       usage: { promptTokens: 42, completionTokens: 3 },
       usageEstimated: false,

@@ -121,7 +121,7 @@ describe('workspace retention', () => {
       async chat(): Promise<ChatResponse> {
         await keeper.sweep();
         presentDuringRun = existsSync(workspaceDir);
-        return { content: 'done', toolCalls: [], usage: { promptTokens: 1, completionTokens: 1 }, usageEstimated: false, finishReason: 'stop', model: 'fake' };
+        return { content: 'done', reasoning: null, toolCalls: [], usage: { promptTokens: 1, completionTokens: 1 }, usageEstimated: false, finishReason: 'stop', model: 'fake' };
       },
     };
     const agent = new Agent({

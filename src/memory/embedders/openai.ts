@@ -6,6 +6,7 @@
 import OpenAI from 'openai';
 import { z } from 'zod';
 import { classifyAttemptError } from '../../llm/classify.js';
+import { errorBodyFetch } from '../../llm/error-fetch.js';
 import { AttemptFailed, LlmError, safeUrl, type ErrorContext } from '../../llm/errors.js';
 import { DEFAULT_RETRY_AFTER_CAP_MS, withRetries, type RetryPolicy } from '../../llm/retry.js';
 import { PLACEHOLDER_API_KEY, type ModelServerOptions } from '../../llm/client.js';
@@ -37,12 +38,15 @@ export class OpenAiEmbedder implements Embedder {
   constructor(private readonly options: OpenAiEmbedderOptions) {
     this.id = `openai:${options.model}`;
     this.batchSize = options.batchSize ?? 256;
+    this.secrets = options.apiKey ? [options.apiKey] : [];
     this.sdk = new OpenAI({
       apiKey: options.apiKey || PLACEHOLDER_API_KEY,
       ...(options.baseURL !== undefined ? { baseURL: options.baseURL } : {}),
       maxRetries: 0,
       logLevel: 'off',
       timeout: Math.ceil(options.timeoutMs),
+      // Keeps the server's words for every error body shape (see error-fetch.ts).
+      fetch: errorBodyFetch({ secrets: this.secrets }),
     });
     this.policy = {
       maxRetries: options.maxRetries,
@@ -51,7 +55,6 @@ export class OpenAiEmbedder implements Embedder {
       retryAfterCapMs: DEFAULT_RETRY_AFTER_CAP_MS,
     };
     this.ctx = { baseURL: this.sdk.baseURL, model: options.model, timeoutMs: options.timeoutMs };
-    this.secrets = options.apiKey ? [options.apiKey] : [];
   }
 
   /** Known after `probe()` (or the first embed); reading it earlier is a programming error. */
@@ -140,12 +143,19 @@ export class OpenAiEmbedder implements Embedder {
     if (!(err instanceof LlmError)) return err;
     const url = safeUrl(this.ctx.baseURL);
     const model = this.options.model;
-    const options = { attempts: err.attempts, cause: err, ...(err.status !== undefined ? { status: err.status } : {}) };
+    const options = {
+      attempts: err.attempts,
+      cause: err,
+      ...(err.status !== undefined ? { status: err.status } : {}),
+      ...(err.detail !== undefined ? { detail: err.detail } : {}),
+    };
     if (err.kind === 'not_found') {
+      // The server's words often say what to do (Ollama: `model "x" not found, try pulling it first`).
+      const said = err.detail ? ` The server said: ${err.detail.replace(/(?<![.…])\.$/, '')}.` : '';
       return new LlmError(
         err.kind,
         `Embeddings model "${model}" is not available at ${url}${err.status !== undefined ? ` (${err.status})` : ''}. ` +
-          'Check CAIRN_EMBEDDINGS (an embeddings model id the server serves, or "local" for the built-in offline embedder) and OPENAI_BASE_URL.',
+          `Check CAIRN_EMBEDDINGS (an embeddings model id the server serves, or "local" for the built-in offline embedder) and OPENAI_BASE_URL.${said}`,
         options,
       );
     }

@@ -1,0 +1,94 @@
+/**
+ * Error replies as real OpenAI-compatible servers and the proxies in front of them send them,
+ * byte for byte where the source is known, for scripting the fake server. Facts and sources:
+ * ../shared/notes/model-servers.md §1 (shapes) and §5 (context-length messages).
+ */
+import type { ScriptedReply } from './openai-replies.js';
+
+type ErrorReply = Extract<ScriptedReply, { kind: 'error' }>;
+type StreamErrorReply = Extract<ScriptedReply, { kind: 'stream_error' }>;
+
+const json = (status: number, value: unknown, extra: Partial<ErrorReply> = {}): ErrorReply => ({
+  kind: 'error',
+  status,
+  body: JSON.stringify(value),
+  contentType: 'application/json',
+  ...extra,
+});
+
+/** `{"error":{"message","type","param","code"}}`: OpenAI, Ollama /v1, vLLM ≥0.10.1, llama.cpp, OpenRouter. */
+export function openAiError(status: number, message: string, fields: Record<string, unknown> = {}): ErrorReply {
+  return json(status, { error: { message, type: 'invalid_request_error', param: null, code: null, ...fields } });
+}
+
+/** OpenAI's context overflow (chatbot-ui#102): the `code` is what tells it apart. */
+export const openAiContextOverflow = openAiError(
+  400,
+  "This model's maximum context length is 4097 tokens. However, you requested 4120 tokens (4000 in the messages, 120 in the completion). Please reduce the length of the messages or completion.",
+  { param: 'messages', code: 'context_length_exceeded' },
+);
+
+/** llama.cpp's context overflow: numeric `code`, a `type` of its own, and the two token counts. */
+export const llamaCppContextOverflow = json(400, {
+  error: {
+    code: 400,
+    message: 'request (9412 tokens) exceeds the available context size (8192 tokens), try increasing it',
+    type: 'exceed_context_size_error',
+    n_prompt_tokens: 9412,
+    n_ctx: 8192,
+  },
+});
+
+/** `{"error":"X"}`, a bare string: LM Studio (and Ollama's native /api routes). v6 shows it JSON-quoted. */
+export function lmStudioError(status: number, message: string): ErrorReply {
+  return json(status, { error: message });
+}
+
+/**
+ * `{"object":"error","message","type","param","code"}` at the top level: vLLM ≤0.10.0 (vllm#12886,
+ * changed by PR #22099) and SGLang's `ErrorResponse`. openai v6 reads only `error`, so it reports
+ * "400 status code (no body)" (cline#396).
+ */
+export function vllmFlatError(status: number, message: string): ErrorReply {
+  return json(status, { object: 'error', message, type: 'BadRequestError', param: null, code: status });
+}
+
+/** FastAPI's `{"detail": "..."}` (HTTPException), as wrappers and proxies built on it send. */
+export function fastApiDetail(status: number, detail: string): ErrorReply {
+  return json(status, { detail });
+}
+
+/** FastAPI's request-validation 422: a list of `{type, loc, msg, input}` (pydantic v2 field names). */
+export function fastApiValidation(issues: { loc: (string | number)[]; msg: string }[]): ErrorReply {
+  return json(422, { detail: issues.map((issue) => ({ type: 'missing', ...issue, input: null })) });
+}
+
+/**
+ * A text/plain body: Starlette (under vLLM and SGLang) answers an unhandled exception with
+ * `Internal Server Error`; Gin (under Ollama) answers an unknown route with `404 page not found`.
+ */
+export function plainTextError(status: number, text: string): ErrorReply {
+  return { kind: 'error', status, body: text, contentType: 'text/plain; charset=utf-8' };
+}
+
+/** nginx's stock 502 page, as a reverse proxy sends it when the model server behind it is down. */
+export const nginxBadGateway: ErrorReply = {
+  kind: 'error',
+  status: 502,
+  contentType: 'text/html',
+  body:
+    '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n' +
+    '<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n',
+};
+
+/**
+ * A failure after the stream began: vLLM and SGLang send `data: {"error":{…ErrorResponse…}}` and
+ * then `[DONE]`; openai v6 throws it as an APIError with no status (notes §1).
+ */
+export function streamError(message: string, content = ''): StreamErrorReply {
+  return {
+    kind: 'stream_error',
+    content,
+    data: JSON.stringify({ error: { object: 'error', message, type: 'InternalServerError', param: null, code: 500 } }),
+  };
+}
