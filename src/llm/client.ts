@@ -128,7 +128,7 @@ export class OpenAiChatModel implements ChatModel {
   private templateOpensReasoning = false;
 
   async chat(request: ChatRequest): Promise<ChatResponse> {
-    const params = buildParams(this.model, request);
+    const params = buildParams(this.model, request, { baseURL: this.sdk.baseURL });
     const state: CallState = { malformedRetried: false };
     const started = Date.now();
     const response = await withRetries((attempt) => this.attempt(params, request, state, attempt), {

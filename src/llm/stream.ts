@@ -1,8 +1,9 @@
 /**
  * Assembles a streamed Chat Completions reply: text and reasoning deltas are concatenated,
- * tool-call fragments are joined by their `index`, and the trailing usage chunk is kept. Text
- * passed on as it arrives goes through a ReasoningSplitter first, so `<think>` text in content
- * never reaches the caller's onTextDelta (the whole content is split again in finishReply).
+ * tool-call fragments are joined by their `index` and told apart by `id`, and the trailing usage
+ * chunk is kept. Text passed on as it arrives goes through a ReasoningSplitter first, so `<think>`
+ * text in content never reaches the caller's onTextDelta (the whole content is split again in
+ * finishReply).
  */
 import { z } from 'zod';
 import { ReasoningSplitter, type SplitterOptions } from './reasoning.js';
@@ -103,14 +104,18 @@ export class StreamAccumulator {
 
   private addToolFragment(fragment: NonNullable<NonNullable<WireChunk['choices'][number]['delta']>['tool_calls']>[number]): void {
     const index = fragment.index ?? undefined;
-    const id = fragment.id ?? undefined;
-    let call =
-      index !== undefined
-        ? this.calls.find((c) => c.index === index)
-        : // Without an index (some servers), a new id starts a call; otherwise continue the last.
-          id !== undefined && this.calls.at(-1)?.id !== id
-          ? undefined
-          : this.calls.at(-1);
+    const id = fragment.id || undefined;
+    let call: PartialCall | undefined;
+    if (index !== undefined) {
+      // The latest call at this index, unless the fragment names another id: Ollama streams each
+      // parallel call whole, every one at index 0 (notes §2: ollama#15457; #15497 still open).
+      call = this.calls.findLast((c) => c.index === index);
+      if (call?.id !== undefined && id !== undefined && call.id !== id) call = undefined;
+    } else {
+      // Without an index (Ollama before v0.4.7, ollama#7881), a new id starts a call; otherwise continue the last.
+      const last = this.calls.at(-1);
+      call = id !== undefined && last?.id !== id ? undefined : last;
+    }
     if (!call) {
       call = { index, id, name: '', arguments: '' };
       this.calls.push(call);

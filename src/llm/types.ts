@@ -40,8 +40,12 @@ export interface ChatRequest {
   onTextDelta?: (text: string) => void;
   temperature?: number;
   maxOutputTokens?: number;
-  /** Ask for a JSON reply matching this JSON schema (Chat Completions `response_format`). */
-  responseFormat?: { name: string; schema: Record<string, unknown> };
+  /**
+   * Ask for a JSON reply matching this JSON schema (Chat Completions `response_format`). `type`
+   * `json_object` asks only for some JSON, for servers that refuse `json_schema` (the schema must
+   * then be in the messages; src/llm/structured.ts does that). Default `json_schema`.
+   */
+  responseFormat?: { name: string; schema: Record<string, unknown>; type?: 'json_schema' | 'json_object' };
 }
 
 export interface ChatResponse {

@@ -45,8 +45,31 @@ export function toWireTool(tool: ToolSpec): ChatCompletionFunctionTool {
   };
 }
 
+/** Where a request goes, for the parameters that differ by server. */
+export interface ServerTarget {
+  baseURL?: string;
+}
+
+/**
+ * OpenAI itself: it honours `max_completion_tokens` on every model and refuses `max_tokens` on its
+ * reasoning models with 400 "Unsupported parameter: 'max_tokens' is not supported with this model.
+ * Use 'max_completion_tokens' instead." (code `unsupported_parameter`; o1/o3-mini: gollm#33,
+ * gpt-5: griptape-ai/ComfyUI-Griptape#312, gpt-5.1 on Azure: opencode#37964). Known by the host
+ * (api.openai.com, Azure OpenAI) or by a bare model id of those families; "openai/o3" is a router
+ * id (OpenRouter documents `max_tokens` and translates it), so it gets both fields.
+ */
+function refusesMaxTokens(model: string, server: ServerTarget): boolean {
+  if (/^(o\d|gpt-5)/i.test(model)) return true;
+  try {
+    const host = new URL(server.baseURL ?? '').hostname;
+    return host === 'api.openai.com' || /\.openai\.azure\.com$|\.cognitiveservices\.azure\.com$|\.services\.ai\.azure\.com$/.test(host);
+  } catch {
+    return false;
+  }
+}
+
 /** Request parameters shared by the plain and the streamed call. */
-export function buildParams(model: string, request: ChatRequest): ChatCompletionCreateParamsNonStreaming {
+export function buildParams(model: string, request: ChatRequest, server: ServerTarget = {}): ChatCompletionCreateParamsNonStreaming {
   const params: ChatCompletionCreateParamsNonStreaming = {
     model,
     messages: request.messages.map(toWireMessage),
@@ -56,13 +79,23 @@ export function buildParams(model: string, request: ChatRequest): ChatCompletion
     params.tool_choice = 'auto';
   }
   if (request.temperature !== undefined) params.temperature = request.temperature;
-  // max_tokens is deprecated and refused by OpenAI's reasoning models; compatible servers accept this.
-  if (request.maxOutputTokens !== undefined) params.max_completion_tokens = request.maxOutputTokens;
-  if (request.responseFormat) {
+  if (request.maxOutputTokens !== undefined) {
+    // Both fields (notes §7 "Send both"): Ollama ignores max_completion_tokens and, without
+    // max_tokens, generates unbounded (ollama#7125); LM Studio and OpenRouter document only
+    // max_tokens; vLLM, llama.cpp and SGLang take both and prefer max_completion_tokens.
+    params.max_completion_tokens = request.maxOutputTokens;
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated at OpenAI, the only limit Ollama honours
+    if (!refusesMaxTokens(model, server)) params.max_tokens = request.maxOutputTokens;
+  }
+  const format = request.responseFormat;
+  if (format?.type === 'json_object') {
+    // Only "some JSON": the schema travels in the instructions (structured.ts).
+    params.response_format = { type: 'json_object' };
+  } else if (format) {
     params.response_format = {
       type: 'json_schema',
       // strict: false because strict mode rejects common JSON Schema (optional fields, unions).
-      json_schema: { name: request.responseFormat.name, schema: request.responseFormat.schema, strict: false },
+      json_schema: { name: format.name, schema: format.schema, strict: false },
     };
   }
   return params;
