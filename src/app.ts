@@ -4,6 +4,7 @@ import { Agent } from './agent/agent.js';
 import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
 import { OpenAiChatModel } from './llm/client.js';
+import { ToolCallingModel } from './llm/adaptive-tools.js';
 import { buildPriceTable, priceFor } from './llm/pricing.js';
 import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
@@ -89,7 +90,7 @@ async function mcpServersOf(config: Config) {
 export async function createApp(config: Config, log: Logger, options: { externalTools?: boolean } = {}): Promise<App> {
   // Settings that can be wrong are checked before anything is opened or started.
   const web = webTools(config);
-  const model = new OpenAiChatModel({
+  const client = new OpenAiChatModel({
     model: config.llm.model,
     baseURL: config.llm.baseURL,
     apiKey: config.llm.apiKey,
@@ -97,6 +98,8 @@ export async function createApp(config: Config, log: Logger, options: { external
     maxRetries: config.llm.maxRetries,
     log,
   });
+  // Tools as `tools`, or in the prompt for servers that refuse them (CAIRN_TOOL_CALLING).
+  const model = new ToolCallingModel(client, { setting: config.llm.toolCalling, log });
   const memory = await openMemory(config, log);
   const price = priceFor(config.llm.model, buildPriceTable(config.llm.pricesJson));
   const budget = new DailyBudget(config.discord.dailyBudgetUsd, new SpendLedger(memory.db.spend), (work, what) => {

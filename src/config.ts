@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { mcpSecretValues } from './tools/mcp/config.js';
+import { TOOL_CALLING_SETTINGS, type ToolCallingSetting } from './llm/adaptive-tools.js';
 
 /**
  * The whole environment in one schema. Every problem is reported at once, by variable name,
@@ -55,6 +56,7 @@ const envSchema = z.object({
   CAIRN_RUN_TIMEOUT_S: wholeNumber(1, 86_400, 900),
   CAIRN_LLM_TIMEOUT_S: wholeNumber(1, 3_600, 120),
   CAIRN_LLM_MAX_RETRIES: wholeNumber(0, 10, 3),
+  CAIRN_TOOL_CALLING: z.enum(TOOL_CALLING_SETTINGS, { error: 'must be auto, native or prompt' }).default('auto'),
   CAIRN_PRICES: z.string().min(1).optional(),
   CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
   CAIRN_MEMORY_MAX_ROWS_PER_SERVER: wholeNumber(100, 100_000_000, 50_000),
@@ -132,6 +134,8 @@ export interface Config {
     maxRetries: number;
     /** Raw JSON price overrides (parsed by the LLM pricing module). */
     pricesJson: string | undefined;
+    /** How tools reach the model: `tools` (native), the prompt, or native until the server refuses (auto). */
+    toolCalling: ToolCallingSetting;
   };
   embeddings: string;
   /** Size cap of the memories table; above it the least valuable memories are evicted. */
@@ -260,6 +264,7 @@ export function loadConfig(
       timeoutMs: e.CAIRN_LLM_TIMEOUT_S * 1000,
       maxRetries: e.CAIRN_LLM_MAX_RETRIES,
       pricesJson: e.CAIRN_PRICES,
+      toolCalling: e.CAIRN_TOOL_CALLING,
     },
     embeddings: e.CAIRN_EMBEDDINGS,
     memoryMaxRows: e.CAIRN_MEMORY_MAX_ROWS,

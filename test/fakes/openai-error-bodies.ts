@@ -92,3 +92,51 @@ export function streamError(message: string, content = ''): StreamErrorReply {
     data: JSON.stringify({ error: { object: 'error', message, type: 'InternalServerError', param: null, code: 500 } }),
   };
 }
+
+/**
+ * Refusals of `tools` (../shared/notes/model-servers.md §2 "Tool calling"), as each server words
+ * them, for CAIRN_TOOL_CALLING=auto. Ollama: 400 from `CheckCapabilities`, prefixed with the model
+ * name (ollama#14795, #5793; older builds send `type` `api_error`, newer `invalid_request_error`).
+ */
+export function ollamaNoTools(model = 'registry.ollama.ai/library/gemma3:4b'): ErrorReply {
+  return json(400, { error: { message: `${model} does not support tools`, type: 'api_error', param: null, code: null } });
+}
+
+/** vLLM started without --enable-auto-tool-choice / --tool-call-parser (`check_tool_usage`; nested body since v0.10.1). */
+export const vllmNoAutoToolChoice = json(400, {
+  error: {
+    message: '"auto" tool choice requires --enable-auto-tool-choice and --tool-call-parser to be set',
+    type: 'BadRequestError',
+    param: null,
+    code: 400,
+  },
+});
+
+/** OpenRouter, a model none of whose providers takes tools (fast-agent#122): a 404. */
+export const openRouterNoToolEndpoints = json(404, {
+  error: { message: 'No endpoints found that support tool use. To learn more about provider routing, visit: https://openrouter.ai/docs/provider-routing', code: 404 },
+});
+
+/** llama.cpp built before jinja was on by default (PR #17524), started without --jinja: a 500 (ramalama#988). */
+export const llamaCppNoJinja = json(500, { error: { code: 500, message: 'tools param requires --jinja flag', type: 'server_error' } });
+
+/**
+ * Servers refusing a `response_format` (notes §4). llama.cpp builds that take only "text" and
+ * "json_object" answer `json_schema` with a 500 `server_error` (ik_llama.cpp#778).
+ */
+export const llamaCppJsonSchemaRefused = json(500, {
+  error: { code: 500, message: 'response_format type must be one of "text" or "json_object", but got: json_schema', type: 'server_error' },
+});
+
+/** vLLM when `json_schema` is missing from a `json_schema` response_format (as a proxy that drops it would send). */
+export const vllmJsonSchemaMissing = json(400, {
+  error: {
+    message: "When response_format type is 'json_schema', the 'json_schema' field must be provided.",
+    type: 'BadRequestError',
+    param: null,
+    code: 400,
+  },
+});
+
+/** LM Studio before 0.3.18 refusing anything but `json_schema` (lmstudio-bug-tracker#307): a bare-string body. */
+export const lmStudioOnlyJsonSchema = lmStudioError(400, "'response_format.type' must be 'json_schema'");

@@ -37,6 +37,8 @@ export interface FakeCompletion {
   toolCalls: { id: string; name: string; arguments: string }[];
   finishReason: 'stop' | 'tool_calls' | 'length';
   usage?: ScriptedUsage;
+  /** Streams only: every tool call whole in one delta, all at `index` 0 (Ollama, ollama#15457). */
+  toolCallsAtIndexZero?: boolean;
 }
 
 export type ScriptedReply =
@@ -66,6 +68,11 @@ export type ScriptedReply =
       usage?: ScriptedUsage;
       delayMs?: number;
       chunkDelayMs?: number;
+      /**
+       * Streams only: send each call whole, with its id, in one delta and every one at `index` 0,
+       * as Ollama does (notes §2: ollama#15457; #15497 still open).
+       */
+      atIndexZero?: boolean;
     }
   | {
       kind: 'error';
@@ -132,6 +139,7 @@ export function buildCompletion(
     toolCalls,
     finishReason: toolCalls.length > 0 ? 'tool_calls' : reply.kind === 'text' && reply.finishReason !== undefined ? reply.finishReason : 'stop',
     ...(usage ? { usage } : {}),
+    ...(reply.kind === 'tool_calls' && reply.atIndexZero === true ? { toolCallsAtIndexZero: true } : {}),
   };
 }
 
@@ -188,6 +196,10 @@ export function streamChunks(c: FakeCompletion, includeUsage: boolean): Json[] {
   for (const piece of splitText(c.reasoning ?? '')) deltas.push({ [c.reasoningField ?? 'reasoning_content']: piece });
   for (const piece of splitText(c.content ?? '')) deltas.push({ content: piece });
   c.toolCalls.forEach((t, index) => {
+    if (c.toolCallsAtIndexZero === true) {
+      deltas.push({ tool_calls: [{ index: 0, id: t.id, type: 'function', function: { name: t.name, arguments: t.arguments } }] });
+      return;
+    }
     deltas.push({
       tool_calls: [{ index, id: t.id, type: 'function', function: { name: t.name, arguments: '' } }],
     });
