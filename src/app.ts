@@ -5,6 +5,8 @@ import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
 import { OpenAiChatModel } from './llm/client.js';
 import { ToolCallingModel } from './llm/adaptive-tools.js';
+import { resolveContextWindow } from './llm/context-window.js';
+import { FitWindowModel } from './llm/fit-window.js';
 import { buildPriceTable, priceFor } from './llm/pricing.js';
 import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
@@ -98,8 +100,13 @@ export async function createApp(config: Config, log: Logger, options: { external
     maxRetries: config.llm.maxRetries,
     log,
   });
-  // Tools as `tools`, or in the prompt for servers that refuse them (CAIRN_TOOL_CALLING).
-  const model = new ToolCallingModel(client, { setting: config.llm.toolCalling, log });
+  // Tools as `tools`, or in the prompt for servers that refuse them (CAIRN_TOOL_CALLING); every
+  // prompt fitted to the model's window (CAIRN_CONTEXT_TOKENS, else asked of the server on first use).
+  const model = new FitWindowModel(new ToolCallingModel(client, { setting: config.llm.toolCalling, log }), {
+    window: () =>
+      resolveContextWindow({ model: config.llm.model, baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, configured: config.llm.contextTokens, log }),
+    log,
+  });
   const memory = await openMemory(config, log);
   const price = priceFor(config.llm.model, buildPriceTable(config.llm.pricesJson));
   const budget = new DailyBudget(config.discord.dailyBudgetUsd, new SpendLedger(memory.db.spend), (work, what) => {

@@ -57,6 +57,13 @@ const envSchema = z.object({
   CAIRN_LLM_TIMEOUT_S: wholeNumber(1, 3_600, 120),
   CAIRN_LLM_MAX_RETRIES: wholeNumber(0, 10, 3),
   CAIRN_TOOL_CALLING: z.enum(TOOL_CALLING_SETTINGS, { error: 'must be auto, native or prompt' }).default('auto'),
+  // Optional: without it the window is asked of the server (src/llm/context-window.ts).
+  CAIRN_CONTEXT_TOKENS: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number of tokens' })
+    .min(512, { error: 'must be at least 512' })
+    .max(10_000_000, { error: 'must be at most 10000000' })
+    .optional(),
   CAIRN_PRICES: z.string().min(1).optional(),
   CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
   CAIRN_MEMORY_MAX_ROWS_PER_SERVER: wholeNumber(100, 100_000_000, 50_000),
@@ -136,6 +143,8 @@ export interface Config {
     pricesJson: string | undefined;
     /** How tools reach the model: `tools` (native), the prompt, or native until the server refuses (auto). */
     toolCalling: ToolCallingSetting;
+    /** CAIRN_CONTEXT_TOKENS: the model's context window; undefined means discover it. */
+    contextTokens: number | undefined;
   };
   embeddings: string;
   /** Size cap of the memories table; above it the least valuable memories are evicted. */
@@ -265,6 +274,7 @@ export function loadConfig(
       maxRetries: e.CAIRN_LLM_MAX_RETRIES,
       pricesJson: e.CAIRN_PRICES,
       toolCalling: e.CAIRN_TOOL_CALLING,
+      contextTokens: e.CAIRN_CONTEXT_TOKENS,
     },
     embeddings: e.CAIRN_EMBEDDINGS,
     memoryMaxRows: e.CAIRN_MEMORY_MAX_ROWS,

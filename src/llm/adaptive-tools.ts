@@ -8,6 +8,7 @@ import type { Logger } from '../log.js';
 import { LlmError } from './errors.js';
 import { PromptToolsModel } from './prompt-tools.js';
 import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
+import { contextOverflow } from './context-overflow.js';
 
 export const TOOL_CALLING_SETTINGS = ['auto', 'native', 'prompt'] as const;
 export type ToolCallingSetting = (typeof TOOL_CALLING_SETTINGS)[number];
@@ -38,7 +39,8 @@ const NAMES_TOOLS = /\btools\b|\btool_choice\b/i;
  * text (`LlmError.detail`) is read, never our message around it, which names things too.
  */
 export function toolsRefusal(err: unknown): string | null {
-  if (!(err instanceof LlmError) || err.detail === undefined) return null;
+  // A prompt too long for the window is not a refusal of tools, even if its words mention them.
+  if (!(err instanceof LlmError) || err.detail === undefined || contextOverflow(err) !== null) return null;
   const words = err.detail;
   if (err.kind === 'bad_request' || err.kind === 'not_found' || err.kind === 'server_error') {
     if (REFUSALS.test(words)) return words;

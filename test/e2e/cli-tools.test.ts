@@ -57,7 +57,8 @@ describe('tools from configuration', { timeout: 60_000 }, () => {
     fake.reset();
     // The fake model server itself listens on 127.0.0.1: the agent must not reach it.
     fake.script({ kind: 'tool_calls', calls: [{ name: 'http_get', arguments: { url: fake.baseURL } }] }, { kind: 'text', content: 'I could not fetch it.' });
-    const { code, stdout } = await cairn(['run', 'Fetch the local admin page'], env, dir);
+    // A set window: Cairn's own context-window probes would GET from the server too.
+    const { code, stdout } = await cairn(['run', 'Fetch the local admin page'], { ...env, CAIRN_CONTEXT_TOKENS: '8192' }, dir);
     expect(code).toBe(0);
     expect(stdout).toMatch(/✗ http_get · .*Refused: 127\.0\.0\.1 is a loopback address/);
     const offered = (fake.chatRequests()[0]?.tools ?? []).map((t) => t.function.name);

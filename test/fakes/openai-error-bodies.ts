@@ -140,3 +140,38 @@ export const vllmJsonSchemaMissing = json(400, {
 
 /** LM Studio before 0.3.18 refusing anything but `json_schema` (lmstudio-bug-tracker#307): a bare-string body. */
 export const lmStudioOnlyJsonSchema = lmStudioError(400, "'response_format.type' must be 'json_schema'");
+
+/**
+ * vLLM's context overflow, current wording (`vllm/renderers/params.py`, notes §5), nested body
+ * (v0.10.1+), for a window of `window` tokens. The note quotes the message up to the window size.
+ */
+export function vllmContextOverflow(window: number, inputTokens: number, outputTokens = 0): ErrorReply {
+  return json(400, {
+    error: {
+      message: `You passed ${inputTokens} input tokens and requested ${outputTokens} output tokens. However, the model's context length is only ${window} tokens.`,
+      type: 'BadRequestError',
+      param: null,
+      code: 400,
+    },
+  });
+}
+
+/** llama.cpp's overflow (as `llamaCppContextOverflow`) for any window and prompt size. */
+export function llamaCppOverflow(nCtx: number, nPrompt: number): ErrorReply {
+  return json(400, {
+    error: {
+      code: 400,
+      message: `request (${nPrompt} tokens) exceeds the available context size (${nCtx} tokens), try increasing it`,
+      type: 'exceed_context_size_error',
+      n_prompt_tokens: nPrompt,
+      n_ctx: nCtx,
+    },
+  });
+}
+
+/** Ollama with context shift off (`llm/llama_server.go`, notes §5, which quotes it up to the ";"); it states no window. */
+export const ollamaPromptTooLong = openAiError(
+  400,
+  'the prompt is longer than the context length currently available to the model',
+  { type: 'api_error' },
+);

@@ -6,8 +6,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { buildCompletion, completionJson, embeddingsJson, streamChunks, type ScriptedReply } from './openai-replies.js';
+import { discoveryReply, type FakeDiscovery } from './openai-window.js';
 
 export type { ScriptedReply, ScriptedUsage } from './openai-replies.js';
+export { fakePromptTokens, withContextWindow, type FakeDiscovery } from './openai-window.js';
 export { fakeEmbedding } from './openai-replies.js';
 
 export interface RecordedRequest {
@@ -53,6 +55,8 @@ export interface FakeOpenAi {
 export interface FakeOpenAiOptions {
   apiKey?: string;
   embeddingDimensions?: number;
+  /** Context-length discovery routes, shaped as each server has them (notes §5); absent ones 404. */
+  discovery?: FakeDiscovery;
 }
 
 const MODELS = ['fake-model', 'fake-embedding', 'gpt-4o-mini'];
@@ -92,8 +96,12 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       sendError(res, 401, 'Incorrect API key provided.');
       return;
     }
-    if (method === 'GET' && path === '/v1/models') {
-      const data = MODELS.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' }));
+    const discovered = discoveryReply(options.discovery, method, path);
+    if (discovered !== undefined) {
+      sendJson(res, 200, discovered);
+    } else if (method === 'GET' && path === '/v1/models') {
+      const maxModelLen = options.discovery?.vllmMaxModelLen;
+      const data = MODELS.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake', ...(maxModelLen === undefined ? {} : { max_model_len: maxModelLen }) }));
       sendJson(res, 200, { object: 'list', data });
     } else if (method === 'POST' && path === '/v1/embeddings') {
       const result = embeddingsJson(body, dimensions);

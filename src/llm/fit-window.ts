@@ -1,0 +1,104 @@
+/**
+ * A ChatModel that keeps every prompt inside the model's context window, with room for the reply.
+ * The window comes from resolveContextWindow (context-window.ts), asked once, on the first
+ * request. Before each request the messages are fitted (shrink-prompt.ts says in what order);
+ * when a server still refuses the prompt as too long (context-overflow.ts), the smaller limit is
+ * learned for the model for the rest of the process, and the request is fitted again and retried.
+ * That matters most where the window is unknown: vLLM, llama.cpp, OpenAI and LM Studio refuse
+ * with a 400, while Ollama silently drops the oldest messages, goal included
+ * (../shared/notes/model-servers.md §5).
+ */
+import type { Logger } from '../log.js';
+import { contextOverflow } from './context-overflow.js';
+import type { ContextWindowInfo } from './context-window.js';
+import { fitMessages, promptBudget } from './shrink-prompt.js';
+import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
+
+/** Refusals answered with a smaller prompt before the error is passed on. */
+export const MAX_OVERFLOW_RETRIES = 2;
+/** A refusal that names no window (or names one we were already under) shrinks it by a quarter. */
+const SHRINK_FACTOR = 0.75;
+const MIN_WINDOW_TOKENS = 512;
+
+/** Windows learned from refusals, by model id; one map per process unless a test passes its own. */
+export type LearnedWindows = Map<string, number>;
+const PROCESS_LEARNED: LearnedWindows = new Map();
+
+export interface FitWindowOptions {
+  /** The configured or discovered window; called once, on the first request. */
+  window: () => Promise<ContextWindowInfo>;
+  log: Logger;
+  learned?: LearnedWindows;
+}
+
+export class FitWindowModel implements ChatModel {
+  private resolved: Promise<ContextWindowInfo> | undefined;
+  private readonly learned: LearnedWindows;
+
+  constructor(
+    private readonly inner: ChatModel,
+    private readonly options: FitWindowOptions,
+  ) {
+    this.learned = options.learned ?? PROCESS_LEARNED;
+  }
+
+  get model(): string {
+    return this.inner.model;
+  }
+
+  /** The model underneath (e.g. the ToolCallingModel, for its state). */
+  get wrapped(): ChatModel {
+    return this.inner;
+  }
+
+  /** The window requests are fitted to now: the resolved one, or a smaller one learned since. */
+  async contextWindow(): Promise<ContextWindowInfo & { learned: boolean }> {
+    this.resolved ??= this.options.window().then((info) => {
+      this.options.log.info({ model: this.model, contextTokens: info.tokens, source: info.source }, 'model context window');
+      return info;
+    });
+    const info = await this.resolved;
+    const learned = this.learned.get(this.model);
+    return learned !== undefined && learned < info.tokens ? { ...info, tokens: learned, learned: true } : { ...info, learned: false };
+  }
+
+  async chat(request: ChatRequest): Promise<ChatResponse> {
+    let window = (await this.contextWindow()).tokens;
+    for (let retry = 0; ; retry++) {
+      const fitted = this.fit(request, window);
+      try {
+        return await this.inner.chat({ ...request, messages: fitted });
+      } catch (err) {
+        const overflow = request.signal?.aborted === true ? null : contextOverflow(err);
+        if (overflow === null || retry >= MAX_OVERFLOW_RETRIES) throw err;
+        const stated = overflow.limit !== null && overflow.limit < window ? overflow.limit : null;
+        const next = Math.max(MIN_WINDOW_TOKENS, stated ?? Math.floor(window * SHRINK_FACTOR));
+        if (next >= window) throw err;
+        this.learn(next, window, overflow.words);
+        window = next;
+      }
+    }
+  }
+
+  private fit(request: ChatRequest, window: number): ChatRequest['messages'] {
+    const budget = promptBudget(window, request.maxOutputTokens);
+    const result = fitMessages(request.messages, request.tools, budget);
+    if (result.cuts.length > 0) {
+      const level = result.fits ? 'debug' : 'warn';
+      this.options.log[level](
+        { model: this.model, contextTokens: window, promptBudget: budget, estimatedTokens: result.tokens, cuts: result.cuts },
+        result.fits ? "prompt shrunk to fit the model's context window" : "prompt still over the model's context window after every cut; sending it as it is",
+      );
+    }
+    return result.messages;
+  }
+
+  private learn(tokens: number, previous: number, words: string): void {
+    const known = this.learned.get(this.model);
+    if (known === undefined || tokens < known) this.learned.set(this.model, tokens);
+    this.options.log.info(
+      { model: this.model, contextTokens: tokens, previous, serverSaid: words },
+      `The model server refused a prompt as too long; prompts are now fitted to ${tokens} tokens for this model. Set CAIRN_CONTEXT_TOKENS to the server's window to skip this.`,
+    );
+  }
+}
