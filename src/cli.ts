@@ -23,6 +23,9 @@ Usage:
   cairn chat [--mode react|plan|reflexion] [--max-steps n] [--yes]
       An interactive conversation with the same agent (/reset, /exit).
   cairn bot                  Run the Discord bot (same as npm start). Needs DISCORD_TOKEN.
+  cairn doctor [--json]
+      Check the setup (model server, tool calls, JSON output, context length, embeddings,
+      Discord, sandbox, data directory, web search) and say what to fix. Exit 0 when the bot can run.
   cairn deploy-commands [--guild id]
       Register the slash commands in one guild (instant) or globally.
   cairn memory search|list|forget|export|stats|reembed ...
@@ -143,6 +146,12 @@ async function dispatch(argv: string[]): Promise<number> {
       const { config, log } = terminalSetup(['llm', 'discord'], true);
       const { runBotCommand } = await import('./console/bot-command.js');
       return runBotCommand(config, log);
+    }
+    case 'doctor': {
+      const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });
+      const { config, log } = terminalSetup(['llm']);
+      const { runDoctorCommand } = await import('./console/doctor.js');
+      return runDoctorCommand(config, log, { json: values.json });
     }
     case 'deploy-commands': {
       const { values } = parseArgs({ args: rest, options: { guild: { type: 'string' } } });
