@@ -57,6 +57,10 @@ export interface FakeOpenAiOptions {
   embeddingDimensions?: number;
   /** Context-length discovery routes, shaped as each server has them (notes §5); absent ones 404. */
   discovery?: FakeDiscovery;
+  /** The ids `/v1/models` lists (default fake-model, fake-embedding, gpt-4o-mini). */
+  models?: string[];
+  /** Extra fields on every `/v1/models` entry, e.g. OpenRouter's `context_length` (notes §5). */
+  modelFields?: Record<string, unknown>;
 }
 
 const MODELS = ['fake-model', 'fake-embedding', 'gpt-4o-mini'];
@@ -101,7 +105,7 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       sendJson(res, 200, discovered);
     } else if (method === 'GET' && path === '/v1/models') {
       const maxModelLen = options.discovery?.vllmMaxModelLen;
-      const data = MODELS.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake', ...(maxModelLen === undefined ? {} : { max_model_len: maxModelLen }) }));
+      const data = (options.models ?? MODELS).map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake', ...(maxModelLen === undefined ? {} : { max_model_len: maxModelLen }), ...options.modelFields }));
       sendJson(res, 200, { object: 'list', data });
     } else if (method === 'POST' && path === '/v1/embeddings') {
       const result = embeddingsJson(body, dimensions);
