@@ -105,6 +105,7 @@ export async function createApp(config: Config, log: Logger, options: { external
   const model = new FitWindowModel(new ToolCallingModel(client, { setting: config.llm.toolCalling, log }), {
     window: () =>
       resolveContextWindow({ model: config.llm.model, baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, configured: config.llm.contextTokens, log }),
+    maxOutputTokens: config.llm.maxOutputTokens,
     log,
   });
   const memory = await openMemory(config, log);

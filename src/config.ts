@@ -64,6 +64,7 @@ const envSchema = z.object({
     .min(512, { error: 'must be at least 512' })
     .max(10_000_000, { error: 'must be at most 10000000' })
     .optional(),
+  CAIRN_MAX_OUTPUT_TOKENS: wholeNumber(64, 1_000_000, 4_096),
   CAIRN_PRICES: z.string().min(1).optional(),
   CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
   CAIRN_MEMORY_MAX_ROWS_PER_SERVER: wholeNumber(100, 100_000_000, 50_000),
@@ -145,6 +146,8 @@ export interface Config {
     toolCalling: ToolCallingSetting;
     /** CAIRN_CONTEXT_TOKENS: the model's context window; undefined means discover it. */
     contextTokens: number | undefined;
+    /** CAIRN_MAX_OUTPUT_TOKENS: the most a reply may be, sent to the server (less on small windows). */
+    maxOutputTokens: number;
   };
   embeddings: string;
   /** Size cap of the memories table; above it the least valuable memories are evicted. */
@@ -275,6 +278,7 @@ export function loadConfig(
       pricesJson: e.CAIRN_PRICES,
       toolCalling: e.CAIRN_TOOL_CALLING,
       contextTokens: e.CAIRN_CONTEXT_TOKENS,
+      maxOutputTokens: e.CAIRN_MAX_OUTPUT_TOKENS,
     },
     embeddings: e.CAIRN_EMBEDDINGS,
     memoryMaxRows: e.CAIRN_MEMORY_MAX_ROWS,

@@ -27,6 +27,12 @@ const PROCESS_LEARNED: LearnedWindows = new Map();
 export interface FitWindowOptions {
   /** The configured or discovered window; called once, on the first request. */
   window: () => Promise<ContextWindowInfo>;
+  /**
+   * The longest reply a request may ask for when it names no limit: sent to the server (so Ollama,
+   * which would otherwise let a reply run on, stops it), and the room kept free for the reply.
+   * Small windows get less: at most an eighth of the window (at least 256 tokens).
+   */
+  maxOutputTokens?: number;
   log: Logger;
   learned?: LearnedWindows;
 }
@@ -65,9 +71,10 @@ export class FitWindowModel implements ChatModel {
   async chat(request: ChatRequest): Promise<ChatResponse> {
     let window = (await this.contextWindow()).tokens;
     for (let retry = 0; ; retry++) {
-      const fitted = this.fit(request, window);
+      const limited = { ...request, ...this.replyLimit(request, window) };
+      const fitted = this.fit(limited, window);
       try {
-        return await this.inner.chat({ ...request, messages: fitted });
+        return await this.inner.chat({ ...limited, messages: fitted });
       } catch (err) {
         const overflow = request.signal?.aborted === true ? null : contextOverflow(err);
         if (overflow === null || retry >= MAX_OVERFLOW_RETRIES) throw err;
@@ -78,6 +85,13 @@ export class FitWindowModel implements ChatModel {
         window = next;
       }
     }
+  }
+
+  /** The request's own reply limit, else the configured one within an eighth of the window. */
+  private replyLimit(request: ChatRequest, window: number): Pick<ChatRequest, 'maxOutputTokens'> {
+    const configured = this.options.maxOutputTokens;
+    if (request.maxOutputTokens !== undefined || configured === undefined) return {};
+    return { maxOutputTokens: Math.min(configured, Math.max(256, Math.round(window / 8))) };
   }
 
   private fit(request: ChatRequest, window: number): ChatRequest['messages'] {

@@ -129,3 +129,34 @@ describe('FitWindowModel against a server that refuses long prompts', () => {
     expect(fake.chatRequests()).toHaveLength(1);
   });
 });
+
+describe('the reply limit', () => {
+  const recorder = () => {
+    const seen: (number | undefined)[] = [];
+    const inner = {
+      model: 'm',
+      chat: (request: { maxOutputTokens?: number }) => {
+        seen.push(request.maxOutputTokens);
+        return Promise.resolve({ content: 'ok', reasoning: null, toolCalls: [], usage: { promptTokens: 1, completionTokens: 1 }, usageEstimated: false, finishReason: 'stop', model: 'm' });
+      },
+    };
+    return { seen, inner };
+  };
+
+  it('is sent on every request (Ollama would let a reply run on), within an eighth of a small window', async () => {
+    for (const [window, expected] of [[131_072, 4_096], [8_192, 1_024], [1_024, 256]] as const) {
+      const { seen, inner } = recorder();
+      const model = new FitWindowModel(inner, { window: () => Promise.resolve({ tokens: window, source: 'default' }), maxOutputTokens: 4_096, log: silentLogger(), learned: new Map() });
+      await model.chat({ messages: [{ role: 'user', content: 'hi' }] });
+      expect(seen).toEqual([expected]);
+    }
+  });
+
+  it('keeps a request’s own limit, and sends none when none is configured', async () => {
+    const { seen, inner } = recorder();
+    const window = () => Promise.resolve({ tokens: 131_072, source: 'default' as const });
+    await new FitWindowModel(inner, { window, maxOutputTokens: 4_096, log: silentLogger(), learned: new Map() }).chat({ messages: [{ role: 'user', content: 'hi' }], maxOutputTokens: 50 });
+    await new FitWindowModel(inner, { window, log: silentLogger(), learned: new Map() }).chat({ messages: [{ role: 'user', content: 'hi' }] });
+    expect(seen).toEqual([50, undefined]);
+  });
+});
