@@ -1,5 +1,6 @@
 import type { ChatMessage, ToolCall } from '../llm/types.js';
 import { oneLine } from '../text.js';
+import { CONDENSED_STEPS_HEADER } from '../llm/shrink-prompt.js';
 
 /** One completed tool-calling step, as kept for the prompt. */
 export interface StepRecord {
@@ -102,7 +103,7 @@ export class ContextWindow {
 
   private renderDigest(): string | null {
     if (this.digestLines.length === 0 && this.folded === null) return null;
-    const parts = ['[Your earlier steps, condensed: their full tool results are no longer shown. Call a tool again if you need a detail.]'];
+    const parts = [CONDENSED_STEPS_HEADER];
     if (this.folded !== null) {
       const tally = [...this.folded.calls]
         .map(([tool, c]) => `${tool} ×${c.ok + c.failed}${c.failed > 0 ? ` (${c.failed} failed)` : ''}`)

@@ -6,8 +6,10 @@
  */
 import type { Logger } from '../log.js';
 import { LlmError } from './errors.js';
-import { PromptToolsModel } from './prompt-tools.js';
-import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
+import { PromptToolsModel, toolsSection } from './prompt-tools.js';
+import type { ChatModel, ChatRequest, ChatResponse, ToolSpec } from './types.js';
+import { estimateTextTokens } from './tokens.js';
+import { toWireTool } from './wire.js';
 import { contextOverflow } from './context-overflow.js';
 
 export const TOOL_CALLING_SETTINGS = ['auto', 'native', 'prompt'] as const;
@@ -87,6 +89,13 @@ export class ToolCallingModel implements ChatModel {
     const reason = this.setting === 'auto' ? (this.switched.get(this.model) ?? null) : null;
     const mode = this.setting === 'prompt' || reason !== null ? 'prompt' : 'native';
     return { setting: this.setting, mode, reason };
+  }
+
+  /** In prompt mode the tools travel as a section of the system prompt, larger than their JSON. */
+  toolTokens(tools: readonly ToolSpec[]): number {
+    if (tools.length === 0) return 0;
+    const text = this.toolCalling.mode === 'prompt' ? toolsSection(tools) : JSON.stringify(tools.map(toWireTool));
+    return estimateTextTokens(text.length);
   }
 
   async chat(request: ChatRequest): Promise<ChatResponse> {

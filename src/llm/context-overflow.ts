@@ -31,7 +31,26 @@ export interface ContextOverflow {
   words: string;
   /** The window the server stated, when it stated one (Ollama's refusal names none). */
   limit: number | null;
+  /** How many tokens the refused request had, when the server says (to learn by how much it was over). */
+  requested: number | null;
 }
+
+/**
+ * Where servers state the refused request's size: llama.cpp `request (9412 tokens) exceeds…`,
+ * OpenAI `you requested 4120 tokens`, OpenRouter `you requested about 141607 tokens`, vLLM `your
+ * request has T input tokens` / `You passed T input tokens`, SGLang `The input (N tokens)` / `You
+ * requested a total of N tokens`, LM Studio `keep the first N tokens` / `n_keep (N)`.
+ */
+const REQUESTED: readonly RegExp[] = [
+  /request \((\d[\d,]*) tokens\)/i,
+  /you requested (?:about )?(\d[\d,]*) tokens/i,
+  /request has (\d[\d,]*) input tokens/i,
+  /You passed (\d[\d,]*) input tokens/i,
+  /The input \((\d[\d,]*) tokens\)/i,
+  /requested a total of (\d[\d,]*) tokens/i,
+  /keep the first (\d[\d,]*) tokens/i,
+  /n_keep \((\d[\d,]*)\)/i,
+];
 
 /** The overflow `err` reports, or null when it is some other failure. */
 export function contextOverflow(err: unknown): ContextOverflow | null {
@@ -41,11 +60,15 @@ export function contextOverflow(err: unknown): ContextOverflow | null {
   // OpenAI's code and llama.cpp's type say it even if a proxy rewrote the message.
   const flagged = err.serverCode === 'context_length_exceeded' || err.serverType === 'exceed_context_size_error';
   if (!flagged && !OVERFLOW.test(words)) return null;
-  return { words, limit: statedLimit(words) };
+  return { words, limit: statedLimit(words), requested: firstNumber(words, REQUESTED) };
 }
 
 export function statedLimit(words: string): number | null {
-  for (const pattern of LIMITS) {
+  return firstNumber(words, LIMITS);
+}
+
+function firstNumber(words: string, patterns: readonly RegExp[]): number | null {
+  for (const pattern of patterns) {
     const digits = pattern.exec(words)?.[1];
     if (digits !== undefined) {
       const limit = Number(digits.replaceAll(',', ''));

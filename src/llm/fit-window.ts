@@ -9,9 +9,10 @@
  * (../shared/notes/model-servers.md §5).
  */
 import type { Logger } from '../log.js';
-import { contextOverflow } from './context-overflow.js';
+import { contextOverflow, type ContextOverflow } from './context-overflow.js';
 import type { ContextWindowInfo } from './context-window.js';
 import { fitMessages, promptBudget } from './shrink-prompt.js';
+import { estimateTextTokens } from './tokens.js';
 import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
 
 /** Refusals answered with a smaller prompt before the error is passed on. */
@@ -19,6 +20,21 @@ export const MAX_OVERFLOW_RETRIES = 2;
 /** A refusal that names no window (or names one we were already under) shrinks it by a quarter. */
 const SHRINK_FACTOR = 0.75;
 const MIN_WINDOW_TOKENS = 512;
+
+/**
+ * The window to fit to after a refusal: the window the server states when it is smaller than ours;
+ * when ours was right and only our estimate fell short, ours less the overrun (with half again as
+ * a margin) — a request 3 tokens over a 4,096 window must not cost a quarter of it for the rest of
+ * the process; a quarter less only when the server says nothing to go by.
+ */
+function nextWindow(window: number, overflow: ContextOverflow): number {
+  if (overflow.limit !== null && overflow.limit < window) return overflow.limit;
+  if (overflow.requested !== null) {
+    const over = overflow.requested - (overflow.limit ?? window);
+    if (over > 0) return window - Math.ceil(over * 1.5) - 16;
+  }
+  return Math.floor(window * (overflow.limit === null ? SHRINK_FACTOR : 0.9));
+}
 
 /** Windows learned from refusals, by model id; one map per process unless a test passes its own. */
 export type LearnedWindows = Map<string, number>;
@@ -78,8 +94,7 @@ export class FitWindowModel implements ChatModel {
       } catch (err) {
         const overflow = request.signal?.aborted === true ? null : contextOverflow(err);
         if (overflow === null || retry >= MAX_OVERFLOW_RETRIES) throw err;
-        const stated = overflow.limit !== null && overflow.limit < window ? overflow.limit : null;
-        const next = Math.max(MIN_WINDOW_TOKENS, stated ?? Math.floor(window * SHRINK_FACTOR));
+        const next = Math.max(MIN_WINDOW_TOKENS, nextWindow(window, overflow));
         if (next >= window) throw err;
         this.learn(next, window, overflow.words);
         window = next;
@@ -95,7 +110,10 @@ export class FitWindowModel implements ChatModel {
   }
 
   private fit(request: ChatRequest, window: number): ChatRequest['messages'] {
-    const budget = promptBudget(window, request.maxOutputTokens);
+    const tools = request.tools ?? [];
+    // What the tools really cost as sent (prompt mode describes them at length) beyond their JSON.
+    const toolExtra = tools.length === 0 ? 0 : Math.max(0, (this.inner.toolTokens?.(tools) ?? 0) - estimateTextTokens(JSON.stringify(tools).length));
+    const budget = promptBudget(window, request.maxOutputTokens) - toolExtra;
     const result = fitMessages(request.messages, request.tools, budget);
     if (result.cuts.length > 0) {
       const level = result.fits ? 'debug' : 'warn';

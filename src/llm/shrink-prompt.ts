@@ -14,6 +14,8 @@ import type { ChatMessage, ToolSpec } from './types.js';
 
 /** Where the memory section starts in the system prompt (src/memory/run-context.ts renders it). */
 const MEMORY_HEADING = '\n# Memory\n';
+/** The first line of the agent's digest of older steps (src/agent/context.ts), so it can be shortened. */
+export const CONDENSED_STEPS_HEADER = '[Your earlier steps, condensed: their full tool results are no longer shown. Call a tool again if you need a detail.]';
 /** Characters of a cut tool result kept ahead of the note: older steps, then the newest one. */
 const OLDER_RESULT_FLOOR = 200;
 const NEWEST_RESULT_FLOOR = 400;
@@ -56,6 +58,7 @@ export function fitMessages(original: readonly ChatMessage[], tools: readonly To
   cutResults(messages, toolResults(messages, 'older'), OLDER_RESULT_FLOOR, over, calls, cuts);
   if (over() > 0) dropEarlierTurns(messages, over, cuts);
   if (over() > 0) cutMemory(messages, over, cuts);
+  if (over() > 0) cutDigest(messages, over, cuts);
   // Found again: dropping turns moved every index.
   if (over() > 0) cutResults(messages, toolResults(messages, 'newest'), NEWEST_RESULT_FLOOR, over, calls, cuts);
   return { messages, tokens: size(), cuts, fits: over() <= 0 };
@@ -141,6 +144,20 @@ function dropEarlierTurns(messages: ChatMessage[], over: () => number, cuts: str
     }
   }
   if (dropped > 0) cuts.push(`${dropped} earlier conversation turns`);
+}
+
+/** Drops the oldest lines of the digest of older steps, keeping its header (it says how to get details back). */
+function cutDigest(messages: ChatMessage[], over: () => number, cuts: string[]): void {
+  const index = messages.findIndex((m) => m.role === 'user' && m.content.startsWith(CONDENSED_STEPS_HEADER));
+  const digest = messages[index];
+  if (digest?.role !== 'user') return;
+  const lines = digest.content.split('\n');
+  const total = lines.length - 1;
+  while (over() > 0 && lines.length > 1) {
+    lines.splice(1, 1);
+    messages[index] = { role: 'user', content: lines.join('\n') };
+  }
+  cuts.push(`digest of older steps to ${lines.length - 1} of ${total} lines`);
 }
 
 /** Cuts the system prompt's memory section from its end (memories come in rank order), or drops it. */

@@ -72,4 +72,9 @@ export interface ChatResponse {
 export interface ChatModel {
   readonly model: string;
   chat(request: ChatRequest): Promise<ChatResponse>;
+  /**
+   * Estimated tokens these tools take in a request as this model sends them (as `tools`, or
+   * described in the prompt): a model that rewrites requests says so, so prompts can be fitted.
+   */
+  toolTokens?(tools: readonly ToolSpec[]): number;
 }

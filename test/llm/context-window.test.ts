@@ -94,22 +94,22 @@ describe('contextOverflow', () => {
     new LlmError('bad_request', `The model server rejected the request (400): ${detail}.`, { status: 400, attempts: 1, detail, ...extra });
 
   it.each([
-    ['OpenAI', "This model's maximum context length is 4097 tokens. However, you requested 4120 tokens (4000 in the messages, 120 in the completion).", 4_097],
-    ['vLLM (current)', "You passed 5000 input tokens and requested 0 output tokens. However, the model's context length is only 4096 tokens.", 4_096],
-    ['vLLM (older)', "This model's maximum context length is 2048 tokens. However, your request has 3000 input tokens.", 2_048],
-    ['llama.cpp', 'request (9412 tokens) exceeds the available context size (8192 tokens), try increasing it', 8_192],
-    ['LM Studio', 'Trying to keep the first 15857 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough.', 4_096],
-    ['LM Studio (newer)', 'Cannot truncate prompt with n_keep (15028) >= n_ctx (7424)', 7_424],
-    ['OpenRouter', "This endpoint's maximum context length is 131072 tokens. However, you requested about 141607 tokens.", 131_072],
-    ['SGLang', "The input (9000 tokens) is longer than the model's context length (8192 tokens).", 8_192],
-    ['SGLang (total)', "Requested token count exceeds the model's maximum context length of 32768 tokens. You requested a total of 40000 tokens.", 32_768],
-    ['Ollama (context shift off)', 'the prompt is longer than the context length currently available to the model', null],
-  ])('recognises %s and reads its window', (_server, words, limit) => {
-    expect(contextOverflow(bad(words))).toEqual({ words, limit });
+    ['OpenAI', "This model's maximum context length is 4097 tokens. However, you requested 4120 tokens (4000 in the messages, 120 in the completion).", 4_097, 4_120],
+    ['vLLM (current)', "You passed 5000 input tokens and requested 0 output tokens. However, the model's context length is only 4096 tokens.", 4_096, 5_000],
+    ['vLLM (older)', "This model's maximum context length is 2048 tokens. However, your request has 3000 input tokens.", 2_048, 3_000],
+    ['llama.cpp', 'request (9412 tokens) exceeds the available context size (8192 tokens), try increasing it', 8_192, 9_412],
+    ['LM Studio', 'Trying to keep the first 15857 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough.', 4_096, 15_857],
+    ['LM Studio (newer)', 'Cannot truncate prompt with n_keep (15028) >= n_ctx (7424)', 7_424, 15_028],
+    ['OpenRouter', "This endpoint's maximum context length is 131072 tokens. However, you requested about 141607 tokens.", 131_072, 141_607],
+    ['SGLang', "The input (9000 tokens) is longer than the model's context length (8192 tokens).", 8_192, 9_000],
+    ['SGLang (total)', "Requested token count exceeds the model's maximum context length of 32768 tokens. You requested a total of 40000 tokens.", 32_768, 40_000],
+    ['Ollama (context shift off)', 'the prompt is longer than the context length currently available to the model', null, null],
+  ])('recognises %s and reads its window and the request’s size', (_server, words, limit, requested) => {
+    expect(contextOverflow(bad(words))).toEqual({ words, limit, requested });
   });
 
   it('goes by the code or type when the words are unfamiliar, and ignores other errors', () => {
-    expect(contextOverflow(bad('too long', { serverCode: 'context_length_exceeded' }))).toEqual({ words: 'too long', limit: null });
+    expect(contextOverflow(bad('too long', { serverCode: 'context_length_exceeded' }))).toEqual({ words: 'too long', limit: null, requested: null });
     expect(contextOverflow(bad('too long', { serverType: 'exceed_context_size_error' }))).not.toBeNull();
     expect(contextOverflow(bad('registry.ollama.ai/library/gemma3:4b does not support tools'))).toBeNull();
     expect(contextOverflow(new LlmError('timeout', 'slow', { attempts: 1 }))).toBeNull();

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { OpenAiChatModel } from '../../src/llm/client.js';
 import { LlmError } from '../../src/llm/errors.js';
 import { FitWindowModel, MAX_OVERFLOW_RETRIES } from '../../src/llm/fit-window.js';
-import { estimateRequest, fitMessages, promptBudget } from '../../src/llm/shrink-prompt.js';
+import { CONDENSED_STEPS_HEADER, estimateRequest, fitMessages, promptBudget } from '../../src/llm/shrink-prompt.js';
 import type { ChatMessage } from '../../src/llm/types.js';
 import { silentLogger } from '../../src/log.js';
 import { llamaCppOverflow, ollamaPromptTooLong, openAiError } from '../fakes/openai-error-bodies.js';
@@ -109,6 +109,19 @@ describe('FitWindowModel against a server that refuses long prompts', () => {
     expect(fake.chatRequests()).toHaveLength(1);
   });
 
+  it('when only the estimate fell short, shrinks by the overrun the server reports, not by a quarter', async () => {
+    // The right window (4,096), but the prompt counted a little over it: llama.cpp says by how much.
+    let first = true;
+    fake.respondWith(() => {
+      if (!first) return { kind: 'text', content: 'ok' };
+      first = false;
+      return llamaCppOverflow(4_096, 4_099);
+    });
+    const learned = new Map<string, number>();
+    expect((await modelWith(learned, 4_096).chat(request())).content).toBe('ok');
+    expect(learned.get('fake-model')).toBe(4_096 - 5 - 16);
+  });
+
   it('shrinks by a quarter when the server names no window (Ollama with context shift off)', async () => {
     fake.respondWith(withContextWindow(5_000, () => ({ kind: 'text', content: 'ok' }), () => ollamaPromptTooLong));
     const learned = new Map<string, number>();
@@ -127,6 +140,27 @@ describe('FitWindowModel against a server that refuses long prompts', () => {
     fake.respondWith(() => openAiError(400, 'messages: invalid role'));
     await expect(modelWith(new Map()).chat(request())).rejects.toThrow(/invalid role/);
     expect(fake.chatRequests()).toHaveLength(1);
+  });
+});
+
+describe('the digest of older steps', () => {
+  it('loses its oldest lines after the memory, keeping its header', () => {
+    const digest = [CONDENSED_STEPS_HEADER, ...Array.from({ length: 30 }, (_, i) => `${i + 1}. read_file {"path":"notes.txt"} → ${text('excerpt', 150)}`)].join('\n');
+    const messages: ChatMessage[] = [
+      { role: 'system', content: RULES },
+      { role: 'user', content: GOAL },
+      { role: 'user', content: digest },
+      { role: 'assistant', content: null, toolCalls: [{ id: 'call_9', name: 'current_time', arguments: '{}' }] },
+      { role: 'tool', toolCallId: 'call_9', content: 'noon' },
+    ];
+    const full = estimateRequest(messages, undefined);
+    const result = fitMessages(messages, undefined, full - 600);
+    expect(result.fits).toBe(true);
+    expect(result.cuts).toEqual([expect.stringMatching(/^digest of older steps to \d+ of 30 lines$/)]);
+    const kept = result.messages[2]?.content ?? '';
+    expect(kept.startsWith(CONDENSED_STEPS_HEADER)).toBe(true);
+    expect(kept).toContain('30. read_file'); // the newest lines stay
+    expect(kept).not.toContain('\n1. read_file');
   });
 });
 
