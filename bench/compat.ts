@@ -31,6 +31,7 @@ import { silentLogger } from '../src/log.js';
 import { sqlString } from '../src/memory/schema.js';
 import { PROFILES, THOUGHT_MARK, profileHandler, type Brain, type BrainView, type Intent, type ServerProfile } from '../test/fakes/model-profiles.js';
 import { fakePromptTokens, startFakeOpenAi, type ChatCompletionRequestBody, type FakeOpenAi } from '../test/fakes/openai-server.js';
+import { bigFile } from '../test/fakes/openai-window.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
 
@@ -145,17 +146,6 @@ function planBrain(): Brain {
     if (seen?.tool === 'current_time') return { kind: 'answer', text: 'It is noon in Oslo.' };
     return { kind: 'call', tool: 'current_time', arguments: { timezone: 'Europe/Oslo' } };
   };
-}
-
-/** A text file of numbered lines, about `chars` characters. */
-function bigFile(chars: number): string {
-  const lines: string[] = [];
-  for (let i = 0, n = 0; n < chars; i++) {
-    const line = `line ${i}: the quick brown fox jumps over the lazy dog while the model reads on`;
-    lines.push(line);
-    n += line.length + 1;
-  }
-  return lines.join('\n');
 }
 
 interface Counts {

@@ -28,11 +28,15 @@ const positiveNumber = (max: number, fallback: number) =>
     .max(max, { error: `must be at most ${max}` })
     .default(fallback);
 
-/** Comma-separated Discord ids; empty means "no restriction". */
-const idList = z
-  .string()
-  .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))
-  .pipe(z.array(z.string().regex(/^\d{17,20}$/, { error: 'must be a comma-separated list of Discord ids (17–20 digits)' })));
+/** A comma-separated list whose every item matches `item`; empty means "no restriction". */
+const commaList = (item: RegExp, error: string) =>
+  z
+    .string()
+    .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))
+    .pipe(z.array(z.string().regex(item, { error })));
+
+/** Comma-separated Discord ids. */
+const idList = commaList(/^\d{17,20}$/, 'must be a comma-separated list of Discord ids (17–20 digits)');
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
@@ -73,11 +77,7 @@ const envSchema = z.object({
   CAIRN_ALLOWED_USERS: idList.default([]),
   CAIRN_ALLOWED_ROLES: idList.default([]),
   // `dm` in the list lets direct messages through once channels are restricted.
-  CAIRN_ALLOWED_CHANNELS: z
-    .string()
-    .transform((raw) => raw.split(',').map((s) => s.trim()).filter((s) => s !== ''))
-    .pipe(z.array(z.string().regex(/^(\d{17,20}|dm)$/, { error: 'must be a comma-separated list of Discord channel ids (17–20 digits), or dm' })))
-    .default([]),
+  CAIRN_ALLOWED_CHANNELS: commaList(/^(\d{17,20}|dm)$/, 'must be a comma-separated list of Discord channel ids (17–20 digits), or dm').default([]),
   CAIRN_ADMIN_ROLES: idList.default([]),
   CAIRN_RUNS_PER_MINUTE: wholeNumber(1, 1_000, 6),
   CAIRN_COMMANDS_PER_MINUTE: wholeNumber(1, 1_000, 30),

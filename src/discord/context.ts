@@ -1,4 +1,4 @@
-import { GuildMember, PermissionFlagsBits, type Client, type Interaction, type Message } from 'discord.js';
+import { GuildMember, PermissionFlagsBits, type Client, type Interaction, type Message, type PartialUser, type User } from 'discord.js';
 import type { App } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AccessPolicy, Caller, RunLimiter, RunTicket } from './access.js';
@@ -46,25 +46,29 @@ export function callerOfInteraction(interaction: Interaction): Caller {
   };
 }
 
-export function callerOfMessage(message: Message): Caller {
+/** The caller behind a message: its author, or `reactor`, someone reacting to it. */
+export function callerOfMessage(message: Message, reactor?: User | PartialUser): Caller {
   const channel = message.channel;
+  const member = reactor === undefined ? message.member : (message.guild?.members.cache.get(reactor.id) ?? null);
   return {
-    userId: message.author.id,
-    roleIds: rolesOf(message.member),
+    userId: reactor?.id ?? message.author.id,
+    roleIds: rolesOf(member),
     channelId: (channel.isThread() ? channel.parentId : null) ?? message.channelId,
     guildId: message.guildId,
     inGuild: message.inGuild(),
-    canManageGuild: message.member?.permissions.has(PermissionFlagsBits.ManageGuild) ?? false,
+    canManageGuild: member?.permissions.has(PermissionFlagsBits.ManageGuild) ?? false,
   };
 }
 
 /**
  * Reserves a run slot and a share of the caller's daily budget, or says why a new run may not
- * start now (shutdown, allow-lists, rate and budget limits). The ticket must be finished.
+ * start now (shutdown, rate and budget limits). The caller has passed `gate` (the allow-lists)
+ * already: the router does it for every interaction, the message handler for every message.
+ * The ticket must be finished.
  */
 export function reserveRun(bot: BotApp, caller: Caller): RunTicket | string {
   if (!bot.accepting()) return 'Cairn is restarting and is not taking new runs. Try again in a minute.';
-  return bot.access.refusal(caller) ?? bot.limiter.tryStart(caller.userId, bot.app.agent.defaultLimits.maxCostUsd);
+  return bot.limiter.tryStart(caller.userId, bot.app.agent.defaultLimits.maxCostUsd);
 }
 
 /** Why the caller may not use a command, button, modal or reaction here now (allow-lists, rate), or null. */

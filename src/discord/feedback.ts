@@ -1,9 +1,6 @@
 import {
-  GuildMember,
   MessageFlags,
-  PermissionFlagsBits,
   type ButtonInteraction,
-  type Message,
   type MessageReaction,
   type ModalSubmitInteraction,
   type PartialMessageReaction,
@@ -11,9 +8,8 @@ import {
   type User,
 } from 'discord.js';
 import { recordVote } from '../feedback/votes.js';
-import type { Caller } from './access.js';
 import { COMMENT_FIELD, commentModal, DOWN, runIdFromComponents, UP, type ComponentAction } from './components.js';
-import { callerOfInteraction, gate, type BotApp } from './context.js';
+import { callerOfInteraction, callerOfMessage, gate, type BotApp } from './context.js';
 import { findRun, mayCancel, voteTeaches } from './run-access.js';
 
 const privately = (content: string) => ({ content, flags: MessageFlags.Ephemeral as const });
@@ -70,19 +66,6 @@ export async function handleComment(interaction: ModalSubmitInteraction, runId: 
   await recordVote(bot.app, runId, { userId: interaction.user.id, vote: 'down', comment: comment === '' ? null : comment.slice(0, 1_000) }, { teaches: true });
 }
 
-function callerOfReaction(message: Message, user: User | PartialUser): Caller {
-  const channel = message.channel;
-  const member = message.guild?.members.cache.get(user.id);
-  return {
-    userId: user.id,
-    roleIds: member instanceof GuildMember ? [...member.roles.cache.keys()] : [],
-    channelId: (channel.isThread() ? channel.parentId : null) ?? message.channelId,
-    guildId: message.guildId,
-    inGuild: message.inGuild(),
-    canManageGuild: member?.permissions.has(PermissionFlagsBits.ManageGuild) ?? false,
-  };
-}
-
 /**
  * 👍/👎 reactions on an answer count as votes, even on messages from before a restart, from
  * anyone the access policy admits here (rate-limited like commands). Only the owner's (or, on a
@@ -96,7 +79,7 @@ export async function handleReaction(reaction: MessageReaction | PartialMessageR
   if (message.author.id !== bot.client.user?.id) return;
   const runId = runIdFromComponents(message.components);
   if (runId === null) return;
-  const caller = callerOfReaction(message, user);
+  const caller = callerOfMessage(message, user);
   const refusal = gate(bot, caller);
   if (refusal !== null) {
     bot.log.info({ runId, userId: user.id, refusal }, 'a reaction was not counted');

@@ -11,8 +11,7 @@
 import type { Logger } from '../log.js';
 import { contextOverflow, type ContextOverflow } from './context-overflow.js';
 import type { ContextWindowInfo } from './context-window.js';
-import { fitMessages, promptBudget } from './shrink-prompt.js';
-import { estimateTextTokens } from './tokens.js';
+import { fitMessages, promptBudget, toolSpecTokens } from './shrink-prompt.js';
 import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
 
 /** Refusals answered with a smaller prompt before the error is passed on. */
@@ -112,7 +111,7 @@ export class FitWindowModel implements ChatModel {
   private fit(request: ChatRequest, window: number): ChatRequest['messages'] {
     const tools = request.tools ?? [];
     // What the tools really cost as sent (prompt mode describes them at length) beyond their JSON.
-    const toolExtra = tools.length === 0 ? 0 : Math.max(0, (this.inner.toolTokens?.(tools) ?? 0) - estimateTextTokens(JSON.stringify(tools).length));
+    const toolExtra = tools.length === 0 ? 0 : Math.max(0, (this.inner.toolTokens?.(tools) ?? 0) - toolSpecTokens(tools));
     const budget = promptBudget(window, request.maxOutputTokens) - toolExtra;
     const result = fitMessages(request.messages, request.tools, budget);
     if (result.cuts.length > 0) {

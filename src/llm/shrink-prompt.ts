@@ -43,14 +43,20 @@ export function promptBudget(windowTokens: number, maxOutputTokens?: number): nu
 
 /** Messages plus the tool specs, which travel as `tools` or in the system prompt (prompt-tools.ts). */
 export function estimateRequest(messages: readonly ChatMessage[], tools: readonly ToolSpec[] | undefined): number {
-  const toolChars = tools === undefined || tools.length === 0 ? 0 : JSON.stringify(tools).length;
-  return estimateTokens(messages) + estimateTextTokens(toolChars);
+  return estimateTokens(messages) + toolSpecTokens(tools);
+}
+
+/** The tool specs' share of a request (their JSON). */
+export function toolSpecTokens(tools: readonly ToolSpec[] | undefined): number {
+  return tools === undefined || tools.length === 0 ? 0 : estimateTextTokens(JSON.stringify(tools).length);
 }
 
 export function fitMessages(original: readonly ChatMessage[], tools: readonly ToolSpec[] | undefined, budget: number): FitResult {
   const messages = original.map((m) => ({ ...m }));
   const cuts: string[] = [];
-  const size = (): number => estimateRequest(messages, tools);
+  // The tools do not change while messages are cut: counted once, not on every try.
+  const toolTokens = toolSpecTokens(tools);
+  const size = (): number => estimateTokens(messages) + toolTokens;
   const over = (): number => size() - budget;
   if (over() <= 0) return { messages, tokens: size(), cuts, fits: true };
 

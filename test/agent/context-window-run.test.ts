@@ -17,6 +17,7 @@ import { ToolRegistry } from '../../src/tools/registry.js';
 import { fakePromptTokens, withContextWindow, type ChatCompletionRequestBody } from '../fakes/openai-server.js';
 import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
 import type { ScriptedReply } from '../fakes/openai-server.js';
+import { bigFile } from '../fakes/openai-window.js';
 
 const WINDOW = 4_096;
 const fake = useFakeOpenAi();
@@ -44,17 +45,6 @@ function agentWith(windowTokens: number, fitted: boolean): Agent {
     completionCheck: false,
     modes: DEFAULT_MODE_SETTINGS,
   });
-}
-
-/** A text file of numbered lines, ~`chars` characters: far more than the window holds. */
-function bigFile(chars: number): string {
-  const lines: string[] = [];
-  for (let i = 0, n = 0; n < chars; i++) {
-    const line = `line ${i}: the quick brown fox jumps over the lazy dog while the model reads on`;
-    lines.push(line);
-    n += line.length + 1;
-  }
-  return lines.join('\n');
 }
 
 /** Reads the file three times (the model follows the offsets), then answers. */

@@ -68,3 +68,14 @@ export function withContextWindow(
     return tokens > window ? overflow(tokens) : next(body, answered++);
   };
 }
+
+/** A text file of numbered lines, about `chars` characters: far more than a small window holds. */
+export function bigFile(chars: number): string {
+  const lines: string[] = [];
+  for (let i = 0, n = 0; n < chars; i++) {
+    const line = `line ${i}: the quick brown fox jumps over the lazy dog while the model reads on`;
+    lines.push(line);
+    n += line.length + 1;
+  }
+  return lines.join('\n');
+}

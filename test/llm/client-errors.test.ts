@@ -1,24 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { LlmError } from '../../src/llm/errors.js';
 import type { ChatMessage } from '../../src/llm/types.js';
 import { startFakeOpenAi } from '../fakes/openai-server.js';
 import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
-import { captureLogger, modelFor } from './helpers.js';
+import { captureLogger, failure, modelFor } from './helpers.js';
 
 const fake = useFakeOpenAi();
 
 const messages: ChatMessage[] = [{ role: 'user', content: 'hello' }];
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof LlmError)) throw new Error(`expected an LlmError, got ${String(err)}`);
-  return err;
-}
 
 describe('retries', () => {
   it('retries a 429 after the retry-after-ms the server asked for, and logs it without the key', async () => {

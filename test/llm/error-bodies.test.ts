@@ -7,7 +7,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
-import { LlmError } from '../../src/llm/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { OpenAiEmbedder } from '../../src/memory/embedders/openai.js';
 import {
@@ -23,19 +22,10 @@ import {
   vllmFlatError,
 } from '../fakes/openai-error-bodies.js';
 import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
-import { captureLogger, modelFor } from './helpers.js';
+import { captureLogger, failure, modelFor } from './helpers.js';
 
 const fake = useFakeOpenAi();
 const messages = [{ role: 'user' as const, content: 'hello' }];
-
-async function failure(promise: Promise<unknown>): Promise<LlmError> {
-  const err: unknown = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(err instanceof LlmError)) throw new Error(`expected an LlmError, got ${String(err)}`);
-  return err;
-}
 
 describe('the server\'s words reach the message, whatever the body shape', () => {
   it('OpenAI nested error, with its code kept for callers', async () => {

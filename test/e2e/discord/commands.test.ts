@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { FakeDiscord, FakeInteraction } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
-import { useBot } from './harness.js';
+import { privateText, useBot } from './harness.js';
 
 const openai = useFakeOpenAi();
 const startBot = useBot(openai);
-
-/** The text of a private reply, however it was given (reply, or defer then edit). */
-async function privateText(i: FakeInteraction, discord: FakeDiscord): Promise<string> {
-  const ack = await i.acknowledged();
-  expect(i.ephemeral()).toBe(true);
-  if (ack.type === 5) return discord.waitFor(() => i.original()?.content);
-  return (ack.data as { content?: string } | undefined)?.content ?? '';
-}
 
 describe('who may use Cairn', () => {
   it('refuses people not on the allow-list, privately, before doing any work', async () => {

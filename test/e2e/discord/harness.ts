@@ -1,12 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { createApp, type App } from '../../../src/app.js';
 import { loadConfig } from '../../../src/config.js';
 import { DiscordBot } from '../../../src/discord/bot.js';
 import { silentLogger } from '../../../src/log.js';
-import type { FakeDiscord, FakeDiscordOptions, FakeMessage } from '../../fakes/discord/index.js';
+import type { FakeDiscord, FakeDiscordOptions, FakeInteraction, FakeMessage } from '../../fakes/discord/index.js';
 import { startFakeDiscord } from '../../fakes/discord/index.js';
 import type { FakeOpenAi } from '../../fakes/openai-server.js';
 
@@ -95,4 +95,12 @@ export async function eventually<T>(probe: () => Promise<T | undefined | null | 
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
+}
+
+/** The text of a private reply, however it was given (reply, or defer then edit); asserts it was ephemeral. */
+export async function privateText(i: FakeInteraction, discord: FakeDiscord): Promise<string> {
+  const ack = await i.acknowledged();
+  expect(i.ephemeral()).toBe(true);
+  if (ack.type === 5) return discord.waitFor(() => i.original()?.content);
+  return (ack.data as { content?: string } | undefined)?.content ?? '';
 }

@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { FakeDiscord, FakeInteraction } from '../../fakes/discord/index.js';
+import type { FakeDiscord } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
-import { useBot } from './harness.js';
+import { privateText, useBot } from './harness.js';
 
 const openai = useFakeOpenAi();
 const startBot = useBot(openai);
 
-/** The private reply to a slash command. */
-async function privateReply(i: FakeInteraction, discord: FakeDiscord): Promise<string> {
-  const ack = await i.acknowledged();
-  expect(i.ephemeral()).toBe(true);
-  if (ack.type === 5) return discord.waitFor(() => i.original()?.content);
-  return (ack.data as { content?: string } | undefined)?.content ?? '';
-}
-
 function schedule(discord: FakeDiscord, subcommand: string, options: Record<string, string>) {
-  return privateReply(discord.slash({ user: discord.users.carol, channelId: discord.channels.general, name: 'schedule', subcommand, options }), discord);
+  return privateText(discord.slash({ user: discord.users.carol, channelId: discord.channels.general, name: 'schedule', subcommand, options }), discord);
 }
 
 const HINT = 'Use five fields (minute hour day-of-month month day-of-week, e.g. "0 9 * * 1-5" for 09:00 on weekdays) or six with seconds first.';

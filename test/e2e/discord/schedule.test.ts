@@ -1,24 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ScheduleStore } from '../../../src/scheduler/store.js';
-import type { FakeDiscord, FakeInteraction } from '../../fakes/discord/index.js';
+import type { FakeDiscord } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
 import { formatOf } from '../../agent/harness.js';
-import { buttons, eventually, useBot } from './harness.js';
+import { buttons, eventually, privateText, useBot } from './harness.js';
 
 const openai = useFakeOpenAi();
 const startBot = useBot(openai);
 const FAST = { CAIRN_MIN_SCHEDULE_INTERVAL_S: '1' };
 
-/** The private reply to a slash command. */
-async function privateReply(i: FakeInteraction, discord: FakeDiscord): Promise<string> {
-  const ack = await i.acknowledged();
-  expect(i.ephemeral()).toBe(true);
-  if (ack.type === 5) return discord.waitFor(() => i.original()?.content);
-  return (ack.data as { content?: string } | undefined)?.content ?? '';
-}
-
 function schedule(discord: FakeDiscord, subcommand: string, options: Record<string, string | { channel: string }>, user = discord.users.carol) {
-  return privateReply(discord.slash({ user, channelId: discord.channels.general, name: 'schedule', subcommand, options }), discord);
+  return privateText(discord.slash({ user, channelId: discord.channels.general, name: 'schedule', subcommand, options }), discord);
 }
 
 const reportsIn = (discord: FakeDiscord, channelId: string) => discord.channelMessages(channelId).filter((m) => m.content.includes('**Scheduled report**'));

@@ -4,19 +4,11 @@
  * allow-lists, budgets hold across concurrent runs and restarts, and model output pings no one.
  */
 import { describe, expect, it } from 'vitest';
-import type { FakeDiscord, FakeInteraction } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
-import { eventually, useBot } from './harness.js';
+import { eventually, privateText, useBot } from './harness.js';
 
 const openai = useFakeOpenAi();
 const startBot = useBot(openai);
-
-async function privateText(i: FakeInteraction, discord: FakeDiscord): Promise<string> {
-  const ack = await i.acknowledged();
-  expect(i.ephemeral()).toBe(true);
-  if (ack.type === 5) return discord.waitFor(() => i.original()?.content);
-  return (ack.data as { content?: string } | undefined)?.content ?? '';
-}
 
 describe('private runs', () => {
   it('keep every memory they write private: a saved fact and a channel note never reach others', async () => {

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { FakeDiscord, FakeInteraction } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
 import { registerCommands } from '../../../src/discord/bot.js';
-import { buttons, eventually, useBot, type BotHarness } from './harness.js';
+import { buttons, eventually, privateText, useBot, type BotHarness } from './harness.js';
 
 const openai = useFakeOpenAi();
 const startBotInOneGuild = useBot(openai);
@@ -18,14 +18,6 @@ async function startBot(options: Parameters<typeof startBotInOneGuild>[0] = {}):
   await registerCommands(h.bot.client.rest, h.discord.applicationId, h.discord.guilds.other);
   await registerCommands(h.bot.client.rest, h.discord.applicationId, undefined);
   return h;
-}
-
-/** The text of a private reply, however it was given (reply, or defer then edit). */
-async function privateText(i: FakeInteraction, discord: FakeDiscord): Promise<string> {
-  const ack = await i.acknowledged();
-  expect(i.ephemeral()).toBe(true);
-  if (ack.type === 5) return discord.waitFor(() => i.original()?.content);
-  return (ack.data as { content?: string } | undefined)?.content ?? '';
 }
 
 const runIdOf = (i: FakeInteraction, discord: FakeDiscord) => discord.waitFor(() => /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1]);
