@@ -29,16 +29,8 @@ import {
 } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { apiError, isButton, isCommand, isModal, next, sendable } from './discord/client-helpers.js';
+import { apiError, INTENTS, isButton, isCommand, isModal, next, sendable } from './discord/client-helpers.js';
 import { startFakeDiscord, type FakeDiscord, type FakeDiscordOptions } from './discord/index.js';
-
-/** Least privilege: no MessageContent, no GuildMembers, no presences. */
-const INTENTS = [
-  GatewayIntentBits.Guilds,
-  GatewayIntentBits.GuildMessages,
-  GatewayIntentBits.GuildMessageReactions,
-  GatewayIntentBits.DirectMessages,
-];
 
 interface Harness {
   fake: FakeDiscord;

@@ -11,7 +11,6 @@ import {
   ButtonStyle,
   Client,
   Events,
-  GatewayIntentBits,
   LabelBuilder,
   MessageFlags,
   ModalBuilder,
@@ -25,15 +24,8 @@ import {
 } from 'discord.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { isButton, isCommand, isModal, next, sendable } from './discord/client-helpers.js';
+import { INTENTS, isButton, isCommand, isModal, next, sendable } from './discord/client-helpers.js';
 import { startFakeDiscord, type FakeDiscord } from './discord/index.js';
-
-const INTENTS = [
-  GatewayIntentBits.Guilds,
-  GatewayIntentBits.GuildMessages,
-  GatewayIntentBits.GuildMessageReactions,
-  GatewayIntentBits.DirectMessages,
-];
 
 describe('fake Discord with a second guild', () => {
   let fake: FakeDiscord;

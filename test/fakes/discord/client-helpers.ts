@@ -5,6 +5,7 @@
 import {
   DiscordAPIError,
   Events,
+  GatewayIntentBits,
   type ButtonInteraction,
   type ChatInputCommandInteraction,
   type Client,
@@ -12,6 +13,14 @@ import {
   type ModalSubmitInteraction,
   type SendableChannels,
 } from 'discord.js';
+
+/** Least privilege, as Cairn asks: no MessageContent, no GuildMembers, no presences. */
+export const INTENTS = [
+  GatewayIntentBits.Guilds,
+  GatewayIntentBits.GuildMessages,
+  GatewayIntentBits.GuildMessageReactions,
+  GatewayIntentBits.DirectMessages,
+];
 
 export const isCommand = (i: Interaction): i is ChatInputCommandInteraction => i.isChatInputCommand();
 export const isButton = (i: Interaction): i is ButtonInteraction => i.isButton();
