@@ -29,106 +29,27 @@ import { loadConfig } from '../src/config.js';
 import { recordVote } from '../src/feedback/votes.js';
 import { silentLogger } from '../src/log.js';
 import { sqlString } from '../src/memory/schema.js';
-import { PROFILES, THOUGHT_MARK, profileHandler, type Brain, type BrainView, type Intent, type ServerProfile } from '../test/fakes/model-profiles.js';
+import { PROFILES, THOUGHT_MARK, profileHandler, type Brain, type ServerProfile } from '../test/fakes/model-profiles.js';
+import { CLOCK_ANSWER, FILE_ANSWER, FILE_CHARS, LESSON, clockBrain, fileBrain, lastObservation, structuredIntent } from '../test/fakes/profile-brains.js';
 import { fakePromptTokens, startFakeOpenAi, type ChatCompletionRequestBody, type FakeOpenAi } from '../test/fakes/openai-server.js';
 import { bigFile } from '../test/fakes/openai-window.js';
 
 const { values } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
 
 const scope = { userId: 'u-bench', userName: 'Bench', channelId: 'c-bench', guildId: 'g-bench' };
-const CLOCK_ANSWER = 'It is noon in Oslo.';
-const FILE_ANSWER = 'big.txt is a log of numbered lines about a quick brown fox.';
 const NOTES = 'Deploy window: 14:00 on Friday.';
 const PLAN_ANSWER = 'It is noon in Oslo, and the deploy window is at 14:00 on Friday.';
-const LESSON = { wentWrong: 'It gave the time without the city.', doInstead: 'Name the city with the time.', appliesWhen: 'questions about the time somewhere' };
-/** The brain reads big.txt up to this offset, then answers: three reads of 6,000 characters, more when the window cuts them. */
-const READ_UP_TO = 18_000;
-const FILE_CHARS = 60_000;
 
 const THOUGHTS = [THOUGHT_MARK, '<think>', '</think>'];
 const MARKUP: RegExp[] = [/<tool_call>/, /\[TOOL_REQUEST\]/, /\[TOOL_CALLS\]/, /<\|python_tag\|>/, /\{\s*"action"\s*:/, /\{\s*"(?:name|tool)"\s*:\s*"[\w.-]+"\s*,\s*"(?:arguments|parameters)"\s*:/];
 const hasThought = (text: string) => THOUGHTS.some((t) => text.includes(t));
 const hasMarkup = (text: string) => MARKUP.some((re) => re.test(text));
 
-const textOf = (message: { role: string }): string => ('content' in message && typeof message.content === 'string' ? message.content : '');
-
-/** The tool result the request ends with (a `tool` message, or a prompt-mode "Observation from" turn), or null. */
-function lastObservation(body: ChatCompletionRequestBody): { tool: string; text: string } | null {
-  const last = body.messages.at(-1);
-  if (last === undefined) return null;
-  if (last.role === 'tool') {
-    const id = 'tool_call_id' in last && typeof last.tool_call_id === 'string' ? last.tool_call_id : '';
-    let tool = 'unknown';
-    for (const m of body.messages) {
-      const calls = 'tool_calls' in m && Array.isArray(m.tool_calls) ? (m.tool_calls as { id?: string; function?: { name?: string } }[]) : [];
-      for (const c of calls) if (c.id === id) tool = c.function?.name ?? tool;
-    }
-    return { tool, text: textOf(last) };
-  }
-  if (last.role !== 'user') return null;
-  const text = textOf(last);
-  const at = text.lastIndexOf('Observation from ');
-  if (at < 0) return null;
-  const match = /^Observation from ([\w.-]+): ([\s\S]*)$/.exec(text.slice(at));
-  return match === null ? null : { tool: match[1] ?? '', text: match[2] ?? '' };
-}
-
-/** Plans, completion checks, reflections and lessons, as every brain answers them; null for a plain request. */
-function structured(view: BrainView, state: { checks: number; plans: number }, plan: (n: number) => unknown): Intent | null {
-  const json = (value: unknown): Intent => ({ kind: 'json', value });
-  switch (view.format) {
-    case null:
-      return null;
-    case 'plan':
-      state.plans += 1;
-      return json(plan(state.plans));
-    case 'completion_check':
-      // The first check falls short, so reflexion reflects and tries again.
-      state.checks += 1;
-      return json(state.checks === 1 ? { met: false, missing: 'The answer must be checked once more.' } : { met: true, missing: '' });
-    case 'attempt_reflection':
-      return json({ whatWentWrong: 'The answer was not checked.', nextTime: 'Check the answer before giving it.' });
-    case 'lesson':
-      return json(LESSON);
-    default:
-      throw new Error(`the brain was asked for an unexpected format: ${view.format}`);
-  }
-}
-
-/** Checks the clock once, then answers. */
-function clockBrain(): Brain {
-  const state = { checks: 0, plans: 0 };
-  return (view) => {
-    const asked = structured(view, state, (n) => ({ tasks: [{ id: `t${n}`, title: 'Check the clock', detail: 'Read the time in Oslo with current_time.', dependsOn: [] }] }));
-    if (asked !== null) return asked;
-    if (view.tools !== 'none' && !view.observed.includes('current_time')) return { kind: 'call', tool: 'current_time', arguments: { timezone: 'Europe/Oslo' } };
-    return { kind: 'answer', text: CLOCK_ANSWER };
-  };
-}
-
-/** Reads big.txt chunk by chunk, following the "continue at offset" hints, then answers from what it read. */
-function fileBrain(): Brain {
-  const state = { checks: 0, plans: 0 };
-  return (view) => {
-    const asked = structured(view, state, (n) => ({ tasks: [{ id: `t${n}`, title: 'Read big.txt', detail: 'Read big.txt with read_file and say what it holds.', dependsOn: [] }] }));
-    if (asked !== null) return asked;
-    if (view.tools === 'none') return { kind: 'answer', text: FILE_ANSWER };
-    const seen = lastObservation(view.body);
-    if (seen === null || seen.tool !== 'read_file') return { kind: 'call', tool: 'read_file', arguments: { path: 'big.txt' } };
-    // read_file's own hint ("call read_file with offset=N to continue"), or the window fitter's when it cut the result.
-    const next = /offset=(\d+)/.exec(seen.text);
-    const offset = Number(next?.[1] ?? FILE_CHARS);
-    if (offset < READ_UP_TO) return { kind: 'call', tool: 'read_file', arguments: { path: 'big.txt', offset } };
-    // Only an answer from text that really arrived counts.
-    return { kind: 'answer', text: /line \d+: the quick brown fox/.test(seen.text) ? FILE_ANSWER : 'I could not read big.txt.' };
-  };
-}
-
 /** A two-task plan: the clock, then the notes; the synthesis needs both results. */
 function planBrain(): Brain {
   const state = { checks: 0, plans: 0 };
   return (view) => {
-    const asked = structured(view, state, (n) => ({
+    const asked = structuredIntent(view, state, (n) => ({
       tasks: [
         { id: `c${n}`, title: 'Check the clock', detail: 'Read the time in Oslo with current_time.', dependsOn: [] },
         { id: `n${n}`, title: 'Read the notes', detail: 'Read notes.txt with read_file.', dependsOn: [`c${n}`] },
@@ -166,7 +87,7 @@ interface Outcome {
 
 interface Task {
   name: string;
-  brain: () => Brain;
+  brain: (seen: Seen) => Brain;
   run: (app: App, workspaceDir: string) => Promise<Outcome>;
 }
 
@@ -175,7 +96,7 @@ async function savedFrom(app: App, runId: string): Promise<string[]> {
   return (await app.memory.semantic.list(`source_run_id = ${sqlString(runId)}`, 1_000)).map((m) => m.text);
 }
 
-function agentTask(name: string, mode: AgentMode, goal: string, expected: string, brain: () => Brain): Task {
+function agentTask(name: string, mode: AgentMode, goal: string, expected: string, brain: (seen: Seen) => Brain): Task {
   return {
     name: `${name}/${mode}`,
     brain,
@@ -190,12 +111,12 @@ function agentTask(name: string, mode: AgentMode, goal: string, expected: string
 
 const MODES: AgentMode[] = ['react', 'plan', 'reflexion'];
 const TASKS: Task[] = [
-  ...MODES.map((mode) => agentTask('tool', mode, 'What time is it in Oslo?', CLOCK_ANSWER, clockBrain)),
-  ...MODES.map((mode) => agentTask('long-file', mode, 'Read big.txt and tell me what it holds.', FILE_ANSWER, fileBrain)),
-  agentTask('two-task-plan', 'plan', 'What time is it in Oslo, and when is the deploy window in notes.txt?', PLAN_ANSWER, planBrain),
+  ...MODES.map((mode) => agentTask('tool', mode, 'What time is it in Oslo?', CLOCK_ANSWER, () => clockBrain())),
+  ...MODES.map((mode) => agentTask('long-file', mode, 'Read big.txt and tell me what it holds.', FILE_ANSWER, (seen) => fileBrain(() => (seen.fileReads += 1)))),
+  agentTask('two-task-plan', 'plan', 'What time is it in Oslo, and when is the deploy window in notes.txt?', PLAN_ANSWER, () => planBrain()),
   {
     name: 'reflection',
-    brain: clockBrain,
+    brain: () => clockBrain(),
     run: async (app, workspaceDir) => {
       const { runId } = await app.agent.run({ goal: 'What time is it in Oslo?', scope, workspaceDir });
       await recordVote(app, runId, { userId: scope.userId, vote: 'down', comment: 'Say which city!' }, { teaches: true });
@@ -233,12 +154,8 @@ async function benchProfile(p: ServerProfile, failures: string[], seen: Seen): P
       await writeFile(path.join(workspaceDir, 'big.txt'), bigFile(FILE_CHARS));
       await writeFile(path.join(workspaceDir, 'notes.txt'), NOTES);
       fake.reset();
-      const brain = task.brain();
-      const handler = profileHandler(p, (view) => {
-        const intent = brain(view);
-        if (intent.kind === 'call' && intent.tool === 'read_file' && intent.arguments.path === 'big.txt') seen.fileReads += 1;
-        return intent;
-      });
+      const brain = task.brain(seen);
+      const handler = profileHandler(p, brain);
       fake.respondWith(handler);
       let outcome: Outcome;
       try {

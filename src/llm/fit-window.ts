@@ -12,13 +12,19 @@ import type { Logger } from '../log.js';
 import { contextOverflow, type ContextOverflow } from './context-overflow.js';
 import type { ContextWindowInfo } from './context-window.js';
 import { fitMessages, promptBudget, toolSpecTokens } from './shrink-prompt.js';
-import type { ChatModel, ChatRequest, ChatResponse } from './types.js';
+import { toolsWithin, type ToolDetail } from './compact-tools.js';
+import type { ChatModel, ChatRequest, ChatResponse, ToolSpec } from './types.js';
 
 /** Refusals answered with a smaller prompt before the error is passed on. */
 export const MAX_OVERFLOW_RETRIES = 2;
 /** A refusal that names no window (or names one we were already under) shrinks it by a quarter. */
 const SHRINK_FACTOR = 0.75;
 const MIN_WINDOW_TOKENS = 512;
+/**
+ * The share of the prompt budget tool descriptions may take before they are shortened
+ * (compact-tools.ts): the built-in tools fit whole from a ~12,000-token window up.
+ */
+const TOOL_SHARE = 0.3;
 
 /**
  * The window to fit to after a refusal: the window the server states when it is smaller than ours;
@@ -55,6 +61,7 @@ export interface FitWindowOptions {
 export class FitWindowModel implements ChatModel {
   private resolved: Promise<ContextWindowInfo> | undefined;
   private readonly learned: LearnedWindows;
+  private readonly compactionNoted = new Set<string>();
 
   constructor(
     private readonly inner: ChatModel,
@@ -89,7 +96,7 @@ export class FitWindowModel implements ChatModel {
       const limited = { ...request, ...this.replyLimit(request, window) };
       const fitted = this.fit(limited, window);
       try {
-        return await this.inner.chat({ ...limited, messages: fitted });
+        return await this.inner.chat({ ...limited, ...fitted });
       } catch (err) {
         const overflow = request.signal?.aborted === true ? null : contextOverflow(err);
         if (overflow === null || retry >= MAX_OVERFLOW_RETRIES) throw err;
@@ -108,12 +115,15 @@ export class FitWindowModel implements ChatModel {
     return { maxOutputTokens: Math.min(configured, Math.max(256, Math.round(window / 8))) };
   }
 
-  private fit(request: ChatRequest, window: number): ChatRequest['messages'] {
-    const tools = request.tools ?? [];
-    // What the tools really cost as sent (prompt mode describes them at length) beyond their JSON.
-    const toolExtra = tools.length === 0 ? 0 : Math.max(0, (this.inner.toolTokens?.(tools) ?? 0) - toolSpecTokens(tools));
-    const budget = promptBudget(window, request.maxOutputTokens) - toolExtra;
-    const result = fitMessages(request.messages, request.tools, budget);
+  private fit(request: ChatRequest, window: number): Pick<ChatRequest, 'messages' | 'tools'> {
+    const budget = promptBudget(window, request.maxOutputTokens);
+    // What the tools really cost as sent: their JSON, or their description in prompt mode.
+    const cost = (tools: readonly ToolSpec[]): number => Math.max(toolSpecTokens(tools), this.inner.toolTokens?.(tools) ?? 0);
+    const offered = request.tools ?? [];
+    const sent = offered.length === 0 ? { tools: offered, detail: 'full' as const, tokens: 0 } : toolsWithin(offered, Math.floor(budget * TOOL_SHARE), cost);
+    if (sent.detail !== 'full') this.noteCompaction(window, sent.detail);
+    // fitMessages counts the tools' JSON itself; what prompt mode adds beyond it comes off the budget here.
+    const result = fitMessages(request.messages, sent.tools, budget - Math.max(0, sent.tokens - toolSpecTokens(sent.tools)));
     if (result.cuts.length > 0) {
       const level = result.fits ? 'debug' : 'warn';
       this.options.log[level](
@@ -121,7 +131,18 @@ export class FitWindowModel implements ChatModel {
         result.fits ? "prompt shrunk to fit the model's context window" : "prompt still over the model's context window after every cut; sending it as it is",
       );
     }
-    return result.messages;
+    return request.tools === undefined ? { messages: result.messages } : { messages: result.messages, tools: sent.tools };
+  }
+
+  /** Said once per window size: shorter tool descriptions change what the model reads. */
+  private noteCompaction(window: number, detail: ToolDetail): void {
+    const key = `${window}:${detail}`;
+    if (this.compactionNoted.has(key)) return;
+    this.compactionNoted.add(key);
+    this.options.log.info(
+      { model: this.model, contextTokens: window, toolDetail: detail },
+      `Tool descriptions shortened (${detail}) to leave room in the model's ${window}-token context window.`,
+    );
   }
 
   private learn(tokens: number, previous: number, words: string): void {

@@ -61,7 +61,22 @@ function toParameters(tool: Tool): Record<string, unknown> {
     throw new Error(`tool "${tool.name}": the input schema must be a zod object (the model always sends an object of named arguments)`);
   }
   const { $schema: _ignored, ...parameters } = schema;
-  return parameters;
+  return withoutSafeIntegerBounds(parameters) as Record<string, unknown>;
+}
+
+/**
+ * zod states `.int()` as "maximum": 9007199254740991 (and the negative minimum): no bound a model
+ * needs, but ~10 tokens a field on every request. The registry still checks the real schema.
+ */
+function withoutSafeIntegerBounds(node: unknown): unknown {
+  if (Array.isArray(node)) return node.map(withoutSafeIntegerBounds);
+  if (typeof node !== 'object' || node === null) return node;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    if ((key === 'maximum' && value === Number.MAX_SAFE_INTEGER) || (key === 'minimum' && value === Number.MIN_SAFE_INTEGER)) continue;
+    out[key] = withoutSafeIntegerBounds(value);
+  }
+  return out;
 }
 
 export class ToolRegistry {

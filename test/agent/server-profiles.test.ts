@@ -6,7 +6,7 @@
  * answer carries no thoughts and no tool markup, and no prompt went over the server's window;
  * a 👎 turns into a lesson through the same server.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,39 +16,14 @@ import { loadConfig } from '../../src/config.js';
 import { recordVote } from '../../src/feedback/votes.js';
 import { resolveContextWindow } from '../../src/llm/context-window.js';
 import { silentLogger } from '../../src/log.js';
-import { PROFILES, THOUGHT_MARK, profileHandler, viewOf, type Brain, type Intent } from '../fakes/model-profiles.js';
+import { PROFILES, THOUGHT_MARK, profileHandler, viewOf } from '../fakes/model-profiles.js';
+import { CLOCK_ANSWER, FILE_ANSWER, FILE_CHARS, LESSON, READ_UP_TO, clockBrain, fileBrain } from '../fakes/profile-brains.js';
+import { bigFile } from '../fakes/openai-window.js';
 import { fakePromptTokens, startFakeOpenAi, type FakeOpenAi } from '../fakes/openai-server.js';
 import { cairn } from '../e2e/run-cli.js';
 
-const ANSWER = 'It is noon in Oslo.';
-const LESSON = { wentWrong: 'It gave the time without the city.', doInstead: 'Name the city with the time.', appliesWhen: 'questions about the time somewhere' };
+const ANSWER = CLOCK_ANSWER;
 const scope = { userId: 'u-ada', userName: 'Ada', channelId: 'c-ops', guildId: 'g-1' };
-
-/** A model that checks the clock once, then answers; plans, checks, reflections and lessons as JSON. */
-function clockBrain(): Brain {
-  let checks = 0;
-  const json = (value: unknown): Intent => ({ kind: 'json', value });
-  return (view) => {
-    switch (view.format) {
-      case 'plan':
-        return json({ tasks: [{ id: 't1', title: 'Check the clock', detail: 'Read the time in Oslo with current_time.', dependsOn: [] }] });
-      case 'completion_check':
-        // Reflexion's first attempt falls short once, so a reflection and a second attempt happen too.
-        checks += 1;
-        return json(checks === 1 ? { met: false, missing: 'The answer must name the city.' } : { met: true, missing: '' });
-      case 'attempt_reflection':
-        return json({ whatWentWrong: 'The city was not named.', nextTime: 'Name Oslo in the answer.' });
-      case 'lesson':
-        return json(LESSON);
-      case null:
-        break;
-      default:
-        throw new Error(`the brain was asked for an unexpected format: ${view.format}`);
-    }
-    if (view.tools !== 'none' && !view.observed.includes('current_time')) return { kind: 'call', tool: 'current_time', arguments: { timezone: 'Europe/Oslo' } };
-    return { kind: 'answer', text: ANSWER };
-  };
-}
 
 const LEAKS = [THOUGHT_MARK, '<think>', '</think>', '<tool_call>', '[TOOL_REQUEST]', '"action"'];
 
@@ -98,6 +73,26 @@ for (const p of PROFILES) {
         if (p.rawCalls === 'lmstudio') expect(sent).toContain('[TOOL_REQUEST]');
         if (p.rawCalls === 'hermes' && mode === 'react') expect(sent).toContain('<tool_call>');
         if (p.toolsRefusal !== undefined && mode === 'react') expect(handler.refused).toBe(1);
+      });
+    }
+
+    for (const mode of ['react', 'plan', 'reflexion'] as AgentMode[]) {
+      it(`${mode}: reads a file ${FILE_CHARS / 1_000}k characters long in pieces that fit the ${p.window}-token window, and answers from it`, async () => {
+        fake.reset();
+        const offsets: number[] = [];
+        const handler = profileHandler(p, fileBrain((offset) => offsets.push(offset)));
+        fake.respondWith(handler);
+        const workspaceDir = path.join(dir, 'workspaces', `long-${mode}`);
+        await mkdir(workspaceDir, { recursive: true });
+        await writeFile(path.join(workspaceDir, 'big.txt'), bigFile(FILE_CHARS));
+        const result = await app.agent.run({ goal: 'Read big.txt and tell me what it holds.', mode, scope, workspaceDir });
+        expect(result.reason ?? null).toBeNull();
+        expect(result).toMatchObject({ status: 'succeeded', answer: FILE_ANSWER });
+        // Each read went on where the last one stopped, by the hints in the results (reflexion's second attempt starts over).
+        expect(offsets[0]).toBe(0);
+        for (const [i, offset] of offsets.entries()) if (i > 0 && offset !== 0) expect(offset).toBeGreaterThan(offsets[i - 1] ?? 0);
+        expect(offsets.at(-1)).toBeLessThan(READ_UP_TO);
+        checkRequests(handler);
       });
     }
 
