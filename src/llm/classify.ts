@@ -7,6 +7,14 @@ import { errorValueText } from './error-body.js';
 import { AttemptFailed, cleanDetail, type AttemptFailure } from './errors.js';
 import { parseRetryAfter } from './retry.js';
 
+/**
+ * 5xx bodies that are answers, not faults: llama.cpp built before jinja was on by default answers
+ * `tools` with 500 "tools param requires --jinja flag" (ramalama#988, ../shared/notes/model-servers.md
+ * §2), and Ollama a vision request to a text model with 500 "…missing data required for image
+ * input" (ollama PR #9741, §8). Retrying them only delays the fallback.
+ */
+const CONFIGURATION_REFUSALS = /requires --jinja|missing data required for image input/i;
+
 export interface AttemptState {
   /** The caller's signal was aborted: never retried. */
   callerAborted: boolean;
@@ -74,7 +82,11 @@ function httpFailure(
   if (status === 404) return { kind: 'not_found', retryable: false, status, ...withDetail };
   if (status === 408) return { kind: 'timeout', retryable: true, status, ...hint };
   if (status === 429) return { kind: 'rate_limited', retryable: true, status, ...withDetail, ...hint };
-  if (status === 409 || status >= 500) return { kind: 'server_error', retryable: true, status, ...withDetail, ...hint };
+  if (status === 409 || status >= 500) {
+    // A 5xx that states the server's configuration will say the same on every retry.
+    const settled = detail !== undefined && CONFIGURATION_REFUSALS.test(detail);
+    return { kind: 'server_error', retryable: !settled, status, ...withDetail, ...hint };
+  }
   return { kind: 'bad_request', retryable: false, status, ...withDetail };
 }
 
