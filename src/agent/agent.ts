@@ -62,6 +62,20 @@ export interface RunRequest {
   briefing?: string;
   /** Who approves risky tool calls; without one they are not run (there is no one to ask). */
   approver?: Approver;
+  /**
+   * Where the run happens may set its own (src/settings): the operator's instructions, another
+   * model of the operator's allow-list, tools left out, a stricter or looser approval threshold.
+   */
+  instructions?: string;
+  model?: RunModel;
+  disabledTools?: readonly string[];
+  approvals?: Partial<ApprovalPolicy>;
+}
+
+/** A chat model for one run, with its price (undefined: unknown, so costs are reported unknown). */
+export interface RunModel {
+  chat: ChatModel;
+  price: ModelPrice | undefined;
 }
 
 const CANCELLED = 'the run was cancelled';
@@ -121,7 +135,9 @@ export class Agent {
       billedTo: request.billedTo ?? scope.userId,
       startedAt,
     };
-    const budget = new Budget(limits, this.deps.price);
+    const model = request.model?.chat ?? this.deps.model;
+    const budget = new Budget(limits, request.model === undefined ? this.deps.price : request.model.price);
+    const tools = (request.disabledTools?.length ?? 0) > 0 ? this.deps.tools.without(request.disabledTools ?? []) : this.deps.tools;
 
     // One signal carries both the caller's cancellation and the wall-clock limit to every
     // model call and tool; its reason says which one fired.
@@ -137,7 +153,7 @@ export class Agent {
       controller.abort({ limit: 'time', detail: `ran out of time (limit ${Math.round(limits.maxDurationMs / 1000)} s)` });
     }, limits.maxDurationMs);
 
-    log.info({ goal, mode, model: this.deps.model.model, trigger: info.trigger }, 'run started');
+    log.info({ goal, mode, model: model.model, trigger: info.trigger }, 'run started');
     const recalled = await this.recall(info, controller.signal, log);
     events.emit({
       type: 'started',
@@ -145,7 +161,7 @@ export class Agent {
       elapsedMs: 0,
       goal,
       mode,
-      model: this.deps.model.model,
+      model: model.model,
       maxSteps: limits.maxSteps,
       workspaceDir,
       memory: recalled === null ? null : { workingBlocks: recalled.workingBlocks, memories: recalled.memories, lessons: recalled.lessons },
@@ -162,12 +178,13 @@ export class Agent {
           history: request.history ?? [],
           memory: recalled?.prompt ?? null,
           briefing: request.briefing ?? null,
+          instructions: request.instructions ?? null,
         },
         settings: this.deps.modes ?? DEFAULT_MODE_SETTINGS,
-        approvals: { policy: this.deps.approvals ?? DEFAULT_APPROVALS, approver: request.approver ?? noApprover },
+        approvals: { policy: { ...(this.deps.approvals ?? DEFAULT_APPROVALS), ...request.approvals }, approver: request.approver ?? noApprover },
         exposure: Exposure.forRun({ goal, history: request.history ?? [], scope, fromOthers: recalled?.fromOthers ?? 0 }),
-        model: this.deps.model,
-        tools: this.deps.tools,
+        model,
+        tools,
         budget,
         events,
         log,

@@ -1,7 +1,7 @@
 import type { ChatMessage, ToolSpec } from '../llm/types.js';
 import { oneLine } from '../text.js';
 import { describePlan, describeResults, MAX_PLAN_TASKS, type TaskState } from './plan.js';
-import type { PromptInputs } from './prompt.js';
+import { operatorSection, type PromptInputs } from './prompt.js';
 
 /** How a task says it could not be done; anything else it replies is its result. */
 export const TASK_FAILED_MARK = 'TASK FAILED:';
@@ -9,6 +9,7 @@ export const TASK_FAILED_MARK = 'TASK FAILED:';
 function context(prompt: PromptInputs): string[] {
   return [
     `Context: it is ${prompt.now.toISOString()} (server time zone ${prompt.timeZone}).`,
+    ...operatorSection(prompt),
     ...(prompt.memory === null ? [] : ['', prompt.memory]),
     ...(prompt.briefing == null ? [] : ['', prompt.briefing]),
   ];

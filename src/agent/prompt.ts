@@ -11,6 +11,17 @@ export interface PromptInputs {
   memory: string | null;
   /** What the caller adds to the instructions (a scheduled run's previous report, say). */
   briefing?: string | null;
+  /** The operator's instructions for where the run happens (a server's or channel's settings). */
+  instructions?: string | null;
+}
+
+/** Heads the operator's instructions: below the rules, which they cannot override. */
+export const OPERATOR_HEADING = "# Operator's instructions (from this server's admins; the rules above come first)";
+
+/** The operator's instructions as a prompt section, or nothing. */
+export function operatorSection(inputs: Pick<PromptInputs, 'instructions'>): string[] {
+  const text = inputs.instructions?.trim() ?? '';
+  return text === '' ? [] : ['', OPERATOR_HEADING, text];
 }
 
 /** The fixed start of every run's prompt: instructions, earlier conversation, then the goal. */
@@ -23,6 +34,8 @@ export function buildHead(inputs: PromptInputs): ChatMessage[] {
     '- Do not repeat a call that already gave you its answer.',
     '- When the goal is met, or cannot be met, reply with your final answer as plain text and no tool call: what you found or did, and if you could not finish, why.',
     `Context: it is ${inputs.now.toISOString()} (server time zone ${inputs.timeZone}). You have at most ${inputs.maxSteps} steps. File tools work in a workspace directory kept for this run.`,
+    // Before the memory section: the prompt fitter never cuts what comes before it.
+    ...operatorSection(inputs),
     ...(inputs.memory === null ? [] : ['', inputs.memory]),
     ...(inputs.briefing == null ? [] : ['', inputs.briefing]),
   ].join('\n');

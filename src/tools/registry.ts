@@ -111,6 +111,17 @@ export class ToolRegistry {
     return [...this.#entries.values()].map((entry) => entry.tool);
   }
 
+  /**
+   * The same tools less `names` (tools a server or channel turned off), with the same limits. A
+   * model that calls a left-out tool gets the registry's "unknown tool" answer, listing the rest.
+   */
+  without(names: readonly string[]): ToolRegistry {
+    return new ToolRegistry(
+      this.list().filter((tool) => !names.includes(tool.name)),
+      { maxOutputChars: this.#maxOutputChars },
+    );
+  }
+
   specs(): ToolSpec[] {
     // structuredClone so a caller mutating a spec cannot corrupt the cached schema.
     return [...this.#entries.values()].map(({ tool, parameters }) => ({
