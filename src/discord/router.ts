@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
 import type { SlashCommand } from '../../commands/types.js';
+import { createAutocomplete } from './autocomplete.js';
 import { decodeAction } from './components.js';
 import { callerOfInteraction, gate, type BotApp } from './context.js';
 import { discordCode, explainDiscordError } from './errors.js';
@@ -20,7 +21,13 @@ async function tell(interaction: RepliableInteraction, content: string): Promise
  */
 export function createRouter(bot: BotApp, commands: readonly SlashCommand[]): (interaction: Interaction) => Promise<void> {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
+  const complete = createAutocomplete(bot, commands);
   return async (interaction) => {
+    // Suggestions while typing: not repliable, so they get their own gate (and an empty list when refused).
+    if (interaction.isAutocomplete()) {
+      await complete(interaction);
+      return;
+    }
     if (!interaction.isRepliable()) return;
     try {
       // One access policy for every command, button and modal: allow-lists, then a rate limit.

@@ -11,6 +11,7 @@ import {
   unknownMessage,
   unknownWebhook,
 } from './errors.js';
+import { checkAutocompleteResult } from './autocomplete.js';
 import type { UploadedFile } from './http.js';
 import type { Messages } from './messages.js';
 import {
@@ -29,8 +30,8 @@ import type { StoredMessage, World } from './world.js';
 export interface InteractionRecord {
   id: string;
   token: string;
-  /** 2 application command, 3 message component, 5 modal submit. */
-  type: 2 | 3 | 5;
+  /** 2 application command, 3 message component, 4 autocomplete, 5 modal submit. */
+  type: 2 | 3 | 4 | 5;
   createdAt: number;
   channelId: string;
   userId: string;
@@ -48,7 +49,7 @@ export interface InteractionRecord {
 
 const CallbackSchema = z.looseObject({ type: z.number().int(), data: z.unknown().optional() });
 const DeferSchema = z.looseObject({ flags: z.number().int().optional() }).optional();
-const ACK_TYPES = new Set([4, 5, 6, 7, 9]);
+const ACK_TYPES = new Set([4, 5, 6, 7, 8, 9]);
 
 export interface InteractionTimes {
   ackDeadlineMs: number;
@@ -102,6 +103,12 @@ export class Interactions {
       throw invalidForm([{ path: 'type', code: 'INTERACTION_RESPONSE_TYPE_INVALID', message: 'Invalid interaction response type' }]);
     };
     if (!ACK_TYPES.has(type)) invalidType();
+    // An autocomplete interaction takes only its result (8), and only it may send one.
+    if ((record.type === 4) !== (type === 8)) invalidType();
+    if (type === 8) {
+      checkAutocompleteResult(data);
+      return undefined;
+    }
     if ((type === 6 || type === 7) && record.sourceMessageId === undefined) invalidType();
     if (type === 9 && record.type === 5) invalidType();
     if (type === 9) {
@@ -136,7 +143,8 @@ export class Interactions {
     if (applicationId !== this.world.applicationId) throw unknownWebhook();
     const record = this.#byToken.get(token);
     if (!record || Date.now() - record.createdAt > this.times.tokenTtlMs) throw invalidWebhookToken();
-    if (record.callbacks.length === 0) throw unknownWebhook();
+    // An autocomplete's token answers once; it has no messages to edit or follow up.
+    if (record.callbacks.length === 0 || record.type === 4) throw unknownWebhook();
     return record;
   }
 
