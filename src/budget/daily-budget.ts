@@ -1,9 +1,10 @@
 import type { SpendKind, SpendLedger } from './ledger.js';
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
-/** A share of someone's daily budget held for one run or reflection until it is settled. */
+/** A share of an account's daily budget held for one run or reflection until it is settled. */
 export interface Reservation {
+  /** The account held from: a person's id, or a server's account (see `serverAccount`). */
   readonly userId: string;
   /** The most this run may spend: its cost limit. */
   readonly capUsd: number;
@@ -12,10 +13,12 @@ export interface Reservation {
 }
 
 /**
- * Each person's daily spend (UTC days). Spend is reserved when a run starts — its cost limit is
- * what is left after every other run in flight has taken its share — and settled when it ends,
- * so concurrent runs can never together spend more than the budget. Settled spend is written to
- * the ledger and read back at start, so a restart forgets nothing.
+ * Daily spend per account (UTC days): each person, and each server as a whole. Spend is
+ * reserved when a run starts — its cost limit is what is left after every other run in flight
+ * has taken its share — and settled when it ends, so concurrent runs can never together spend
+ * more than the budget. Settled spend is written to the ledger and read back at start, so a
+ * restart forgets nothing. The limit is given per call (it may differ by server); it defaults to
+ * `dailyUsd`, each person's budget from the environment.
  */
 export class DailyBudget {
   private readonly spent = new Map<string, number>();
@@ -32,7 +35,8 @@ export class DailyBudget {
     this.day = this.today();
   }
 
-  private today(): number {
+  /** Today as a number of UTC days since the epoch. */
+  today(): number {
     return Math.floor(this.now() / DAY_MS);
   }
 
@@ -41,7 +45,7 @@ export class DailyBudget {
     if (this.ledger === null) return;
     this.rollOver();
     await this.ledger.prune(this.now());
-    for (const [userId, usd] of await this.ledger.spentSince(this.day * DAY_MS)) this.spent.set(userId, (this.spent.get(userId) ?? 0) + usd);
+    for (const [account, usd] of await this.ledger.spentSince(this.day * DAY_MS)) this.spent.set(account, (this.spent.get(account) ?? 0) + usd);
   }
 
   /** A new UTC day starts everyone afresh; holds of runs still going are kept. */
@@ -52,41 +56,53 @@ export class DailyBudget {
     this.spent.clear();
   }
 
-  spentToday(userId: string): number {
+  spentToday(account: string): number {
     this.rollOver();
-    return this.spent.get(userId) ?? 0;
+    return this.spent.get(account) ?? 0;
   }
 
-  /** What is left for a new run: the budget less today's spend and what runs in flight hold. */
-  remaining(userId: string): number {
-    return Math.max(0, this.dailyUsd - this.spentToday(userId) - (this.held.get(userId) ?? 0));
+  /** What runs in flight hold of the account's budget now. */
+  heldNow(account: string): number {
+    return this.held.get(account) ?? 0;
+  }
+
+  /** What is left for a new run: the limit less today's spend and what runs in flight hold. */
+  remaining(account: string, limitUsd: number = this.dailyUsd): number {
+    const left = limitUsd - this.spentToday(account) - this.heldNow(account);
+    // Sums of costs carry float noise: a billionth of a dollar left is nothing left.
+    return left > 1e-9 ? left : 0;
+  }
+
+  /** When the day (and every budget) starts afresh, epoch ms. */
+  resetAt(): number {
+    return (this.today() + 1) * DAY_MS;
   }
 
   /** When the day (and the budget) starts afresh, in hours from now, rounded up. */
   resetInHours(): number {
-    return Math.ceil(((this.today() + 1) * DAY_MS - this.now()) / 3_600_000);
+    return Math.ceil((this.resetAt() - this.now()) / 3_600_000);
   }
 
-  /** Holds up to `wantUsd` of what is left, or returns null when nothing is left. */
-  reserve(userId: string, wantUsd: number): Reservation | null {
-    const capUsd = Math.min(wantUsd, this.remaining(userId));
+  /** Holds up to `wantUsd` of what is left under `limitUsd`, or returns null when nothing is left. */
+  reserve(account: string, wantUsd: number, limitUsd: number = this.dailyUsd): Reservation | null {
+    const capUsd = Math.min(wantUsd, this.remaining(account, limitUsd));
     if (capUsd <= 0) return null;
-    this.held.set(userId, (this.held.get(userId) ?? 0) + capUsd);
+    this.held.set(account, this.heldNow(account) + capUsd);
     let settled = false;
     return {
-      userId,
+      userId: account,
       capUsd,
       settle: (costUsd, paidFor) => {
         if (settled) return;
         settled = true;
-        const left = (this.held.get(userId) ?? 0) - capUsd;
-        if (left > 1e-12) this.held.set(userId, left);
-        else this.held.delete(userId);
+        const left = this.heldNow(account) - capUsd;
+        if (left > 1e-12) this.held.set(account, left);
+        else this.held.delete(account);
         if (costUsd === null || costUsd <= 0) return;
         this.rollOver();
-        this.spent.set(userId, (this.spent.get(userId) ?? 0) + costUsd);
+        this.spent.set(account, (this.spent.get(account) ?? 0) + costUsd);
         const at = this.now();
-        if (this.ledger !== null) this.track(this.ledger.record({ id: paidFor.id, userId, kind: paidFor.kind, usd: costUsd, at }), 'recording spend');
+        if (this.ledger !== null) this.track(this.ledger.record({ id: paidFor.id, userId: account, kind: paidFor.kind, usd: costUsd, at }), 'recording spend');
       },
     };
   }

@@ -7,7 +7,10 @@ export type SpendKind = SpendRow['kind'];
 export interface SpendEntry {
   /** The run id, or the reflection's id: what was paid for. */
   id: string;
-  /** Who pays: the person who started the run, a scheduled run's creator, the voter behind a reflection. */
+  /**
+   * The account that pays: a person (who started the run, a scheduled run's creator, the voter
+   * behind a reflection), or a server as a whole, keyed `guild:<server id>` (`serverAccount`).
+   */
   userId: string;
   kind: SpendKind;
   usd: number;
@@ -19,7 +22,12 @@ const SpendRows = z.array(SpendRow.pick({ user_id: true, usd: true }));
 /** Rows older than this are no longer needed to count a day's spend. */
 const KEEP_MS = 3 * 86_400_000;
 
-/** The spend table: one row per settled run or reflection, read back to count each person's day. */
+/**
+ * The spend table: one row per account charged for a settled run or reflection, read back to count
+ * each account's day. A run in a server is charged twice — to its payer (`user_id` = their Discord
+ * id) and to the server (`user_id` = `guild:<server id>`): both budgets count it. User ids are
+ * digits (or `local` from the terminal), so the prefix cannot collide with a person.
+ */
 export class SpendLedger {
   constructor(private readonly table: Table) {}
 
@@ -28,7 +36,7 @@ export class SpendLedger {
     await withCommitRetry(this.table, () => this.table.add([row]));
   }
 
-  /** What each person has spent since `since` (epoch ms). Only two columns are read. */
+  /** What each account has spent since `since` (epoch ms). Only two columns are read. */
   async spentSince(since: number): Promise<Map<string, number>> {
     const rows = SpendRows.parse(await this.table.query().where(`at >= ${since}`).select(['user_id', 'usd']).toArray());
     const totals = new Map<string, number>();

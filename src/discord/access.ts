@@ -1,5 +1,7 @@
-/** Who may use the bot where, and how much: allow-lists, admins, rate limits, the daily budget. */
-import type { DailyBudget, Reservation } from '../budget/daily-budget.js';
+/** Who may use the bot where, and how much: allow-lists, admins, rate limits, the daily budgets. */
+import { isBudgetRefusal, type BudgetHold, type Budgets, type SpendPlace } from '../budget/budgets.js';
+import type { DailyBudget } from '../budget/daily-budget.js';
+import { refusalForPerson } from '../budget/refusal-text.js';
 
 export interface Caller {
   userId: string;
@@ -68,11 +70,14 @@ export interface LimitConfig {
 
 /** A started run's slot: its cost limit, and how to give the slot back when it ends. */
 export interface RunTicket {
-  /** The run's cost limit: the share of the daily budget held for it. */
+  /** The run's cost limit: the share of the daily budgets (the user's, the server's) held for it. */
   capUsd: number;
-  /** Frees the slot and books the cost (once; later calls do nothing). */
+  /** Frees the slot and books the cost to every budget it was held from (once; later calls do nothing). */
   finish(costUsd: number | null, runId: string): void;
 }
+
+/** Where a run happens, for the server's budget: nowhere (no server budget) unless given. */
+const NOWHERE: Omit<SpendPlace, 'userId'> = { guildId: null, channelId: null };
 
 /** Per-user starts within a sliding minute. */
 class SlidingMinute {
@@ -93,7 +98,7 @@ class SlidingMinute {
   }
 }
 
-/** Per-user rate limits (runs and commands), the daily budget held per run, and a cap on concurrent runs. */
+/** Per-user rate limits (runs and commands), the daily budgets held per run, and a cap on concurrent runs. */
 export class RunLimiter {
   private readonly runStarts: SlidingMinute;
   private readonly commandStarts: SlidingMinute;
@@ -101,11 +106,16 @@ export class RunLimiter {
 
   constructor(
     private readonly config: LimitConfig,
-    readonly budget: DailyBudget,
+    readonly budgets: Budgets,
     now: () => number = Date.now,
   ) {
     this.runStarts = new SlidingMinute(now);
     this.commandStarts = new SlidingMinute(now);
+  }
+
+  /** The accounts behind the budgets (each person's and each server's spend today). */
+  get budget(): DailyBudget {
+    return this.budgets.daily;
   }
 
   /** Counts a command, button, modal or reaction; a refusal when the user sends too many. */
@@ -114,37 +124,38 @@ export class RunLimiter {
     return waitS === null ? null : `Slow down a little: at most ${this.config.commandsPerMinute} commands a minute. Try again in ${waitS} s.`;
   }
 
-  /** A refusal (to show privately) when the user's daily budget is spent. */
-  budgetRefusal(userId: string): string | null {
-    if (this.budget.remaining(userId) > 0) return null;
-    return `You have used your daily budget of $${this.budget.dailyUsd.toFixed(2)} (or it is held by your runs in progress). It resets at 00:00 UTC (in about ${this.budget.resetInHours()} h).`;
+  /** A refusal (to show privately) when the user's daily budget, or their server's, is spent. */
+  budgetRefusal(userId: string, where: Omit<SpendPlace, 'userId'> = NOWHERE): string | null {
+    const refused = this.budgets.refusal({ userId, guildId: where.guildId });
+    return refused === null ? null : refusalForPerson(refused);
   }
 
   /**
-   * Reserves a run slot and up to `maxCostUsd` of the user's daily budget, or returns why not.
-   * Runs in flight hold their share, so concurrent runs cannot together overspend.
+   * Reserves a run slot and up to `maxCostUsd` of the user's daily budget and, in a server, of the
+   * server's — or returns why not. Runs in flight hold their share, so concurrent runs cannot
+   * together overspend either budget.
    */
-  tryStart(userId: string, maxCostUsd: number): RunTicket | string {
+  tryStart(userId: string, maxCostUsd: number, where: Omit<SpendPlace, 'userId'> = NOWHERE): RunTicket | string {
     if (this.running >= this.config.maxConcurrentRuns) return `Cairn is busy with ${this.running} runs right now. Try again in a minute.`;
-    const spent = this.budgetRefusal(userId);
+    const spent = this.budgetRefusal(userId, where);
     if (spent !== null) return spent;
     const waitS = this.runStarts.take(userId, this.config.runsPerMinute);
     if (waitS !== null) return `Slow down a little: at most ${this.config.runsPerMinute} runs a minute. Try again in ${waitS} s.`;
-    const reservation = this.budget.reserve(userId, maxCostUsd);
-    if (reservation === null) return this.budgetRefusal(userId) ?? 'Your daily budget is spent.';
+    const hold = this.budgets.reserve({ userId, ...where }, maxCostUsd);
+    if (isBudgetRefusal(hold)) return refusalForPerson(hold);
     this.running += 1;
-    return this.ticket(reservation);
+    return this.ticket(hold);
   }
 
-  private ticket(reservation: Reservation): RunTicket {
+  private ticket(hold: BudgetHold): RunTicket {
     let finished = false;
     return {
-      capUsd: reservation.capUsd,
+      capUsd: hold.capUsd,
       finish: (costUsd, runId) => {
         if (finished) return;
         finished = true;
         this.running = Math.max(0, this.running - 1);
-        reservation.settle(costUsd, { kind: 'run', id: runId });
+        hold.settle(costUsd, { kind: 'run', id: runId });
       },
     };
   }

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { DailyBudget } from '../budget/daily-budget.js';
+import { isBudgetRefusal, type Budgets } from '../budget/budgets.js';
 import { estimateCostUsd, type ModelPrice } from '../llm/pricing.js';
 import { chatStructured } from '../llm/structured.js';
-import type { ChatMessage, ChatModel } from '../llm/types.js';
+import type { ChatMessage, ChatModel, TokenUsage } from '../llm/types.js';
 import type { Logger } from '../log.js';
 import { withCommitRetry } from '../memory/db.js';
 import type { Episode } from '../memory/episodes.js';
@@ -10,6 +10,8 @@ import type { Memory } from '../memory/memory.js';
 import { ReflectionRow, sqlString } from '../memory/schema.js';
 import type { MemoryRecord } from '../memory/types.js';
 import { errorMessage } from '../text.js';
+import { scheduleIdOf } from '../scheduler/execute.js';
+import type { UsageLog } from '../usage/store.js';
 
 /** What a reflection must produce: validated, so a rambling model cannot store a non-lesson. */
 export const Lesson = z.object({
@@ -87,8 +89,11 @@ export class Reflector {
     private readonly model: ChatModel,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-    /** Pays for reflections from the payer's daily budget; without it (the terminal) they are free. */
-    private readonly budget: { daily: DailyBudget; price: ModelPrice | undefined } | null = null,
+    /**
+     * Pays for reflections from the payer's daily budget and the run's server's, and records what
+     * each cost in `usage`; without it (the terminal) they are free.
+     */
+    private readonly budget: { budgets: Budgets; price: ModelPrice | undefined; usage?: UsageLog } | null = null,
   ) {}
 
   /** Processes what earlier sessions left pending, then looks again every 30 s. */
@@ -191,16 +196,20 @@ export class Reflector {
       await set({ status: "'done'", lesson_id: sqlString(earlier.id), error: 'NULL' });
       return;
     }
-    const hold = this.budget === null ? null : this.budget.daily.reserve(row.user_id, REFLECTION_HOLD_USD);
-    if (this.budget !== null && hold === null) {
-      await set({ status: "'done'", error: sqlString(`not reflected: the daily budget of ${row.user_id} is spent`) });
-      this.log.info({ runId: row.run_id, userId: row.user_id }, 'reflection skipped: its payer has no budget left today');
+    const place = { userId: row.user_id, guildId: episode.scope.guildId ?? null, channelId: episode.scope.channelId ?? null };
+    const hold = this.budget === null ? null : this.budget.budgets.reserve(place, REFLECTION_HOLD_USD);
+    if (hold !== null && isBudgetRefusal(hold)) {
+      const whose = hold.budget === 'server' ? `server ${hold.guildId ?? ''}` : row.user_id;
+      await set({ status: "'done'", error: sqlString(`not reflected: the daily budget of ${whose} is spent`) });
+      this.log.info({ runId: row.run_id, userId: row.user_id, budget: hold.budget }, 'reflection skipped: no budget left today');
       return;
     }
     let learned: LearnedLesson;
     let costUsd: number | null = null;
+    let used: TokenUsage | null = null;
     try {
       const { value: lesson, usage } = await chatStructured(this.model, { messages: reviewPrompt(episode, row), schema: Lesson, name: 'lesson', signal: this.stopping.signal });
+      used = usage;
       costUsd = estimateCostUsd(usage, this.budget?.price);
       const saved = await this.memory.semantic.save({
         text: lessonText(lesson),
@@ -227,6 +236,8 @@ export class Reflector {
       return;
     } finally {
       hold?.settle(costUsd, { kind: 'reflection', id: row.id });
+      // A reflection the model answered is usage, whether or not its lesson could be kept.
+      if (used !== null) this.recordUsage(row, episode, used, costUsd);
     }
     // The lesson is kept whatever happens to the notice about it.
     try {
@@ -234,5 +245,27 @@ export class Reflector {
     } catch (error) {
       this.log.warn({ err: error, runId: row.run_id }, 'could not announce a lesson');
     }
+  }
+
+  /** The reflection's row in the usage table, in the run's server and channel, paid by its payer. */
+  private recordUsage(row: ReflectionRow, episode: Episode, usage: TokenUsage, costUsd: number | null): void {
+    const log = this.budget?.usage;
+    if (log === undefined) return;
+    const entry = {
+      id: row.id,
+      kind: 'reflection' as const,
+      userId: row.user_id,
+      guildId: episode.scope.guildId ?? null,
+      channelId: episode.scope.channelId ?? null,
+      scheduleId: episode.trigger === 'schedule' ? scheduleIdOf(episode.scope) : null,
+      trigger: row.cause,
+      visibility: episode.visibility,
+      goal: episode.goal,
+      promptTokens: usage.promptTokens,
+      completionTokens: usage.completionTokens,
+      usd: costUsd,
+      at: this.now(),
+    };
+    this.memory.track(log.record(entry), 'recording a reflection’s usage', this.log);
   }
 }

@@ -5,6 +5,7 @@ import { sqlString } from '../memory/schema.js';
 import { checkSchedule, checkStoredSchedule, nextRunOf, ScheduleInputError, storedScheduleProblem } from './cron.js';
 import type { FireReason } from './delivery.js';
 import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
+import { recordSkipped } from './skipped.js';
 import { newScheduleId, type Schedule, type ScheduleStore } from './store.js';
 import { errorMessage } from '../text.js';
 
@@ -209,7 +210,11 @@ export class Scheduler {
       return { started: false, why: `it is backing off after ${schedule.consecutiveFailures} failure(s) until ${new Date(schedule.backoffUntil).toISOString()}` };
     }
     const refused = this.run.refusal?.(schedule) ?? null;
-    if (refused !== null) return { started: false, why: refused };
+    if (refused !== null) {
+      // A spent budget skips the firing, on the record; a person asking (`manual`) is told instead.
+      if (reason !== 'manual') await this.recordSkipped(schedule, refused);
+      return { started: false, why: refused };
+    }
     this.busy.add(id);
     const done = this.runWhenFree(schedule, reason).finally(() => this.busy.delete(id));
     this.executions.add(done);
@@ -240,7 +245,7 @@ export class Scheduler {
       if (reason !== 'manual' && (current.status !== 'active' || (current.backoffUntil ?? 0) > this.run.now())) return null;
       const hold = this.run.hold?.(current) ?? null;
       if (typeof hold === 'string') {
-        this.log.info({ scheduleId: current.id, why: hold }, 'a scheduled run did not start');
+        await this.recordSkipped(current, hold);
         return null;
       }
       const deps: ExecuteDeps = { ...this.run, store: this.store, failures: this.settings, nextRunAt: (s) => this.nextRunAt(s) };
@@ -250,6 +255,12 @@ export class Scheduler {
     } finally {
       this.releaseSlot();
     }
+  }
+
+  private async recordSkipped(schedule: Schedule, why: string): Promise<void> {
+    await recordSkipped({ ...this.run, store: this.store, nextRunAt: (s) => this.nextRunAt(s) }, schedule, why).catch((error: unknown) => {
+      this.log.warn({ err: error, scheduleId: schedule.id }, 'could not record a skipped firing');
+    });
   }
 
   /** True with a slot; false when the scheduler stopped while this firing waited. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Budgets } from '../../src/budget/budgets.js';
 import { DailyBudget } from '../../src/budget/daily-budget.js';
 import { AccessPolicy, RunLimiter, type Caller, type RunTicket } from '../../src/discord/access.js';
 import { decodeAction, encodeAction } from '../../src/discord/components.js';
@@ -43,7 +44,7 @@ const noTrack = (): void => undefined;
 const limiterWith = (limits: { runsPerMinute?: number; maxConcurrentRuns?: number; dailyUsd?: number }, now: () => number = Date.now) =>
   new RunLimiter(
     { runsPerMinute: limits.runsPerMinute ?? 100, commandsPerMinute: 3, maxConcurrentRuns: limits.maxConcurrentRuns ?? 100 },
-    new DailyBudget(limits.dailyUsd ?? 10, null, noTrack, now),
+    new Budgets(new DailyBudget(limits.dailyUsd ?? 10, null, noTrack, now)),
     now,
   );
 const started = (ticket: RunTicket | string): RunTicket => {

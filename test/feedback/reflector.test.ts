@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.js';
+import { Budgets } from '../../src/budget/budgets.js';
 import { DailyBudget } from '../../src/budget/daily-budget.js';
 import { SpendLedger } from '../../src/budget/ledger.js';
 import { Reflector } from '../../src/feedback/reflector.js';
@@ -160,7 +161,7 @@ describe('reflections survive crashes and are paid for', () => {
     const daily = new DailyBudget(0.01, new SpendLedger(memory.db.spend), (work) => {
       memory.track(work, 'spend', log);
     });
-    const reflector = new Reflector(memory, model, log, undefined, { daily, price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
+    const reflector = new Reflector(memory, model, log, undefined, { budgets: new Budgets(daily), price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
     const { agent } = setup(memory);
     fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
     const run = await agent.run({ goal: 'When is the deploy window this week?', scope });
@@ -178,7 +179,10 @@ describe('reflections survive crashes and are paid for', () => {
     await reflector.idle();
     expect(daily.spentToday('u-bob')).toBeGreaterThan(0);
     await memory.settled();
-    expect(await new SpendLedger(memory.db.spend).spentSince(0)).toEqual(new Map([['u-ada', 0.01], ['u-bob', daily.spentToday('u-bob')]]));
+    // The run's server pays too (its account is keyed by the server's id).
+    expect(await new SpendLedger(memory.db.spend).spentSince(0)).toEqual(
+      new Map([['u-ada', 0.01], ['u-bob', daily.spentToday('u-bob')], ['guild:g-1', daily.spentToday('u-bob')]]),
+    );
     await reflector.close();
   });
 });
