@@ -95,12 +95,16 @@ export class Exposure {
 
   /**
    * A run's guard: hosts named by the goal and the person's own messages (user turns of the
-   * history; assistant turns are Cairn's), exposed from the start when the prompt holds
+   * history, less `othersTurns` — the indexes of turns other people wrote; assistant turns are
+   * Cairn's), exposed from the start when the history holds others' turns or the prompt holds
    * `fromOthers` items written by other people.
    */
-  static forRun(run: { goal: string; history: readonly ChatMessage[]; scope: RunScope; fromOthers: number }): Exposure {
-    const own = run.history.flatMap((m) => (m.role === 'user' ? [m.content] : []));
+  static forRun(run: { goal: string; history: readonly ChatMessage[]; othersTurns?: readonly number[]; scope: RunScope; fromOthers: number }): Exposure {
+    const others = new Set(run.othersTurns ?? []);
+    const own = run.history.flatMap((m, i) => (m.role === 'user' && !others.has(i) ? [m.content] : []));
     const exposure = new Exposure(run.scope, [run.goal, ...own]);
+    const theirs = run.history.filter((m, i) => m.role === 'user' && others.has(i)).length;
+    if (theirs > 0) exposure.expose(`the conversation holds ${theirs === 1 ? 'a message' : `${theirs} messages`} written by other people`);
     if (run.fromOthers > 0) exposure.expose(`its memory holds ${run.fromOthers === 1 ? 'a note' : `${run.fromOthers} notes`} written by other people`);
     return exposure;
   }

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { newRunId } from '../agent/agent.js';
+import { LOCAL_SCOPE, newRunId } from '../agent/agent.js';
 import type { AgentMode } from '../agent/events.js';
 import { workspaceRootFor, type App } from '../app.js';
-import type { ChatMessage } from '../llm/types.js';
+import type { HistoryTurn } from '../conversations/history.js';
+import { CAIRN_AUTHOR } from '../conversations/types.js';
 import { terminalApprover } from './approver.js';
 import { consoleRenderer } from './render.js';
 
@@ -14,26 +15,28 @@ export interface ChatCommandOptions {
   yes: boolean;
 }
 
-/** Conversation turns carried into each run: enough for follow-ups, bounded so prompts stay small. */
-const MAX_HISTORY_MESSAGES = 12;
-const MAX_REMEMBERED_ANSWER_CHARS = 2_000;
+/** Characters kept of one turn; the history built from them is fitted to the model's window. */
+const MAX_TURN_CHARS = 6_000;
 
 const HELP = 'Type a goal or a question. /reset forgets the conversation, /exit quits. Ctrl-C cancels a running answer.';
 
 function remembered(text: string): string {
-  return text.length <= MAX_REMEMBERED_ANSWER_CHARS ? text : `${text.slice(0, MAX_REMEMBERED_ANSWER_CHARS)}… [shortened]`;
+  return text.length <= MAX_TURN_CHARS ? text : `${text.slice(0, MAX_TURN_CHARS)}… [shortened]`;
 }
 
 /**
  * `cairn chat`: each line is a run of the same agent, with the earlier turns as context and one
  * workspace for the whole session. Works with a terminal or with piped input (one goal a line).
+ * The turns are a conversation like a Discord thread's (src/conversations): the oldest condensed
+ * first to fit the model's window, the session keeping at most CAIRN_CONVERSATION_MAX_TURNS.
  */
 export async function runChatCommand(app: App, options: ChatCommandOptions): Promise<number> {
   const interactive = process.stdin.isTTY;
   const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: interactive });
   const workspaceDir = path.join(workspaceRootFor(app.config.dataDir), `chat-${newRunId()}`);
   const render = consoleRenderer(process.stdout, { summary: 'brief' });
-  const history: ChatMessage[] = [];
+  const turns: HistoryTurn[] = [];
+  const you = { id: LOCAL_SCOPE.userId, name: LOCAL_SCOPE.userName ?? 'user' };
   let active: AbortController | null = null;
   // A question takes the next line itself, ahead of the conversation loop.
   const ask = (question: string, signal: AbortSignal) =>
@@ -73,7 +76,7 @@ export async function runChatCommand(app: App, options: ChatCommandOptions): Pro
       const line = raw.trim();
       if (line === '/exit' || line === '/quit') break;
       if (line === '/reset') {
-        history.length = 0;
+        turns.length = 0;
         process.stdout.write('The conversation is forgotten.\n');
       } else if (line === '/help') {
         process.stdout.write(`${HELP}\n`);
@@ -81,10 +84,12 @@ export async function runChatCommand(app: App, options: ChatCommandOptions): Pro
         process.stdout.write(`Unknown command ${line}. ${HELP}\n`);
       } else if (line !== '') {
         active = new AbortController();
+        const prior = await app.conversations.fromTurns('chat', turns, you);
         const result = await app.agent.run({
           goal: line,
           mode: options.mode,
-          history: [...history],
+          history: prior.history,
+          ...(prior.briefing === null ? {} : { briefing: prior.briefing }),
           signal: active.signal,
           approver,
           sinks: [render],
@@ -92,9 +97,9 @@ export async function runChatCommand(app: App, options: ChatCommandOptions): Pro
           ...(options.maxSteps === undefined ? {} : { limits: { maxSteps: options.maxSteps } }),
         });
         active = null;
-        history.push({ role: 'user', content: line });
-        history.push({ role: 'assistant', content: remembered(result.answer ?? `(no answer: ${result.reason ?? result.status})`) });
-        history.splice(0, Math.max(0, history.length - MAX_HISTORY_MESSAGES));
+        turns.push({ role: 'user', authorId: you.id, authorName: you.name, text: remembered(line) });
+        turns.push({ role: 'assistant', authorId: CAIRN_AUTHOR, authorName: 'Cairn', text: remembered(result.answer ?? `(no answer: ${result.reason ?? result.status})`) });
+        turns.splice(0, Math.max(0, turns.length - app.conversations.limits.maxTurns));
       }
       if (interactive) rl.prompt();
     }

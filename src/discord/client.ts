@@ -2,8 +2,9 @@ import { Client, GatewayIntentBits, Partials } from 'discord.js';
 import type { Config } from '../config.js';
 
 /**
- * Least privilege: no privileged intent (no MessageContent, no member list). Mentions and DMs
- * still carry their text. Partials let reactions on messages from before a restart arrive.
+ * Least privilege: no privileged intent (no MessageContent, no member list). Mentions, replies
+ * that ping Cairn and DMs still carry their text. Partials let reactions on messages from before a
+ * restart arrive.
  */
 export const INTENTS = [
   GatewayIntentBits.Guilds,
@@ -13,9 +14,18 @@ export const INTENTS = [
   GatewayIntentBits.DirectMessageReactions,
 ];
 
+/**
+ * The intents to ask for. The privileged Message Content intent only with CAIRN_MESSAGE_CONTENT=on
+ * (Cairn then answers every message in its own threads): Discord refuses a connection asking for a
+ * privileged intent the app is not approved for (close code 4014, Gateway > Privileged Intents).
+ */
+export function intentsFor(config: Pick<Config['discord'], 'messageContent'>): GatewayIntentBits[] {
+  return config.messageContent ? [...INTENTS, GatewayIntentBits.MessageContent] : INTENTS;
+}
+
 export function createClient(config: Config): Client {
   return new Client({
-    intents: INTENTS,
+    intents: intentsFor(config.discord),
     partials: [Partials.Message, Partials.Reaction, Partials.Channel, Partials.User],
     // discord.js paces every request, interaction replies included, by this global budget.
     rest: {

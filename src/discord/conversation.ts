@@ -1,26 +1,59 @@
-import type { Message } from 'discord.js';
+import { ChannelType, MessageType, ThreadAutoArchiveDuration, type Message } from 'discord.js';
 import { newRunId } from '../agent/agent.js';
-import { answerMessages } from './answer.js';
+import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
+import type { Conversation, ConversationPlace } from '../conversations/types.js';
+import { oneLine } from '../text.js';
 import { callerOfMessage, gate, reserveRun, type BotApp } from './context.js';
-import { explainDiscordError } from './errors.js';
-
-const MAX_GOAL_CHARS = 4_000;
+import { answerInConversation, type AnswerTarget } from './conversation-run.js';
 
 /**
- * `@Cairn …` in a channel or any DM: a conversational reply from the same agent and memory.
- * Without the MessageContent intent, Discord delivers text only for these two cases.
+ * Messages Cairn answers, each continuing its conversation (src/conversations): any DM; a mention;
+ * a reply to one of its messages (Discord delivers a reply that pings Cairn as a mention); and,
+ * with CAIRN_MESSAGE_CONTENT=on, every message in its own threads and every reply to it. Without
+ * the privileged Message Content intent Discord sends others' guild messages with empty content
+ * unless they mention Cairn, so without it Cairn answers mentions and DMs only. Bots, webhooks
+ * and system messages are ignored, and so are channels whose policy turns mentions off — silently:
+ * a reply or a DM there would be the noise the setting exists to stop.
  */
 export async function handleMessage(message: Message, bot: BotApp): Promise<void> {
   const me = bot.client.user;
-  if (me === null || message.author.bot || message.webhookId !== null) return;
+  if (me === null || message.author.bot || message.webhookId !== null || message.system) return;
   const direct = message.channel.isDMBased();
-  if (!direct && !message.mentions.users.has(me.id)) return;
+  const mentioned = message.mentions.users.has(me.id);
+  const ambient = !direct && !mentioned;
+  const replyTo = message.type === MessageType.Reply ? (message.reference?.messageId ?? null) : null;
+  const thread = message.channel.isThread() ? message.channel : null;
+  // Without the intent an unmentioned guild message has no text: nothing to look up. With it, only
+  // messages in threads Cairn made and replies to Cairn's messages may be its business.
+  const toCairn = (replyTo !== null && message.mentions.repliedUser?.id === me.id) || thread?.ownerId === me.id;
+  if (ambient && (!bot.app.config.discord.messageContent || !toCairn)) return;
+
+  const place: ConversationPlace = {
+    guildId: message.guildId,
+    channelId: thread?.parentId ?? message.channelId,
+    ...(thread === null ? {} : { threadId: thread.id }),
+  };
+  if (!direct && !bot.conversationPolicy.mentions(place)) {
+    bot.log.debug({ channelId: message.channelId }, 'mentions are off here; message not answered');
+    return;
+  }
+  // Preferred first: the message replied to, then the thread, then the DM.
+  const keys = [...(replyTo === null ? [] : [messageKey(replyTo)]), ...(thread === null ? [] : [threadKey(thread.id)]), ...(direct ? [dmKey(message.channelId)] : [])];
+  let conversation = await bot.app.conversations.find(keys);
+  // A reply to Cairn's message that finds nothing may be quicker than the answer's record.
+  if (conversation === undefined && replyTo !== null && message.mentions.repliedUser?.id === me.id) conversation = await bot.app.conversations.find(keys, { settled: true });
+  // Unmentioned messages are answered only where Cairn already converses (its threads, replies to it).
+  if (ambient && conversation === undefined) return;
+  if (ambient && message.content.trim() === '') return;
 
   const caller = callerOfMessage(message);
+  // Refusals go to the person alone (channel replies are public); an unmentioned message gets none.
+  const refuse = async (text: string) => {
+    if (!ambient) await (direct ? message.reply(text) : message.author.send(text)).catch(() => undefined);
+  };
   const refusal = gate(bot, caller);
   if (refusal !== null) {
-    // Channel replies are public; a refusal goes to the user alone.
-    await (direct ? message.reply(refusal) : message.author.send(refusal)).catch(() => undefined);
+    await refuse(refusal);
     return;
   }
   const goal = message.content.replaceAll(new RegExp(`<@!?${me.id}>`, 'g'), '').trim();
@@ -30,60 +63,46 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
   }
   const ticket = reserveRun(bot, caller);
   if (typeof ticket === 'string') {
-    // Channel replies are public; a refusal goes to the user alone.
-    await (direct ? message.reply(ticket) : message.author.send(ticket)).catch(() => undefined);
+    await refuse(ticket);
     return;
   }
-  let cost: number | null = null;
+  // A private conversation is its owner's alone, in their DM.
+  if (conversation !== undefined && conversation.visibility === 'private' && (!direct || conversation.ownerId !== caller.userId)) conversation = undefined;
   const runId = newRunId();
-  const controller = new AbortController();
-  // "Cairn is typing…" while it works (Discord shows it for ~10 s per call).
-  const showTyping = () => {
-    if (message.channel.isSendable()) message.channel.sendTyping().catch(() => undefined);
-  };
-  const typing = setInterval(showTyping, 8_000);
-  typing.unref();
+  let started: { conversation: Conversation; target: AnswerTarget };
   try {
-    showTyping();
-    const done = (async () => {
-      const result = await bot.app.agent.run({
-        goal: goal.slice(0, MAX_GOAL_CHARS),
-        runId,
-        signal: controller.signal,
-        scope: { userId: caller.userId, userName: message.author.username, channelId: message.channelId, ...(message.guildId === null ? {} : { guildId: message.guildId }) },
-        trigger: 'mention',
-        visibility: direct ? 'private' : 'channel',
-        limits: { maxCostUsd: ticket.capUsd },
-        approver: bot.approvals.approverFor(
-          caller.userId,
-          runId,
-          async (payload) => {
-            const request = await message.reply(payload);
-            return {
-              edit: async (content) => {
-                await request.edit({ content, components: [] });
-              },
-            };
-          },
-          (error) => {
-            bot.log.warn({ err: error, runId }, 'could not update an approval request');
-          },
-        ),
-      });
-      cost = result.costUsd;
-      clearInterval(typing);
-      const [first, ...rest] = answerMessages(result);
-      if (first !== undefined) await message.reply(first);
-      for (const part of rest) if (message.channel.isSendable()) await message.channel.send(part);
-      return result;
-    })();
-    bot.runs.add({ runId, userId: caller.userId, channelId: message.channelId, guildId: message.guildId, private: direct, scheduled: false, controller, done });
-    await done;
+    started = conversation === undefined ? await startConversation(message, bot, { direct, place, goal }) : { conversation, target: { kind: 'reply' } };
   } catch (error) {
-    bot.log.warn({ err: error, runId }, 'could not answer a message');
-    await message.author.send(`I could not answer your message: ${explainDiscordError(error)}`).catch(() => undefined);
-  } finally {
-    clearInterval(typing);
-    ticket.finish(cost, runId);
+    ticket.finish(null, runId);
+    throw error;
   }
+  await answerInConversation(message, bot, { goal, direct, ticket, caller, runId, ...started });
+}
+
+/**
+ * A new conversation for this message: the DM's; with threads on, a thread opened on the message
+ * (where threads can be made); else a reply chain rooted at it.
+ */
+async function startConversation(message: Message, bot: BotApp, at: { direct: boolean; place: ConversationPlace; goal: string }): Promise<{ conversation: Conversation; target: AnswerTarget }> {
+  const { conversations } = bot.app;
+  if (at.direct) {
+    const conversation = await conversations.start({ kind: 'dm', visibility: 'private', ownerId: message.author.id, guildId: null, channelId: message.channelId }, [dmKey(message.channelId)]);
+    return { conversation, target: { kind: 'reply' } };
+  }
+  const shared = { visibility: 'channel' as const, ownerId: null, guildId: message.guildId, channelId: at.place.channelId };
+  const channelType = message.channel.type;
+  if ((channelType === ChannelType.GuildText || channelType === ChannelType.GuildAnnouncement) && bot.conversationPolicy.threads(at.place)) {
+    const thread = await message
+      .startThread({ name: oneLine(at.goal, 90) || 'Conversation with Cairn', autoArchiveDuration: ThreadAutoArchiveDuration.OneDay })
+      .catch((error: unknown) => {
+        // No permission to create threads here (or Discord refused): the answer is a reply instead.
+        bot.log.info({ err: error, channelId: message.channelId }, 'could not open a thread for a mention; replying in the channel');
+        return null;
+      });
+    if (thread !== null) {
+      const conversation = await conversations.start({ kind: 'thread', ...shared }, [threadKey(thread.id)]);
+      return { conversation, target: { kind: 'thread', channel: thread } };
+    }
+  }
+  return { conversation: await conversations.start({ kind: 'chain', ...shared }, []), target: { kind: 'reply' } };
 }

@@ -19,6 +19,7 @@ export interface NewMessage extends CheckedMessage {
   type?: number;
   interaction?: StoredMessage['interaction'];
   webhookId?: string;
+  reference?: StoredMessage['reference'];
 }
 
 export class Messages {
@@ -44,6 +45,7 @@ export class Messages {
       deleted: false,
       ...(input.interaction ? { interaction: input.interaction } : {}),
       ...(input.webhookId === undefined ? {} : { webhookId: input.webhookId }),
+      ...(input.reference === undefined ? {} : { reference: input.reference }),
     };
     this.world.addMessage(message);
     this.#dispatchMessage('MESSAGE_CREATE', message);
@@ -107,6 +109,7 @@ export class Messages {
       flags: message.flags,
       reactions: botReactions,
       ...(message.interaction ? { interactionId: message.interaction.id } : {}),
+      ...(message.reference === undefined ? {} : { replyTo: message.reference.messageId }),
       createdAt: message.createdAt,
       ...(message.editedAt === undefined ? {} : { editedAt: message.editedAt }),
       ...(message.deleted ? { deleted: true } : {}),
@@ -131,8 +134,11 @@ export class Messages {
     return this.#guildId(message) === undefined ? I.DirectMessages : I.GuildMessages;
   }
 
-  /** Bots see content of their own messages, DMs, and messages that mention them. */
-  #visibleWithoutIntent(message: StoredMessage): boolean {
+  /**
+   * Bots see content of their own messages, DMs, and messages that mention them — a reply that
+   * pings the bot mentions it (Gateway > Privileged Intents > Message Content Intent).
+   */
+  visibleWithoutIntent(message: StoredMessage): boolean {
     const bot = this.world.bot.id;
     return message.authorId === bot || message.mentionIds.includes(bot) || this.#guildId(message) === undefined;
   }
@@ -142,8 +148,14 @@ export class Messages {
     if ((message.flags & FLAG_EPHEMERAL) !== 0) return;
     this.gateway.broadcast(event, (intents) => {
       if ((intents & this.#messageIntent(message)) === 0) return undefined;
-      const redact = (intents & I.MessageContent) === 0 && !this.#visibleWithoutIntent(message);
-      return messagePayload(this.world, message, { gateway: true, redact });
+      const hidden = (intents & I.MessageContent) === 0;
+      // A reply carries the message it answers, whose content follows the same rule on its own.
+      const referenced = message.reference === undefined ? undefined : this.world.messages.get(message.reference.messageId);
+      return messagePayload(this.world, message, {
+        gateway: true,
+        redact: hidden && !this.visibleWithoutIntent(message),
+        redactReferenced: hidden && referenced !== undefined && !this.visibleWithoutIntent(referenced),
+      });
     });
   }
 

@@ -4,6 +4,7 @@
  */
 import {
   ChannelType,
+  MessageReferenceType,
   ThreadAutoArchiveDuration,
   type APIAttachment,
   type APIChannel,
@@ -155,6 +156,8 @@ export interface MessagePayloadOptions {
   gateway?: boolean;
   /** Strip what the MessageContent intent guards (content, embeds, attachments, components). */
   redact?: boolean;
+  /** The same for a reply's `referenced_message`. */
+  redactReferenced?: boolean;
 }
 
 export function messagePayload(
@@ -221,6 +224,30 @@ export function messagePayload(
     // Gateway messages name their channel's type; discord.js needs it to build an uncached DM channel.
     ...(options.gateway && channel ? { channel_type: channelTypeOf(channel) } : {}),
     ...(member ? { member } : {}),
+    ...referencePayload(world, message, options),
+  };
+}
+
+/**
+ * A reply's `message_reference` (type 0, the default: a reply) and `referenced_message`, the
+ * message replied to — null once it was deleted (Resources > Message > Message Object: "If the
+ * field exists but is null, the referenced message was deleted").
+ */
+function referencePayload(world: World, message: StoredMessage, options: MessagePayloadOptions): Partial<APIMessage> {
+  const reference = message.reference;
+  if (reference === undefined) return {};
+  const referenced = world.messages.get(reference.messageId);
+  return {
+    message_reference: {
+      type: MessageReferenceType.Default,
+      message_id: reference.messageId,
+      channel_id: reference.channelId,
+      ...(reference.guildId === undefined ? {} : { guild_id: reference.guildId }),
+    },
+    referenced_message:
+      referenced === undefined || referenced.deleted
+        ? null
+        : messagePayload(world, { ...referenced, reference: undefined }, { redact: options.redactReferenced === true }),
   };
 }
 

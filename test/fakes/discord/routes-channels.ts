@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Ctx } from './context.js';
 import {
   DiscordError,
+  invalidForm,
   missingAccess,
   missingPermissions,
   notAuthor,
@@ -41,14 +42,9 @@ const sendPermission = (channel: StoredChannel): bigint =>
 
 /** REST hides others' content unless the app is approved for MessageContent (as Discord does). */
 function restMessage(ctx: Ctx, message: StoredMessage): Reply['body'] {
-  const bot = ctx.world.bot.id;
-  const channel = ctx.world.channel(message.channelId);
-  const visible =
-    ctx.messageContentApproved ||
-    message.authorId === bot ||
-    message.mentionIds.includes(bot) ||
-    channel?.kind === 'dm';
-  return messagePayload(ctx.world, message, { redact: !visible });
+  const visible = (m: StoredMessage) => ctx.messageContentApproved || ctx.messages.visibleWithoutIntent(m);
+  const referenced = message.reference === undefined ? undefined : ctx.world.messages.get(message.reference.messageId);
+  return messagePayload(ctx.world, message, { redact: !visible(message), redactReferenced: referenced !== undefined && !visible(referenced) });
 }
 
 const ListQuery = z.object({
@@ -73,6 +69,29 @@ function mentionsIn(ctx: Ctx, content: string): string[] {
   return [...content.matchAll(/<@!?(\d{17,20})>/g)].flatMap((m) => (m[1] && ctx.world.users.has(m[1]) ? [m[1]] : []));
 }
 
+const ReferenceBody = z.looseObject({
+  message_reference: z.looseObject({ message_id: z.string(), channel_id: z.string().optional(), fail_if_not_exists: z.boolean().optional() }).nullish(),
+});
+
+/**
+ * The message a new message replies to. Replying to a message that is not in the channel fails
+ * with 50035 (message_reference: Unknown message) unless `fail_if_not_exists` is false, in which
+ * case it is sent as a plain message (Resources > Message > Message Reference Structure).
+ */
+function replyReference(ctx: Ctx, channelId: string, body: unknown): StoredMessage['reference'] {
+  const wanted = ReferenceBody.parse(body ?? {}).message_reference;
+  if (wanted === undefined || wanted === null) return undefined;
+  const target = ctx.world.messages.get(wanted.message_id);
+  const found = target !== undefined && !target.deleted && target.channelId === (wanted.channel_id ?? channelId) && target.channelId === channelId;
+  if (!found) {
+    if (wanted.fail_if_not_exists === false) return undefined;
+    throw invalidForm([{ path: 'message_reference', code: 'MESSAGE_REFERENCE_UNKNOWN_MESSAGE', message: 'Unknown message' }]);
+  }
+  const channel = ctx.world.channel(channelId);
+  const guildId = channel === undefined ? undefined : ctx.world.guildIdOf(channel);
+  return { messageId: target.id, channelId, ...(guildId === undefined ? {} : { guildId }) };
+}
+
 function createMessage(ctx: Ctx, req: ParsedRequest, channelId: string): Reply {
   const channel = ctx.world.channel(channelId);
   const needed = channel ? [sendPermission(channel)] : [];
@@ -81,14 +100,15 @@ function createMessage(ctx: Ctx, req: ParsedRequest, channelId: string): Reply {
   const body = parseMessageBody(req.body);
   // Ephemeral is for interaction responses only; Discord ignores it on channel messages.
   const checked = checkMessage(body, req.files.length, requestedFlags(body) & ~FLAG_EPHEMERAL);
-  const reference = z.looseObject({ message_reference: z.looseObject({ message_id: z.string() }).optional() }).parse(req.body ?? {});
+  const reference = replyReference(ctx, channelId, req.body);
   const message = ctx.messages.create({
     ...checked,
     channelId,
     authorId: ctx.world.bot.id,
     files: req.files,
     mentionIds: mentionsIn(ctx, checked.content),
-    type: reference.message_reference ? 19 : 0,
+    type: reference === undefined ? 0 : 19,
+    ...(reference === undefined ? {} : { reference }),
   });
   return { status: 200, body: messagePayload(ctx.world, message) };
 }

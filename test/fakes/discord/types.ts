@@ -46,6 +46,8 @@ export interface FakeMessage {
   reactions: string[];
   /** The interaction this message answers (reply, deferred reply or follow-up), if any. */
   interactionId?: string;
+  /** For a reply (type 19): the id of the message it replies to. */
+  replyTo?: string;
   createdAt: number;
   editedAt?: number;
   deleted?: boolean;
@@ -197,8 +199,13 @@ export interface FakeDiscord {
     /** Simulate a modified client: submit a modal the bot never showed this user. */
     forge?: boolean;
   }): FakeInteraction;
-  /** MESSAGE_CREATE; without mentionBot the bot gets empty content (no MessageContent intent). */
-  postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean }): FakeMessage;
+  /**
+   * MESSAGE_CREATE; without mentionBot the bot gets empty content (no MessageContent intent).
+   * `replyTo` makes it a reply (type 19, with message_reference and referenced_message) to a
+   * message of the same channel, pinging its author unless `ping: false`: a reply that pings the
+   * bot mentions it, so its content arrives without the intent.
+   */
+  postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean; replyTo?: string; ping?: boolean }): FakeMessage;
   /** A DM to the bot (creates the DM channel; Discord sends no CHANNEL_CREATE for it). */
   dm(opts: { user: FakeUser; content: string }): FakeMessage;
   /** MESSAGE_REACTION_ADD with ids only, so the bot needs partials for uncached messages. */

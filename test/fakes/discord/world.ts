@@ -87,6 +87,8 @@ export interface StoredMessage {
   webhookId?: string;
   /** The thread started from this message, if any. */
   threadId?: string;
+  /** For a reply (type 19): the message replied to (Resources > Message > Message Reference Structure). */
+  reference?: { messageId: string; channelId: string; guildId?: string };
 }
 
 /** Every guild, channel, message and command the fake knows, with the built-in cast. */
