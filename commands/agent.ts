@@ -24,10 +24,11 @@ export const data = new SlashCommandBuilder()
   .addBooleanOption((o) => o.setName('private').setDescription('Only you see the replies (no thread), and the run stays private'));
 
 export async function execute(interaction: ChatInputCommandInteraction, app: BotApp): Promise<void> {
-  const mode = AGENT_MODES.find((m) => m === interaction.options.getString('mode')) ?? 'react';
+  // No mode chosen: the server's or channel's default mode (/config), else react.
+  const mode = AGENT_MODES.find((m) => m === interaction.options.getString('mode'));
   await runFromSlash(interaction, app, {
     goal: interaction.options.getString('goal', true).trim(),
-    mode,
+    ...(mode === undefined ? {} : { mode }),
     private: interaction.options.getBoolean('private') ?? false,
   });
 }

@@ -8,6 +8,8 @@ const HELP = `**Cairn** works on a goal with tools and memory, shows its steps, 
 • \`/schedule add cron:… goal:…\` — run a goal on a schedule and post the report in a channel (\`notify:on-change\` posts only when the finding changed); \`list|pause|resume|run|remove\`. Managing schedules needs Manage Server or an admin role.
 • \`@Cairn …\` or a DM — a conversational answer from the same agent and memory.
 • \`/runs list|show|cancel\` — your recent runs, one run's steps, or stop one.
+• \`/usage\` — your runs, tokens and estimated cost today and this month, against your daily budget and the server's; admins also see the server's totals by person and by schedule, and its costliest runs.
+• \`/config show|set|reset\` — this server's settings (instructions, model, mode, max steps, disabled tools, approvals, budgets, mentions, threads): \`show\` lists each value and where it comes from (default → server → channel → thread); changing them needs Manage Server or an admin role.
 • \`/memory search|lessons|forget|export|stats\` — what Cairn remembers about you and this channel, and the lessons it learned from 👎; forget any of it or export it.
 Cairn remembers facts you tell it to keep, your runs and conversations. Your private memories are never shown to anyone else's runs.`;
 

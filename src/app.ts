@@ -14,6 +14,11 @@ import { RunMemory } from './memory/run-memory.js';
 import { Reflector } from './feedback/reflector.js';
 import { DailyBudget } from './budget/daily-budget.js';
 import { SpendLedger } from './budget/ledger.js';
+import { Budgets } from './budget/budgets.js';
+import { envBudgetLimits } from './budget/limits.js';
+import { WarnedServers } from './budget/warned-servers.js';
+import { recordingUsage } from './usage/recorder.js';
+import { UsageStore } from './usage/store.js';
 import type { ChatModel } from './llm/types.js';
 import { modelChangeJudge } from './scheduler/change.js';
 import type { ReportDelivery } from './scheduler/delivery.js';
@@ -29,6 +34,14 @@ import { searchProviderFrom, webSearchTool } from './tools/search/index.js';
 import { httpTools } from './tools/web/http.js';
 import { WorkspaceRetention } from './tools/workspace-retention.js';
 import { errorMessage } from './text.js';
+import { Conversations, DEFAULT_CONVERSATION_LIMITS } from './conversations/service.js';
+import { StoredScheduleReports } from './conversations/schedule-reports.js';
+import { ConversationStore } from './conversations/store.js';
+import { settingsSchema } from './memory/schema.js';
+import { Settings, settingsLimitsFrom } from './settings/service.js';
+import { settingsBudgetLimits } from './settings/budget-limits.js';
+import { runOptionsFor } from './settings/run-options.js';
+import { ModelCatalog } from './llm/models.js';
 
 /** The services every surface (terminal now, Discord later) is built from. */
 export interface App {
@@ -41,8 +54,18 @@ export interface App {
   reflector: Reflector;
   /** Each person's daily spend: held per run as it starts, settled and recorded as it ends. */
   budget: DailyBudget;
+  /** Every daily budget a run is held to: its payer's and, in a server, the server's (over `budget`'s accounts). */
+  budgets: Budgets;
+  /** One row per finished run and reflection, for `/usage`. */
+  usage: UsageStore;
   /** The chat model, for calls outside runs (report comparisons). */
   model: ChatModel;
+  /** The models runs may use: CAIRN_MODEL and the allow-list CAIRN_MODELS (per-server `model` setting). */
+  models: ModelCatalog;
+  /** Settings per server, channel and thread (/config); `resolve` is synchronous. */
+  settings: Settings;
+  /** Conversations (threads, DMs, reply chains, schedules' reports): their turns and the history runs get. */
+  conversations: Conversations;
   /** Flushes and closes the memory database. */
   close(): Promise<void>;
 }
@@ -88,33 +111,40 @@ async function mcpServersOf(config: Config) {
   }
 }
 
+/**
+ * A chat model as runs use it: tools as `tools`, or in the prompt for servers that refuse them
+ * (CAIRN_TOOL_CALLING); every prompt fitted to the model's window (CAIRN_CONTEXT_TOKENS when it is
+ * the configured model, else asked of the server on first use).
+ */
+function chatModelFor(config: Config, id: string, log: Logger): FitWindowModel {
+  const client = new OpenAiChatModel({ model: id, baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, timeoutMs: config.llm.timeoutMs, maxRetries: config.llm.maxRetries, log });
+  const configured = id === config.llm.model ? config.llm.contextTokens : undefined;
+  return new FitWindowModel(new ToolCallingModel(client, { setting: config.llm.toolCalling, log }), {
+    window: () => resolveContextWindow({ model: id, baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, configured, log }),
+    maxOutputTokens: config.llm.maxOutputTokens,
+    log,
+  });
+}
+
 /** Composition root: config → logger → llm → memory → tools → agent. */
 export async function createApp(config: Config, log: Logger, options: { externalTools?: boolean } = {}): Promise<App> {
   // Settings that can be wrong are checked before anything is opened or started.
   const web = webTools(config);
-  const client = new OpenAiChatModel({
-    model: config.llm.model,
-    baseURL: config.llm.baseURL,
-    apiKey: config.llm.apiKey,
-    timeoutMs: config.llm.timeoutMs,
-    maxRetries: config.llm.maxRetries,
-    log,
-  });
-  // Tools as `tools`, or in the prompt for servers that refuse them (CAIRN_TOOL_CALLING); every
-  // prompt fitted to the model's window (CAIRN_CONTEXT_TOKENS, else asked of the server on first use).
-  const model = new FitWindowModel(new ToolCallingModel(client, { setting: config.llm.toolCalling, log }), {
-    window: () =>
-      resolveContextWindow({ model: config.llm.model, baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, configured: config.llm.contextTokens, log }),
-    maxOutputTokens: config.llm.maxOutputTokens,
-    log,
-  });
+  const model = chatModelFor(config, config.llm.model, log);
+  const priceTable = buildPriceTable(config.llm.pricesJson);
+  // The default model and the others a server may pick (CAIRN_MODELS), each built on first use.
+  const models = new ModelCatalog(config.llm.model, config.llm.models, (id) => (id === config.llm.model ? model : chatModelFor(config, id, log)), (id) => priceFor(id, priceTable));
   const memory = await openMemory(config, log);
-  const price = priceFor(config.llm.model, buildPriceTable(config.llm.pricesJson));
-  const budget = new DailyBudget(config.discord.dailyBudgetUsd, new SpendLedger(memory.db.spend), (work, what) => {
+  const price = priceFor(config.llm.model, priceTable);
+  const track = (work: Promise<unknown>, what: string) => {
     memory.track(work, what, log);
-  });
-  await budget.load();
-  const reflector = new Reflector(memory, model, log, undefined, { daily: budget, price });
+  };
+  const budget = new DailyBudget(config.discord.dailyBudgetUsd, new SpendLedger(memory.db.spend), track);
+  const budgets = new Budgets(budget, envBudgetLimits(config.discord), new WarnedServers(memory.db.meta, track), track);
+  await budgets.load();
+  const usage = await UsageStore.open(memory.db);
+  await usage.prune(Date.now());
+  const reflector = new Reflector(memory, model, log, undefined, { budgets, price, usage });
   reflector.start();
   // Commands that never run the agent skip what reaches outside: no sandbox probe, no MCP servers started.
   const external = options.externalTools ?? true;
@@ -157,10 +187,11 @@ export async function createApp(config: Config, log: Logger, options: { external
     completionCheck: config.completionCheck,
     modes: config.modes,
     approvals: config.approvals,
-    memory: new RunMemory(memory, log, undefined, (run, result) => {
+    // Every run ends through the memory port: its usage is recorded there, whatever started it.
+    memory: recordingUsage(new RunMemory(memory, log, undefined, (run, result) => {
       const cause = result.status === 'failed' ? 'failed' : 'stopped';
       memory.track(reflector.request({ runId: run.runId, cause, userId: run.billedTo, comment: null }), 'queueing a reflection', log);
-    }),
+    }), usage, track),
   });
   const close = async () => {
     await workspaces.close();
@@ -168,7 +199,19 @@ export async function createApp(config: Config, log: Logger, options: { external
     await mcp.close();
     await memory.close();
   };
-  return { config, log, agent, tools, memory, reflector, budget, model, close };
+  // After the tools: disabled_tools must name tools this process offers.
+  const settings = await Settings.open(await memory.db.table('settings', settingsSchema), {
+    limits: settingsLimitsFrom(config, tools.list().map((tool) => tool.name)),
+    log,
+  });
+  // Budgets from here on follow each server's settings (user_daily_budget_usd, server_daily_budget_usd).
+  budgets.setLimits(settingsBudgetLimits(settings));
+  // Earlier turns are fitted to a share of the same window the prompt fitter uses.
+  const conversations = new Conversations(new ConversationStore((name, schema) => memory.db.table(name, schema), log), async () => (await model.contextWindow()).tokens, {
+    ...DEFAULT_CONVERSATION_LIMITS,
+    ...config.conversations,
+  });
+  return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, close };
 }
 
 /** Backoff never grows past this, however many failures. */
@@ -191,6 +234,12 @@ export function createScheduler(app: App, delivery: ReportDelivery | null, hooks
       log,
       now: () => Date.now(),
       workspaceFor: (schedule) => path.join(workspaceRoot, `schedule-${schedule.id}`),
+      reports: new StoredScheduleReports(app.conversations.store),
+      // The settings of the server and channel the reports go to; the schedule keeps its own mode.
+      runOptions: (schedule) => {
+        const { mode: _own, ...options } = runOptionsFor(app.settings, app.models, { guildId: schedule.guildId, channelId: schedule.channelId });
+        return options;
+      },
       ...hooks,
     },
     log,

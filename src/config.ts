@@ -50,6 +50,10 @@ const envSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: httpUrl.optional(),
   CAIRN_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  // Models /config may choose per server or channel; CAIRN_MODEL is always one of them.
+  CAIRN_MODELS: commaList(/^[^\s,]{1,200}$/, 'must be a comma-separated list of model ids (no spaces, at most 200 characters each)')
+    .refine((ids) => ids.length <= 100, { error: 'may list at most 100 models' })
+    .default([]),
   CAIRN_EMBEDDINGS: z.string().min(1).default('local'),
   CAIRN_DATA_DIR: z.string().min(1).default('./memory-data'),
   CAIRN_MIN_SCHEDULE_INTERVAL_S: wholeNumber(1, 31_536_000, 60),
@@ -82,6 +86,17 @@ const envSchema = z.object({
   CAIRN_RUNS_PER_MINUTE: wholeNumber(1, 1_000, 6),
   CAIRN_COMMANDS_PER_MINUTE: wholeNumber(1, 1_000, 30),
   CAIRN_DAILY_BUDGET_USD: positiveNumber(100_000, 5),
+  // Optional: unset means a server's spend is not limited as a whole (each person's still is).
+  CAIRN_SERVER_DAILY_BUDGET_USD: z.coerce
+    .number({ error: 'must be a number of US dollars' })
+    .min(0, { error: 'must be 0 or more' })
+    .max(1_000_000, { error: 'must be at most 1000000' })
+    .optional(),
+  CAIRN_THREADS: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
+  // The privileged Message Content intent: asked for only when on (README: Conversations).
+  CAIRN_MESSAGE_CONTENT: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
+  CAIRN_CONVERSATION_MAX_TURNS: wholeNumber(10, 1_000, 200),
+  CAIRN_CONVERSATION_TOKENS: wholeNumber(256, 1_000_000, 6_000),
   CAIRN_MAX_CONCURRENT_RUNS: wholeNumber(1, 1_000, 64),
   CAIRN_SHUTDOWN_GRACE_S: wholeNumber(0, 9, 7),
   DISCORD_GLOBAL_REQUESTS_PER_SECOND: wholeNumber(1, 10_000, 50),
@@ -128,6 +143,12 @@ export interface Config {
     runsPerMinute: number;
     commandsPerMinute: number;
     dailyBudgetUsd: number;
+    /** CAIRN_SERVER_DAILY_BUDGET_USD: one server's spend per UTC day; null: no server-wide limit. */
+    serverDailyBudgetUsd: number | null;
+    /** CAIRN_THREADS: whether a mention's answer opens a thread (servers may change it with /config). */
+    threads: boolean;
+    /** CAIRN_MESSAGE_CONTENT: ask for the privileged intent and answer every message in Cairn's threads. */
+    messageContent: boolean;
     maxConcurrentRuns: number;
     /** How long running runs get to finish on shutdown before they are interrupted. */
     shutdownGraceMs: number;
@@ -138,6 +159,8 @@ export interface Config {
     apiKey: string | undefined;
     baseURL: string | undefined;
     model: string;
+    /** The models /config may choose: CAIRN_MODEL first, then CAIRN_MODELS (no repeats). */
+    models: string[];
     timeoutMs: number;
     maxRetries: number;
     /** Raw JSON price overrides (parsed by the LLM pricing module). */
@@ -169,6 +192,8 @@ export interface Config {
     maxSchedules: number;
   };
   logLevel: (typeof LOG_LEVELS)[number];
+  /** Conversations: turns one keeps, and the most tokens of earlier turns a prompt carries. */
+  conversations: { maxTurns: number; historyTokens: number };
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
   /** Check each final answer against the goal before a run counts as succeeded. */
   completionCheck: boolean;
@@ -265,6 +290,9 @@ export function loadConfig(
       runsPerMinute: e.CAIRN_RUNS_PER_MINUTE,
       commandsPerMinute: e.CAIRN_COMMANDS_PER_MINUTE,
       dailyBudgetUsd: e.CAIRN_DAILY_BUDGET_USD,
+      serverDailyBudgetUsd: e.CAIRN_SERVER_DAILY_BUDGET_USD ?? null,
+      threads: e.CAIRN_THREADS === 'on',
+      messageContent: e.CAIRN_MESSAGE_CONTENT === 'on',
       maxConcurrentRuns: e.CAIRN_MAX_CONCURRENT_RUNS,
       shutdownGraceMs: e.CAIRN_SHUTDOWN_GRACE_S * 1000,
       globalRequestsPerSecond: e.DISCORD_GLOBAL_REQUESTS_PER_SECOND,
@@ -273,6 +301,7 @@ export function loadConfig(
       apiKey: e.OPENAI_API_KEY,
       baseURL: e.OPENAI_BASE_URL,
       model: e.CAIRN_MODEL,
+      models: [...new Set([e.CAIRN_MODEL, ...e.CAIRN_MODELS])],
       timeoutMs: e.CAIRN_LLM_TIMEOUT_S * 1000,
       maxRetries: e.CAIRN_LLM_MAX_RETRIES,
       pricesJson: e.CAIRN_PRICES,
@@ -295,6 +324,7 @@ export function loadConfig(
       maxSchedules: e.CAIRN_MAX_SCHEDULES,
     },
     logLevel: e.LOG_LEVEL,
+    conversations: { maxTurns: e.CAIRN_CONVERSATION_MAX_TURNS, historyTokens: e.CAIRN_CONVERSATION_TOKENS },
     limits: {
       maxSteps: e.CAIRN_MAX_STEPS,
       maxTokens: e.CAIRN_MAX_TOKENS,

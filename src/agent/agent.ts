@@ -49,6 +49,12 @@ export interface RunRequest {
   limits?: Partial<RunLimits>;
   /** Earlier conversation turns (chat), oldest first. */
   history?: ChatMessage[];
+  /**
+   * Indexes of `history` messages holding other people's words (a conversation several people
+   * share): not the caller's own, so the hosts they name are not trusted, and the run is exposed
+   * from the start, as with memory written by others (src/agent/exposure.ts).
+   */
+  historyFromOthers?: readonly number[];
   workspaceDir?: string;
   runId?: string;
   /** Who the run acts for and where (memory scope). Default: the local terminal user. */
@@ -182,7 +188,7 @@ export class Agent {
         },
         settings: this.deps.modes ?? DEFAULT_MODE_SETTINGS,
         approvals: { policy: { ...(this.deps.approvals ?? DEFAULT_APPROVALS), ...request.approvals }, approver: request.approver ?? noApprover },
-        exposure: Exposure.forRun({ goal, history: request.history ?? [], scope, fromOthers: recalled?.fromOthers ?? 0 }),
+        exposure: Exposure.forRun({ goal, history: request.history ?? [], othersTurns: request.historyFromOthers ?? [], scope, fromOthers: recalled?.fromOthers ?? 0 }),
         model,
         tools,
         budget,

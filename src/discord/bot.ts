@@ -4,7 +4,10 @@ import { COMMANDS } from '../../commands/index.js';
 import { createScheduler, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { AccessPolicy, RunLimiter } from './access.js';
+import { postServerWarnings, scheduleBudgetHooks } from './budget-hooks.js';
 import { createClient } from './client.js';
+import { settingsConversationPolicy } from '../settings/conversation-policy.js';
+import type { ConversationPolicy } from '../conversations/types.js';
 import { TOKEN_LIFETIME_MS, type BotApp } from './context.js';
 import { handleMessage } from './conversation.js';
 import { explainDiscordError } from './errors.js';
@@ -37,13 +40,13 @@ export class DiscordBot {
     private readonly state: { accepting: boolean },
   ) {}
 
-  static async start(app: App, options: { tokenLifetimeMs?: number } = {}): Promise<DiscordBot> {
+  static async start(app: App, options: { tokenLifetimeMs?: number; conversationPolicy?: ConversationPolicy } = {}): Promise<DiscordBot> {
     const { config, log } = app;
     const client = createClient(config);
     const state = { accepting: true };
     const runs = new RunRegistry();
-    const limiter = new RunLimiter(config.discord, app.budget);
-    const spentNote = `its creator's daily budget of $${config.discord.dailyBudgetUsd.toFixed(2)} is spent (it resets at 00:00 UTC)`;
+    const limiter = new RunLimiter(config.discord, app.budgets);
+    postServerWarnings(app, client, log);
     const scheduler = createScheduler(app, new DiscordReportDelivery(client, log), {
       // Scheduled runs are listed, cancellable and drained on shutdown like any other.
       onRunStarted: ({ runId, schedule, controller, done }) => {
@@ -59,18 +62,8 @@ export class DiscordBot {
           interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; it will be caught up when Cairn is back.`,
         });
       },
-      // Their cost is held from, and booked to, the creator's daily budget.
-      refusal: (schedule) => (app.budget.remaining(schedule.creatorId) > 0 ? null : spentNote),
-      hold: (schedule) => {
-        const reservation = app.budget.reserve(schedule.creatorId, app.agent.defaultLimits.maxCostUsd);
-        if (reservation === null) return spentNote;
-        return {
-          capUsd: reservation.capUsd,
-          finish: (costUsd, runId) => {
-            reservation.settle(costUsd, { kind: 'run', id: runId });
-          },
-        };
-      },
+      // Their cost is held from, and booked to, the creator's daily budget and their server's.
+      ...scheduleBudgetHooks(app),
     });
     const context: BotApp = {
       app,
@@ -83,6 +76,8 @@ export class DiscordBot {
       approvals: new PendingApprovals(),
       accepting: () => state.accepting,
       tokenLifetimeMs: options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS,
+      // Per server and channel (/config `threads`, `mentions`), inheriting CAIRN_THREADS.
+      conversationPolicy: options.conversationPolicy ?? settingsConversationPolicy(app.settings),
     };
     const bot = new DiscordBot(client, context, state);
     const route = createRouter(context, COMMANDS);
@@ -102,7 +97,18 @@ export class DiscordBot {
         resolve();
       });
     });
-    await client.login(config.discord.token);
+    await client.login(config.discord.token).catch(async (error: unknown) => {
+      await client.destroy();
+      // Discord closes the connection with 4014 when the app is not approved for a privileged intent.
+      if (config.discord.messageContent && error instanceof Error && /disallowed intents/i.test(error.message)) {
+        throw new Error(
+          'Discord refused the Message Content intent that CAIRN_MESSAGE_CONTENT=on asks for. Turn it on in the developer portal ' +
+            '(your application → Bot → Privileged Gateway Intents → Message Content Intent), or set CAIRN_MESSAGE_CONTENT=off.',
+          { cause: error },
+        );
+      }
+      throw error;
+    });
     await ready;
     log.info({ user: client.user?.tag, guilds: client.guilds.cache.size }, 'connected to Discord');
     if (config.discord.guildId !== undefined && client.application !== null) {

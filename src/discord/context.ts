@@ -3,8 +3,12 @@ import type { App } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AccessPolicy, Caller, RunLimiter, RunTicket } from './access.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
+import type { ConversationPolicy } from '../conversations/types.js';
 import type { PendingApprovals } from './approvals.js';
 import type { RunRegistry } from './runs.js';
+import type { AgentMode } from '../agent/events.js';
+import { runOptionsFor, type SettingsRunOptions } from '../settings/run-options.js';
+import type { SettingsWhere } from '../settings/types.js';
 
 /** What commands and handlers get: the app's services plus the bot's own. */
 export interface BotApp {
@@ -22,6 +26,8 @@ export interface BotApp {
   accepting(): boolean;
   /** How long an interaction token is used before switching to channel messages (Discord: 15 min). */
   tokenLifetimeMs: number;
+  /** Per place: whether mentions are answered and whether they open threads (the environment, or /config). */
+  conversationPolicy: ConversationPolicy;
 }
 
 /** Interaction tokens die after 15 minutes; stop using them a little before. */
@@ -61,14 +67,23 @@ export function callerOfMessage(message: Message, reactor?: User | PartialUser):
 }
 
 /**
- * Reserves a run slot and a share of the caller's daily budget, or says why a new run may not
+ * Reserves a run slot and a share of the caller's daily budget (and their server's), or says why a new run may not
  * start now (shutdown, rate and budget limits). The caller has passed `gate` (the allow-lists)
  * already: the router does it for every interaction, the message handler for every message.
  * The ticket must be finished.
  */
 export function reserveRun(bot: BotApp, caller: Caller): RunTicket | string {
   if (!bot.accepting()) return 'Cairn is restarting and is not taking new runs. Try again in a minute.';
-  return bot.limiter.tryStart(caller.userId, bot.app.agent.defaultLimits.maxCostUsd);
+  // In a server the run is held to the server's budget too; its 80% notice goes to this channel.
+  return bot.limiter.tryStart(caller.userId, bot.app.agent.defaultLimits.maxCostUsd, { guildId: caller.guildId, channelId: caller.channelId === '' ? null : caller.channelId });
+}
+
+/**
+ * What the settings of the place (server → channel → thread, /config) change in a run started
+ * there: instructions, model, mode (when `chosenMode` is undefined), step limit, tools, approvals.
+ */
+export function runSettings(bot: BotApp, where: SettingsWhere, chosenMode?: AgentMode): SettingsRunOptions {
+  return runOptionsFor(bot.app.settings, bot.app.models, where, chosenMode);
 }
 
 /** Why the caller may not use a command, button, modal or reaction here now (allow-lists, rate), or null. */

@@ -89,6 +89,10 @@ export interface OpenOptions {
  * atomically), working blocks, episodes, reflections, schedules, spend and meta.
  */
 export class MemoryDb {
+  /** Tables opened by name beside the fixed ones (`table()`), closed with the database. */
+  private readonly extraTables = new Map<string, Promise<Table>>();
+  private readonly openExtraTables: Table[] = [];
+
   private constructor(
     readonly connection: lancedb.Connection,
     readonly meta: Table,
@@ -147,8 +151,34 @@ export class MemoryDb {
     return this.connection.createEmptyTable(`memories_${n}`, memoriesSchema(dimensions), { mode: 'create' });
   }
 
+  /**
+   * Opens the table `name` (settings …), creating it empty with `schema` the first time; one
+   * handle per name, closed with the database. For tables only some surfaces need.
+   */
+  table(name: string, schema: Schema): Promise<Table> {
+    let opened = this.extraTables.get(name);
+    if (opened === undefined) {
+      opened = this.connection
+        .tableNames()
+        .then((names) => openOrCreate(this.connection, names, name, schema))
+        .then(
+          (table) => {
+            this.openExtraTables.push(table);
+            return table;
+          },
+          (error: unknown) => {
+            // A failed open is not kept: the next call tries again.
+            this.extraTables.delete(name);
+            throw error;
+          },
+        );
+      this.extraTables.set(name, opened);
+    }
+    return opened;
+  }
+
   close(): void {
-    for (const table of [this.meta, this.memories, this.working, this.episodes, this.reflections, this.schedules, this.spend]) table.close();
+    for (const table of [...this.openExtraTables, this.meta, this.memories, this.working, this.episodes, this.reflections, this.schedules, this.spend]) table.close();
     this.connection.close();
   }
 }

@@ -156,8 +156,9 @@ export const episodesSchema = new Schema([
 export const metaSchema = new Schema([text('key'), text('value')]);
 
 /**
- * What each run and reflection cost, billed to a person (a scheduled run: its creator). The daily
- * budget is counted from it, so spend survives restarts and is never billed to a schedule's id.
+ * What each run and reflection cost, billed to a person (a scheduled run: its creator) and, for a
+ * run in a server, to the server too (`user_id` = `guild:<server id>`). The daily budgets are
+ * counted from it, so spend survives restarts and is never billed to a schedule's id.
  */
 export const spendSchema = new Schema([text('id'), text('user_id'), text('kind'), float('usd'), float('at')]);
 
@@ -218,6 +219,21 @@ export const schedulesSchema = new Schema([
   text('last_delivery_error', true),
   new Field('consecutive_failures', new Int32(), false),
   float('backoff_until', true),
+]);
+
+/**
+ * Settings per server, channel and thread (src/settings): one row per scope and key, `id` being
+ * `<scope_kind>:<scope_id>:<key>`, the value JSON text checked against its key on every read.
+ */
+export const settingsSchema = new Schema([
+  text('id'),
+  text('guild_id'),
+  text('scope_kind'),
+  text('scope_id'),
+  text('key'),
+  text('value'),
+  text('updated_by'),
+  float('updated_at'),
 ]);
 
 /** SQL string literal for LanceDB filters: the only escaping SQL needs is doubling quotes. */

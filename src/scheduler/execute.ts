@@ -1,9 +1,10 @@
-import type { Agent } from '../agent/agent.js';
+import type { Agent, RunRequest } from '../agent/agent.js';
 import { newRunId } from '../agent/agent.js';
 import type { RunResult } from '../agent/events.js';
 import { StepLog } from '../agent/step-log.js';
 import type { Logger } from '../log.js';
 import { clip, errorMessage, oneLine } from '../text.js';
+import { renderReports, type PastReport, type ScheduleReports } from '../conversations/schedule-reports.js';
 import type { ChangeJudge } from './change.js';
 import { DeliveryError, shouldDeliver, type FireReason, type ReportDelivery } from './delivery.js';
 import type { Schedule, ScheduleStore } from './store.js';
@@ -29,19 +30,26 @@ export interface ExecuteDeps {
   nextRunAt: (schedule: Schedule) => number | null;
   /** Told when a run starts, so a surface can list, cancel and bill it (e.g. /runs cancel, the daily budget). */
   onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<RunResult | undefined> }) => void;
-  /** Why a schedule may not run now (its creator's daily budget is spent, say), or null. */
+  /** Why a schedule may not run now (its creator's or its server's daily budget is spent), or null; a skipped firing is recorded. */
   refusal?: (schedule: Schedule) => string | null;
   /**
-   * Holds the run's share of its creator's daily budget as it starts (its cost limit), or says
+   * Holds the run's share of its creator's and its server's daily budgets as it starts (its cost limit), or says
    * why it may not start; the hold is settled with the run's cost when it ends.
    */
   hold?: (schedule: Schedule) => ScheduleHold | string;
   sinks?: Parameters<Agent['run']>[0]['sinks'];
   /** One workspace per schedule, kept between its runs (files it writes are there next time). */
   workspaceFor?: (schedule: Schedule) => string;
+  /** The schedule's reports as its conversation: the last few go, in order, into the next run's briefing. */
+  reports?: ScheduleReports;
+  /** What the settings of the schedule's server and channel change in its runs (instructions, model, tools, …). */
+  runOptions?: (schedule: Schedule) => ScheduleRunOptions;
 }
 
-/** A scheduled run's share of its creator's daily budget. */
+/** The settings' share of a scheduled run's request; the schedule keeps its own mode. */
+export type ScheduleRunOptions = Pick<RunRequest, 'instructions' | 'model' | 'disabledTools' | 'approvals'> & { limits?: { maxSteps: number } };
+
+/** A scheduled run's share of its creator's daily budget and its server's. */
 export interface ScheduleHold {
   capUsd: number;
   finish(costUsd: number | null, runId: string): void;
@@ -55,18 +63,27 @@ export interface Execution {
   pausedReason: string | null;
 }
 
-/** The previous report, given to the next run so it can say what changed. */
-function briefing(schedule: Schedule): string {
+/**
+ * The schedule's last reports, in order (its conversation), given to the next run so it can say
+ * what changed. Without kept reports (a schedule from before they were kept), the last one stored
+ * on the schedule.
+ */
+function briefing(schedule: Schedule, reports: readonly PastReport[]): string {
   const intro = `This is a scheduled run (schedule ${schedule.id}, cron "${schedule.cron}" in ${schedule.timeZone}); your answer is posted as the report.`;
-  if (schedule.lastReport === null || schedule.lastReportAt === null) return `${intro} There is no earlier report.`;
-  return [
-    intro,
-    `Your previous report, from ${new Date(schedule.lastReportAt).toISOString()}, said:`,
-    '<<<',
-    clip(schedule.lastReport, 3_000),
-    '>>>',
-    'Report what is true now. If the finding changed since then, say what changed.',
-  ].join('\n');
+  const fallback = schedule.lastReport === null || schedule.lastReportAt === null ? [] : [{ runId: null, text: schedule.lastReport, at: schedule.lastReportAt }];
+  const past = reports.length > 0 ? reports : fallback;
+  if (past.length === 0) return `${intro} There is no earlier report.`;
+  return [intro, ...renderReports(past), 'Report what is true now. If the finding changed since then, say what changed.'].join('\n');
+}
+
+/** The kept reports; a store that fails costs the run its history, never the run. */
+async function pastReports(deps: ExecuteDeps, schedule: Schedule): Promise<PastReport[]> {
+  try {
+    return (await deps.reports?.recent(schedule.id)) ?? [];
+  } catch (error) {
+    deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not read the schedule’s earlier reports');
+    return [];
+  }
 }
 
 /** The scope scheduled runs act in: the schedule's channel and server, never its creator's private memories. */
@@ -77,6 +94,11 @@ export function scheduleScope(schedule: Schedule): { userId: string; userName: s
     channelId: schedule.channelId,
     ...(schedule.guildId === null ? {} : { guildId: schedule.guildId }),
   };
+}
+
+/** The schedule a run acted as (its scope's user is `schedule-<id>`), or null for anyone else's run. */
+export function scheduleIdOf(scope: { userId: string }): string | null {
+  return scope.userId.startsWith('schedule-') ? scope.userId.slice('schedule-'.length) : null;
 }
 
 /** A run that could not even start (its workspace could not be made, say) still counts, as a failure. */
@@ -111,8 +133,11 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
   const runId = newRunId();
   const steps = new StepLog();
   const startedAt = deps.now();
+  const past = await pastReports(deps, schedule);
+  const { limits: placeLimits, ...placeOptions } = deps.runOptions?.(schedule) ?? {};
   const running = deps.agent
     .run({
+      ...placeOptions,
       goal: schedule.goal,
       mode: schedule.mode,
       runId,
@@ -120,9 +145,9 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
       scope: scheduleScope(schedule),
       visibility: 'channel',
       billedTo: schedule.creatorId,
-      briefing: briefing(schedule),
+      briefing: briefing(schedule, past),
       signal: controller.signal,
-      ...(hold === null ? {} : { limits: { maxCostUsd: hold.capUsd } }),
+      limits: { ...placeLimits, ...(hold === null ? {} : { maxCostUsd: hold.capUsd }) },
       ...(deps.workspaceFor === undefined ? {} : { workspaceDir: deps.workspaceFor(schedule) }),
       sinks: [steps.sink, ...(deps.sinks ?? [])],
     })
@@ -188,6 +213,11 @@ export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, rea
     };
   });
   if (updated === undefined) deps.log.info({ scheduleId: schedule.id }, 'schedule removed while it ran');
+  else if (keepReport) {
+    await deps.reports?.keep(schedule.id, { runId: result.runId, text: result.answer ?? '', at: now }).catch((error: unknown) => {
+      deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not keep the report for the next runs');
+    });
+  }
   const pausedReason = pause.reason;
   if (pausedReason !== null) {
     const note = `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused: ${pausedReason.replace(/\.$/, '')}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;

@@ -21,7 +21,7 @@ describe('/agent through the real discord.js client', () => {
     // No privileged intent: GuildMembers (1<<1), GuildPresences (1<<8), MessageContent (1<<15).
     expect(intents & ((1 << 1) | (1 << 8) | (1 << 15))).toBe(0);
     const names = (discord.registeredCommands({ guildId: discord.guildId }) as { name: string }[]).map((c) => c.name).sort();
-    expect(names).toEqual(['agent', 'help', 'memory', 'runs', 'schedule']);
+    expect(names).toEqual(['agent', 'config', 'help', 'memory', 'runs', 'schedule', 'usage']);
   });
 
   it('acknowledges at once, shows progress, summarises steps in a thread and answers with 👍/👎', async () => {

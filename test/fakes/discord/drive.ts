@@ -5,6 +5,7 @@
  * could not do them either. The one deliberate exception is `submitModal({ forge: true })`: a
  * modified client submitting a modal the bot never showed (see its comment).
  */
+import { autocompleteData, autocompleteHandle, type AutocompleteOptions, type FakeAutocomplete } from './autocomplete.js';
 import type { Gateway } from './gateway.js';
 import { basePayload, slashData } from './interaction-payloads.js';
 import type { InteractionRecord, Interactions } from './interactions.js';
@@ -52,6 +53,19 @@ export class Driver {
     }
     const data = slashData(this.world, opts, { userId: opts.user.id, guildId });
     return this.#dispatch(this.#record(2, opts.user, channelId), { data });
+  }
+
+  /** Someone typing in an autocomplete option: Discord asks the bot for choices (see autocomplete.ts). */
+  autocomplete(opts: AutocompleteOptions): FakeAutocomplete {
+    const channelId = opts.dm === true ? this.world.dmChannelFor(opts.user.id).id : this.#channel(opts.channelId);
+    this.#mustSee(opts.user, channelId);
+    const channel = this.world.channel(channelId);
+    const guildId = channel ? this.world.guildIdOf(channel) : undefined;
+    if (guildId !== undefined && !has(this.world.permissionsIn(opts.user.id, channelId), Permission.UseApplicationCommands)) {
+      throw new Error(`fake Discord: ${opts.user.username} may not use commands in ${channelId}`);
+    }
+    const data = autocompleteData(this.world, opts, guildId);
+    return autocompleteHandle(this.#dispatch(this.#record(4, opts.user, channelId), { data }));
   }
 
   /**
@@ -111,7 +125,7 @@ export class Driver {
     });
   }
 
-  postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean }): FakeMessage {
+  postMessage(opts: Parameters<FakeDiscord['postMessage']>[0]): FakeMessage {
     const channel = this.world.channel(this.#channel(opts.channelId));
     if (channel?.kind === 'dm') throw new Error('fake Discord: use dm() for direct messages');
     const needed = channel?.kind === 'thread' ? Permission.SendMessagesInThreads : Permission.SendMessages;
@@ -119,6 +133,13 @@ export class Driver {
       throw new Error(`fake Discord: ${opts.user.username} may not post in ${opts.channelId}`);
     }
     const bot = this.world.bot.id;
+    const replied = opts.replyTo === undefined ? undefined : this.#message(opts.replyTo);
+    // The client offers Reply only on messages of the channel one is in.
+    if (replied !== undefined && replied.channelId !== opts.channelId) throw new Error(`fake Discord: message ${replied.id} is not in ${opts.channelId}`);
+    // A reply pings its author unless the replier turns the ping off ("@ON" in the client); the
+    // pinged author is then in `mentions` (Resources > Message > Allowed Mentions: replied_user).
+    const pinged = replied !== undefined && opts.ping !== false && replied.authorId !== opts.user.id ? [replied.authorId] : [];
+    const guildId = channel === undefined ? undefined : this.world.guildIdOf(channel);
     const message = this.messages.create({
       channelId: opts.channelId,
       authorId: opts.user.id,
@@ -126,7 +147,9 @@ export class Driver {
       embeds: [],
       components: [],
       flags: 0,
-      mentionIds: opts.mentionBot === true ? [bot] : [],
+      mentionIds: [...new Set([...(opts.mentionBot === true ? [bot] : []), ...pinged])],
+      // Message Types: REPLY is 19.
+      ...(replied === undefined ? {} : { type: 19, reference: { messageId: replied.id, channelId: replied.channelId, ...(guildId === undefined ? {} : { guildId }) } }),
     });
     return this.messages.snapshot(message);
   }
@@ -160,7 +183,7 @@ export class Driver {
     }
   }
 
-  #record(type: 2 | 3 | 5, user: FakeUser, channelId: string, sourceMessageId?: string): InteractionRecord {
+  #record(type: InteractionRecord['type'], user: FakeUser, channelId: string, sourceMessageId?: string): InteractionRecord {
     const record: InteractionRecord = {
       id: this.world.ids.next(),
       token: interactionToken(),

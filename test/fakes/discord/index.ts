@@ -29,6 +29,7 @@ import type { FakeDiscord, FakeDiscordOptions, FakeUser, RecordedRequest } from 
 import { World, type StoredUser } from './world.js';
 
 export type * from './types.js';
+export type { AutocompleteChoice, AutocompleteOptions, FakeAutocomplete } from './autocomplete.js';
 
 const fakeUser = (user: StoredUser): FakeUser => ({
   id: user.id,
@@ -109,6 +110,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       })),
     registeredCommands: (scope) => structuredClone(world.commandBodies.get(scope?.guildId ?? '') ?? []),
     slash: (opts) => driver.slash(opts),
+    autocomplete: (opts) => driver.autocomplete(opts),
     clickButton: (opts) => driver.clickButton(opts),
     submitModal: (opts) => driver.submitModal(opts),
     postMessage: (opts) => driver.postMessage(opts),
