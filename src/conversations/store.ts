@@ -10,6 +10,7 @@ import type { Schema } from 'apache-arrow';
 import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
+import { GroupCommitter } from '../memory/group-commit.js';
 import { sqlList, sqlString } from '../memory/schema.js';
 import {
   CONVERSATIONS_TABLE,
@@ -19,6 +20,7 @@ import {
   LINKS_TABLE,
   LinkRow,
   linksSchema,
+  parseRows,
   TURNS_TABLE,
   TurnRow,
   turnRow,
@@ -52,6 +54,13 @@ export interface NewConversation {
   id?: string;
 }
 
+interface Tables {
+  conversations: Table;
+  turns: Table;
+  links: Table;
+  write: { conversations: GroupCommitter; turns: GroupCommitter; links: GroupCommitter };
+}
+
 export class PrivateTurnError extends Error {
   constructor(conversationId: string) {
     super(`A private turn cannot join the shared conversation ${conversationId}.`);
@@ -81,7 +90,7 @@ function clipTurn(text: string, max: number): string {
 }
 
 export class ConversationStore {
-  private tables: Promise<{ conversations: Table; turns: Table; links: Table }> | undefined;
+  private tables: Promise<Tables> | undefined;
 
   constructor(
     private readonly open: OpenTable,
@@ -91,13 +100,19 @@ export class ConversationStore {
   ) {}
 
   /** Opened on first use: commands that never converse never create the tables. */
-  private async db(): Promise<{ conversations: Table; turns: Table; links: Table }> {
+  private async db(): Promise<Tables> {
     this.tables ??= Promise.all([
       this.open(CONVERSATIONS_TABLE, conversationsSchema),
       this.open(TURNS_TABLE, turnsSchema),
       this.open(LINKS_TABLE, linksSchema),
     ]).then(
-      ([conversations, turns, links]) => ({ conversations, turns, links }),
+      ([conversations, turns, links]) => ({
+        conversations,
+        turns,
+        links,
+        // Every answer writes a few rows to each table: fifty runs ending together cost a few commits, not two hundred.
+        write: { conversations: new GroupCommitter(conversations, 'id'), turns: new GroupCommitter(turns, 'id'), links: new GroupCommitter(links, 'key') },
+      }),
       (error: unknown) => {
         // Not kept: the next call tries again.
         this.tables = undefined;
@@ -131,7 +146,7 @@ export class ConversationStore {
 
   /** A new, empty conversation reached by `keys`; the channel's oldest are forgotten past the limit. */
   async create(input: NewConversation, keys: readonly string[]): Promise<Conversation> {
-    const { conversations } = await this.db();
+    const { write } = await this.db();
     const at = this.now();
     const conversation: Conversation = {
       id: input.id ?? `c-${at.toString(36)}-${randomBytes(4).toString('hex')}`,
@@ -144,9 +159,7 @@ export class ConversationStore {
       updatedAt: at,
       turns: 0,
     };
-    await withCommitRetry(conversations, () =>
-      conversations.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([conversationRow(conversation)]),
-    );
+    await write.conversations.apply(conversation.id, () => conversationRow(conversation));
     await this.link(conversation, keys);
     if (conversation.channelId !== null) await this.bound(conversation.channelId);
     return conversation;
@@ -155,10 +168,10 @@ export class ConversationStore {
   /** Points `keys` at the conversation (a key that led elsewhere now leads here). */
   async link(conversation: Conversation, keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    const { links } = await this.db();
+    const { write } = await this.db();
     const at = this.now();
     const rows = [...new Set(keys)].map((key) => ({ key, conversation_id: conversation.id, channel_id: conversation.channelId, created_at: at }));
-    await withCommitRetry(links, () => links.mergeInsert('key').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(rows));
+    await Promise.all(rows.map((row) => write.links.apply(row.key, () => row)));
   }
 
   /** The conversation's turns, oldest first. */
@@ -187,14 +200,12 @@ export class ConversationStore {
         messageIds: t.messageIds.slice(0, MAX_MESSAGE_IDS),
       };
     });
-    const { conversations, turns } = await this.db();
-    if (stored.length > 0) await withCommitRetry(turns, () => turns.add(stored.map(turnRow)));
+    const { turns, write } = await this.db();
+    await Promise.all(stored.map((turn) => write.turns.apply(turn.id, () => turnRow(turn))));
     // Counted, not added up: another exchange may have been stored since `conversation` was read.
     const count = await turns.countRows(`conversation_id = ${sqlString(conversation.id)}`);
     const updated: Conversation = { ...conversation, turns: count, updatedAt: this.now() };
-    await withCommitRetry(conversations, () =>
-      conversations.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([conversationRow(updated)]),
-    );
+    await write.conversations.apply(updated.id, () => conversationRow(updated));
     await this.link(updated, [...keys, ...stored.flatMap((t) => t.messageIds.map(messageKey))]);
     return updated;
   }
@@ -233,14 +244,7 @@ export class ConversationStore {
     await this.forget(stale.map((c) => c.id));
   }
 
-  /** Rows that parse; the others are logged and left out. */
   private parse<S extends z.ZodType>(schema: S, rows: unknown[], what: string): z.output<S>[] {
-    const out: z.output<S>[] = [];
-    for (const row of rows) {
-      const parsed = schema.safeParse(row);
-      if (parsed.success) out.push(parsed.data);
-      else this.log.warn({ issue: parsed.error.issues[0]?.message, table: what }, `a stored ${what} row is malformed and was skipped`);
-    }
-    return out;
+    return parseRows(schema, rows, what, this.log);
   }
 }

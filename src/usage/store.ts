@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { withCommitRetry, type MemoryDb, type Table } from '../memory/db.js';
+import { GroupCommitter } from '../memory/group-commit.js';
 import type { Visibility } from '../memory/types.js';
 import { sqlList, sqlString } from '../memory/schema.js';
 import { clip } from '../text.js';
@@ -47,7 +48,12 @@ export type ServerUsageRow = z.output<typeof ServerRows>[number];
  * (this month), and read only the columns they show; every row read back is checked.
  */
 export class UsageStore implements UsageLog {
-  private constructor(private readonly table: Table) {}
+  /** Runs ending together share a commit (one row each, keyed by run or reflection id). */
+  private readonly writer: GroupCommitter;
+
+  private constructor(private readonly table: Table) {
+    this.writer = new GroupCommitter(table, 'id');
+  }
 
   static async open(db: MemoryDb): Promise<UsageStore> {
     return new UsageStore(await db.table('usage', usageSchema));
@@ -69,7 +75,7 @@ export class UsageStore implements UsageLog {
       usd: entry.usd,
       at: entry.at,
     };
-    await withCommitRetry(this.table, () => this.table.add([row]));
+    await this.writer.apply(row.id, () => row);
   }
 
   /** Drops rows older than ~400 days (at start). */
