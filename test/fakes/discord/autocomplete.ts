@@ -16,6 +16,7 @@ import { invalidForm, type FieldError } from './errors.js';
 import { parseOrInvalidForm } from './rules.js';
 import type { FakeUser, InteractionCallbackRecord, SlashOptionValue } from './types.js';
 import type { World } from './world.js';
+import { CommandSchema } from './interaction-payloads.js';
 
 export interface AutocompleteOptions {
   user: FakeUser;
@@ -60,23 +61,7 @@ declare module './types.js' {
 export const MAX_AUTOCOMPLETE_CHOICES = 25;
 const MAX_CHOICE_LENGTH = 100;
 
-interface OptionDef {
-  type: number;
-  name: string;
-  autocomplete?: boolean | undefined;
-  choices?: { value: string | number }[] | undefined;
-  options?: OptionDef[] | undefined;
-}
-const OptionDefSchema: z.ZodType<OptionDef> = z.lazy(() =>
-  z.looseObject({
-    type: z.number(),
-    name: z.string(),
-    autocomplete: z.boolean().optional(),
-    choices: z.array(z.looseObject({ value: z.union([z.string(), z.number()]) })).optional(),
-    options: z.array(OptionDefSchema).optional(),
-  }),
-);
-const CommandSchema = z.looseObject({ id: z.string(), name: z.string(), guild_id: z.string().optional(), options: z.array(OptionDefSchema).optional() });
+// Options and commands are read back as interaction-payloads.ts reads them for slash commands.
 
 /** The `data` of an autocomplete interaction for a command registered where it is typed. */
 export function autocompleteData(world: World, opts: AutocompleteOptions, guildId: string | undefined): Record<string, unknown> {

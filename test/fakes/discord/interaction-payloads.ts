@@ -11,10 +11,12 @@ import type { InteractionRecord } from './interactions.js';
 import type { SlashOptions, SlashOptionValue } from './types.js';
 import type { World } from './world.js';
 
-interface OptionDef {
+/** A registered command's option, as the fake reads it back (slash payloads and autocomplete). */
+export interface OptionDef {
   type: number;
   name: string;
   required?: boolean | undefined;
+  autocomplete?: boolean | undefined;
   choices?: { value: string | number }[] | undefined;
   options?: OptionDef[] | undefined;
 }
@@ -23,11 +25,12 @@ const OptionDefSchema: z.ZodType<OptionDef> = z.lazy(() =>
     type: z.number(),
     name: z.string(),
     required: z.boolean().optional(),
+    autocomplete: z.boolean().optional(),
     choices: z.array(z.looseObject({ value: z.union([z.string(), z.number()]) })).optional(),
     options: z.array(OptionDefSchema).optional(),
   }),
 );
-const CommandSchema = z.looseObject({
+export const CommandSchema = z.looseObject({
   id: z.string(),
   name: z.string(),
   guild_id: z.string().optional(),
