@@ -36,6 +36,7 @@ import { WorkspaceRetention } from './tools/workspace-retention.js';
 import { errorMessage } from './text.js';
 import { Conversations, DEFAULT_CONVERSATION_LIMITS } from './conversations/service.js';
 import { StoredScheduleReports } from './conversations/schedule-reports.js';
+import { StoredPersonTurns } from './conversations/person-turns.js';
 import { ConversationStore } from './conversations/store.js';
 import { settingsSchema } from './memory/schema.js';
 import { Settings, settingsLimitsFrom } from './settings/service.js';
@@ -90,6 +91,8 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
     log,
     maintenance: { maxMemories: config.memoryMaxRows, maxMemoriesPerServer: config.memoryMaxRowsPerServer, maxMemoriesPerUser: config.memoryMaxRowsPerUser },
     ...(options.anyEmbedder === undefined ? {} : { anyEmbedder: options.anyEmbedder }),
+    // Conversation turns are a person's data too: `memory export` and `forget --user` include them.
+    personTurns: (db) => new StoredPersonTurns((name, schema) => db.table(name, schema), log),
   });
 }
 

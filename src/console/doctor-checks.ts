@@ -21,8 +21,9 @@ const DEFAULT_DISCORD_API = 'https://discord.com/api';
 const PORTAL = 'https://discord.com/developers/applications';
 
 /**
- * Application flags (Discord docs, Resources > Application > Application Flags): the Message
- * Content intent is enabled when either bit is set (the second for unverified bots under 100 servers).
+ * Application flags (Discord docs, Resources > Application > Application Flags; discord-api-types'
+ * ApplicationFlags agrees): the Message Content intent is enabled when either bit is set — the
+ * first once a verified app is approved for it, the second (LIMITED) for apps under 100 servers.
  */
 const GATEWAY_MESSAGE_CONTENT = 1 << 18;
 const GATEWAY_MESSAGE_CONTENT_LIMITED = 1 << 19;
@@ -66,25 +67,49 @@ export function discordChecks(config: Config): Promise<CheckResult[]> {
       return [{ name: 'discord token', status: 'fail', detail: `GET /users/@me answered HTTP ${me.status}${user.success ? '' : ' with an unexpected body'}`, fix: 'Check DISCORD_TOKEN and DISCORD_REST_URL.' }];
     }
     const tokenRow: CheckResult = { name: 'discord token', status: 'ok', detail: `valid: bot user ${user.data.username} (${user.data.id})` };
-    return [tokenRow, await intentsRow(base, token, signal)];
+    return [tokenRow, await intentsRow(base, token, config.discord.messageContent, signal)];
   });
 }
 
-async function intentsRow(base: string, token: string, signal: AbortSignal): Promise<CheckResult> {
+/** Where the Message Content intent is switched on (the fix when CAIRN_MESSAGE_CONTENT=on asks for it in vain). */
+const INTENT_FIX =
+  `Turn it on at ${PORTAL}: your application → Bot → Privileged Gateway Intents → Message Content Intent ` +
+  '(past 100 servers the app must be verified and approved for it), or set CAIRN_MESSAGE_CONTENT=off.';
+
+/**
+ * Whether the application may have the Message Content intent, against whether Cairn asks for it:
+ * with CAIRN_MESSAGE_CONTENT=off nothing privileged is asked for and the flag is only reported;
+ * with `on`, an application without it is a failure, as Discord would refuse the gateway (4014).
+ */
+async function intentsRow(base: string, token: string, wanted: boolean, signal: AbortSignal): Promise<CheckResult> {
   const name = 'discord intents';
-  // Cairn asks for no privileged intent (src/discord/client.ts): mentions, DMs and replies to the bot carry their text.
-  const needs = 'Cairn needs no privileged intent';
+  const setting = `CAIRN_MESSAGE_CONTENT=${wanted ? 'on' : 'off'}`;
+  // Off, Cairn asks for no privileged intent (src/discord/client.ts): mentions, DMs and replies to the bot carry their text.
+  const asks = wanted ? `${setting} asks for the Message Content intent` : `${setting}: Cairn asks for no privileged intent`;
+  // Only a warning when the flags cannot be read: the token row already says whether Discord answers.
+  const unread = (why: string): CheckResult => ({
+    name,
+    status: 'warn',
+    detail: `${asks}; could not read the application: ${why}`,
+    ...(wanted ? { fix: `Check that the intent is on: ${INTENT_FIX}` } : {}),
+  });
   let app: { status: number; body: unknown };
   try {
     app = await discordGet(base, '/applications/@me', token, signal);
   } catch (err) {
-    return { name, status: 'warn', detail: `${needs}; could not read the application: ${oneLine(errorMessage(err), 200)}` };
+    return unread(oneLine(errorMessage(err), 200));
   }
   const parsed = DiscordApplication.safeParse(app.body);
-  if (app.status !== 200 || !parsed.success) return { name, status: 'warn', detail: `${needs}; GET /applications/@me answered HTTP ${app.status}` };
+  if (app.status !== 200 || !parsed.success) return unread(`GET /applications/@me answered HTTP ${app.status}`);
   const flags = parsed.data.flags ?? 0;
-  const messageContent = (flags & (GATEWAY_MESSAGE_CONTENT | GATEWAY_MESSAGE_CONTENT_LIMITED)) !== 0;
-  return { name, status: 'ok', detail: `${needs}; Message Content intent is ${messageContent ? 'enabled (not needed)' : 'off (not needed)'} for ${parsed.data.name}` };
+  const approved = (flags & GATEWAY_MESSAGE_CONTENT) !== 0;
+  const limited = (flags & GATEWAY_MESSAGE_CONTENT_LIMITED) !== 0;
+  const appName = parsed.data.name;
+  if (!wanted) return { name, status: 'ok', detail: `${asks}; Message Content intent is ${approved || limited ? 'enabled' : 'off'} for ${appName} (not needed)` };
+  if (!approved && !limited) {
+    return { name, status: 'fail', detail: `${asks}, but it is not enabled for ${appName}: Discord would refuse the connection (close code 4014)`, fix: INTENT_FIX };
+  }
+  return { name, status: 'ok', detail: `${asks}; it is enabled for ${appName} (${approved ? 'approved' : 'under 100 servers'})` };
 }
 
 /** run_code's sandbox, probed the way runs use it (src/tools/sandbox/detect.ts). */

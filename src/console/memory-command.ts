@@ -104,7 +104,7 @@ export async function runMemoryCommand(args: string[], config: Config, log: Logg
         if (!values.yes) throw new MemoryUsageError(`This deletes everything kept about user ${values.user} and cannot be undone. Add --yes to confirm.`);
         const userId = values.user;
         const counts = await withMemory(config, log, true, (memory) => memory.forgetUser(userId));
-        print(`Forgot user ${userId}: ${counts.memories} memories, ${counts.workingBlocks} working blocks, ${counts.episodes} runs.`);
+        print(`Forgot user ${userId}: ${counts.memories} memories, ${counts.workingBlocks} working blocks, ${counts.episodes} runs, ${counts.conversationTurns} conversation turns.`);
         return 0;
       }
       if (positionals.length === 0) throw new MemoryUsageError('cairn memory forget needs memory ids, or --user <id> --yes.');

@@ -6,7 +6,7 @@ export const MEMORY_USAGE = `cairn memory <command>
                     hybrid recall as a run for that user/channel would see it, with score explanations
   list [--user id] [--channel id] [--guild id] [--kind k] [--limit n] [--json]
   forget <memory id>...         delete memories by id
-  forget --user <id> --yes      delete everything kept about a user (memories, blocks, runs)
+  forget --user <id> --yes      delete everything kept about a user (memories, blocks, runs, conversation turns)
   export --user <id>            everything kept about a user, as JSON on stdout
   stats [--json]                counts, embedder and index state
   reembed                       re-embed every memory with the current CAIRN_EMBEDDINGS

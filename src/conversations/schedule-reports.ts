@@ -22,6 +22,8 @@ export interface ScheduleReports {
   recent(scheduleId: string): Promise<PastReport[]>;
   /** Keeps a report as the schedule's newest. */
   keep(scheduleId: string, report: PastReport): Promise<void>;
+  /** Deletes every kept report (the schedule is removed: nothing of it stays behind). */
+  forget(scheduleId: string): Promise<void>;
 }
 
 export const REPORTS_KEPT = 5;
@@ -47,6 +49,10 @@ export class StoredScheduleReports implements ScheduleReports {
       { role: 'assistant', authorId: CAIRN_AUTHOR, authorName: 'Cairn', text: report.text, runId: report.runId, messageIds: [], createdAt: report.at },
     ]);
     if (updated.turns > this.kept) await this.store.keepNewest(updated, this.kept);
+  }
+
+  async forget(scheduleId: string): Promise<void> {
+    await this.store.forget([scheduleConversationId(scheduleId)]);
   }
 }
 

@@ -4,6 +4,7 @@
  */
 import { Field, Float64, Int32, Schema, Utf8 } from 'apache-arrow';
 import { z } from 'zod';
+import type { Logger } from '../log.js';
 import { CONVERSATION_KINDS, type Conversation, type Turn } from './types.js';
 
 const text = (name: string, nullable = false) => new Field(name, new Utf8(), nullable);
@@ -147,3 +148,14 @@ export function turnRow(t: Turn): Record<string, string | number | null> {
 export const linksSchema = new Schema([text('key'), text('conversation_id'), text('channel_id', true), float('created_at')]);
 
 export const LinkRow = z.object({ key: z.string(), conversation_id: z.string(), channel_id: z.string().nullable(), created_at: z.number() });
+
+/** Rows that parse; the others are logged and left out, never passed on half-typed. */
+export function parseRows<S extends z.ZodType>(schema: S, rows: unknown[], what: string, log: Logger): z.output<S>[] {
+  const out: z.output<S>[] = [];
+  for (const row of rows) {
+    const parsed = schema.safeParse(row);
+    if (parsed.success) out.push(parsed.data);
+    else log.warn({ issue: parsed.error.issues[0]?.message, table: what }, `a stored ${what} row is malformed and was skipped`);
+  }
+  return out;
+}

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Turn } from '../conversations/types.js';
 import type { Logger } from '../log.js';
 import { MemoryDb } from './db.js';
 import type { Embedder } from './embedders/types.js';
@@ -19,7 +20,29 @@ export interface MemoryOptions {
   /** Open even if the stored vectors came from another embedder (export, forget, stats, reembed). */
   anyEmbedder?: boolean;
   now?: () => number;
+  /**
+   * A person's conversation turns, kept in tables of this database by src/conversations: exported
+   * and forgotten with the rest (app.ts gives src/conversations/person-turns.ts). Without it the
+   * export's `conversationTurns` is empty.
+   */
+  personTurns?: (db: MemoryDb) => PersonTurns;
 }
+
+/** What Memory needs of the conversation tables to export and forget one person's turns. */
+export interface PersonTurns {
+  /** The person's turns and Cairn's answers to them, newest first, read a batch at a time as they are taken. */
+  turnsOf(userId: string): AsyncIterable<Turn>;
+  /** Deletes them (by filter, without loading every row); returns how many turns went. */
+  forgetUser(userId: string): Promise<number>;
+}
+
+/** For a Memory without conversation tables: nothing to export or forget. */
+const NO_TURNS: PersonTurns = {
+  turnsOf: async function* () {
+    // nothing kept
+  },
+  forgetUser: () => Promise.resolve(0),
+};
 
 /** Memories read in full (and parsed) per query while exporting. */
 const EXPORT_BATCH = 100;
@@ -31,6 +54,8 @@ export interface UserExport {
   memories: MemoryRecord[];
   workingMemory: WorkingBlock[];
   episodes: Episode[];
+  /** Turns the person wrote, their private conversations' turns, and Cairn's answers to them. */
+  conversationTurns: Turn[];
 }
 
 export interface MemoryStats {
@@ -55,6 +80,7 @@ export class Memory {
     readonly episodes: EpisodeStore,
     readonly maintenance: Maintenance,
     private readonly uri: string,
+    private readonly personTurns: PersonTurns,
   ) {}
 
   static async open(options: MemoryOptions): Promise<Memory> {
@@ -75,6 +101,7 @@ export class Memory {
       new EpisodeStore(db.episodes),
       maintenance,
       options.uri,
+      options.personTurns?.(db) ?? NO_TURNS,
     );
   }
 
@@ -86,6 +113,7 @@ export class Memory {
       memories: await drain(this.userMemories(userId)),
       workingMemory: await drain(this.userBlocks(userId)),
       episodes: await drain(this.episodes.newestFirst(`user_id = ${sqlString(userId)}`)),
+      conversationTurns: await drain(this.personTurns.turnsOf(userId)),
     };
   }
 
@@ -101,6 +129,7 @@ export class Memory {
       { name: 'memories', items: this.userMemories(userId) },
       { name: 'workingMemory', items: this.userBlocks(userId) },
       { name: 'episodes', items: this.episodes.newestFirst(`user_id = ${sqlString(userId)}`) },
+      { name: 'conversationTurns', items: this.personTurns.turnsOf(userId) },
     ]);
   }
 
@@ -122,14 +151,15 @@ export class Memory {
     yield* (await this.working.blocksFor({ userId })).filter((b) => b.text !== '');
   }
 
-  /** Deletes everything kept about one user: their memories, private blocks and runs. */
-  async forgetUser(userId: string): Promise<{ memories: number; workingBlocks: number; episodes: number }> {
+  /** Deletes everything kept about one user: their memories, private blocks, runs and conversation turns. */
+  async forgetUser(userId: string): Promise<{ memories: number; workingBlocks: number; episodes: number; conversationTurns: number }> {
     const ids = (await this.semantic.list(SemanticMemory.userFilter(userId), 1_000_000)).map((m) => m.id);
     let memories = 0;
     for (let i = 0; i < ids.length; i += 1_000) memories += await this.semantic.forget(ids.slice(i, i + 1_000));
     const workingBlocks = await this.working.forgetScope(`user:${userId}`);
     const episodes = await this.episodes.forgetUser(userId);
-    return { memories, workingBlocks, episodes };
+    const conversationTurns = await this.personTurns.forgetUser(userId);
+    return { memories, workingBlocks, episodes, conversationTurns };
   }
 
   async stats(): Promise<MemoryStats> {

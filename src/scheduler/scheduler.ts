@@ -154,17 +154,22 @@ export class Scheduler {
     return this.store.list(`creator_id = ${sqlString(userId)}`);
   }
 
-  /** Deletes the schedule and its workspace. */
+  /** Deletes the schedule, its workspace and its kept reports (its conversation). */
   async remove(id: string): Promise<boolean> {
     this.disarm(id);
     const schedule = await this.store.get(id);
     const removed = await this.store.remove(id);
-    if (removed && schedule !== undefined && this.run.workspaceFor !== undefined) {
+    if (!removed) return false;
+    if (schedule !== undefined && this.run.workspaceFor !== undefined) {
       await rm(this.run.workspaceFor(schedule), { recursive: true, force: true }).catch((error: unknown) => {
         this.log.warn({ err: error, scheduleId: id }, 'could not delete the schedule workspace');
       });
     }
-    return removed;
+    // The schedule is gone either way; reports a failure here leaves behind are never read again (and are logged).
+    await this.run.reports?.forget(id).catch((error: unknown) => {
+      this.log.warn({ err: error, scheduleId: id }, 'could not delete the schedule’s kept reports');
+    });
+    return true;
   }
 
   async pause(id: string): Promise<Schedule | undefined> {

@@ -1,5 +1,6 @@
 /** A schedule's reports are its conversation: the next run is told the last few, in order. */
 import { describe, expect, it } from 'vitest';
+import { scheduleConversationId } from '../../src/conversations/keys.js';
 import type { NewSchedule } from '../../src/scheduler/scheduler.js';
 import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
 import { CHANNEL, useScheduler } from '../scheduler/helpers.js';
@@ -31,5 +32,27 @@ describe('a schedule’s conversation', () => {
     expect(order.every((at) => at > 0)).toBe(true);
     expect(order).toEqual([...order].sort((a, b) => a - b));
     expect(seventh).toMatch(/Your earlier reports, oldest first:[\s\S]*Your previous report, from [^\n]*, said:\\n<<<\\nQueue length report 6: 60 jobs\.\\n>>>/);
+  });
+
+  it('is deleted with the schedule; another schedule’s reports stay', async () => {
+    const { app, scheduler } = await start();
+    const removed = (await scheduler.add(hourly)).schedule;
+    const kept = (await scheduler.add({ ...hourly, goal: 'Report the error rate' })).schedule;
+    for (const [schedule, text] of [[removed, 'Queue length: 10 jobs.'], [kept, 'Error rate: 0.1%.']] as const) {
+      openai.script({ kind: 'text', content: text });
+      const outcome = await scheduler.fire(schedule.id, 'manual');
+      if (!outcome.started) throw new Error(outcome.why);
+      await outcome.done;
+    }
+    const conversation = (id: string) => app.conversations.store.get(scheduleConversationId(id));
+    expect((await app.conversations.store.turns(scheduleConversationId(removed.id))).map((t) => t.text)).toEqual(['Queue length: 10 jobs.']);
+
+    expect(await scheduler.remove(removed.id)).toBe(true);
+    expect(await conversation(removed.id)).toBeUndefined();
+    expect(await app.conversations.store.turns(scheduleConversationId(removed.id))).toEqual([]);
+    expect((await app.conversations.store.turns(scheduleConversationId(kept.id))).map((t) => t.text)).toEqual(['Error rate: 0.1%.']);
+    // Removing it again finds nothing and touches nothing.
+    expect(await scheduler.remove(removed.id)).toBe(false);
+    expect((await conversation(kept.id))?.turns).toBe(1);
   });
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config.js';
+import { discordChecks } from '../../src/console/doctor-checks.js';
 import { bounded, runDoctor, type CheckResult } from '../../src/console/doctor.js';
 import { silentLogger } from '../../src/log.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/discord/index.js';
@@ -77,7 +78,7 @@ describe('cairn doctor', { timeout: 60_000 }, () => {
     expectRow(stdout, 'context length', 'ok', '32,768 tokens (from vllm /v1/models)');
     expectRow(stdout, 'embeddings', 'ok', 'local-v1');
     expectRow(stdout, 'discord token', 'ok', discord.botUserId);
-    expectRow(stdout, 'discord intents', 'ok', 'Message Content intent is off (not needed)');
+    expectRow(stdout, 'discord intents', 'ok', `CAIRN_MESSAGE_CONTENT=off: Cairn asks for no privileged intent; Message Content intent is off for Cairn (not needed)`);
     // Whether bubblewrap works depends on the machine; either way the bot runs.
     expect(['ok', 'WARN']).toContain(row(stdout, 'sandbox').status);
     expectRow(stdout, 'data directory', 'ok', 'LanceDB opens');
@@ -163,6 +164,35 @@ describe('doctor checks in-process', () => {
     const names = results.map((r) => r.name);
     expect(names.indexOf('extra')).toBe(names.indexOf('context length') + 1);
     expect(results.find((r) => r.name === 'extra')).toEqual({ name: 'extra', status: 'warn', detail: 'no answer within 0.5 s', fix: 'try again' });
+  });
+
+  it('CAIRN_MESSAGE_CONTENT=on: fails with the fix when the application lacks the Message Content intent, passes when it has it', async () => {
+    // The Discord rows alone, in-process: the rest of the doctor is covered above.
+    const intents = async (extra: Record<string, string>, fake: FakeDiscord = discord) =>
+      (await discordChecks(loadConfig({ ...base, DISCORD_REST_URL: fake.restApi, DISCORD_TOKEN: fake.token, ...extra }, ['llm'], dir))).find((r) => r.name === 'discord intents');
+
+    // The main fake's application has no privileged intent.
+    const missing = await intents({ CAIRN_MESSAGE_CONTENT: 'on' });
+    expect(missing).toMatchObject({ status: 'fail', detail: 'CAIRN_MESSAGE_CONTENT=on asks for the Message Content intent, but it is not enabled for Cairn: Discord would refuse the connection (close code 4014)' });
+    expect(missing?.fix).toContain('Bot → Privileged Gateway Intents → Message Content Intent');
+    expect(missing?.fix).toContain('or set CAIRN_MESSAGE_CONTENT=off');
+
+    const approved = await startFakeDiscord({ privilegedIntents: ['MessageContent'] });
+    try {
+      // An app under 100 servers has the LIMITED flag (1 << 19) once the switch is on.
+      expect(await intents({ CAIRN_MESSAGE_CONTENT: 'on' }, approved)).toEqual({
+        name: 'discord intents',
+        status: 'ok',
+        detail: 'CAIRN_MESSAGE_CONTENT=on asks for the Message Content intent; it is enabled for Cairn (under 100 servers)',
+      });
+      // Off, the flag is reported but not needed.
+      expect(await intents({ CAIRN_MESSAGE_CONTENT: 'off' }, approved)).toMatchObject({
+        status: 'ok',
+        detail: 'CAIRN_MESSAGE_CONTENT=off: Cairn asks for no privileged intent; Message Content intent is enabled for Cairn (not needed)',
+      });
+    } finally {
+      await approved.close();
+    }
   });
 
   it('a check that throws is a fail row, not a crash', async () => {

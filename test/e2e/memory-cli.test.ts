@@ -38,15 +38,17 @@ describe('cairn memory', { timeout: 60_000 }, () => {
     expect(search.stdout).toMatch(/m-\S+ {2}fact .* user:local {2}The staging database password rotates every 30 days\./);
     expect(search.stdout).toMatch(/score [\d.]+ = rrf [\d.]+ × boost [\d.]+ · vector #\d+ \(cos [\d.]+\) · text #\d+ \(bm25 [\d.]+\)/);
 
-    const exported = JSON.parse((await cairn(['memory', 'export', '--user', 'local'], env, dir)).stdout) as { memories: unknown[]; episodes: unknown[] };
+    const exported = JSON.parse((await cairn(['memory', 'export', '--user', 'local'], env, dir)).stdout) as { memories: unknown[]; episodes: unknown[]; conversationTurns: unknown[] };
     expect(exported.memories).toHaveLength(5);
     expect(exported.episodes).toHaveLength(2);
+    // `cairn run` keeps no conversation; the field is there all the same.
+    expect(exported.conversationTurns).toEqual([]);
 
     const refused = await cairn(['memory', 'forget', '--user', 'local'], env, dir);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toMatch(/cannot be undone\. Add --yes/);
     const forgot = await cairn(['memory', 'forget', '--user', 'local', '--yes'], env, dir);
-    expect(forgot.stdout).toMatch(/Forgot user local: 5 memories, 0 working blocks, 2 runs\./);
+    expect(forgot.stdout).toMatch(/Forgot user local: 5 memories, 0 working blocks, 2 runs, 0 conversation turns\./);
     expect((await cairn(['memory', 'search', 'staging password'], env, dir)).stdout).toMatch(/No memories match/);
   });
 

@@ -207,7 +207,8 @@ describe('a user’s data', () => {
     expect(exported.episodes.map((e) => e.id)).toEqual(['run-a']);
     expect(() => JSON.stringify(exported)).not.toThrow();
 
-    expect(await memory.forgetUser('u-ada')).toEqual({ memories: 2, workingBlocks: 1, episodes: 1 });
+    // Opened without conversation tables (app.ts wires them in): no turns to forget.
+    expect(await memory.forgetUser('u-ada')).toEqual({ memories: 2, workingBlocks: 1, episodes: 1, conversationTurns: 0 });
     const after = await memory.exportUser('u-ada');
     expect([after.memories.length, after.workingMemory.length, after.episodes.length]).toEqual([0, 0, 0]);
     expect(await recallTexts(memory, 'likes', bob)).toEqual(['Bob likes Go']);

@@ -75,9 +75,19 @@ describe('/runs, /memory and /help', () => {
     expect(await privateText(discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'memory', subcommand: 'forget', options: { id } }), discord)).toMatch(/Forgotten/);
   });
 
-  it('explains itself with /help', async () => {
+  it('explains itself with /help, including how a conversation continues', async () => {
     const { discord } = await startBot();
-    expect(await privateText(discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'help' }), discord)).toMatch(/\/agent goal:/);
+    const help = await privateText(discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'help' }), discord);
+    expect(help).toMatch(/\/agent goal:/);
+    // Without the Message Content intent a thread message reaches Cairn only when it mentions it.
+    expect(help).toContain("Reply to one of Cairn's messages, or mention @Cairn in its thread, to continue the conversation");
+    expect(help.length).toBeLessThanOrEqual(2_000);
+
+    const withIntent = await startBot({ env: { CAIRN_MESSAGE_CONTENT: 'on' }, discord: { privilegedIntents: ['MessageContent'] } });
+    const general = withIntent.discord.channels.general;
+    expect(await privateText(withIntent.discord.slash({ user: withIntent.discord.users.bob, channelId: general, name: 'help' }), withIntent.discord)).toContain(
+      "Reply to one of Cairn's messages, or just keep talking in its thread, to continue the conversation",
+    );
   });
 });
 

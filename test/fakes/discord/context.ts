@@ -11,5 +11,7 @@ export interface Ctx {
   interactions: Interactions;
   /** Whether the app is approved for MessageContent (REST hides others' content otherwise). */
   messageContentApproved: boolean;
+  /** The application's flags, as GET /applications/@me reports them (the privileged intents it was given). */
+  applicationFlags: number;
   gatewayUrl(): string;
 }

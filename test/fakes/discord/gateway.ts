@@ -29,6 +29,11 @@ const INTENT_APP_FLAGS: Record<keyof typeof PRIVILEGED_INTENTS, number> = {
   MessageContent: 1 << 19,
 };
 
+/** The application's flags (READY and GET /applications/@me) for the privileged intents it was given. */
+export function applicationFlags(privileged: readonly (keyof typeof PRIVILEGED_INTENTS)[]): number {
+  return privileged.reduce((all, name) => all | INTENT_APP_FLAGS[name], 0);
+}
+
 const Frame = z.object({ op: z.number().int(), d: z.unknown() });
 const Identify = z.looseObject({
   token: z.string(),
@@ -189,7 +194,7 @@ export class Gateway {
     session.sessionId = randomBytes(16).toString('hex');
     session.intents = d.intents;
     this.#resumable.set(session.sessionId, d.intents);
-    const flags = this.deps.privileged.reduce((all, name) => all | INTENT_APP_FLAGS[name], 0);
+    const flags = applicationFlags(this.deps.privileged);
     this.#dispatch(session, 'READY', {
       v: 10,
       user: { ...userPayload(world.bot), verified: true, mfa_enabled: false, flags: 0 },

@@ -14,6 +14,8 @@ export interface UploadedFile {
   filename: string;
   size: number;
   contentType?: string;
+  /** The bytes uploaded, so a test can read what the bot attached. */
+  data?: Buffer;
 }
 
 export interface ParsedRequest {
@@ -95,6 +97,7 @@ function parseBody(raw: Buffer, contentType: string): { body: unknown; files: Up
           field: part.name,
           filename: part.filename,
           size: part.data.length,
+          data: part.data,
           ...(part.contentType === undefined ? {} : { contentType: part.contentType }),
         });
       } else if (part.name === 'payload_json') {

@@ -16,7 +16,7 @@
  */
 import type { Ctx } from './context.js';
 import { Driver } from './drive.js';
-import { Gateway } from './gateway.js';
+import { applicationFlags, Gateway } from './gateway.js';
 import { startHttp } from './http.js';
 import { Interactions } from './interactions.js';
 import { Messages } from './messages.js';
@@ -55,6 +55,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     messages,
     interactions,
     messageContentApproved: privileged.includes('MessageContent'),
+    applicationFlags: applicationFlags(privileged),
     gatewayUrl,
   };
   const requests: RecordedRequest[] = [];

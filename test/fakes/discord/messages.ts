@@ -122,6 +122,7 @@ export class Messages {
       filename: file.filename,
       size: file.size,
       ...(file.contentType === undefined ? {} : { contentType: file.contentType }),
+      ...(file.data === undefined ? {} : { data: file.data }),
     }));
   }
 

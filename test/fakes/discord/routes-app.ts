@@ -123,7 +123,7 @@ export function appRoutes(ctx: Ctx): Route[] {
     bot_public: false,
     bot_require_code_grant: false,
     verify_key: '0'.repeat(64),
-    flags: 0,
+    flags: ctx.applicationFlags,
     owner: userPayload(world.users.get(world.ownerId) ?? world.bot),
     team: null,
     bot: userPayload(world.bot),

@@ -26,6 +26,8 @@ export interface FakeAttachment {
   filename: string;
   size: number;
   contentType?: string;
+  /** The bytes uploaded (a test reads an exported file from here). */
+  data?: Buffer;
 }
 
 export interface FakeMessage {
