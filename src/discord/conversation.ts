@@ -66,8 +66,10 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
     await refuse(ticket);
     return;
   }
-  // A private conversation is its owner's alone, in their DM.
+  // A private conversation is its owner's alone, in their DM; none crosses servers, whatever a
+  // message's reference says (Discord keeps replies in their channel; this does not rely on it).
   if (conversation !== undefined && conversation.visibility === 'private' && (!direct || conversation.ownerId !== caller.userId)) conversation = undefined;
+  if (conversation !== undefined && conversation.visibility !== 'private' && conversation.guildId !== message.guildId) conversation = undefined;
   const runId = newRunId();
   let started: { conversation: Conversation; target: AnswerTarget };
   try {
