@@ -43,6 +43,20 @@ export class Driver {
   ) {}
 
   slash(opts: SlashOptions): FakeInteraction {
+    const { channelId, guildId } = this.#commandPlace(opts);
+    const data = slashData(this.world, opts, { userId: opts.user.id, guildId });
+    return this.#dispatch(this.#record(2, opts.user, channelId), { data });
+  }
+
+  /** Someone typing in an autocomplete option: Discord asks the bot for choices (see autocomplete.ts). */
+  autocomplete(opts: AutocompleteOptions): FakeAutocomplete {
+    const { channelId, guildId } = this.#commandPlace(opts);
+    const data = autocompleteData(this.world, opts, guildId);
+    return autocompleteHandle(this.#dispatch(this.#record(4, opts.user, channelId), { data }));
+  }
+
+  /** Where a command is used, checked as Discord checks it: the user sees the channel and may use commands there. */
+  #commandPlace(opts: { user: FakeUser; channelId: string; dm?: boolean | undefined }): { channelId: string; guildId: string | undefined } {
     const channelId = opts.dm === true ? this.world.dmChannelFor(opts.user.id).id : this.#channel(opts.channelId);
     this.#mustSee(opts.user, channelId);
     const channel = this.world.channel(channelId);
@@ -51,21 +65,7 @@ export class Driver {
     if (guildId !== undefined && !has(this.world.permissionsIn(opts.user.id, channelId), Permission.UseApplicationCommands)) {
       throw new Error(`fake Discord: ${opts.user.username} may not use commands in ${channelId}`);
     }
-    const data = slashData(this.world, opts, { userId: opts.user.id, guildId });
-    return this.#dispatch(this.#record(2, opts.user, channelId), { data });
-  }
-
-  /** Someone typing in an autocomplete option: Discord asks the bot for choices (see autocomplete.ts). */
-  autocomplete(opts: AutocompleteOptions): FakeAutocomplete {
-    const channelId = opts.dm === true ? this.world.dmChannelFor(opts.user.id).id : this.#channel(opts.channelId);
-    this.#mustSee(opts.user, channelId);
-    const channel = this.world.channel(channelId);
-    const guildId = channel ? this.world.guildIdOf(channel) : undefined;
-    if (guildId !== undefined && !has(this.world.permissionsIn(opts.user.id, channelId), Permission.UseApplicationCommands)) {
-      throw new Error(`fake Discord: ${opts.user.username} may not use commands in ${channelId}`);
-    }
-    const data = autocompleteData(this.world, opts, guildId);
-    return autocompleteHandle(this.#dispatch(this.#record(4, opts.user, channelId), { data }));
+    return { channelId, guildId };
   }
 
   /**
