@@ -6,7 +6,7 @@ import { checkSchedule, checkStoredSchedule, nextRunOf, ScheduleInputError, stor
 import type { FireReason } from './delivery.js';
 import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
 import { recordSkipped } from './skipped.js';
-import { newScheduleId, type Schedule, type ScheduleStore } from './store.js';
+import { freshSchedule, newScheduleId, type Schedule, type ScheduleStore } from './store.js';
 import { errorMessage } from '../text.js';
 
 const BUSY = 'its previous run is still going';
@@ -116,26 +116,15 @@ export class Scheduler {
     if (sameGuild.length >= this.settings.maxSchedules) {
       throw new ScheduleInputError(`This server already has ${sameGuild.length} schedules, the most allowed (CAIRN_MAX_SCHEDULES). Remove one first.`);
     }
-    const schedule: Schedule = {
+    const schedule = freshSchedule({
       ...input,
       id: newScheduleId(),
       goal,
       cron: checked.cron,
       timeZone: checked.timeZone,
-      status: 'active',
-      pausedReason: null,
       createdAt: this.run.now(),
       nextRunAt: checked.nextRuns[0]?.getTime() ?? null,
-      lastRunAt: null,
-      lastRunId: null,
-      lastStatus: null,
-      lastReport: null,
-      lastReportAt: null,
-      lastDeliveryAt: null,
-      lastDeliveryError: null,
-      consecutiveFailures: 0,
-      backoffUntil: null,
-    };
+    });
     await this.store.add(schedule);
     if (this.started) this.arm(schedule);
     return { schedule, nextRuns: checked.nextRuns };

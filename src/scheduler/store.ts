@@ -125,6 +125,26 @@ function toRow(s: Schedule): Record<string, unknown> {
   };
 }
 
+/** What a new schedule is made of; everything else starts as never run, active, with no failures. */
+export type ScheduleFields = Pick<Schedule, 'id' | 'cron' | 'timeZone' | 'goal' | 'mode' | 'guildId' | 'channelId' | 'creatorId' | 'creatorName' | 'notify' | 'createdAt' | 'nextRunAt'>;
+
+export function freshSchedule(fields: ScheduleFields): Schedule {
+  return {
+    ...fields,
+    status: 'active',
+    pausedReason: null,
+    lastRunAt: null,
+    lastRunId: null,
+    lastStatus: null,
+    lastReport: null,
+    lastReportAt: null,
+    lastDeliveryAt: null,
+    lastDeliveryError: null,
+    consecutiveFailures: 0,
+    backoffUntil: null,
+  };
+}
+
 /** Short ids people can type: six base-36 characters. */
 export function newScheduleId(): string {
   return BigInt(`0x${randomBytes(5).toString('hex')}`).toString(36).padStart(6, '0').slice(-6);

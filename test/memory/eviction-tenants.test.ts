@@ -5,7 +5,7 @@ import { waterFill } from '../../src/memory/eviction.js';
 import type { MaintenanceOptions } from '../../src/memory/maintenance.js';
 import type { Memory } from '../../src/memory/memory.js';
 import type { MemoryInput, MemoryKind, RunScope } from '../../src/memory/types.js';
-import { ScheduleStore, type Schedule } from '../../src/scheduler/store.js';
+import { ScheduleStore, freshSchedule, type Schedule } from '../../src/scheduler/store.js';
 import { memoryTools } from '../../src/tools/memory.js';
 import { useHarness } from '../agent/harness.js';
 import { useTempMemory } from './helpers.js';
@@ -155,29 +155,5 @@ describe('memory quota settings', () => {
 });
 
 function scheduleOf(id: string, creatorId: string, guildId: string): Schedule {
-  return {
-    id,
-    cron: '0 9 * * *',
-    timeZone: 'UTC',
-    goal: 'Post the news',
-    mode: 'react',
-    guildId,
-    channelId: 'c-1',
-    creatorId,
-    creatorName: null,
-    notify: 'always',
-    status: 'active',
-    pausedReason: null,
-    createdAt: NOW,
-    nextRunAt: null,
-    lastRunAt: null,
-    lastRunId: null,
-    lastStatus: null,
-    lastReport: null,
-    lastReportAt: null,
-    lastDeliveryAt: null,
-    lastDeliveryError: null,
-    consecutiveFailures: 0,
-    backoffUntil: null,
-  };
+  return freshSchedule({ id, cron: '0 9 * * *', timeZone: 'UTC', goal: 'Post the news', mode: 'react', guildId, channelId: 'c-1', creatorId, creatorName: null, notify: 'always', createdAt: NOW, nextRunAt: null });
 }
