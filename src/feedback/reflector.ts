@@ -10,7 +10,7 @@ import type { Memory } from '../memory/memory.js';
 import { ReflectionRow, sqlString } from '../memory/schema.js';
 import type { MemoryRecord } from '../memory/types.js';
 import { errorMessage } from '../text.js';
-import { scheduleIdOf } from '../scheduler/execute.js';
+import { usagePlace } from '../usage/recorder.js';
 import type { UsageLog } from '../usage/store.js';
 
 /** What a reflection must produce: validated, so a rambling model cannot store a non-lesson. */
@@ -255,9 +255,7 @@ export class Reflector {
       id: row.id,
       kind: 'reflection' as const,
       userId: row.user_id,
-      guildId: episode.scope.guildId ?? null,
-      channelId: episode.scope.channelId ?? null,
-      scheduleId: episode.trigger === 'schedule' ? scheduleIdOf(episode.scope) : null,
+      ...usagePlace(episode.scope, episode.trigger),
       trigger: row.cause,
       visibility: episode.visibility,
       goal: episode.goal,

@@ -3,15 +3,22 @@ import type { AgentMemory, RunInfo } from '../agent/memory-port.js';
 import { scheduleIdOf } from '../scheduler/execute.js';
 import type { UsageEntry, UsageLog } from './store.js';
 
+/** Where a run (or its reflection) spent: its server, channel and, for a scheduled run, schedule. */
+export function usagePlace(scope: RunInfo['scope'], trigger: RunInfo['trigger']): Pick<UsageEntry, 'guildId' | 'channelId' | 'scheduleId'> {
+  return {
+    guildId: scope.guildId ?? null,
+    channelId: scope.channelId ?? null,
+    scheduleId: trigger === 'schedule' ? scheduleIdOf(scope) : null,
+  };
+}
+
 /** The usage row of a finished run: billed to whoever pays for it, in its server and channel. */
 export function runUsage(run: RunInfo, result: RunResult): UsageEntry {
   return {
     id: run.runId,
     kind: 'run',
     userId: run.billedTo,
-    guildId: run.scope.guildId ?? null,
-    channelId: run.scope.channelId ?? null,
-    scheduleId: run.trigger === 'schedule' ? scheduleIdOf(run.scope) : null,
+    ...usagePlace(run.scope, run.trigger),
     trigger: run.trigger,
     visibility: run.visibility,
     goal: run.goal,
