@@ -72,12 +72,11 @@ export function compactTools(tools: readonly ToolSpec[], detail: ToolDetail): To
  * prompt text in prompt mode); the barest step when none does.
  */
 export function toolsWithin(tools: readonly ToolSpec[], maxTokens: number, cost: (tools: readonly ToolSpec[]) => number): { tools: ToolSpec[]; detail: ToolDetail; tokens: number } {
-  let last = { tools: [...tools], detail: 'full' as ToolDetail, tokens: cost(tools) };
+  let chosen = { tools: [...tools], detail: 'full' as ToolDetail, tokens: 0 };
   for (const detail of STEPS) {
-    const compacted = detail === 'full' ? last.tools : compactTools(tools, detail);
-    const tokens = detail === 'full' ? last.tokens : cost(compacted);
-    last = { tools: compacted, detail, tokens };
-    if (tokens <= maxTokens) break;
+    const compacted = compactTools(tools, detail);
+    chosen = { tools: compacted, detail, tokens: cost(compacted) };
+    if (chosen.tokens <= maxTokens) break;
   }
-  return last;
+  return chosen;
 }
