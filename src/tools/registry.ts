@@ -116,10 +116,10 @@ export class ToolRegistry {
    * model that calls a left-out tool gets the registry's "unknown tool" answer, listing the rest.
    */
   without(names: readonly string[]): ToolRegistry {
-    return new ToolRegistry(
-      this.list().filter((tool) => !names.includes(tool.name)),
-      { maxOutputChars: this.#maxOutputChars },
-    );
+    const rest = new ToolRegistry([], { maxOutputChars: this.#maxOutputChars });
+    // The entries are shared as they are: their schemas were converted and checked at registration.
+    for (const [name, entry] of this.#entries) if (!names.includes(name)) rest.#entries.set(name, entry);
+    return rest;
   }
 
   specs(): ToolSpec[] {
