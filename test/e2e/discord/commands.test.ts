@@ -18,10 +18,14 @@ describe('who may use Cairn', () => {
     const { discord } = await startBot({ env: { CAIRN_RUNS_PER_MINUTE: '2' } });
     openai.respondWith(() => ({ kind: 'text', content: 'ok' }));
     const start = () => discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'hi' } });
-    for (const i of [start(), start()]) expect((await i.acknowledged()).type).toBe(5);
+    const started = [start(), start()];
+    for (const i of started) expect((await i.acknowledged()).type).toBe(5);
     expect(await privateText(start(), discord)).toMatch(/at most 2 runs a minute/);
     // Someone else is not affected.
-    expect((await discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'agent', options: { goal: 'hi' } }).acknowledged()).type).toBe(5);
+    const bobs = discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'agent', options: { goal: 'hi' } });
+    expect((await bobs.acknowledged()).type).toBe(5);
+    // The runs finish here: still running, they would take the next test's scripted replies.
+    for (const i of [...started, bobs]) await discord.waitFor(() => i.followUps().find((m) => m.content === 'ok'));
   });
 });
 
