@@ -149,6 +149,11 @@ export class Exposure {
     };
   }
 
+  /** Whether a request may reach `host` now without asking: the run is not exposed, or the host was named. */
+  mayReach(host: string): boolean {
+    return !this.exposed || [...this.#named].some((named) => covers(named, host));
+  }
+
   /** A person approved the call: its host counts as named for the rest of the run. */
   approved(tool: Tool, rawArguments: string): void {
     if (tool.egress !== 'url') return;

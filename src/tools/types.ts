@@ -16,6 +16,12 @@ export interface ToolContext {
   scope?: RunScope;
   /** The run's visibility: in a private run every memory write is private. Default: channel where there is one. */
   visibility?: Visibility;
+  /**
+   * Whether a request may go to this host without the person's approval, asked at the moment of
+   * sending (the exposure guard, src/agent/exposure.ts): http tools consult it before following
+   * a redirect to another host. Absent: any host.
+   */
+  mayReach?: (host: string) => boolean;
 }
 
 /**

@@ -46,6 +46,12 @@ export interface FetchRequest {
   body?: Buffer;
   /** The tool's name, for refusal messages. */
   tool: string;
+  /**
+   * Whether a redirect may be followed to this host without asking (src/agent/exposure.ts): in a
+   * run that read untrusted text, a named host's open redirect must not carry data elsewhere.
+   * Absent: every public host may be followed to.
+   */
+  mayRedirectTo?: (host: string) => boolean;
 }
 
 export interface FetchResponse {
@@ -57,6 +63,8 @@ export interface FetchResponse {
   body: Buffer;
   /** The body was longer than maxResponseBytes and was cut there. */
   truncated: boolean;
+  /** A redirect that was not followed because its host needs the person's approval first. */
+  heldRedirect?: URL;
 }
 
 /** A failure already phrased for the model; passed through unchanged. */
@@ -245,6 +253,8 @@ export async function guardedFetch(request: FetchRequest, limits: FetchLimits, t
         const next = URL.canParse(location, current.url.href) ? new URL(location, current.url) : undefined;
         if (next === undefined) throw new FetchError(`Refused: redirect to an invalid URL (${location.slice(0, 200)}).`);
         if (hop >= limits.maxRedirects) throw new FetchError(`Stopped after ${limits.maxRedirects} redirects; the last pointed to ${next.href}.`);
+        const hold = current.mayRedirectTo !== undefined && next.hostname !== current.url.hostname && !current.mayRedirectTo(next.hostname.replace(/\.$/, ''));
+        if (hold) return { status, statusText: response.statusMessage ?? '', url: current.url, redirects: hop, headers: response.headers, body: Buffer.alloc(0), truncated: false, heldRedirect: nextHop(current, next, status).url };
         current = nextHop(current, next, status);
         continue;
       }

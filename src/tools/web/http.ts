@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { formatBytes } from '../builtin/files.js';
 import { defineTool } from '../define.js';
-import type { Tool } from '../types.js';
+import type { Tool, ToolContext } from '../types.js';
 import { guardedFetch, systemTransport, type FetchLimits, type FetchResponse, type Transport } from './fetch.js';
 import { renderBody } from './readable.js';
 import { normaliseAllowedDomains } from './ssrf.js';
@@ -115,6 +115,14 @@ function plural(count: number, noun: string): string {
 function describe(response: FetchResponse, method: string, limits: FetchLimits): string {
   const contentType = headerValue(response.headers['content-type']);
   const lines = [`HTTP ${response.status} ${response.statusText}`.trimEnd()];
+  if (response.heldRedirect !== undefined) {
+    const at = response.redirects > 0 ? ` (at ${response.url.href}, after ${plural(response.redirects, 'redirect')})` : '';
+    return [
+      ...lines,
+      `Redirect not followed${at}: it points to ${response.heldRedirect.href}, on a host that neither the user's goal nor their messages named, and this run has read text from others or the web.`,
+      'If you need that page, call the tool again with that URL: the user will be asked first.',
+    ].join('\n');
+  }
   if (response.redirects > 0) lines.push(`Final URL: ${response.url.href} (after ${plural(response.redirects, 'redirect')})`);
   lines.push(`Content-Type: ${contentType === '' ? '(none)' : contentType}`);
   if (method === 'HEAD') {
@@ -173,13 +181,15 @@ export function httpTools(options: Partial<HttpToolOptions> = {}): Tool[] {
 export function httpToolsWithTransport(options: Partial<HttpToolOptions>, transport: Transport): Tool[] {
   const settings = resolveHttpOptions(options);
   const limits: FetchLimits = settings;
-  const fetchAs = async (tool: string, call: Call, signal: AbortSignal): Promise<string> => {
+  const fetchAs = async (tool: string, call: Call, context: ToolContext): Promise<string> => {
     const headers: Record<string, string> = { ...DEFAULT_HEADERS };
     if (call.contentType !== undefined) headers['content-type'] = call.contentType;
     for (const [name, value] of Object.entries(call.headers ?? {})) headers[name.toLowerCase()] = value;
     // Without a body, POST/PUT/PATCH still need a length, or some servers wait for one.
     const body = call.body ?? (['POST', 'PUT', 'PATCH'].includes(call.method) ? Buffer.alloc(0) : undefined);
-    const response = await guardedFetch({ tool, method: call.method, url: parseUrl(call.url), headers, body }, limits, transport, signal);
+    const mayRedirectTo = context.mayReach;
+    const request = { tool, method: call.method, url: parseUrl(call.url), headers, body, ...(mayRedirectTo === undefined ? {} : { mayRedirectTo }) };
+    const response = await guardedFetch(request, limits, transport, context.signal);
     return describe(response, call.method, limits);
   };
 
@@ -191,7 +201,7 @@ export function httpToolsWithTransport(options: Partial<HttpToolOptions>, transp
     // A page can carry instructions, and its URL can carry data out (src/agent/exposure.ts).
     untrustedOutput: true,
     egress: 'url',
-    run: (args, context) => fetchAs('http_get', { method: 'GET', url: args.url, headers: args.headers }, context.signal),
+    run: (args, context) => fetchAs('http_get', { method: 'GET', url: args.url, headers: args.headers }, context),
   });
 
   const httpRequest = defineTool({
@@ -217,7 +227,7 @@ export function httpToolsWithTransport(options: Partial<HttpToolOptions>, transp
       if (body !== undefined && body.length > settings.maxRequestBodyBytes) {
         throw new Error(`the body is ${formatBytes(body.length)}, over the ${formatBytes(settings.maxRequestBodyBytes)} limit`);
       }
-      return fetchAs('http_request', { method: args.method, url: args.url, headers: args.headers, body, contentType }, context.signal);
+      return fetchAs('http_request', { method: args.method, url: args.url, headers: args.headers, body, contentType }, context);
     },
   });
 
