@@ -3,6 +3,8 @@
  * apart so the schema and its checks stay one readable file).
  */
 import type { ToolCallingSetting } from './llm/adaptive-tools.js';
+import type { FileLimits } from './files/limits.js';
+import type { VisionSetting } from './llm/vision.js';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -45,6 +47,8 @@ export interface Config {
     pricesJson: string | undefined;
     /** How tools reach the model: `tools` (native), the prompt, or native until the server refuses (auto). */
     toolCalling: ToolCallingSetting;
+    /** CAIRN_VISION: images as image parts always (on), never (off), or for known vision models (auto). */
+    vision: VisionSetting;
     /** CAIRN_CONTEXT_TOKENS: the model's context window; undefined means discover it. */
     contextTokens: number | undefined;
     /** CAIRN_MAX_OUTPUT_TOKENS: the most a reply may be, sent to the server (less on small windows). */
@@ -87,4 +91,6 @@ export interface Config {
   runCode: { setting: 'auto' | 'off' | 'unsandboxed'; python: string; timeoutMs: number };
   /** http_get / http_request: optional domain allow-list (empty: any public host) and limits. */
   http: { allowedDomains: string[]; timeoutMs: number; maxResponseBytes: number; maxRedirects: number };
+  /** Files in (attachments): Discord's CDN origins plus DISCORD_CDN_URL, and the intake's limits. */
+  files: { cdnOrigins: string[]; limits: FileLimits };
 }

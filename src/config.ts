@@ -2,6 +2,8 @@ import path from 'node:path';
 import { z } from 'zod';
 import { mcpSecretValues } from './tools/mcp/config.js';
 import { TOOL_CALLING_SETTINGS } from './llm/adaptive-tools.js';
+import { DISCORD_CDN_ORIGINS, parseOrigin } from './files/origins.js';
+import { VISION_SETTINGS } from './llm/vision.js';
 
 /**
  * The whole environment in one schema. Every problem is reported at once, by variable name,
@@ -40,6 +42,17 @@ const commaList = (item: RegExp, error: string) =>
 /** Comma-separated Discord ids. */
 const idList = commaList(/^\d{17,20}$/, 'must be a comma-separated list of Discord ids (17–20 digits)');
 
+/** Comma-separated http(s) origins (scheme, host, port), each checked and normalised. */
+const originList = z.string().transform((raw, ctx) => {
+  const origins: string[] = [];
+  for (const item of raw.split(',').map((s) => s.trim()).filter((s) => s !== '')) {
+    const parsed = parseOrigin(item);
+    if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: `"${item}" ${parsed.problem}` });
+    else origins.push(parsed.origin);
+  }
+  return origins;
+});
+
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 const envSchema = z.object({
@@ -67,6 +80,7 @@ const envSchema = z.object({
   CAIRN_LLM_TIMEOUT_S: wholeNumber(1, 3_600, 120),
   CAIRN_LLM_MAX_RETRIES: wholeNumber(0, 10, 3),
   CAIRN_TOOL_CALLING: z.enum(TOOL_CALLING_SETTINGS, { error: 'must be auto, native or prompt' }).default('auto'),
+  CAIRN_VISION: z.enum(VISION_SETTINGS, { error: 'must be auto, on or off' }).default('auto'),
   // Optional: without it the window is asked of the server (src/llm/context-window.ts).
   CAIRN_CONTEXT_TOKENS: z.coerce
     .number({ error: 'must be a number' })
@@ -126,6 +140,16 @@ const envSchema = z.object({
   CAIRN_RUN_CODE: z.enum(['auto', 'off', 'unsandboxed'], { error: 'must be auto, off or unsandboxed' }).default('auto'),
   CAIRN_PYTHON: z.string().startsWith('/', { error: 'must be an absolute path, e.g. /usr/bin/python3' }).default('/usr/bin/python3'),
   CAIRN_CODE_TIMEOUT_S: wholeNumber(1, 600, 30),
+  // Files in: Discord allows 10 attachments per message and up to 500 MB per file (Nitro).
+  CAIRN_FILES_MAX_COUNT: wholeNumber(1, 10, 3),
+  CAIRN_FILE_MAX_MB: wholeNumber(1, 500, 10),
+  CAIRN_FILES_MAX_TOTAL_MB: wholeNumber(1, 1_000, 25),
+  CAIRN_FILE_DOWNLOAD_TIMEOUT_S: wholeNumber(1, 600, 30),
+  CAIRN_FILE_EXTRACT_TIMEOUT_S: wholeNumber(1, 300, 20),
+  CAIRN_FILE_TEXT_MAX_CHARS: wholeNumber(1_000, 10_000_000, 200_000),
+  CAIRN_PDF_MAX_PAGES: wholeNumber(1, 5_000, 100),
+  // Extra origins attachments may come from (a REST proxy's, a test CDN's), besides Discord's CDN.
+  DISCORD_CDN_URL: originList.default([]),
 });
 
 type Env = z.output<typeof envSchema>;
@@ -225,6 +249,7 @@ export function loadConfig(
       maxRetries: e.CAIRN_LLM_MAX_RETRIES,
       pricesJson: e.CAIRN_PRICES,
       toolCalling: e.CAIRN_TOOL_CALLING,
+      vision: e.CAIRN_VISION,
       contextTokens: e.CAIRN_CONTEXT_TOKENS,
       maxOutputTokens: e.CAIRN_MAX_OUTPUT_TOKENS,
     },
@@ -261,6 +286,18 @@ export function loadConfig(
       timeoutMs: e.CAIRN_HTTP_TIMEOUT_S * 1000,
       maxResponseBytes: e.CAIRN_HTTP_MAX_BYTES,
       maxRedirects: e.CAIRN_HTTP_MAX_REDIRECTS,
+    },
+    files: {
+      cdnOrigins: [...new Set([...DISCORD_CDN_ORIGINS, ...e.DISCORD_CDN_URL])],
+      limits: {
+        maxFiles: e.CAIRN_FILES_MAX_COUNT,
+        maxFileBytes: e.CAIRN_FILE_MAX_MB * 1024 * 1024,
+        maxTotalBytes: e.CAIRN_FILES_MAX_TOTAL_MB * 1024 * 1024,
+        downloadTimeoutMs: e.CAIRN_FILE_DOWNLOAD_TIMEOUT_S * 1000,
+        extractTimeoutMs: e.CAIRN_FILE_EXTRACT_TIMEOUT_S * 1000,
+        maxExtractedChars: e.CAIRN_FILE_TEXT_MAX_CHARS,
+        maxPdfPages: e.CAIRN_PDF_MAX_PAGES,
+      },
     },
   };
 }
