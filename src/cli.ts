@@ -12,12 +12,13 @@ import { errorMessage } from './text.js';
 const USAGE = `Cairn — an autonomous agent with memory, for Discord and the terminal.
 
 Usage:
-  cairn run "<goal>" [--mode react|plan|reflexion] [--max-steps n] [--json] [--workspace dir] [--yes]
+  cairn run "<goal>" [--mode react|plan|reflexion] [--max-steps n] [--json] [--workspace dir] [--yes] [--file path]...
       Run the agent once. Prints each step as it happens, then the answer and a summary.
       Modes: react (think, act, observe; the default), plan (plan tasks with dependencies,
       carry them out, replan when one fails), reflexion (attempt, check, reflect, retry).
       Risky tool calls ask for approval (y/n); --yes approves them all; with no terminal
       and no --yes they are denied.
+      --file gives the run a file (up to 3: text, CSV, JSON, PDF, DOCX, images), read as data.
       --json prints one JSON object instead: {status, answer, steps, usage, costUsd, ...}.
       Exit code 0 only when the run succeeded.
   cairn chat [--mode react|plan|reflexion] [--max-steps n] [--yes]
@@ -110,13 +111,14 @@ async function dispatch(argv: string[]): Promise<number> {
           json: { type: 'boolean', default: false },
           workspace: { type: 'string' },
           yes: { type: 'boolean', default: false },
+          file: { type: 'string', multiple: true },
         },
       });
       const goal = positionals.join(' ').trim();
       if (goal === '') throw new UsageError('cairn run needs a goal, e.g. cairn run "What time is it in Tokyo?"');
       const common = parseCommon(values);
       const { runRunCommand } = await import('./console/run-command.js');
-      return withApp((app) => runRunCommand(app, { goal, ...common, json: values.json, workspaceDir: values.workspace, yes: values.yes }));
+      return withApp((app) => runRunCommand(app, { goal, ...common, json: values.json, workspaceDir: values.workspace, yes: values.yes, files: values.file ?? [] }));
     }
     case 'chat': {
       const { values } = parseArgs({ args: rest, options: { mode: { type: 'string' }, 'max-steps': { type: 'string' }, yes: { type: 'boolean', default: false } } });

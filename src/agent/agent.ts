@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import type { IncomingFile } from '../files/types.js';
 import type { Logger } from '../log.js';
 import type { ChatMessage, ChatModel } from '../llm/types.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -15,6 +16,8 @@ import { runPlanAndExecute } from './plan-execute.js';
 import type { LoopOutcome } from './react.js';
 import { runReflexion } from './reflexion.js';
 import { StepLog } from './step-log.js';
+import { RunAttachments } from './attachments.js';
+import { checkFiles, placeFiles, type RunFiles } from './run-files.js';
 
 export interface AgentDependencies {
   model: ChatModel;
@@ -38,6 +41,11 @@ export interface AgentDependencies {
   memory?: AgentMemory;
   /** Injectable clock for tests. */
   now?: () => Date;
+  /**
+   * Whether a model takes images as image parts (CAIRN_VISION, src/llm/vision.ts `modelSees`);
+   * without it no model is sent images and image files are listed as files it cannot see.
+   */
+  sees?: (modelId: string) => boolean;
 }
 
 export interface RunRequest {
@@ -76,6 +84,12 @@ export interface RunRequest {
   model?: RunModel;
   disabledTools?: readonly string[];
   approvals?: Partial<ApprovalPolicy>;
+  /**
+   * Files given with the goal (src/files): written into the workspace before the first step,
+   * listed in the prompt as data, images shown to a model that sees. The run is exposed from the
+   * start (src/agent/exposure.ts): a file's text may ask for things its sender never meant.
+   */
+  files?: readonly IncomingFile[];
 }
 
 /** A chat model for one run, with its price (undefined: unknown, so costs are reported unknown). */
@@ -117,12 +131,24 @@ export class Agent {
     if (goal === '') throw new Error('The goal is empty: say what the agent should do.');
     const mode = request.mode ?? 'react';
     if (!AGENT_MODES.includes(mode)) throw new Error(`Unknown mode "${mode}". Available: ${AGENT_MODES.join(', ')}.`);
+    const files = request.files ?? [];
+    // Before anything is created: a bad hand-over is the caller's error, not a failed run.
+    checkFiles(files);
     const runId = request.runId ?? newRunId();
     const log = this.deps.log.child({ runId });
     const limits: RunLimits = { ...this.deps.limits, ...request.limits };
     const workspaceDir = path.resolve(request.workspaceDir ?? path.join(this.deps.workspaceRoot, runId));
     const releaseWorkspace = request.workspaceDir === undefined ? this.deps.workspaces?.hold(workspaceDir) : undefined;
     await mkdir(workspaceDir, { recursive: true });
+    const model = request.model?.chat ?? this.deps.model;
+    let given: RunFiles;
+    try {
+      given = await placeFiles(workspaceDir, files, this.deps.sees?.(model.model) ?? false);
+    } catch (error) {
+      releaseWorkspace?.();
+      throw error;
+    }
+    const attachments = new RunAttachments();
 
     const now = this.deps.now ?? (() => new Date());
     const startedAt = now();
@@ -141,7 +167,6 @@ export class Agent {
       billedTo: request.billedTo ?? scope.userId,
       startedAt,
     };
-    const model = request.model?.chat ?? this.deps.model;
     const budget = new Budget(limits, request.model === undefined ? this.deps.price : request.model.price);
     const tools = (request.disabledTools?.length ?? 0) > 0 ? this.deps.tools.without(request.disabledTools ?? []) : this.deps.tools;
 
@@ -185,10 +210,13 @@ export class Agent {
           memory: recalled?.prompt ?? null,
           briefing: request.briefing ?? null,
           instructions: request.instructions ?? null,
+          files: given.placed,
+          images: given.images,
         },
         settings: this.deps.modes ?? DEFAULT_MODE_SETTINGS,
         approvals: { policy: { ...(this.deps.approvals ?? DEFAULT_APPROVALS), ...request.approvals }, approver: request.approver ?? noApprover },
-        exposure: Exposure.forRun({ goal, history: request.history ?? [], othersTurns: request.historyFromOthers ?? [], scope, fromOthers: recalled?.fromOthers ?? 0 }),
+        exposure: Exposure.forRun({ goal, history: request.history ?? [], othersTurns: request.historyFromOthers ?? [], scope, fromOthers: recalled?.fromOthers ?? 0, files: files.length }),
+        attach: (file) => attachments.add(file),
         model,
         tools,
         budget,
@@ -208,6 +236,7 @@ export class Agent {
       // Its tools are done with the workspace.
       releaseWorkspace?.();
     }
+    const attached = await attachments.verified(workspaceDir);
     if (outcome.hit !== undefined) events.emit({ type: 'limit', runId, elapsedMs: elapsedMs(), limit: outcome.hit.limit, detail: outcome.hit.detail });
 
     const result: RunResult = {
@@ -226,6 +255,7 @@ export class Agent {
       startedAt: startedAt.toISOString(),
       endedAt: now().toISOString(),
       workspaceDir,
+      ...(attached.length === 0 ? {} : { attachments: attached }),
     };
     log.info(
       { status: result.status, steps: result.steps, usage: result.usage, costUsd: result.costUsd, reason: result.reason },

@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import type { OutgoingFile } from '../files/types.js';
 import type { TokenUsage } from '../llm/types.js';
 
 /** The agent's typed event stream. Surfaces (terminal, Discord, traces) render these. */
@@ -41,6 +42,8 @@ export interface RunResult {
   startedAt: string;
   endedAt: string;
   workspaceDir: string;
+  /** Files the run attached to its answer (attach_file), in order; absent when none. Paths are relative to workspaceDir. */
+  attachments?: OutgoingFile[];
 }
 
 interface EventBase {

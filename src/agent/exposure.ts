@@ -97,14 +97,16 @@ export class Exposure {
    * A run's guard: hosts named by the goal and the person's own messages (user turns of the
    * history, less `othersTurns` — the indexes of turns other people wrote; assistant turns are
    * Cairn's), exposed from the start when the history holds others' turns or the prompt holds
-   * `fromOthers` items written by other people.
+   * `fromOthers` items written by other people, or it was given `files` (their contents may be anyone's).
    */
-  static forRun(run: { goal: string; history: readonly ChatMessage[]; othersTurns?: readonly number[]; scope: RunScope; fromOthers: number }): Exposure {
+  static forRun(run: { goal: string; history: readonly ChatMessage[]; othersTurns?: readonly number[]; scope: RunScope; fromOthers: number; files?: number }): Exposure {
     const others = new Set(run.othersTurns ?? []);
     const own = run.history.flatMap((m, i) => (m.role === 'user' && !others.has(i) ? [m.content] : []));
     const exposure = new Exposure(run.scope, [run.goal, ...own]);
     const theirs = run.history.filter((m, i) => m.role === 'user' && others.has(i)).length;
     if (theirs > 0) exposure.expose(`the conversation holds ${theirs === 1 ? 'a message' : `${theirs} messages`} written by other people`);
+    // A file's text may be anyone's (a forwarded PDF, a scraped CSV), whoever uploaded it.
+    if ((run.files ?? 0) > 0) exposure.expose(`it was given ${run.files === 1 ? 'a file' : `${run.files} files`}, whose contents may hold instructions`);
     if (run.fromOthers > 0) exposure.expose(`its memory holds ${run.fromOthers === 1 ? 'a note' : `${run.fromOthers} notes`} written by other people`);
     return exposure;
   }

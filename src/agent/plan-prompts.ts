@@ -1,7 +1,8 @@
 import type { ChatMessage, ToolSpec } from '../llm/types.js';
 import { oneLine } from '../text.js';
 import { describePlan, describeResults, MAX_PLAN_TASKS, type TaskState } from './plan.js';
-import { operatorSection, type PromptInputs } from './prompt.js';
+import { goalMessage, operatorSection, type PromptInputs } from './prompt.js';
+import { filesSection } from './run-files.js';
 
 /** How a task says it could not be done; anything else it replies is its result. */
 export const TASK_FAILED_MARK = 'TASK FAILED:';
@@ -10,6 +11,7 @@ function context(prompt: PromptInputs): string[] {
   return [
     `Context: it is ${prompt.now.toISOString()} (server time zone ${prompt.timeZone}).`,
     ...operatorSection(prompt),
+    ...filesSection(prompt.files ?? []),
     ...(prompt.memory === null ? [] : ['', prompt.memory]),
     ...(prompt.briefing == null ? [] : ['', prompt.briefing]),
   ];
@@ -34,7 +36,8 @@ export function plannerMessages(prompt: PromptInputs, tools: readonly ToolSpec[]
     ...context(prompt),
   ].join('\n');
   const ask = replan === null ? prompt.goal : replanRequest(prompt.goal, replan);
-  return [{ role: 'system', content: system }, ...prompt.history, { role: 'user', content: ask }];
+  // The planner sees the images too: what a picture shows can decide the plan.
+  return [{ role: 'system', content: system }, ...prompt.history, goalMessage(prompt, ask)];
 }
 
 function replanRequest(goal: string, { tasks, failed }: Replan): string {

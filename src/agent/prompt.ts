@@ -1,4 +1,5 @@
-import type { ChatMessage } from '../llm/types.js';
+import type { ChatMessage, ImagePart } from '../llm/types.js';
+import { filesSection, type PlacedFile } from './run-files.js';
 
 export interface PromptInputs {
   goal: string;
@@ -13,6 +14,10 @@ export interface PromptInputs {
   briefing?: string | null;
   /** The operator's instructions for where the run happens (a server's or channel's settings). */
   instructions?: string | null;
+  /** Files given with the request, as they landed in the workspace (src/agent/run-files.ts). */
+  files?: readonly PlacedFile[];
+  /** Images the model sees, sent with the goal message. */
+  images?: readonly ImagePart[];
 }
 
 /** Heads the operator's instructions: below the rules, which they cannot override. */
@@ -22,6 +27,12 @@ export const OPERATOR_HEADING = "# Operator's instructions (from this server's a
 export function operatorSection(inputs: Pick<PromptInputs, 'instructions'>): string[] {
   const text = inputs.instructions?.trim() ?? '';
   return text === '' ? [] : ['', OPERATOR_HEADING, text];
+}
+
+/** The goal as a user message, with the images the model sees. */
+export function goalMessage(inputs: Pick<PromptInputs, 'images'>, goal: string): ChatMessage {
+  const images = inputs.images ?? [];
+  return images.length === 0 ? { role: 'user', content: goal } : { role: 'user', content: goal, images: [...images] };
 }
 
 /** The fixed start of every run's prompt: instructions, earlier conversation, then the goal. */
@@ -36,10 +47,11 @@ export function buildHead(inputs: PromptInputs): ChatMessage[] {
     `Context: it is ${inputs.now.toISOString()} (server time zone ${inputs.timeZone}). You have at most ${inputs.maxSteps} steps. File tools work in a workspace directory kept for this run.`,
     // Before the memory section: the prompt fitter never cuts what comes before it.
     ...operatorSection(inputs),
+    ...filesSection(inputs.files ?? []),
     ...(inputs.memory === null ? [] : ['', inputs.memory]),
     ...(inputs.briefing == null ? [] : ['', inputs.briefing]),
   ].join('\n');
-  return [{ role: 'system', content: system }, ...inputs.history, { role: 'user', content: inputs.goal }];
+  return [{ role: 'system', content: system }, ...inputs.history, goalMessage(inputs, inputs.goal)];
 }
 
 export const LAST_STEP_NOTE =

@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import type { RunScope, Visibility } from '../memory/types.js';
 import type { ChatMessage, ChatModel, ChatResponse, ToolCall } from '../llm/types.js';
-import type { ToolOutcome } from '../tools/types.js';
+import type { ToolContext, ToolOutcome } from '../tools/types.js';
 import { needsApproval, noApprover, refusalNote, type ApprovalDecision, type ApprovalPolicy, type ApprovalRequest, type Approver } from './approval.js';
 import { heldCallNote, type Exposure } from './exposure.js';
 import type { ToolRegistry } from '../tools/registry.js';
@@ -45,6 +45,8 @@ export interface LoopInputs {
   approvals?: { policy: ApprovalPolicy; approver: Approver };
   /** The run's untrusted-content guard; one object for the whole run, so tasks and attempts share it. */
   exposure: Exposure;
+  /** Where attach_file puts the files it attaches (the run's list, shared by tasks and attempts). */
+  attach?: ToolContext['attach'];
 }
 
 export interface LoopOutcome {
@@ -171,7 +173,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         arguments: call.arguments,
       });
       const denied = await approvalGate(inputs, call, step);
-      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope, visibility: inputs.visibility, mayReach: (host) => inputs.exposure.mayReach(host) }));
+      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope, visibility: inputs.visibility, mayReach: (host) => inputs.exposure.mayReach(host), ...(inputs.attach === undefined ? {} : { attach: inputs.attach }) }));
       inputs.exposure.observe(tools.get(call.name), outcome);
       const interrupted = abortHit(signal);
       if (interrupted !== null) return stop(interrupted);

@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../log.js';
 import { dataDirCheck, discordChecks, sandboxCheck, webSearchCheck } from './doctor-checks.js';
 import { contextWindowCheck, embeddingsCheck, modelServerChecks } from './doctor-model.js';
+import { visionCheck } from './doctor-vision.js';
 import { canRun, renderJson, renderTable, runChecks, type CheckResult, type DoctorCheck } from './doctor-report.js';
 
 export { bounded, canRun, renderJson, renderTable, type CheckResult, type CheckStatus, type DoctorCheck } from './doctor-report.js';
@@ -26,6 +27,7 @@ export function doctorChecks(config: Config, log: Logger, options: DoctorOptions
     () => modelServerChecks(config, log),
     () => contextWindowCheck(config, log),
     ...(options.extraChecks ?? []),
+    () => visionCheck(config, log),
     () => embeddingsCheck(config, log),
     () => discordChecks(config),
     () => sandboxCheck(config),

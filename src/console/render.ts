@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { styleText } from 'node:util';
 import type { PlanItem, RunEvent, RunResult, RunSink } from '../agent/events.js';
 import { oneLine } from '../text.js';
@@ -44,6 +45,11 @@ export function formatSummary(result: RunResult): string {
     `time:     ${formatDuration(elapsed)}`,
     `run id:   ${result.runId}   workspace: ${result.workspaceDir}`,
   ].join('\n');
+}
+
+/** Where the run's attached files are on this machine, one line each (none: no lines). */
+export function attachmentLines(result: RunResult): string[] {
+  return (result.attachments ?? []).map((file) => `📎 ${file.name} (${file.bytes.toLocaleString('en')} bytes): ${path.join(result.workspaceDir, file.path)}`);
 }
 
 /** One dim line after a chat answer. */
@@ -133,6 +139,7 @@ export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOpti
         if (options.summary === 'brief') {
           line();
           line(result.answer ?? paint('yellow', `(no answer: ${result.reason ?? result.status})`));
+          for (const text of attachmentLines(result)) line(text);
           line(paint('dim', formatBriefSummary(result)));
           break;
         }
@@ -140,6 +147,12 @@ export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOpti
         if (result.answer !== null) {
           line(paint('bold', result.status === 'succeeded' ? 'Answer' : 'Last words before stopping'));
           line(result.answer);
+          line();
+        }
+        const attached = attachmentLines(result);
+        if (attached.length > 0) {
+          line(paint('bold', 'Attached files'));
+          for (const text of attached) line(text);
           line();
         }
         line(paint('bold', 'Summary'));

@@ -1,7 +1,9 @@
+import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { AgentMode, RunResult } from '../agent/events.js';
 import type { App } from '../app.js';
 import { terminalApprover } from './approver.js';
+import { LocalFileError, readLocalFiles } from './local-files.js';
 import { consoleRenderer } from './render.js';
 
 export interface RunCommandOptions {
@@ -12,6 +14,8 @@ export interface RunCommandOptions {
   workspaceDir: string | undefined;
   /** Approve every risky tool call without asking. */
   yes: boolean;
+  /** Local files given with --file (at most 3), read as the Discord intake reads attachments. */
+  files?: readonly string[];
 }
 
 /** The `--json` contract: one object on stdout (see DESIGN.md), plus a few identifying fields. */
@@ -27,6 +31,8 @@ export function jsonSummary(result: RunResult): string {
     toolCalls: result.toolCalls,
     reason: result.reason ?? null,
     workspaceDir: result.workspaceDir,
+    // Absolute paths: where the attached files are on this machine.
+    attachments: (result.attachments ?? []).map((file) => ({ name: file.name, path: path.join(result.workspaceDir, file.path), bytes: file.bytes })),
   });
 }
 
@@ -66,7 +72,16 @@ export async function runRunCommand(app: App, options: RunCommandOptions): Promi
   const controller = new AbortController();
   const release = cancelOnInterrupt(controller);
   try {
+    let files;
+    try {
+      files = await readLocalFiles(options.files ?? [], controller.signal);
+    } catch (error) {
+      if (!(error instanceof LocalFileError)) throw error;
+      process.stderr.write(`cairn run: ${error.message}\n`);
+      return 2;
+    }
     const result = await app.agent.run({
+      ...(files.length === 0 ? {} : { files }),
       goal: options.goal,
       mode: options.mode,
       signal: controller.signal,

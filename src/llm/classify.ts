@@ -11,9 +11,10 @@ import { parseRetryAfter } from './retry.js';
  * 5xx bodies that are answers, not faults: llama.cpp built before jinja was on by default answers
  * `tools` with 500 "tools param requires --jinja flag" (ramalama#988, ../shared/notes/model-servers.md
  * §2), and Ollama a vision request to a text model with 500 "…missing data required for image
- * input" (ollama PR #9741, §8). Retrying them only delays the fallback.
+ * input" (ollama PR #9741, §8), and llama.cpp without a projector 500 "image input is not supported - hint:
+ * … mmproj" (ClaraVerse#234). Retrying them only delays the fallback.
  */
-const CONFIGURATION_REFUSALS = /requires --jinja|missing data required for image input/i;
+const CONFIGURATION_REFUSALS = /requires --jinja|missing data required for image input|image input is not supported/i;
 
 export interface AttemptState {
   /** The caller's signal was aborted: never retried. */

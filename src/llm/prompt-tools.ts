@@ -9,7 +9,7 @@
  */
 import { LlmError } from './errors.js';
 import { ACTION_FORMAT, isProse, parseAction } from './tool-actions.js';
-import type { ChatMessage, ChatModel, ChatRequest, ChatResponse, TokenUsage, ToolSpec } from './types.js';
+import type { ChatMessage, ChatModel, ChatRequest, ChatResponse, ImagePart, TokenUsage, ToolSpec } from './types.js';
 import { fallbackToolCallId } from './wire.js';
 
 /** Corrective round trips after an invalid action, before giving up (each quotes the problem). */
@@ -56,10 +56,13 @@ export function toPromptMessages(messages: readonly ChatMessage[], tools: readon
   const toolOf = new Map<string, string>();
   const section = toolsSection(tools);
   const out: ChatMessage[] = [];
-  const push = (role: 'user' | 'assistant', content: string): void => {
+  const push = (role: 'user' | 'assistant', content: string, images: readonly ImagePart[] = []): void => {
     const last = out.at(-1);
-    if (last !== undefined && last.role === role) out[out.length - 1] = { role, content: `${last.content ?? ''}\n\n${content}` };
-    else out.push({ role, content });
+    // A merged user turn keeps the images of both (the goal's images must not be lost here).
+    const carried = [...(last?.role === 'user' ? (last.images ?? []) : []), ...images];
+    const withImages = role === 'user' && carried.length > 0 ? { images: carried } : {};
+    if (last !== undefined && last.role === role) out[out.length - 1] = { role, content: `${last.content ?? ''}\n\n${content}`, ...withImages };
+    else out.push({ role, content, ...(role === 'user' && images.length > 0 ? { images: [...images] } : {}) });
   };
   let described = false;
   for (const message of messages) {
@@ -69,7 +72,7 @@ export function toPromptMessages(messages: readonly ChatMessage[], tools: readon
         described = true;
         break;
       case 'user':
-        push('user', message.content);
+        push('user', message.content, message.images);
         break;
       case 'tool':
         push('user', `Observation from ${toolOf.get(message.toolCallId) ?? 'the tool'}: ${message.content}`);

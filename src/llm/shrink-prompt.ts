@@ -5,7 +5,8 @@
  *   1. tool results of older steps, longest first, cut to a short head with a note;
  *   2. earlier conversation turns, oldest first, dropped;
  *   3. the recalled-memory section of the system prompt (and any briefing after it), cut from its end;
- *   4. the newest step's tool results, longest first, cut to a short head with a note.
+ *   4. the newest step's tool results, longest first, cut to a short head with a note;
+ *   5. images on user turns (the goal's included), last first, each replaced by a note naming it.
  * A cut read_file result says the exact offset to read on from; the caller keeps the originals,
  * so each request is cut afresh from them.
  */
@@ -67,6 +68,8 @@ export function fitMessages(original: readonly ChatMessage[], tools: readonly To
   if (over() > 0) cutDigest(messages, over, cuts);
   // Found again: dropping turns moved every index.
   if (over() > 0) cutResults(messages, toolResults(messages, 'newest'), NEWEST_RESULT_FLOOR, over, calls, cuts);
+  // Last: images, each replaced by a note the model reads, never dropped without a word.
+  if (over() > 0) cutImages(messages, over, cuts);
   return { messages, tokens: size(), cuts, fits: over() <= 0 };
 }
 
@@ -179,4 +182,28 @@ function cutMemory(messages: ChatMessage[], over: () => number, cuts: string[]):
   const kept = keep > 400 ? `${memory.slice(0, memory.lastIndexOf('\n', keep))}${note}` : `\n\n${MEMORY_DROPPED}`;
   messages[0] = { role: 'system', content: rules + kept };
   cuts.push(`memory section to ${kept.length} of ${memory.length} characters`);
+}
+
+/** Takes images off user turns, the last image first, each replaced by a note naming it. */
+function cutImages(messages: ChatMessage[], over: () => number, cuts: string[]): void {
+  let cut = 0;
+  for (let i = messages.length - 1; i >= 0 && over() > 0; i--) {
+    const message = messages[i];
+    if (message?.role !== 'user' || (message.images?.length ?? 0) === 0) continue;
+    const images = [...(message.images ?? [])];
+    const notes: string[] = [];
+    while (images.length > 0 && over() > 0) {
+      const image = images.pop();
+      if (image === undefined) break;
+      notes.unshift(image.name ?? 'an image');
+      cut += 1;
+      messages[i] = { role: 'user', content: `${message.content}\n\n${imagesLeftOut(notes)}`, ...(images.length > 0 ? { images: [...images] } : {}) };
+    }
+  }
+  if (cut > 0) cuts.push(`${cut} image${cut === 1 ? '' : 's'}`);
+}
+
+function imagesLeftOut(names: readonly string[]): string {
+  const quoted = names.map((n) => JSON.stringify(n)).join(', ');
+  return `[Left out to fit the model's context window, so you cannot see ${names.length === 1 ? 'it' : 'them'}: the image${names.length === 1 ? '' : 's'} ${quoted}. ${names.length === 1 ? 'It is' : 'They are'} still in your workspace.]`;
 }

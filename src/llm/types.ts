@@ -10,9 +10,23 @@ export interface ToolCall {
   arguments: string;
 }
 
+/**
+ * An image sent to the model with a user message, as base64 bytes (never a URL: Ollama and LM
+ * Studio take only data URIs, ../shared/notes/model-servers.md §8). Sent as a Chat Completions
+ * `image_url` content part; see src/llm/vision.ts for which models get them.
+ */
+export interface ImagePart {
+  /** image/png, image/jpeg, image/gif or image/webp. */
+  mimeType: string;
+  /** The bytes, base64-encoded. */
+  data: string;
+  /** The file's name in the run's workspace, for the note when a server refuses the image. */
+  name?: string;
+}
+
 export type ChatMessage =
   | { role: 'system'; content: string }
-  | { role: 'user'; content: string }
+  | { role: 'user'; content: string; images?: ImagePart[] }
   | { role: 'assistant'; content: string | null; toolCalls?: ToolCall[] }
   | { role: 'tool'; toolCallId: string; content: string };
 

@@ -18,8 +18,19 @@ import { estimateTextTokens, estimateTokens } from './tokens.js';
 export function toWireMessage(message: ChatMessage): ChatCompletionMessageParam {
   switch (message.role) {
     case 'system':
-    case 'user':
-      return { role: message.role, content: message.content };
+      return { role: 'system', content: message.content };
+    case 'user': {
+      const images = message.images ?? [];
+      if (images.length === 0) return { role: 'user', content: message.content };
+      // Chat Completions content parts: the text, then each image as a data URI (notes §8).
+      return {
+        role: 'user',
+        content: [
+          { type: 'text', text: message.content },
+          ...images.map((image) => ({ type: 'image_url' as const, image_url: { url: `data:${image.mimeType};base64,${image.data}` } })),
+        ],
+      };
+    }
     case 'tool':
       return { role: 'tool', tool_call_id: message.toolCallId, content: message.content };
     case 'assistant': {

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { RunScope, Visibility } from '../memory/types.js';
 import type { z } from 'zod';
+import type { OutgoingFile } from '../files/types.js';
 
 /** How much harm a tool can do; high-risk tools will need approval (see README). */
 export type RiskLevel = 'low' | 'medium' | 'high';
@@ -22,6 +23,20 @@ export interface ToolContext {
    * a redirect to another host. Absent: any host.
    */
   mayReach?: (host: string) => boolean;
+  /**
+   * Attaches a workspace file to the run's answer (attach_file). Throws, with words for the model,
+   * when the run has attached all it may. Absent where nothing can receive files.
+   */
+  attach?: (file: OutgoingFile) => AttachResult;
+}
+
+/** What attaching a file did: the name it is posted under, and how many the run has attached. */
+export interface AttachResult {
+  name: string;
+  /** The path was attached before: it keeps its place and name. */
+  already: boolean;
+  count: number;
+  max: number;
 }
 
 /**

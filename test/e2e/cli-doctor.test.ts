@@ -89,7 +89,7 @@ describe('cairn doctor', { timeout: 60_000 }, () => {
     // One tiny chat with one tool and tool_choice, as runs send it; one json_schema request.
     const chats = fake.chatRequests();
     expect(chats.find((c) => c.tools?.length === 1)).toMatchObject({ tool_choice: 'auto', tools: [{ function: { name: 'ping' } }] });
-    expect(chats.find((c) => c.tools === undefined)).toMatchObject({ response_format: { type: 'json_schema' } });
+    expect(chats.find((c) => c.response_format !== undefined)).toMatchObject({ response_format: { type: 'json_schema' } });
   });
 
   it('--json: a server refusing tools is a warning (prompt mode) and still exits 0; remote embeddings report their dimension', async () => {
@@ -103,7 +103,7 @@ describe('cairn doctor', { timeout: 60_000 }, () => {
     expect(report.ok).toBe(true);
     const by = (name: string): CheckResult | undefined => report.checks.find((c) => c.name === name);
     expect(report.checks.map((c) => c.name)).toEqual([
-      'model server', 'model listed', 'native tool calls', 'JSON output', 'context length', 'embeddings', 'discord', 'sandbox', 'data directory', 'web search',
+      'model server', 'model listed', 'native tool calls', 'JSON output', 'context length', 'vision', 'embeddings', 'discord', 'sandbox', 'data directory', 'web search',
     ]);
     const tools = by('native tool calls');
     expect(tools?.status).toBe('warn');

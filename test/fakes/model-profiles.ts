@@ -9,17 +9,25 @@
  */
 import { z } from 'zod';
 import {
+  llamaCppNoMmproj,
   llamaCppOverflow,
+  lmStudioNoImages,
   lmStudioError,
   lmStudioOnlyJsonSchema,
+  ollamaNoImages,
   ollamaNoTools,
   openAiError,
+  openRouterNoImageEndpoints,
   openRouterNoToolEndpoints,
   vllmContextOverflow,
   vllmNoAutoToolChoice,
+  vllmNotMultimodal,
 } from './openai-error-bodies.js';
 import type { ReasoningWire, ScriptedReply } from './openai-replies.js';
+import { imagesOf, textOf } from './openai-content.js';
 import { fakePromptTokens, type ChatCompletionRequestBody, type FakeOpenAiOptions } from './openai-server.js';
+
+export { imagesOf, textOf } from './openai-content.js';
 
 type ErrorReply = Extract<ScriptedReply, { kind: 'error' }>;
 
@@ -32,7 +40,8 @@ export type ProfileName =
   | 'vllm-bare'
   | 'llamacpp'
   | 'lmstudio'
-  | 'openrouter';
+  | 'openrouter'
+  | 'vllm-vision';
 
 export interface ServerProfile {
   name: ProfileName;
@@ -68,6 +77,8 @@ export interface ServerProfile {
   streamUsage: 'include_usage' | 'always';
   /** Streams: every tool call whole at `index` 0 (§2, ollama#15457 / #15497). */
   callsAtIndexZero?: boolean;
+  /** A request with an `image_url` part gets this reply (§8: a model that cannot see); absent: the model sees. */
+  imageRefusal?: ErrorReply;
 }
 
 /** OpenAI's overflow wording and `code` (§5, chatbot-ui#102), for any window. */
@@ -108,6 +119,7 @@ export const PROFILES: readonly ServerProfile[] = [
     server: { models: ['llama3.1:8b'], discovery: { ollama: { parameters: 'num_ctx 8192', modelInfo: { 'llama.context_length': 131_072 } } } },
     streamUsage: 'include_usage',
     callsAtIndexZero: true,
+    imageRefusal: ollamaNoImages,
   },
   // Ollama, a model whose template declares no tools: 400 "<model> does not support tools" (§2, ollama#14795);
   // not loaded and no num_ctx, so the window is Ollama's 4,096 default (§5 "Ollama's default context").
@@ -132,6 +144,7 @@ export const PROFILES: readonly ServerProfile[] = [
     server: { models: ['qwen3:8b'], discovery: { ollama: { loaded: [{ name: 'qwen3:8b', contextLength: 16_384 }] } } },
     streamUsage: 'include_usage',
     callsAtIndexZero: true,
+    imageRefusal: ollamaNoImages,
   },
   // vLLM with --enable-auto-tool-choice --tool-call-parser and --reasoning-parser: `reasoning` since PR #27752 (§3),
   // nested errors since v0.10.1 (§1), window from /v1/models max_model_len (§5).
@@ -144,6 +157,7 @@ export const PROFILES: readonly ServerProfile[] = [
     overflow: vllmContextOverflow,
     server: { models: ['Qwen/Qwen3-8B'], discovery: { vllmMaxModelLen: 32_768 } },
     streamUsage: 'include_usage',
+    imageRefusal: vllmNotMultimodal('Qwen/Qwen3-8B'),
   },
   // vLLM without the flags: `tools` refused with 400 (§2 `check_tool_usage`), `<think>` left in content (§3),
   // the model writes its Hermes `<tool_call>` markup (§2 "Text formats"), an 8,192 max_model_len.
@@ -158,6 +172,7 @@ export const PROFILES: readonly ServerProfile[] = [
     overflow: vllmContextOverflow,
     server: { models: ['Qwen/Qwen3-4B'], discovery: { vllmMaxModelLen: 8_192 } },
     streamUsage: 'include_usage',
+    imageRefusal: vllmNotMultimodal('Qwen/Qwen3-4B'),
   },
   // llama.cpp's server with --jinja (default since PR #17524, §2), --reasoning-format deepseek → `reasoning_content` (§3),
   // a 4,096 n_ctx from /props and its exceed_context_size_error 400 (§5).
@@ -170,6 +185,8 @@ export const PROFILES: readonly ServerProfile[] = [
     overflow: llamaCppOverflow,
     server: { models: ['qwen3-8b-q4_k_m.gguf'], discovery: { llamaCppNCtx: 4_096 } },
     streamUsage: 'include_usage',
+    // Started without --mmproj: a 500 (§8, ClaraVerse#234).
+    imageRefusal: llamaCppNoMmproj,
   },
   // LM Studio: string error bodies (§1), tool calls it cannot parse left in content as `[TOOL_REQUEST]` (§2),
   // json_object refused before 0.3.18 (§4, lmstudio-bug-tracker#307), window from /api/v0/models (§5).
@@ -183,6 +200,7 @@ export const PROFILES: readonly ServerProfile[] = [
     overflow: lmStudioOverflow,
     server: { models: ['qwen2.5-7b-instruct'], discovery: { lmStudio: [{ id: 'qwen2.5-7b-instruct', maxContextLength: 32_768, loadedContextLength: 8_192 }] } },
     streamUsage: 'include_usage',
+    imageRefusal: lmStudioNoImages,
   },
   // OpenRouter, a model no provider serves with tools: 404 "No endpoints found that support tool use" (§2, fast-agent#122),
   // thoughts in `reasoning` (§3), window from /api/v1/models `context_length` (§5), usage always in streams (§6).
@@ -196,11 +214,27 @@ export const PROFILES: readonly ServerProfile[] = [
     overflow: openRouterOverflow,
     server: { models: ['deepseek/deepseek-r1-distill-qwen-7b'], modelFields: { context_length: 32_768 } },
     streamUsage: 'always',
+    imageRefusal: openRouterNoImageEndpoints,
   },
 ];
 
+/**
+ * A model that sees: vLLM serving Qwen2.5-VL with tool parsers (§8: vLLM takes data URIs in
+ * `image_url` parts). Kept out of PROFILES, whose every-mode suite it would only lengthen; the
+ * openai (gpt-4o-mini) and ollama-no-tools (gemma3:4b, `vision` in Ollama's capabilities) profiles see too.
+ */
+export const VISION_PROFILE: ServerProfile = {
+  name: 'vllm-vision',
+  model: 'Qwen/Qwen2.5-VL-7B-Instruct',
+  errorShape: 'nested',
+  window: 32_768,
+  overflow: vllmContextOverflow,
+  server: { models: ['Qwen/Qwen2.5-VL-7B-Instruct'], discovery: { vllmMaxModelLen: 32_768 } },
+  streamUsage: 'include_usage',
+};
+
 export function profile(name: ProfileName): ServerProfile {
-  const found = PROFILES.find((p) => p.name === name);
+  const found = [...PROFILES, VISION_PROFILE].find((p) => p.name === name);
   if (found === undefined) throw new Error(`no profile ${name}`);
   return found;
 }
@@ -219,12 +253,12 @@ export interface BrainView {
   tools: 'native' | 'prompt' | 'none';
   /** Names of the tools whose results are in the conversation, in order. */
   observed: string[];
+  /** The image parts the request carries (user messages' `image_url` parts), as their data URIs' media types. */
+  images: string[];
   body: ChatCompletionRequestBody;
 }
 
 export type Brain = (view: BrainView) => Intent;
-
-const textOf = (message: { role: string }): string => ('content' in message && typeof message.content === 'string' ? message.content : '');
 
 const JsonSchemaFormat = z.object({ response_format: z.object({ type: z.literal('json_schema'), json_schema: z.object({ name: z.string() }) }) });
 const FormatType = z.object({ response_format: z.object({ type: z.string() }) });
@@ -248,7 +282,7 @@ export function viewOf(body: ChatCompletionRequestBody): BrainView {
     }
     if (m.role === 'user') for (const match of textOf(m).matchAll(/Observation from ([\w.-]+):/g)) observed.push(match[1] ?? '');
   }
-  return { format, tools, observed, body };
+  return { format, tools, observed, images: imagesOf(body), body };
 }
 
 /** A marker in every thought, so a test can check none reached an answer. */
@@ -282,6 +316,10 @@ export function profileHandler(p: ServerProfile, brain: Brain): ProfileHandler {
       overWindow++;
     }
     const view = viewOf(body);
+    if (view.images.length > 0 && p.imageRefusal !== undefined) {
+      refused++;
+      return p.imageRefusal;
+    }
     if (view.tools === 'native' && p.toolsRefusal !== undefined) {
       refused++;
       return p.toolsRefusal;

@@ -175,3 +175,29 @@ export const ollamaPromptTooLong = openAiError(
   'the prompt is longer than the context length currently available to the model',
   { type: 'api_error' },
 );
+
+/**
+ * Refusals of `image_url` content parts by a model that cannot see (../shared/notes/model-servers.md §8).
+ * OpenAI, a model without vision: 400 with the offending part in `param` (browser-use/web-ui#274,
+ * vllm#11629 quoting gpt-3.5's reply).
+ */
+export const openAiNoImages = openAiError(400, 'Invalid content type. image_url is only supported by certain models.', { param: 'messages.[1].content.[1].type' });
+
+/** Ollama, a model whose capabilities lack `vision` (ollama#17301 "API Error: 400 this model does not support image input"). */
+export const ollamaNoImages = json(400, { error: { message: 'this model does not support image input', type: 'api_error', param: null, code: null } });
+
+/** vLLM serving a text-only model (dots.ocr#61 "facebook/opt-125m is not a multimodal model"). */
+export function vllmNotMultimodal(model: string): ErrorReply {
+  return json(400, { error: { message: `${model} is not a multimodal model`, type: 'BadRequestError', param: null, code: 400 } });
+}
+
+/** llama.cpp started without --mmproj: a 500 (ClaraVerse#234 quotes the body whole; llamastash#13 the status). */
+export const llamaCppNoMmproj = json(500, {
+  error: { code: 500, message: 'image input is not supported - hint: if this is unexpected, you may need to provide the mmproj', type: 'server_error' },
+});
+
+/** LM Studio, a model that is not a VLM (lmstudio-bug-tracker#908); a string body, as all its errors. */
+export const lmStudioNoImages = lmStudioError(400, 'Model does not support images. Please use a model that does.');
+
+/** OpenRouter, no provider of the model takes images (reported, wording unverified: notes §8). */
+export const openRouterNoImageEndpoints = json(404, { error: { message: 'No endpoints found that support image input', code: 404 } });

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { z } from 'zod';
 import { buildCompletion, completionJson, embeddingsJson, streamChunks, type ScriptedReply } from './openai-replies.js';
 import { discoveryReply, type FakeDiscovery } from './openai-window.js';
+import { contentProblem } from './openai-content.js';
 
 export type { ScriptedReply, ScriptedUsage } from './openai-replies.js';
 export { fakePromptTokens, withContextWindow, type FakeDiscovery } from './openai-window.js';
@@ -115,6 +116,11 @@ export async function startFakeOpenAi(options: FakeOpenAiOptions = {}): Promise<
       const parsed = ChatBodySchema.safeParse(body);
       if (!parsed.success) {
         sendError(res, 400, `fake: invalid chat completion request: ${z.prettifyError(parsed.error)}`);
+        return;
+      }
+      const badContent = parsed.data.messages.map((m) => contentProblem('content' in m ? m.content : undefined)).find((p) => p !== null);
+      if (badContent !== undefined) {
+        sendError(res, 400, `fake: invalid chat completion request: ${badContent}`);
         return;
       }
       const index = chatBodies.length;

@@ -4,7 +4,7 @@
  * reflections and lessons as JSON, and otherwise calls tools or answers like a small model would.
  */
 import type { ChatCompletionRequestBody } from './openai-server.js';
-import type { Brain, BrainView, Intent } from './model-profiles.js';
+import { textOf, type Brain, type BrainView, type Intent } from './model-profiles.js';
 
 export const CLOCK_ANSWER = 'It is noon in Oslo.';
 export const FILE_ANSWER = 'big.txt is a log of numbered lines about a quick brown fox.';
@@ -14,7 +14,6 @@ export const FILE_CHARS = 60_000;
 /** The file brain reads big.txt up to this offset, then answers: three reads of 6,000 characters, more when the window cuts them. */
 export const READ_UP_TO = 18_000;
 
-const textOf = (message: { role: string }): string => ('content' in message && typeof message.content === 'string' ? message.content : '');
 
 /** The tool result the request ends with (a `tool` message, or a prompt-mode "Observation from" turn), or null. */
 export function lastObservation(body: ChatCompletionRequestBody): { tool: string; text: string } | null {

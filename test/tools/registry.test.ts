@@ -51,7 +51,7 @@ describe('ToolRegistry.run', () => {
     expect(outcome.error?.kind).toBe('unknown_tool');
     expect(outcome.content).toContain('there is no tool named "read_fiel"');
     expect(outcome.content).toContain('Did you mean "read_file"?');
-    expect(outcome.content).toContain('Available tools: current_time, list_files, read_file, write_file.');
+    expect(outcome.content).toContain('Available tools: attach_file, current_time, list_files, read_file, write_file.');
   });
 
   it('reports arguments that are not valid JSON, quoting them and saying what is expected', async () => {
@@ -195,7 +195,7 @@ describe('ToolRegistry.run', () => {
 describe('ToolRegistry registration and specs', () => {
   it('produces object JSON schemas for the built-in tools', () => {
     const specs = new ToolRegistry(builtinTools()).specs();
-    expect(specs.map((s) => s.name).sort()).toEqual(['current_time', 'list_files', 'read_file', 'write_file']);
+    expect(specs.map((s) => s.name).sort()).toEqual(['attach_file', 'current_time', 'list_files', 'read_file', 'write_file']);
     for (const spec of specs) {
       expect(spec.parameters.type).toBe('object');
       expect(spec.parameters).not.toHaveProperty('$schema');
