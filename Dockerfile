@@ -21,10 +21,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 
 FROM node:22-slim
-# run_code's sandbox: bubblewrap and Python (prlimit and setpriv come with util-linux). bwrap leaves
-# an exited helper per run for PID 1 to reap, which node does not do: tini does.
+# run_code's sandbox: bubblewrap and Python with matplotlib for charts (prlimit and setpriv come with
+# util-linux). bwrap leaves an exited helper per run for PID 1 to reap, which node does not do: tini does.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends bubblewrap python3 tini \
+    && apt-get install -y --no-install-recommends bubblewrap python3 python3-matplotlib tini \
     && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     CAIRN_DATA_DIR=/app/memory-data

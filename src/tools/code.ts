@@ -3,6 +3,7 @@
  * shows it the exit status, stdout and stderr. Where no sandbox can be set up the tool is not
  * offered at all, unless the operator explicitly opts out of isolation ("unsandboxed").
  */
+import os from 'node:os';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { formatBytes } from './builtin/files.js';
@@ -32,6 +33,8 @@ export interface RunCodeOptions {
   helpers?: HelperPaths;
   /** Shown to the model in the description, e.g. "3.11.2". */
   pythonVersion?: string;
+  /** Preinstalled packages worth naming in the description (detectSandbox finds them). */
+  packages?: readonly string[];
 }
 
 export const DEFAULT_RUN_CODE_OPTIONS = {
@@ -48,6 +51,7 @@ export const MAX_CODE_CHARS = 20_000;
 /** Characters of each stream shown; together they stay under the registry's 8,000-character cap. */
 const STDOUT_CHARS = 4_000;
 const STDERR_CHARS = 2_500;
+const WORKSPACE_NOTE_CHARS = 800;
 
 const optionsSchema = z.strictObject({
   mode: z.enum(['sandbox', 'unsandboxed']),
@@ -59,6 +63,7 @@ const optionsSchema = z.strictObject({
   maxFileBytes: z.number().int().positive(),
   helpers: z.object({ setpriv: z.string(), prlimit: z.string(), bwrap: z.string().optional() }).optional(),
   pythonVersion: z.string().optional(),
+  packages: z.array(z.string()).readonly().optional(),
 });
 
 /** Fills in defaults; throws on an out-of-range option (a configuration mistake). */
@@ -101,9 +106,18 @@ function setupFailure(result: ExecutionResult): string | undefined {
   const line = result.stderr.head.toString('utf8').split('\n')[0] ?? '';
   if (!/^(bwrap|setpriv|prlimit): /.test(line)) return undefined;
   if (line.includes("Can't find source path")) {
-    return `the sandbox cannot reach the workspace directory (${line}); every directory above it must be searchable by uid ${NOBODY.uid} when the bot runs as root`;
+    // As root the bound directory is a stage under the temp directory (sandbox/staging.ts).
+    const where = codeIdentity() ? `the temporary directory (${os.tmpdir()}, from TMPDIR)` : 'the workspace directory';
+    return `the sandbox cannot reach ${where} (${line}); every directory above it must be searchable by the user the code runs as`;
   }
   return `the sandbox could not start (${line})`;
+}
+
+/** What did not make it from the sandbox's copy of the workspace back into it, when anything. */
+function workspaceSection(notes: readonly string[]): string[] {
+  if (notes.length === 0) return [];
+  const text = notes.join('\n');
+  return ['--- workspace: left out ---', text.length <= WORKSPACE_NOTE_CHARS ? text : `${text.slice(0, WORKSPACE_NOTE_CHARS)} …`];
 }
 
 export function runCodeTool(given: Partial<RunCodeOptions> = {}): Tool {
@@ -119,12 +133,18 @@ export function runCodeTool(given: Partial<RunCodeOptions> = {}): Tool {
         'and your workspace files can be read by it. It has no network access and no other host files; only the standard library and ' +
         'preinstalled packages are available (pip cannot install anything).'
       : 'on the host with resource limits. It starts in your workspace directory: files it writes there can be read with read_file.';
+  const packages = options.packages ?? [];
+  const installed = packages.length === 0 ? '' : ` Preinstalled: ${packages.join(', ')}.`;
+  const charts = packages.includes('matplotlib')
+    ? ' For a chart, draw it with matplotlib (no display: save, never show) into the workspace, e.g. ' +
+      'plt.savefig("chart.png", dpi=100, bbox_inches="tight"), then send it to the user with the attach_file tool (path "chart.png").'
+    : '';
   let helpers: Promise<HelperPaths> | undefined;
 
   return defineTool({
     name: 'run_code',
     description:
-      `Run a ${python} program ${where} ${limits} stdin is empty. Returns the exit status, then stdout and stderr; ` +
+      `Run a ${python} program ${where}${installed}${charts} ${limits} stdin is empty. Returns the exit status, then stdout and stderr; ` +
       'long output is cut to its beginning and end, so print what you need to see.',
     input: z.strictObject({
       code: z.string().min(1).max(MAX_CODE_CHARS).describe('The complete Python program to run, e.g. "print(sum(range(10)))".'),
@@ -172,6 +192,7 @@ export function runCodeTool(given: Partial<RunCodeOptions> = {}): Tool {
         renderStream('stdout', result.stdout, STDOUT_CHARS),
         '--- stderr ---',
         renderStream('stderr', result.stderr, STDERR_CHARS),
+        ...workspaceSection(result.workspaceNotes),
       ].join('\n');
     },
   });
@@ -225,5 +246,5 @@ export async function codeToolFor(setting: RunCodeSetting, log: Logger, settings
   } else if (firstTime) {
     log.info({ python: status.python, version: status.pythonVersion }, 'run_code is available (Python in a bubblewrap sandbox)');
   }
-  return runCodeTool({ ...toolOptions, mode, python, helpers: status.helpers, pythonVersion: status.pythonVersion });
+  return runCodeTool({ ...toolOptions, mode, python, helpers: status.helpers, pythonVersion: status.pythonVersion, packages: status.packages });
 }

@@ -153,7 +153,7 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: normal programs', 
     expect(outcome.content).toContain('timeoutSeconds');
   });
 
-  it.runIf(isRoot)('runs as nobody when the bot is root, and gives the workspace back afterwards', async () => {
+  it.runIf(isRoot)('runs as nobody on a copy of the workspace when the bot is root: no special bits come back', async () => {
     const before = (await stat(ws)).mode & 0o7777;
     const code = [
       'import os',
@@ -168,15 +168,17 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: normal programs', 
     ].join('\n');
     const outcome = await sandboxed()(code);
     expect(outcome.content).toContain('65534 65534');
+    expect(outcome.content).toContain('"link": a symbolic link: not copied back');
     const workspace = await stat(ws);
     expect(workspace.uid).toBe(0);
     expect(workspace.mode & 0o7777).toBe(before);
     const file = await stat(path.join(ws, 'mine.txt'));
     expect(file.uid).toBe(0);
-    expect(file.mode & 0o7777).toBe(0o775);
-    expect((await stat(path.join(ws, 'open'))).mode & 0o7777).toBe(0o775);
-    expect((await lstat(path.join(ws, 'link'))).uid).toBe(0);
-    // The link was not followed: the host file kept its owner and mode.
+    // Executable it stays; setuid and writable by all it does not.
+    expect(file.mode & 0o7002).toBe(0);
+    expect(file.mode & 0o100).toBe(0o100);
+    expect((await stat(path.join(ws, 'open'))).mode & 0o7002).toBe(0);
+    expect(await lstat(path.join(ws, 'link')).catch(() => 'absent')).toBe('absent');
     expect((await stat('/etc/passwd')).mode & 0o7777).toBe(0o644);
   });
 });
@@ -188,7 +190,7 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: escape attempts ar
       await writeFile(path.join(outside, 'secret.txt'), 'TOP SECRET');
       await mkdir(path.join(ws, 'sub'));
       process.env.CAIRN_TEST_SECRET = 'ENV SECRET';
-      const targets = ['/etc/passwd', '/etc/shadow', '/root', `${repoRoot}/package.json`, path.join(outside, 'secret.txt'), '/proc/1/root/etc/passwd', '/work/../etc/passwd'];
+      const targets = ['/etc/passwd', '/etc/shadow', '/etc/hostname', '/root', `${repoRoot}/package.json`, path.join(outside, 'secret.txt'), '/proc/1/root/etc/passwd', '/work/../etc/passwd'];
       const code = [
         'import json, os',
         'results = {}',
@@ -197,15 +199,17 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: escape attempts ar
         '        results[target] = os.listdir(target) if os.path.isdir(target) else open(target).read()',
         '    except OSError as error:',
         '        results[target] = type(error).__name__',
-        'print(json.dumps({"results": results, "root": sorted(os.listdir("/")), "env": dict(os.environ)}))',
+        'print(json.dumps({"results": results, "root": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")), "env": dict(os.environ)}))',
       ].join('\n');
       const outcome = await sandboxed()(code);
-      const report = JSON.parse(outcome.content.split('\n')[2] ?? '') as { results: Record<string, string>; root: string[]; env: Record<string, string> };
+      const report = JSON.parse(outcome.content.split('\n')[2] ?? '') as { results: Record<string, string>; root: string[]; etc: string[]; env: Record<string, string> };
       for (const target of targets) expect(report.results[target], target).toMatch(/^(FileNotFoundError|PermissionError)$/);
       // Only what the sandbox builds: no /etc, /home, /root, /var or /app.
-      const allowed = ['bin', 'code', 'dev', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'tmp', 'usr', 'work'];
+      const allowed = ['bin', 'code', 'dev', 'etc', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'sbin', 'tmp', 'usr', 'var', 'work'];
       expect(report.root.filter((entry) => !allowed.includes(entry))).toEqual([]);
-      expect(Object.keys(report.env).sort()).toEqual(['HOME', 'LANG', 'PATH', 'PWD', 'TMPDIR']);
+      // Of /etc, only what preinstalled packages need (BLAS alternatives, matplotlib's rc, fontconfig).
+      expect(report.etc.filter((entry) => !['alternatives', 'fonts', 'matplotlibrc'].includes(entry))).toEqual([]);
+      expect(Object.keys(report.env).sort()).toEqual(['HOME', 'LANG', 'MPLBACKEND', 'MPLCONFIGDIR', 'OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'PATH', 'PWD', 'TMPDIR', 'XDG_CACHE_HOME']);
       expect(outcome.content).not.toMatch(/TOP SECRET|ENV SECRET|root:x:0|"name": "cairn"/);
     } finally {
       delete process.env.CAIRN_TEST_SECRET;
@@ -329,10 +333,11 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: escape attempts ar
     for (const target of ['passwd', 'relative', 'etc/passwd']) {
       const outcome = await run('read_file', { path: target });
       expect(outcome.ok, target).toBe(false);
-      expect(outcome.content).toContain('symbolic link');
+      // As root the links stay in the sandbox's copy of the workspace; otherwise read_file refuses them.
+      expect(outcome.content).toMatch(isRoot ? /not found|does not exist|no such/i : /symbolic link/);
       expect(outcome.content).not.toContain('root:');
     }
-    expect((await run('list_files', {})).content).toContain('symlink  passwd (not followed)');
+    if (!isRoot) expect((await run('list_files', {})).content).toContain('symlink  passwd (not followed)');
   });
 
   it('is killed when the run is aborted', async () => {
@@ -340,11 +345,10 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: escape attempts ar
     const tool = runCodeTool({ helpers: sandbox.helpers, timeoutMs: 120_000 });
     const controller = new AbortController();
     const name = uniqueName();
-    const code = `${nameProcesses(name)}import time\nopen("ready", "w").close()\ntime.sleep(601)`;
+    const code = `${nameProcesses(name)}import time\ntime.sleep(601)`;
     const pending = tool.run({ code }, toolContext(ws, { signal: controller.signal }));
     // Abort once the program is surely running (and named), not at some guessed moment.
-    while ((await stat(path.join(ws, 'ready')).catch(() => undefined)) === undefined) await new Promise((r) => setTimeout(r, 50));
-    expect(await processesMatching(name)).not.toEqual([]);
+    while ((await processesMatching(name)).length === 0) await new Promise((r) => setTimeout(r, 50));
     controller.abort();
     await expect(pending).rejects.toThrow('cancelled');
     expect(await leftovers(name)).toEqual([]);

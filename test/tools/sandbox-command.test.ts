@@ -39,12 +39,23 @@ describe('buildCommand', () => {
     expect(sources).toEqual(['/usr', '/lib64', '/srv/ws']);
   });
 
+  it('adds only read-only shared configuration, and sets up headless matplotlib with one BLAS thread', () => {
+    const { args } = buildCommand(spec);
+    const optional = args.flatMap((arg, i) => (arg === '--ro-bind-try' ? [`${args[i + 1]} -> ${args[i + 2]}`] : []));
+    expect(optional).toEqual(['/etc/alternatives', '/etc/matplotlibrc', '/etc/fonts', '/var/cache/fontconfig'].map((p) => `${p} -> ${p}`));
+    const env = Object.fromEntries(args.flatMap((arg, i): [string, string][] => (arg === '--setenv' ? [[args[i + 1] ?? '', args[i + 2] ?? '']] : [])));
+    expect(env).toMatchObject({ MPLBACKEND: 'Agg', MPLCONFIGDIR: '/tmp/matplotlib', XDG_CACHE_HOME: '/tmp/cache', OPENBLAS_NUM_THREADS: '1' });
+    // The caches live in the size-limited /tmp, never in the workspace.
+    expect(after(args, '--tmpfs')).toEqual(['/dev/shm']);
+    expect(args.slice(args.lastIndexOf('--tmpfs') + 1)[0]).toBe('/tmp');
+  });
+
   it('runs as the bot user when no identity is given, and without bwrap when unsandboxed', () => {
     const command = buildCommand({ ...spec, mode: 'unsandboxed', runAs: undefined });
     expect(command.args.slice(0, 3)).toEqual(['--pdeathsig', 'SIGKILL', '--']);
     expect(command.args).not.toContain('/usr/bin/bwrap');
     expect(command.args.at(-1)).toBe('-');
-    expect(command).toMatchObject({ codeVia: 'stdin', cwd: '/srv/ws', env: { HOME: '/srv/ws' } });
+    expect(command).toMatchObject({ codeVia: 'stdin', cwd: '/srv/ws', env: { HOME: '/srv/ws', MPLBACKEND: 'Agg', OPENBLAS_NUM_THREADS: '1' } });
   });
 });
 

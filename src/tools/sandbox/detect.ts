@@ -25,10 +25,23 @@ export interface DetectOptions {
 }
 
 export type SandboxStatus =
-  | { available: true; mode: SandboxMode; python: string; pythonVersion: string; helpers: HelperPaths }
+  | {
+      available: true;
+      mode: SandboxMode;
+      python: string;
+      pythonVersion: string;
+      helpers: HelperPaths;
+      /** Which of OPTIONAL_PACKAGES the interpreter has (looked up, not imported). */
+      packages: string[];
+    }
   | { available: false; mode: SandboxMode; reason: string };
 
-const PROBE_CODE = 'import sys; print(sys.version.split()[0])';
+/** Packages worth telling the model about when they are installed (Debian: python3-matplotlib). */
+export const OPTIONAL_PACKAGES = ['numpy', 'matplotlib'] as const;
+const PROBE_CODE = [
+  'import sys, importlib.util',
+  `print(sys.version.split()[0], *[name for name in ${JSON.stringify(OPTIONAL_PACKAGES)} if importlib.util.find_spec(name)])`,
+].join('\n');
 const MAX_QUOTED_STDERR = 300;
 
 function namespaceHint(): string {
@@ -45,6 +58,10 @@ function namespaceHint(): string {
 export function explainProbeFailure(stderr: string, exitCode: number | null, timedOut: boolean, probeSeconds: number): string {
   const firstLines = stderr.trim().split('\n').slice(0, 3).join(' ').slice(0, MAX_QUOTED_STDERR);
   if (timedOut) return `the sandbox probe did not finish within ${probeSeconds} s`;
+  if (stderr.includes("Can't find source path")) {
+    // As root the code works on a copy of the workspace in the temp directory, as nobody.
+    return `bubblewrap cannot reach the directory it shares with the code (${firstLines}): as root, TMPDIR (${os.tmpdir()}) and every directory above it must be searchable by others (like /tmp)`;
+  }
   if (/^bwrap: .*(namespace|uid map|setting up uid|Operation not permitted|Permission denied|make \/ slave)/im.test(stderr)) {
     return `bubblewrap cannot set up its sandbox (${firstLines}): ${namespaceHint()}`;
   }
@@ -101,8 +118,9 @@ export async function detectSandbox(options: DetectOptions = {}): Promise<Sandbo
       maxProcesses: 8,
       maxFileBytes: 1024 * 1024,
     });
-    const version = result.stdout.head.toString('utf8').trim();
-    if (result.exitCode === 0 && /^\d+\.\d+/.test(version)) return { available: true, mode, python, pythonVersion: version, helpers };
+    const [version = '', ...found] = result.stdout.head.toString('utf8').trim().split(/\s+/);
+    const packages = OPTIONAL_PACKAGES.filter((name) => found.includes(name));
+    if (result.exitCode === 0 && /^\d+\.\d+/.test(version)) return { available: true, mode, python, pythonVersion: version, helpers, packages };
     return unavailable(explainProbeFailure(result.stderr.head.toString('utf8'), result.exitCode, result.timedOut, timeoutMs / 1000));
   } catch (err) {
     return unavailable(`the sandbox probe could not run: ${errorMessage(err)}`);

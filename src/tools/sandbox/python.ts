@@ -1,7 +1,8 @@
 /**
  * Runs one Python program under the command chain from command.ts and supervises it: the
  * wall-clock timer and the caller's abort signal SIGKILL the whole process group, output is
- * captured with bounds, and a root bot lends the workspace to the unprivileged uid for the run.
+ * captured with bounds. A root bot runs the code as nobody: in the sandbox on a copy of the
+ * workspace (staging.ts), unsandboxed on the workspace itself, lent to nobody for the run.
  *
  * bwrap exits as soon as the program does and leaves its pid-1 reaper for init to collect, so
  * the bot's PID 1 must reap orphans (in a container: docker run --init, or tini), not node.
@@ -13,6 +14,7 @@ import { chmod, chown, lchown, lstat, readdir, readFile, realpath, stat } from '
 import { Writable } from 'node:stream';
 import { buildCommand, NOBODY, SANDBOX_HELPER_TASKS, systemDirs, type Command, type HelperPaths, type SandboxMode } from './command.js';
 import { StreamCapture, type CapturedStream } from './output.js';
+import { DEFAULT_STAGE_LIMITS, stageWorkspace, type Stage } from './staging.js';
 
 export interface ExecutionRequest {
   mode: SandboxMode;
@@ -39,6 +41,8 @@ export interface ExecutionResult {
   stdout: CapturedStream;
   stderr: CapturedStream;
   durationMs: number;
+  /** What the copy back from a stage left out (links, special files, conflicts, limits); usually empty. */
+  workspaceNotes: string[];
 }
 
 /** After the program exits, how long a leftover holder of its pipes may keep them open. */
@@ -84,8 +88,9 @@ function serialized(step: () => Promise<void>): Promise<void> {
 }
 
 /**
- * Makes the workspace writable by `to` for the duration of a run, then gives it back. Only the
- * directory itself changes owner: a recursive chown could be steered through links the code made.
+ * Unsandboxed only (the explicit opt-out, no isolation anyway): makes the workspace writable by
+ * `to` for the duration of a run, then gives it back. Only the directory itself changes owner: a
+ * recursive chown could be steered through links the code made.
  */
 async function lendWorkspace(root: string, to: { uid: number; gid: number }): Promise<() => Promise<void>> {
   await serialized(async () => {
@@ -147,13 +152,22 @@ export async function executePython(request: ExecutionRequest): Promise<Executio
   const workspace = await realpath(request.workspaceDir);
   const runAs = codeIdentity();
   const uid = runAs?.uid ?? process.getuid?.() ?? 0;
-  const giveBack = runAs ? await lendWorkspace(workspace, runAs) : () => Promise.resolve();
+  // As root: a sandbox gets a stage (nobody may not be able to reach the workspace, which should
+  // stay private); unsandboxed, the chain starts in the workspace as root, so it is lent instead.
+  let stage: Stage | undefined;
+  let giveBack = (): Promise<void> => Promise.resolve();
+  if (runAs && request.mode === 'sandbox') {
+    stage = await stageWorkspace(workspace, runAs, { ...DEFAULT_STAGE_LIMITS, maxFileBytes: request.maxFileBytes });
+  } else if (runAs) {
+    giveBack = await lendWorkspace(workspace, runAs);
+  }
+  let result: ExecutionResult | undefined;
   try {
     const command = buildCommand({
       mode: request.mode,
       helpers: request.helpers,
       python: request.python,
-      workspace,
+      workspace: stage?.dir ?? workspace,
       runAs,
       systemDirs: request.mode === 'sandbox' ? await systemDirs() : [],
       limits: {
@@ -163,15 +177,17 @@ export async function executePython(request: ExecutionRequest): Promise<Executio
         maxFileBytes: request.maxFileBytes,
       },
     });
-    const result = await supervise(command, request);
+    result = await supervise(command, request);
     // bwrap reports a child killed by signal N as exit status 128 + N.
     if (request.mode === 'sandbox' && result.signal === null && result.exitCode !== null && result.exitCode > 128) {
-      return { ...result, signal: signalName(result.exitCode - 128) ?? null };
+      result = { ...result, signal: signalName(result.exitCode - 128) ?? null };
     }
-    return result;
   } finally {
     await giveBack();
+    const notes = await stage?.finish();
+    if (result && notes) result.workspaceNotes = notes;
   }
+  return result;
 }
 
 function supervise(command: Command, request: ExecutionRequest): Promise<ExecutionResult> {
@@ -251,6 +267,7 @@ function supervise(command: Command, request: ExecutionRequest): Promise<Executi
         stdout: stdout.result(),
         stderr: stderr.result(),
         durationMs: Math.round(performance.now() - started),
+        workspaceNotes: [],
       });
     });
   });
