@@ -3,7 +3,10 @@ import type { RunResult } from '../agent/events.js';
 import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
 import { CAIRN_AUTHOR, type Conversation } from '../conversations/types.js';
 import type { Caller, RunTicket } from './access.js';
-import { answerMessages, answerText, type AnswerPart } from './answer.js';
+import type { AttachmentRef } from '../files/types.js';
+import { answerMessages, answerText, fileNames, type AnswerPart } from './answer.js';
+import { intakeNote, takeFiles } from './files-in.js';
+import { readAnswerFiles, recordFilesOut } from './files-out.js';
 import { runSettings, type BotApp } from './context.js';
 import { discordCode, explainDiscordError } from './errors.js';
 
@@ -18,6 +21,8 @@ export interface ConversationAnswer {
   runId: string;
   conversation: Conversation;
   target: AnswerTarget;
+  /** The message's attachments, as Discord gave them: downloaded from its CDN into the run's workspace. */
+  attachments: AttachmentRef[];
 }
 
 const MAX_GOAL_CHARS = 4_000;
@@ -48,6 +53,10 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
   try {
     showTyping();
     const done = (async (): Promise<RunResult> => {
+      await keepRecord(message, bot, request);
+      const intake = await takeFiles(bot, request.attachments, controller.signal);
+      // Files refused are named at once, with the reason; the run goes on with the rest.
+      if (intake.refused.length > 0) await post({ content: intakeNote({ files: [], refused: intake.refused }), allowedMentions: { parse: [] } }, true).catch(() => undefined);
       const conversation = bot.app.conversations.isFull(request.conversation) ? await continueFromSummary(message, bot, request) : request.conversation;
       const prior = await bot.app.conversations.forRun(conversation, speaker);
       const threadId = message.channel.isThread() ? message.channelId : target.kind === 'thread' ? target.channel.id : null;
@@ -57,6 +66,7 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
         goal: request.goal.slice(0, MAX_GOAL_CHARS),
         runId,
         signal: controller.signal,
+        ...(intake.files.length === 0 ? {} : { files: intake.files }),
         scope: { userId: caller.userId, userName: message.author.username, channelId: caller.channelId, ...(message.guildId === null ? {} : { guildId: message.guildId }) },
         trigger: 'mention',
         visibility: direct ? 'private' : 'channel',
@@ -85,7 +95,14 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
       await bot.app.conversations.during(
         conversation.id,
         (async () => {
-          const posted = await postAll(answerMessages(result), post);
+          const files = await readAnswerFiles(result);
+          const postedFiles = new Set<string>();
+          const posted = await postAll(answerMessages(result, files, { retry: true }), async (part, first) => {
+            const sent = await post(part, first);
+            for (const name of fileNames(part)) postedFiles.add(name);
+            return sent;
+          });
+          await recordFilesOut(bot, runId, files, postedFiles);
           if (posted.length > 0) await record(message, bot, { conversation, speaker, result, goal: request.goal, posted });
         })(),
       );
@@ -101,6 +118,31 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
     clearInterval(typing);
     ticket.finish(cost, runId);
   }
+}
+
+/**
+ * A record of the run (`/runs show` says where its files went). A failure is logged: the answer
+ * matters more than its record.
+ */
+async function keepRecord(message: Message, bot: BotApp, request: ConversationAnswer): Promise<void> {
+  await bot.app.runRecords
+    .save({
+      runId: request.runId,
+      userId: request.caller.userId,
+      guildId: message.guildId,
+      channelId: message.channelId,
+      goal: request.goal.slice(0, MAX_GOAL_CHARS),
+      mode: null,
+      private: request.direct,
+      source: 'mention',
+      attachments: request.attachments,
+      retryOf: null,
+      filesOut: [],
+      createdAt: Date.now(),
+    })
+    .catch((error: unknown) => {
+      bot.log.warn({ err: error, runId: request.runId }, 'could not keep the run record');
+    });
 }
 
 /** Posts the parts in order; the ids of those posted (a later part failing is logged, the rest kept). */

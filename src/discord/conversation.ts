@@ -5,6 +5,10 @@ import type { Conversation, ConversationPlace } from '../conversations/types.js'
 import { oneLine } from '../text.js';
 import { callerOfMessage, gate, reserveRun, type BotApp } from './context.js';
 import { answerInConversation, type AnswerTarget } from './conversation-run.js';
+import { attachmentRefs } from './files-in.js';
+
+/** The goal of a message that is only files. */
+const FILES_ONLY_GOAL = 'Look at the attached files and tell me briefly what they contain.';
 
 /**
  * Messages Cairn answers, each continuing its conversation (src/conversations): any DM; a mention;
@@ -56,7 +60,9 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
     await refuse(refusal);
     return;
   }
-  const goal = message.content.replaceAll(new RegExp(`<@!?${me.id}>`, 'g'), '').trim();
+  const attachments = attachmentRefs(message.attachments.values());
+  const text = message.content.replaceAll(new RegExp(`<@!?${me.id}>`, 'g'), '').trim();
+  const goal = text === '' && attachments.length > 0 ? FILES_ONLY_GOAL : text;
   if (goal === '') {
     await message.reply('Ask me something, or give me a goal — for example: “@Cairn summarise this week’s notes”. `/help` lists everything.');
     return;
@@ -78,7 +84,7 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
     ticket.finish(null, runId);
     throw error;
   }
-  await answerInConversation(message, bot, { goal, direct, ticket, caller, runId, ...started });
+  await answerInConversation(message, bot, { goal, direct, ticket, caller, runId, attachments, ...started });
 }
 
 /**

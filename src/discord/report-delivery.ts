@@ -5,8 +5,10 @@ import { DeliveryError, type Report, type ReportDelivery } from '../scheduler/de
 import type { Schedule } from '../scheduler/store.js';
 import { formatCost, formatDuration } from '../console/render.js';
 import { errorMessage, oneLine } from '../text.js';
-import { answerMessages } from './answer.js';
+import { answerMessages, fileNames } from './answer.js';
 import { discordCode, explainDiscordError } from './errors.js';
+import { filesOutRecord, hasFiles, readAnswerFiles } from './files-out.js';
+import type { RunRecords } from '../runs/types.js';
 
 /** Discord errors that will not go away by retrying: the channel is gone or closed to Cairn. */
 const PERMANENT = new Set<number>([RESTJSONErrorCodes.UnknownChannel, RESTJSONErrorCodes.MissingAccess, RESTJSONErrorCodes.MissingPermissions]);
@@ -58,6 +60,8 @@ export class DiscordReportDelivery implements ReportDelivery {
   constructor(
     private readonly client: Client,
     private readonly log: Logger,
+    /** Where a report's files went, for `/runs show`. */
+    private readonly runRecords: RunRecords,
   ) {}
 
   async deliver(schedule: Schedule, report: Report): Promise<void> {
@@ -66,11 +70,41 @@ export class DiscordReportDelivery implements ReportDelivery {
       if (channel?.isSendable() !== true) throw new DeliveryError(`<#${schedule.channelId}> is not a channel Cairn can post in`, true);
       // Reports go to a channel's members: never @everyone, roles or users from a model's words.
       await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] } });
-      for (const part of answerMessages(report.result)) await channel.send({ ...part, allowedMentions: { parse: [] } });
+      // The run's attached files go with the report; those too large are named in it.
+      const files = await readAnswerFiles(report.result);
+      const posted = new Set<string>();
+      for (const part of answerMessages(report.result, files)) {
+        await channel.send({ ...part, allowedMentions: { parse: [] } });
+        for (const name of fileNames(part)) posted.add(name);
+      }
+      if (hasFiles(files)) await this.keepFiles(schedule, report, filesOutRecord(files, posted));
     } catch (error) {
       if (error instanceof DeliveryError) throw error;
       throw deliveryError(error, schedule.channelId);
     }
+  }
+
+  /** A record of the report's run, so that `/runs show` says where its files are; a failure is logged. */
+  private async keepFiles(schedule: Schedule, report: Report, filesOut: ReturnType<typeof filesOutRecord>): Promise<void> {
+    const { result } = report;
+    await this.runRecords
+      .save({
+        runId: result.runId,
+        userId: schedule.creatorId,
+        guildId: schedule.guildId,
+        channelId: schedule.channelId,
+        goal: result.goal,
+        mode: result.mode,
+        private: false,
+        source: 'schedule',
+        attachments: [],
+        retryOf: null,
+        filesOut,
+        createdAt: Date.parse(result.startedAt),
+      })
+      .catch((error: unknown) => {
+        this.log.warn({ err: error, runId: result.runId }, "could not record where the report's files went");
+      });
   }
 
   /** A DM to the creator; if DMs are closed, a mention in the schedule's channel. */

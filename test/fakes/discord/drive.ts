@@ -5,9 +5,10 @@
  * could not do them either. The one deliberate exception is `submitModal({ forge: true })`: a
  * modified client submitting a modal the bot never showed (see its comment).
  */
+import { storedAttachment } from './cdn.js';
 import { autocompleteData, autocompleteHandle, type AutocompleteOptions, type FakeAutocomplete } from './autocomplete.js';
 import type { Gateway } from './gateway.js';
-import { basePayload, slashData } from './interaction-payloads.js';
+import { basePayload, messageCommandData, slashData } from './interaction-payloads.js';
 import type { InteractionRecord, Interactions } from './interactions.js';
 import type { Messages } from './messages.js';
 import { forgedModalComponents, modalComponents } from './modal-submit.js';
@@ -45,6 +46,23 @@ export class Driver {
   slash(opts: SlashOptions): FakeInteraction {
     const { channelId, guildId } = this.#commandPlace(opts);
     const data = slashData(this.world, opts, { userId: opts.user.id, guildId });
+    return this.#dispatch(this.#record(2, opts.user, channelId), { data });
+  }
+
+  /**
+   * Apps › <name> on a message: a MESSAGE command (an APPLICATION_COMMAND interaction whose data
+   * carries the target message, see messageCommandData), offered where the user sees the message
+   * and may use commands.
+   */
+  messageCommand(opts: { user: FakeUser; message: FakeMessage; name: string }): FakeInteraction {
+    const message = this.#message(opts.message.id);
+    const dm = this.world.channel(message.channelId)?.kind === 'dm';
+    if (dm && this.world.dmChannelFor(opts.user.id).id !== message.channelId) throw new Error(`fake Discord: ${opts.user.username} cannot see message ${message.id}`);
+    if ((message.flags & FLAG_EPHEMERAL) !== 0 && message.interaction?.userId !== opts.user.id) {
+      throw new Error(`fake Discord: ${opts.user.username} cannot see ephemeral message ${message.id}`);
+    }
+    const { channelId, guildId } = this.#commandPlace({ user: opts.user, channelId: message.channelId, dm });
+    const data = messageCommandData(this.world, { user: opts.user, name: opts.name, messageId: message.id }, message, guildId);
     return this.#dispatch(this.#record(2, opts.user, channelId), { data });
   }
 
@@ -148,13 +166,14 @@ export class Driver {
       components: [],
       flags: 0,
       mentionIds: [...new Set([...(opts.mentionBot === true ? [bot] : []), ...pinged])],
+      ...(opts.attachments === undefined ? {} : { attachments: opts.attachments.map(storedAttachment) }),
       // Message Types: REPLY is 19.
       ...(replied === undefined ? {} : { type: 19, reference: { messageId: replied.id, channelId: replied.channelId, ...(guildId === undefined ? {} : { guildId }) } }),
     });
     return this.messages.snapshot(message);
   }
 
-  dm(opts: { user: FakeUser; content: string }): FakeMessage {
+  dm(opts: Parameters<FakeDiscord['dm']>[0]): FakeMessage {
     const channel = this.world.dmChannelFor(opts.user.id);
     const message = this.messages.create({
       channelId: channel.id,
@@ -163,6 +182,7 @@ export class Driver {
       embeds: [],
       components: [],
       flags: 0,
+      ...(opts.attachments === undefined ? {} : { attachments: opts.attachments.map(storedAttachment) }),
     });
     return this.messages.snapshot(message);
   }

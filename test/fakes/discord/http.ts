@@ -5,7 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { DiscordError, invalidJson, unauthorized } from './errors.js';
+import { MAX_FILES_PER_MESSAGE, UPLOAD_LIMIT_BYTES } from './cdn.js';
+import { DiscordError, invalidForm, invalidJson, tooLong, unauthorized } from './errors.js';
 import { parseMultipart } from './multipart.js';
 import type { FailNextError, RecordedRequest } from './types.js';
 
@@ -109,6 +110,16 @@ function parseBody(raw: Buffer, contentType: string): { body: unknown; files: Up
   return { body: parseJson(raw.toString('utf8')), files: [] };
 }
 
+/**
+ * Discord's limits on files a bot sends (Reference > Uploading Files): 10 files a message, else
+ * 50035 on `attachments`; 10 MiB a file by default (discord-api-docs #7312), else 413 with code
+ * 40005 "Request entity too large" (as reported in discord-api-docs #6058 and #8572).
+ */
+function checkUploads(files: UploadedFile[]): void {
+  if (files.length > MAX_FILES_PER_MESSAGE) throw invalidForm([tooLong('attachments', MAX_FILES_PER_MESSAGE)]);
+  if (files.some((f) => f.size > UPLOAD_LIMIT_BYTES)) throw new DiscordError(413, 40005, 'Request entity too large');
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text) as unknown;
@@ -145,6 +156,7 @@ export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
     const parsed = parseBody(await readBody(req), req.headers['content-type'] ?? '');
     record.body = parsed.body;
     record.files = parsed.files.map(({ field, filename, size }) => ({ field, filename, size }));
+    checkUploads(parsed.files);
     const rule = rules.find((r) => r.remaining > 0 && r.method === record.method && r.path.test(record.path));
     if (rule) {
       rule.remaining -= 1;

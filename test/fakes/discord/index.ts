@@ -9,6 +9,10 @@
  *   const interaction = fake.slash({ user: fake.users.alice, channelId: fake.channels.general, name: 'help' });
  *   // A second guild: mallory is admin of `guilds.other` and a plain member of the main guild.
  *   fake.slash({ user: fake.users.mallory, channelId: fake.channels.otherGeneral, name: 'help' });
+ *   // Files: uploaded to the fake CDN (its own origin: the bot's DISCORD_CDN_URL), then attached.
+ *   const csv = fake.upload('data.csv', Buffer.from('a,b\n'), 'text/csv');
+ *   fake.slash({ user: fake.users.alice, channelId: fake.channels.general, name: 'agent', options: { goal: 'sum it', file1: { attachment: csv } } });
+ *   fake.dm({ user: fake.users.bob, content: 'look', attachments: [csv] });
  *   await interaction.acknowledged();
  *   ...
  *   await client.destroy();
@@ -16,6 +20,7 @@
  */
 import type { Ctx } from './context.js';
 import { Driver } from './drive.js';
+import { startCdn } from './cdn.js';
 import { applicationFlags, Gateway } from './gateway.js';
 import { startHttp } from './http.js';
 import { Interactions } from './interactions.js';
@@ -68,6 +73,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
   });
   port = http.port;
+  const cdn = await startCdn(world.cdn);
   const driver = new Driver(world, gateway, messages, interactions);
   const { cast } = world;
   let closed = false;
@@ -113,9 +119,19 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     slash: (opts) => driver.slash(opts),
     autocomplete: (opts) => driver.autocomplete(opts),
     clickButton: (opts) => driver.clickButton(opts),
+    messageCommand: (opts) => driver.messageCommand(opts),
     submitModal: (opts) => driver.submitModal(opts),
     postMessage: (opts) => driver.postMessage(opts),
     dm: (opts) => driver.dm(opts),
+    upload: (name, bytes, contentType, channelId) =>
+      world.cdn.put({ channelId: channelId ?? cast.general, id: world.ids.next(), filename: name, bytes, ...(contentType === undefined ? {} : { contentType }) }),
+    cdn: {
+      get origin() {
+        return world.cdn.origin;
+      },
+      requests: world.cdn.requests,
+      bytesAt: (url) => world.cdn.bytesAt(url),
+    },
     react: (opts) => {
       driver.react(opts);
     },
@@ -153,6 +169,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       interactions.close();
       await gateway.close();
       await http.close();
+      await cdn.close();
     },
   };
 }

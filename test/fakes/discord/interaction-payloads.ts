@@ -5,11 +5,11 @@
  * getters behave as they would against Discord.
  */
 import { z } from 'zod';
-import { channelPayload, memberPayload, userPayload } from './payloads.js';
+import { channelPayload, memberPayload, messagePayload, userPayload } from './payloads.js';
 import { Permission } from './permissions.js';
 import type { InteractionRecord } from './interactions.js';
 import type { SlashOptions, SlashOptionValue } from './types.js';
-import type { World } from './world.js';
+import type { StoredMessage, World } from './world.js';
 
 /** A registered command's option, as the fake reads it back (slash payloads and autocomplete). */
 export interface OptionDef {
@@ -111,6 +111,7 @@ function inferType(value: SlashOptionValue): number {
   if (typeof value === 'string') return 3;
   if (typeof value === 'boolean') return 5;
   if (typeof value === 'number') return Number.isInteger(value) ? 4 : 10;
+  if ('attachment' in value) return 11;
   return 'channel' in value ? 7 : 6;
 }
 
@@ -121,6 +122,7 @@ const TYPE_CHECKS: Record<number, (value: SlashOptionValue) => boolean> = {
   6: (v) => typeof v === 'object' && 'user' in v,
   7: (v) => typeof v === 'object' && 'channel' in v,
   10: (v) => typeof v === 'number',
+  11: (v) => typeof v === 'object' && 'attachment' in v,
 };
 
 /** Where a slash command is run: the invoking user, and the guild (undefined in a DM). */
@@ -160,6 +162,11 @@ export function slashData(world: World, opts: SlashOptions, place: SlashPlace): 
       throw new Error(`fake Discord: ${where} option "${name}" must be one of the choices`);
     }
     if (typeof value !== 'object') return { name, type, value };
+    // An attachment option's value is the attachment's id; the Attachment Object is in resolved.attachments.
+    if ('attachment' in value) {
+      (resolved.attachments ??= {})[value.attachment.id] = value.attachment;
+      return { name, type, value: value.attachment.id };
+    }
     const id = 'channel' in value ? value.channel : value.user;
     resolve(world, resolved, type, id, place);
     return { name, type, value: id };
@@ -182,6 +189,7 @@ export function slashData(world: World, opts: SlashOptions, place: SlashPlace): 
 }
 
 interface Resolved {
+  attachments?: Record<string, unknown>;
   channels?: Record<string, unknown>;
   users?: Record<string, unknown>;
   members?: Record<string, unknown>;
@@ -207,4 +215,42 @@ function resolve(world: World, resolved: Resolved, type: number, id: string, pla
     const { user: _user, ...member } = memberPayload(world, guildId, id);
     (resolved.members ??= {})[id] = { ...member, permissions: world.guildPermissions(guildId, id).toString() };
   }
+}
+
+/** A message context-menu command as the user picks it (Apps › <name> on a message). */
+export interface MessageCommandOptions {
+  user: { id: string; username: string };
+  /** The command's name as registered ("Ask Cairn"). */
+  name: string;
+  /** The message it is used on. */
+  messageId: string;
+}
+
+/**
+ * The data of a MESSAGE command interaction (Interactions > Application Command Data Structure;
+ * Application Commands > Message Commands): `type` 3, `target_id` the message, and the message in
+ * `resolved.messages[target_id]` — with its content: a message command is one of Discord's
+ * documented alternatives to the Message Content intent (Message Content Intent Alternatives,
+ * "Message Commands"). Only a command registered as type 3 with this name, where the command is
+ * available (its guild or globally; `contexts` for DMs), is offered by the client.
+ */
+export function messageCommandData(world: World, opts: MessageCommandOptions, message: StoredMessage, guildId: string | undefined): Record<string, unknown> {
+  const here = [...(guildId === undefined ? [] : (world.commands.get(guildId) ?? [])), ...(world.commands.get('') ?? [])];
+  const found = here.map((c) => CommandSchema.safeParse(c).data).find((c) => c?.name === opts.name && (c as { type?: unknown }).type === 3);
+  if (found === undefined) throw new Error(`fake Discord: no message command "${opts.name}" is registered here`);
+  const contexts = found.contexts;
+  if (guildId === undefined && (found.dm_permission === false || (contexts !== undefined && contexts !== null && !contexts.includes(1)))) {
+    throw new Error(`fake Discord: "${opts.name}" is not available in DMs`);
+  }
+  if (guildId !== undefined && contexts !== undefined && contexts !== null && !contexts.includes(0)) {
+    throw new Error(`fake Discord: "${opts.name}" is not available in servers`);
+  }
+  return {
+    id: found.id,
+    name: found.name,
+    type: 3,
+    target_id: message.id,
+    resolved: { messages: { [message.id]: messagePayload(world, message) } },
+    ...(found.guild_id === undefined ? {} : { guild_id: found.guild_id }),
+  };
 }

@@ -15,6 +15,8 @@ export interface NewMessage extends CheckedMessage {
   channelId: string;
   authorId: string;
   files?: UploadedFile[];
+  /** Attachments a user's message carries (uploaded to the CDN before, or crafted by a test). */
+  attachments?: FakeAttachment[];
   mentionIds?: string[];
   type?: number;
   interaction?: StoredMessage['interaction'];
@@ -36,7 +38,7 @@ export class Messages {
       content: input.content,
       embeds: input.embeds,
       components: input.components,
-      attachments: this.#attachments(input.files ?? []),
+      attachments: [...(input.attachments ?? []), ...this.#attachments(input.channelId, input.files ?? [])],
       flags: input.flags,
       type: input.type ?? 0,
       mentionIds: input.mentionIds ?? [],
@@ -61,7 +63,7 @@ export class Messages {
     const kept = keepAttachmentIds
       ? message.attachments.filter((a) => keepAttachmentIds.includes(a.id))
       : message.attachments;
-    message.attachments = [...kept, ...this.#attachments(files)];
+    message.attachments = [...kept, ...this.#attachments(message.channelId, files)];
     message.editedAt = Date.now();
     this.#dispatchMessage('MESSAGE_UPDATE', message);
   }
@@ -116,14 +118,23 @@ export class Messages {
     };
   }
 
-  #attachments(files: UploadedFile[]): FakeAttachment[] {
-    return files.map((file) => ({
-      id: this.world.ids.next(),
-      filename: file.filename,
-      size: file.size,
-      ...(file.contentType === undefined ? {} : { contentType: file.contentType }),
-      ...(file.data === undefined ? {} : { data: file.data }),
-    }));
+  /** Files the bot uploaded: stored on the CDN, so their signed URLs serve the bytes that reached Discord. */
+  #attachments(channelId: string, files: UploadedFile[]): FakeAttachment[] {
+    return files.map((file) => {
+      const id = this.world.ids.next();
+      const contentType = file.contentType === undefined ? {} : { contentType: file.contentType };
+      const stored = this.world.cdn.put({ channelId, id, filename: file.filename, bytes: file.data ?? Buffer.alloc(0), ...contentType });
+      return {
+        id,
+        filename: file.filename,
+        size: file.size,
+        ...contentType,
+        ...(file.data === undefined ? {} : { data: file.data }),
+        url: stored.url,
+        ...(stored.width === undefined ? {} : { width: stored.width }),
+        ...(stored.height === undefined ? {} : { height: stored.height }),
+      };
+    });
   }
 
   #guildId(message: StoredMessage): string | undefined {

@@ -145,9 +145,12 @@ function attachmentPayload(message: StoredMessage): APIAttachment[] {
     id: a.id,
     filename: a.filename,
     size: a.size,
-    url: `https://cdn.discordapp.com/attachments/${message.channelId}/${a.id}/${a.filename}`,
-    proxy_url: `https://media.discordapp.net/attachments/${message.channelId}/${a.id}/${a.filename}`,
+    // The signed URL on the fake CDN (cdn.ts); a crafted attachment keeps the URL it was given.
+    url: a.url ?? `https://cdn.discordapp.com/attachments/${message.channelId}/${a.id}/${a.filename}`,
+    proxy_url: a.url ?? `https://media.discordapp.net/attachments/${message.channelId}/${a.id}/${a.filename}`,
     ...(a.contentType === undefined ? {} : { content_type: a.contentType }),
+    ...(a.width === undefined ? {} : { width: a.width }),
+    ...(a.height === undefined ? {} : { height: a.height }),
   }));
 }
 

@@ -2,6 +2,10 @@
  * The public face of the fake Discord: what tests configure, drive and inspect. Everything here
  * is plain data (snapshots), so a test can hold on to a value without seeing later mutations.
  */
+import type { CdnRequest, FakeUpload } from './cdn.js';
+
+export type { CdnRequest, FakeUpload } from './cdn.js';
+
 
 export interface FakeDiscordOptions {
   /** How long an interaction may wait for its first acknowledgement (Discord: 3000 ms). */
@@ -28,6 +32,11 @@ export interface FakeAttachment {
   contentType?: string;
   /** The bytes uploaded (a test reads an exported file from here). */
   data?: Buffer;
+  /** The signed CDN URL Discord gives for it (a crafted user attachment may carry any URL). */
+  url?: string;
+  /** Images only (Attachment Object). */
+  width?: number;
+  height?: number;
 }
 
 export interface FakeMessage {
@@ -119,7 +128,7 @@ export interface FakeInteraction {
 }
 
 /** Slash option values; plain JS values are typed from the registered command or inferred. */
-export type SlashOptionValue = string | number | boolean | { channel: string } | { user: string };
+export type SlashOptionValue = string | number | boolean | { channel: string } | { user: string } | { attachment: FakeUpload };
 
 export interface SlashOptions {
   user: FakeUser;
@@ -188,6 +197,11 @@ export interface FakeDiscord {
    */
   clickButton(opts: { user: FakeUser; message: FakeMessage; customId: string }): FakeInteraction;
   /**
+   * Apps › <name> on a message: a message context-menu command registered as type 3, with the
+   * message resolved in the interaction (content included, whatever the bot's intents).
+   */
+  messageCommand(opts: { user: FakeUser; message: FakeMessage; name: string }): FakeInteraction;
+  /**
    * Submits a modal the bot showed this user in this channel (its layout is mirrored). With
    * `forge: true` it simulates a MODIFIED CLIENT: any custom_id, no modal needed, each field sent
    * as a text input in its own action row.
@@ -207,9 +221,17 @@ export interface FakeDiscord {
    * message of the same channel, pinging its author unless `ping: false`: a reply that pings the
    * bot mentions it, so its content arrives without the intent.
    */
-  postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean; replyTo?: string; ping?: boolean }): FakeMessage;
+  postMessage(opts: { user: FakeUser; channelId: string; content: string; mentionBot?: boolean; replyTo?: string; ping?: boolean; attachments?: FakeUpload[] }): FakeMessage;
   /** A DM to the bot (creates the DM channel; Discord sends no CHANNEL_CREATE for it). */
-  dm(opts: { user: FakeUser; content: string }): FakeMessage;
+  dm(opts: { user: FakeUser; content: string; attachments?: FakeUpload[] }): FakeMessage;
+  /**
+   * A file a user uploads (to attach to a message, or to an `/agent` attachment option): stored
+   * on the fake CDN under `channelId` (default: the main guild's general channel), returned as the
+   * Attachment Object Discord would send. A test may alter its `url` to craft a hostile one.
+   */
+  upload(name: string, bytes: Buffer, contentType?: string, channelId?: string): FakeUpload;
+  /** The fake CDN: its origin (the bot's DISCORD_CDN_URL), the requests it got, and the bytes behind a URL it gave. */
+  cdn: { origin: string; requests: CdnRequest[]; bytesAt(url: string): Buffer | undefined };
   /** MESSAGE_REACTION_ADD with ids only, so the bot needs partials for uncached messages. */
   react(opts: { user: FakeUser; message: FakeMessage; emoji: string }): void;
 

@@ -4,6 +4,7 @@
  */
 import type { Locale } from 'discord.js';
 import { buildCast, type Cast } from './cast.js';
+import { CdnFiles } from './cdn.js';
 import { applyOverwrites, basePermissions, EVERYONE_PERMISSIONS, Permission, type Overwrite } from './permissions.js';
 import { Snowflakes } from './snowflake.js';
 import type { FakeAttachment } from './types.js';
@@ -111,6 +112,8 @@ export class World {
   /** Guild id ('' for global) → the command bodies exactly as the last PUT sent them. */
   readonly commandBodies = new Map<string, unknown[]>();
   readonly cast: Cast = buildCast(this);
+  /** Every attachment's bytes, served from the fake CDN's own origin (see cdn.ts). */
+  readonly cdn = new CdnFiles();
   /** Owner of both guilds and of the application. */
   readonly ownerId = this.cast.ownerId;
 
