@@ -6,6 +6,7 @@ import type { Episode } from '../src/memory/episodes.js';
 import { sqlList } from '../src/memory/schema.js';
 import { findRun, mayCancel, maySee } from '../src/discord/run-access.js';
 import { scheduleScope } from '../src/scheduler/execute.js';
+import { runRecordLines } from '../src/runs/describe.js';
 import type { MemoryRecord } from '../src/memory/types.js';
 
 export const data = new SlashCommandBuilder()
@@ -29,7 +30,7 @@ const ICON: Record<Episode['status'], string> = { running: '🔄', succeeded: '�
 const when = (ms: number) => `<t:${Math.floor(ms / 1000)}:R>`;
 
 /** One run in full, as `viewerId` may see it: another person's private lessons are named, not quoted. */
-function showEpisode(e: Episode, applied: readonly MemoryRecord[], viewerId: string): string {
+function showEpisode(e: Episode, applied: readonly MemoryRecord[], viewerId: string, recordLines: readonly string[]): string {
   const votes = e.feedback.map((v) => `${v.vote === 'up' ? '👍' : '👎'} <@${v.userId}>${v.comment === null ? '' : `: “${clip(v.comment, 120)}”`}`);
   // Plan and reflexion runs head each task or attempt with its title.
   const steps = e.steps.flatMap((s, i) => [
@@ -47,6 +48,7 @@ function showEpisode(e: Episode, applied: readonly MemoryRecord[], viewerId: str
       `${ICON[e.status]} **${e.status}** · run \`${e.id}\` · ${e.trigger} · started ${when(e.startedAt)}`,
       `> ${clip(e.goal, 300)}`,
       `${e.steps.length} steps · ${(e.usage.promptTokens + e.usage.completionTokens).toLocaleString('en')} tokens · ${formatCost(e.costUsd)}${e.reason === null ? '' : ` · ${e.reason}`}`,
+      ...recordLines,
       ...(steps.length > 0 ? ['**Steps**', ...steps.slice(-20)] : []),
       ...(e.answer === null ? [] : ['**Answer**', clip(e.answer, 800)]),
       ...(votes.length > 0 ? ['**Feedback**', ...votes] : []),
@@ -90,7 +92,10 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
     }
     const ids = episode.appliedLessonIds;
     const applied = ids.length === 0 ? [] : await app.app.memory.semantic.list(`id IN ${sqlList(ids)}`, ids.length);
-    await reply(showEpisode(episode, applied, caller.userId));
+    // What it was asked, its retries and files (runs started before run records existed have none).
+    const record = await app.app.runRecords.get(id);
+    const recordLines = record === null ? [] : runRecordLines(record, await app.app.runRecords.retriesOf(id));
+    await reply(showEpisode(episode, applied, caller.userId, recordLines));
     return;
   }
   const cancelled = app.runs.cancel(id, run.ownerId === caller.userId ? 'the run was cancelled' : `cancelled by <@${caller.userId}>`);

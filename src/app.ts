@@ -7,6 +7,7 @@ import { OpenAiChatModel } from './llm/client.js';
 import { ToolCallingModel } from './llm/adaptive-tools.js';
 import { resolveContextWindow } from './llm/context-window.js';
 import { FitWindowModel } from './llm/fit-window.js';
+import { modelSees, VisionFallbackModel } from './llm/vision.js';
 import { buildPriceTable, priceFor } from './llm/pricing.js';
 import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
@@ -43,6 +44,9 @@ import { Settings, settingsLimitsFrom } from './settings/service.js';
 import { settingsBudgetLimits } from './settings/budget-limits.js';
 import { runOptionsFor } from './settings/run-options.js';
 import { ModelCatalog } from './llm/models.js';
+import { RunRecordStore } from './runs/store.js';
+import { forgettingRunRecords } from './runs/person-runs.js';
+import type { RunRecords } from './runs/types.js';
 
 /** The services every surface (terminal now, Discord later) is built from. */
 export interface App {
@@ -67,6 +71,8 @@ export interface App {
   settings: Settings;
   /** Conversations (threads, DMs, reply chains, schedules' reports): their turns and the history runs get. */
   conversations: Conversations;
+  /** What each run started from Discord was asked (goal, files, mode): 🔁 Retry and `/runs show` read it. */
+  runRecords: RunRecords;
   /** Flushes and closes the memory database. */
   close(): Promise<void>;
 }
@@ -92,7 +98,8 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
     maintenance: { maxMemories: config.memoryMaxRows, maxMemoriesPerServer: config.memoryMaxRowsPerServer, maxMemoriesPerUser: config.memoryMaxRowsPerUser },
     ...(options.anyEmbedder === undefined ? {} : { anyEmbedder: options.anyEmbedder }),
     // Conversation turns are a person's data too: `memory export` and `forget --user` include them.
-    personTurns: (db) => new StoredPersonTurns((name, schema) => db.table(name, schema), log),
+    // Run records too (goal, files, the message asked about): forgetting a person forgets them.
+    personTurns: (db) => forgettingRunRecords(new StoredPersonTurns((name, schema) => db.table(name, schema), log), new RunRecordStore((name, schema) => db.table(name, schema), log), log),
   });
 }
 
@@ -122,7 +129,9 @@ async function mcpServersOf(config: Config) {
 function chatModelFor(config: Config, id: string, log: Logger): FitWindowModel {
   const client = new OpenAiChatModel({ model: id, baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, timeoutMs: config.llm.timeoutMs, maxRetries: config.llm.maxRetries, log });
   const configured = id === config.llm.model ? config.llm.contextTokens : undefined;
-  return new FitWindowModel(new ToolCallingModel(client, { setting: config.llm.toolCalling, log }), {
+  // Innermost, so a refusal of images is answered before tools or the window are blamed for it.
+  const seeing = new VisionFallbackModel(client, { log });
+  return new FitWindowModel(new ToolCallingModel(seeing, { setting: config.llm.toolCalling, log }), {
     window: () => resolveContextWindow({ model: id, baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, configured, log }),
     maxOutputTokens: config.llm.maxOutputTokens,
     log,
@@ -188,6 +197,8 @@ export async function createApp(config: Config, log: Logger, options: { external
     workspaceRoot: workspaceRootFor(config.dataDir),
     workspaces,
     completionCheck: config.completionCheck,
+    // CAIRN_VISION, less the models whose server refused images in this process.
+    sees: (id) => modelSees(config.llm.vision, id),
     modes: config.modes,
     approvals: config.approvals,
     // Every run ends through the memory port: its usage is recorded there, whatever started it.
@@ -214,7 +225,8 @@ export async function createApp(config: Config, log: Logger, options: { external
     ...DEFAULT_CONVERSATION_LIMITS,
     ...config.conversations,
   });
-  return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, close };
+  const runRecords = new RunRecordStore((name, schema) => memory.db.table(name, schema), log);
+  return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, runRecords, close };
 }
 
 /** Backoff never grows past this, however many failures. */

@@ -44,8 +44,8 @@ export async function runDeployCommand(config: Config, guildId: string | undefin
   const count = await deployCommands(config, guildId);
   process.stdout.write(
     guildId === undefined
-      ? `Registered ${count} slash commands globally (Discord may take up to an hour to show them everywhere).\n`
-      : `Registered ${count} slash commands in guild ${guildId} (available now).\n`,
+      ? `Registered ${count} commands globally (Discord may take up to an hour to show them everywhere).\n`
+      : `Registered ${count} commands in guild ${guildId} (available now).\n`,
   );
   return 0;
 }

@@ -96,6 +96,13 @@ export class Conversations {
     return this.fromTurns(conversation.kind, turns, speaker, conversation.visibility === 'channel');
   }
 
+  /** The history a retry of `runId` sees: the conversation as it was before that run's turns. */
+  async beforeRun(conversation: Conversation, speaker: Speaker, runId: string): Promise<RunConversation> {
+    const turns = visibleTo(await this.store.turns(conversation.id), speaker.id);
+    const at = turns.findIndex((t) => t.runId === runId);
+    return this.fromTurns(conversation.kind, at === -1 ? turns : turns.slice(0, at), speaker, conversation.visibility === 'channel');
+  }
+
   /** The same from turns held elsewhere (`cairn chat` keeps its own); `open`: others read the conversation. */
   async fromTurns(kind: Conversation['kind'], turns: readonly HistoryTurn[], speaker: Speaker, open = false): Promise<RunConversation> {
     if (turns.length === 0) return { history: [], historyFromOthers: [], briefing: null, turns: 0 };

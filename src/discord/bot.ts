@@ -1,6 +1,6 @@
 import { Events, REST, Routes, type Client } from 'discord.js';
 import { z } from 'zod';
-import { COMMANDS } from '../../commands/index.js';
+import { commandBodies, COMMANDS, MESSAGE_MENUS } from '../../commands/index.js';
 import { createScheduler, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { AccessPolicy, RunLimiter } from './access.js';
@@ -20,7 +20,7 @@ import { sendToChannel } from './send.js';
 
 /** Registers the slash commands in one guild (instant) or globally. */
 export async function registerCommands(rest: REST, applicationId: string, guildId: string | undefined): Promise<number> {
-  const body = COMMANDS.map((c) => c.data.toJSON());
+  const body = commandBodies();
   await rest.put(guildId === undefined ? Routes.applicationCommands(applicationId) : Routes.applicationGuildCommands(applicationId, guildId), { body });
   return body.length;
 }
@@ -47,7 +47,7 @@ export class DiscordBot {
     const runs = new RunRegistry();
     const limiter = new RunLimiter(config.discord, app.budgets);
     postServerWarnings(app, client, log);
-    const scheduler = createScheduler(app, new DiscordReportDelivery(client, log), {
+    const scheduler = createScheduler(app, new DiscordReportDelivery(client, log, app.runRecords), {
       // Scheduled runs are listed, cancellable and drained on shutdown like any other.
       onRunStarted: ({ runId, schedule, controller, done }) => {
         runs.add({
@@ -80,7 +80,7 @@ export class DiscordBot {
       conversationPolicy: options.conversationPolicy ?? settingsConversationPolicy(app.settings),
     };
     const bot = new DiscordBot(client, context, state);
-    const route = createRouter(context, COMMANDS);
+    const route = createRouter(context, COMMANDS, MESSAGE_MENUS);
     const report = (what: string) => (error: unknown) => {
       log.error({ err: error }, `${what} failed`);
     };

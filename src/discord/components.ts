@@ -13,6 +13,9 @@ import { z } from 'zod';
 export type ComponentAction =
   | { kind: 'vote'; vote: 'up' | 'down'; runId: string }
   | { kind: 'cancel'; runId: string }
+  | { kind: 'retry'; runId: string }
+  /** The Ask Cairn modal: a token for the message kept in memory, and the message's id. */
+  | { kind: 'ask'; token: string; messageId: string }
   | { kind: 'comment'; runId: string }
   | { kind: 'approve'; token: string; runId: string }
   | { kind: 'deny'; token: string; runId: string };
@@ -20,6 +23,7 @@ export type ComponentAction =
 const RUN_ID = z.string().regex(/^[a-z0-9-]{6,40}$/);
 export const UP = '👍';
 export const DOWN = '👎';
+export const RETRY = '🔁';
 
 export function encodeAction(action: ComponentAction): string {
   switch (action.kind) {
@@ -27,6 +31,10 @@ export function encodeAction(action: ComponentAction): string {
       return `cairn:vote:${action.vote}:${action.runId}`;
     case 'cancel':
       return `cairn:cancel:${action.runId}`;
+    case 'retry':
+      return `cairn:retry:${action.runId}`;
+    case 'ask':
+      return `cairn:ask:${action.token}:${action.messageId}`;
     case 'comment':
       return `cairn:comment:${action.runId}`;
     case 'approve':
@@ -39,10 +47,15 @@ export function encodeAction(action: ComponentAction): string {
 export function decodeAction(customId: string): ComponentAction | null {
   const parts = customId.split(':');
   if (parts[0] !== 'cairn') return null;
+  if (parts[1] === 'ask') {
+    const [token, messageId] = [parts[2] ?? '', parts[3] ?? ''];
+    return parts.length === 4 && /^[0-9a-f]{32}$/.test(token) && /^\d{17,20}$/.test(messageId) ? { kind: 'ask', token, messageId } : null;
+  }
   const runId = RUN_ID.safeParse(parts.at(-1));
   if (!runId.success) return null;
   if (parts[1] === 'vote' && (parts[2] === 'up' || parts[2] === 'down') && parts.length === 4) return { kind: 'vote', vote: parts[2], runId: runId.data };
   if (parts[1] === 'cancel' && parts.length === 3) return { kind: 'cancel', runId: runId.data };
+  if (parts[1] === 'retry' && parts.length === 3) return { kind: 'retry', runId: runId.data };
   if (parts[1] === 'comment' && parts.length === 3) return { kind: 'comment', runId: runId.data };
   if ((parts[1] === 'approve' || parts[1] === 'deny') && parts.length === 4 && /^[0-9a-f]{32}$/.test(parts[2] ?? '')) {
     const token = parts[2] ?? '';
@@ -51,10 +64,12 @@ export function decodeAction(customId: string): ComponentAction | null {
   return null;
 }
 
-export function feedbackRow(runId: string): ActionRowBuilder<ButtonBuilder> {
+/** 👍/👎 and, for runs someone started (they keep a run record), 🔁 Retry. */
+export function feedbackRow(runId: string, options: { retry?: boolean } = {}): ActionRowBuilder<ButtonBuilder> {
   return new ActionRowBuilder<ButtonBuilder>().addComponents(
     new ButtonBuilder().setCustomId(encodeAction({ kind: 'vote', vote: 'up', runId })).setEmoji(UP).setStyle(ButtonStyle.Secondary),
     new ButtonBuilder().setCustomId(encodeAction({ kind: 'vote', vote: 'down', runId })).setEmoji(DOWN).setStyle(ButtonStyle.Secondary),
+    ...(options.retry === true ? [new ButtonBuilder().setCustomId(encodeAction({ kind: 'retry', runId })).setEmoji(RETRY).setLabel('Retry').setStyle(ButtonStyle.Secondary)] : []),
   );
 }
 

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
-import type { SlashCommand } from '../../commands/types.js';
+import type { MessageMenuCommand, SlashCommand } from '../../commands/types.js';
+import { handleAskSubmit } from './ask.js';
+import { handleRetry } from './retry.js';
 import { createAutocomplete } from './autocomplete.js';
 import { decodeAction } from './components.js';
 import { callerOfInteraction, gate, type BotApp } from './context.js';
@@ -19,8 +21,9 @@ async function tell(interaction: RepliableInteraction, content: string): Promise
  * admitted the caller. Anything unknown or failing gets a short private answer with a reference
  * to quote; the details go to the log.
  */
-export function createRouter(bot: BotApp, commands: readonly SlashCommand[]): (interaction: Interaction) => Promise<void> {
+export function createRouter(bot: BotApp, commands: readonly SlashCommand[], menus: readonly MessageMenuCommand[] = []): (interaction: Interaction) => Promise<void> {
   const byName = new Map(commands.map((c) => [c.data.name, c]));
+  const menusByName = new Map(menus.map((c) => [c.data.name, c]));
   const complete = createAutocomplete(bot, commands);
   return async (interaction) => {
     // Suggestions while typing: not repliable, so they get their own gate (and an empty list when refused).
@@ -40,11 +43,19 @@ export function createRouter(bot: BotApp, commands: readonly SlashCommand[]): (i
         const command = byName.get(interaction.commandName);
         if (command === undefined) await tell(interaction, `I do not know the command /${interaction.commandName}. Try /help.`);
         else await command.execute(interaction, bot);
+      } else if (interaction.isMessageContextMenuCommand()) {
+        const menu = menusByName.get(interaction.commandName);
+        if (menu === undefined) await tell(interaction, `I do not know the command “${interaction.commandName}”.`);
+        else await menu.execute(interaction, bot);
       } else if (interaction.isButton() || interaction.isModalSubmit()) {
         const action = decodeAction(interaction.customId);
         if (action === null) await tell(interaction, 'This button is not one of mine, or it is too old.');
         else if (action.kind === 'comment') {
           if (interaction.isModalSubmit()) await handleComment(interaction, action.runId, bot);
+        } else if (action.kind === 'ask') {
+          if (interaction.isModalSubmit()) await handleAskSubmit(interaction, action, bot);
+        } else if (action.kind === 'retry') {
+          if (interaction.isButton()) await handleRetry(interaction, action.runId, bot);
         } else if (action.kind === 'approve' || action.kind === 'deny') {
           if (interaction.isButton()) await bot.approvals.press(interaction, action.token, action.kind === 'approve');
         } else if (interaction.isButton()) await handleButton(interaction, action, bot);

@@ -148,6 +148,34 @@ export class Reflector {
     return created;
   }
 
+  /**
+   * The lesson `userId`'s 👎 on `runId` taught, for a retry about to start: a reflection still
+   * waiting (for the comment of a bare 👎, or queued) is made due now and awaited, up to
+   * `timeoutMs`. `none`: no 👎 from them, or it taught nothing (no budget, no lesson); `pending`:
+   * not ready in time (it carries on in the background, as usual).
+   */
+  async lessonFromDownVote(runId: string, userId: string, timeoutMs: number): Promise<{ state: 'none' | 'pending' } | { state: 'learned'; lessonId: string }> {
+    const id = sqlString(`${runId}:down:${userId}`);
+    const table = this.memory.db.reflections;
+    const read = async () => ReflectionRows.parse(await table.query().where(`id = ${id}`).limit(1).toArray())[0];
+    const before = await read();
+    if (before === undefined) return { state: 'none' };
+    // One that failed and is backing off keeps its schedule: the model was unreachable a moment ago.
+    if (before.status === 'pending' && before.attempts === 0) {
+      await withCommitRetry(table, () => table.update({ where: `id = ${id} AND status = 'pending'`, valuesSql: { next_attempt_at: String(this.now()) } }));
+      this.kick();
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      await Promise.race([this.idle(), timeout]);
+      clearTimeout(timer);
+    }
+    const after = await read();
+    if (after?.status === 'pending') return { state: 'pending' };
+    return after?.lesson_id === null || after?.lesson_id === undefined ? { state: 'none' } : { state: 'learned', lessonId: after.lesson_id };
+  }
+
   /** Runs the due reflections, one pass at a time. */
   kick(): void {
     if (this.stopping.signal.aborted) return;

@@ -34,6 +34,8 @@ export interface PersonTurns {
   turnsOf(userId: string): AsyncIterable<Turn>;
   /** Deletes them (by filter, without loading every row); returns how many turns went. */
   forgetUser(userId: string): Promise<number>;
+  /** What the person's runs were asked (goal, files, the message asked about), newest first. */
+  runRecordsOf?(userId: string): AsyncIterable<object>;
 }
 
 /** For a Memory without conversation tables: nothing to export or forget. */
@@ -56,6 +58,8 @@ export interface UserExport {
   episodes: Episode[];
   /** Turns the person wrote, their private conversations' turns, and Cairn's answers to them. */
   conversationTurns: Turn[];
+  /** What each of their runs was asked (goal, files in and out, the message asked about). */
+  runRecords: object[];
 }
 
 export interface MemoryStats {
@@ -114,6 +118,7 @@ export class Memory {
       workingMemory: await drain(this.userBlocks(userId)),
       episodes: await drain(this.episodes.newestFirst(`user_id = ${sqlString(userId)}`)),
       conversationTurns: await drain(this.personTurns.turnsOf(userId)),
+      runRecords: await drain(this.runRecordsOf(userId)),
     };
   }
 
@@ -130,7 +135,12 @@ export class Memory {
       { name: 'workingMemory', items: this.userBlocks(userId) },
       { name: 'episodes', items: this.episodes.newestFirst(`user_id = ${sqlString(userId)}`) },
       { name: 'conversationTurns', items: this.personTurns.turnsOf(userId) },
+      { name: 'runRecords', items: this.runRecordsOf(userId) },
     ]);
+  }
+
+  private async *runRecordsOf(userId: string): AsyncGenerator<object> {
+    if (this.personTurns.runRecordsOf !== undefined) yield* this.personTurns.runRecordsOf(userId);
   }
 
   /** A user's memories, newest first, read EXPORT_BATCH at a time. */

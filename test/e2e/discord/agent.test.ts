@@ -21,7 +21,7 @@ describe('/agent through the real discord.js client', () => {
     // No privileged intent: GuildMembers (1<<1), GuildPresences (1<<8), MessageContent (1<<15).
     expect(intents & ((1 << 1) | (1 << 8) | (1 << 15))).toBe(0);
     const names = (discord.registeredCommands({ guildId: discord.guildId }) as { name: string }[]).map((c) => c.name).sort();
-    expect(names).toEqual(['agent', 'config', 'help', 'memory', 'runs', 'schedule', 'usage']);
+    expect(names).toEqual(['Ask Cairn', 'agent', 'config', 'help', 'memory', 'runs', 'schedule', 'usage']);
   });
 
   it('acknowledges at once, shows progress, summarises steps in a thread and answers with 👍/👎', async () => {
@@ -32,7 +32,7 @@ describe('/agent through the real discord.js client', () => {
     const ack = await i.acknowledged();
     expect(ack.type).toBe(5);
     const answer = await discord.waitFor(() => i.followUps().find((m) => m.content.includes('Sunday')));
-    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎']);
+    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎', '🔁']);
 
     const status = await discord.waitFor(() => (i.original()?.content.startsWith('✅') === true ? i.original() : undefined));
     expect(status.content).toMatch(/✅ \*\*Done\*\* · 2 steps · .* tokens · \$0\.\d+/);
@@ -77,7 +77,7 @@ describe('/agent through the real discord.js client', () => {
       expect((p.content.match(/^```/gm) ?? []).length % 2).toBe(0);
     }
     expect(parts.slice(0, -1).every((p) => buttons(p).length === 0)).toBe(true);
-    expect(buttons(parts.at(-1)).map((b) => b.emoji)).toEqual(['👍', '👎']);
+    expect(buttons(parts.at(-1)).map((b) => b.emoji)).toEqual(['👍', '👎', '🔁']);
   });
 
   it('shows steps inline where the bot may not create threads', async () => {
@@ -99,7 +99,7 @@ describe('/agent through the real discord.js client', () => {
     const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'a long job' } });
     const answer = await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content === 'Finished after a long while.'), 10_000);
     expect(answer.interactionId).toBeUndefined(); // a channel message, not a follow-up
-    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎']);
+    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎', '🔁']);
     // The status (the original reply) was finished with the bot token, not the dead interaction token.
     await discord.waitFor(() => i.original()?.content.startsWith('✅'));
     expect(discord.requests.some((r) => r.method === 'PATCH' && r.path.startsWith(`/channels/${discord.channels.general}/messages/`))).toBe(true);

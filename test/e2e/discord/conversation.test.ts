@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
 import { buttons, eventually, useBot } from './harness.js';
-import { cairnSaid, earlierTurns, echoModel, requestFor } from './conversation-helpers.js';
+import { cairnSaid, earlierTurns, echoModel, requestFor, sent } from './conversation-helpers.js';
 
 const openai = useFakeOpenAi();
 const startBot = useBot(openai);
@@ -22,7 +22,7 @@ describe('conversations that continue', () => {
     const followUp = discord.postMessage({ user: alice, channelId: thread.id, content: 'Which of them is longest?', mentionBot: true });
     const answer = await cairnSaid(discord, thread.id, 'Answer to: Which of them is longest?');
     expect(answer.replyTo).toBe(followUp.id);
-    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎']);
+    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎', '🔁']);
     expect(earlierTurns(requestFor(openai, 'Which of them is longest?'))).toEqual([
       { role: 'user', content: 'Name three rivers in Norway' },
       { role: 'assistant', content: 'Answer to: Name three rivers in Norway' },
@@ -38,6 +38,28 @@ describe('conversations that continue', () => {
       'Answer to: Which of them is longest?',
     ]);
     await eventually(async () => (await app.conversations.find([`thread:${thread.id}`]))?.turns === 6);
+  });
+
+  it('🔁 on an answer in a thread retries that message with the conversation as it was before it', async () => {
+    const { discord } = await startBot();
+    echoModel(openai);
+    const alice = discord.users.alice;
+    const run = discord.slash({ user: alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'Name three rivers in Norway' } });
+    await discord.waitFor(() => run.followUps().find((m) => m.content === 'Answer to: Name three rivers in Norway'));
+    const thread = await discord.waitFor(() => discord.threads()[0]);
+    discord.postMessage({ user: alice, channelId: thread.id, content: 'Which of them is longest?', mentionBot: true });
+    const answer = await cairnSaid(discord, thread.id, 'Answer to: Which of them is longest?');
+
+    const retryButton = buttons(answer).find((b) => b.emoji === '🔁');
+    const retry = discord.clickButton({ user: alice, message: answer, customId: retryButton?.customId ?? '' });
+    await discord.waitFor(() => retry.followUps().find((m) => m.content === 'Answer to: Which of them is longest?'));
+    const asked = openai.chatRequests().filter((b) => sent(b).at(-1)?.content === 'Which of them is longest?');
+    expect(asked).toHaveLength(2);
+    // The retry sees the run's goal and answer, not the first attempt at this message.
+    expect(earlierTurns(asked[1])).toEqual([
+      { role: 'user', content: 'Name three rivers in Norway' },
+      { role: 'assistant', content: 'Answer to: Name three rivers in Norway' },
+    ]);
   });
 
   it('a reply to a run’s answer continues it where the answer is, and so does a reply to that', async () => {

@@ -119,8 +119,8 @@ describe('cairn deploy-commands', () => {
       });
     });
     expect(code).toBe(0);
-    expect(stdout).toMatch(/Registered 7 slash commands in guild \d+ \(available now\)/);
-    expect((discord.registeredCommands({ guildId: discord.guildId }) as { name: string }[]).map((c) => c.name).sort()).toEqual(['agent', 'config', 'help', 'memory', 'runs', 'schedule', 'usage']);
+    expect(stdout).toMatch(/Registered 8 commands in guild \d+ \(available now\)/);
+    expect((discord.registeredCommands({ guildId: discord.guildId }) as { name: string }[]).map((c) => c.name).sort()).toEqual(['Ask Cairn', 'agent', 'config', 'help', 'memory', 'runs', 'schedule', 'usage']);
     expect(discord.identify()).toBeUndefined(); // no gateway connection was needed
   });
 });

@@ -34,7 +34,7 @@ describe('/agent modes through the real discord.js client', () => {
     );
     const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'What day is it in Tokyo?', mode: 'plan' } });
     const answer = await discord.waitFor(() => i.followUps().find((m) => m.content.includes('It is Sunday in Tokyo.')));
-    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎']);
+    expect(buttons(answer).map((b) => b.emoji)).toEqual(['👍', '👎', '🔁']);
 
     const status = await discord.waitFor(() => (i.original()?.content.startsWith('✅') === true ? i.original() : undefined));
     expect(status.content).toContain('✅ Check the clock in Tokyo\n✅ Name the weekday *(after clock)*');

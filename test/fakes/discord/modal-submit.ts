@@ -4,13 +4,21 @@
  */
 import { z } from 'zod';
 
+/** A field of a modal: a text input (4) or, inside a label, a string select (3) with its options. */
+const Field = z.looseObject({
+  type: z.number(),
+  custom_id: z.string().optional(),
+  required: z.boolean().optional(),
+  options: z.array(z.looseObject({ value: z.string(), default: z.boolean().optional() })).optional(),
+});
+
 const ModalComponent = z.looseObject({
   type: z.number(),
   id: z.number().optional(),
   custom_id: z.string().optional(),
   required: z.boolean().optional(),
-  components: z.array(z.looseObject({ type: z.number(), custom_id: z.string().optional(), required: z.boolean().optional() })).optional(),
-  component: z.looseObject({ type: z.number(), custom_id: z.string().optional(), required: z.boolean().optional() }).optional(),
+  components: z.array(Field).optional(),
+  component: Field.optional(),
 });
 
 /**
@@ -20,13 +28,22 @@ const ModalComponent = z.looseObject({
 export function modalComponents(modal: { components: unknown[] }, fields: Record<string, string>): unknown[] {
   const used = new Set<string>();
   let nextId = 1;
-  const input = (c: { type: number; custom_id?: string | undefined; required?: boolean | undefined }): Record<string, unknown> => {
+  const input = (c: z.infer<typeof Field>): Record<string, unknown> => {
     const customId = c.custom_id ?? '';
     const value = fields[customId];
     if (value === undefined && c.required !== false && c.type === 4) throw new Error(`fake Discord: modal field "${customId}" is required`);
     used.add(customId);
     const id = nextId++;
-    if (c.type === 3) return { type: 3, id, custom_id: customId, values: value === undefined ? [] : [value] };
+    if (c.type === 3) {
+      // A string select in a modal submits `values` (Components > String Select, modal submission:
+      // `{type: 3, id, custom_id, values}` inside its label). The client offers only its options and
+      // starts from the ones marked `default`.
+      const offered = c.options ?? [];
+      if (value !== undefined && !offered.some((o) => o.value === value)) throw new Error(`fake Discord: "${value}" is not an option of select "${customId}"`);
+      const values = value === undefined ? offered.filter((o) => o.default === true).map((o) => o.value) : [value];
+      if (values.length === 0 && c.required !== false) throw new Error(`fake Discord: select "${customId}" is required`);
+      return { type: 3, id, custom_id: customId, values };
+    }
     return { type: c.type, id, custom_id: customId, value: value ?? '' };
   };
   const out = modal.components.flatMap((raw) => {

@@ -31,7 +31,8 @@ const OptionSchema: z.ZodType<OptionBody> = z.lazy(() =>
 const CommandSchema = z.looseObject({
   name: z.string(),
   description: z.string().optional(),
-  type: z.number().int().optional(),
+  // 1 CHAT_INPUT, 2 USER, 3 MESSAGE (4 PRIMARY_ENTRY_POINT is not modelled).
+  type: z.number().int().min(1).max(3).optional(),
   options: z.array(OptionSchema).optional(),
 });
 const CommandsSchema = z.array(CommandSchema);
@@ -72,7 +73,14 @@ function registerCommands(ctx: Ctx, scope: string, body: unknown): Reply {
   const names = new Set<string>();
   commands.forEach((command, i) => {
     const chatInput = (command.type ?? 1) === 1;
-    if (!NAME.test(command.name) || (chatInput && command.name !== command.name.toLowerCase())) {
+    // USER (2) and MESSAGE (3) commands: 1–32 characters, any case, spaces allowed; an empty
+    // description and no options (Application Commands > Application Command Object, the
+    // `name`, `description` and `options` rows; "Message Commands").
+    if (!chatInput) {
+      if (command.name.length < 1 || command.name.length > 32) errors.push({ path: `${i}.name`, code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' });
+      if ((command.description ?? '') !== '') errors.push({ path: `${i}.description`, code: 'APPLICATION_COMMAND_INVALID_DESCRIPTION', message: 'Context menu commands cannot have a description' });
+      if ((command.options?.length ?? 0) > 0) errors.push({ path: `${i}.options`, code: 'APPLICATION_COMMAND_INVALID_OPTIONS', message: 'Context menu commands cannot have options' });
+    } else if (!NAME.test(command.name) || command.name !== command.name.toLowerCase()) {
       errors.push({ path: `${i}.name`, code: 'APPLICATION_COMMAND_INVALID_NAME', message: 'Command name is invalid' });
     }
     if (chatInput && ((command.description?.length ?? 0) < 1 || (command.description?.length ?? 0) > 100)) {
