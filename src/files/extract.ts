@@ -1,9 +1,10 @@
 /**
- * The text of a PDF or DOCX, read in a worker thread that is stopped at a deadline and bounded in
- * heap: a hostile or broken document costs at most that, and becomes a refusal with a reason.
+ * The text of a PDF or DOCX, read in a child process that is stopped at a deadline and killed past
+ * a memory cap (extract-runner.ts): a hostile or broken document costs at most that, and becomes a
+ * refusal with a reason.
  */
-import { Worker } from 'node:worker_threads';
-import { extractReplySchema, type ExtractReply, type ExtractRequest } from './extract-protocol.js';
+import { type ExtractReply, type ExtractRequest } from './extract-protocol.js';
+import { runExtraction, type RunOutcome } from './extract-runner.js';
 import { humanBytes } from './limits.js';
 import { declaredUnpackedSize } from './zip-check.js';
 
@@ -18,125 +19,90 @@ export type Extraction = { ok: true; text: string; note?: string } | { ok: false
 
 /** A Word document unpacks to a few times its size; past this it is a zip bomb, not a document. */
 const MAX_DOCX_UNPACKED_BYTES = 100 * 1024 * 1024;
-const WORKER_HEAP_MB = 512;
-/** Documents read at once across all runs: each worker may hold WORKER_HEAP_MB. */
-const MAX_CONCURRENT_WORKERS = 2;
+/** Resident memory of one reading process (heap, inflated streams, everything). */
+const MAX_READER_MEMORY_BYTES = 512 * 1024 * 1024;
+/** Documents read at once across all runs: each reader may hold MAX_READER_MEMORY_BYTES. */
+const MAX_CONCURRENT_READERS = 2;
 
-let runningWorkers = 0;
-const waitingForWorker: (() => void)[] = [];
+let runningReaders = 0;
+const waitingForReader: (() => void)[] = [];
 
-/** Waits for a worker slot; false if `signal` aborts first. */
-async function acquireWorker(signal: AbortSignal | undefined): Promise<boolean> {
+/** Waits for a reader slot; false if `signal` aborts first. */
+async function acquireReader(signal: AbortSignal | undefined): Promise<boolean> {
   if (signal?.aborted === true) return false;
-  if (runningWorkers < MAX_CONCURRENT_WORKERS) {
-    runningWorkers += 1;
+  if (runningReaders < MAX_CONCURRENT_READERS) {
+    runningReaders += 1;
     return true;
   }
   return new Promise((resolve) => {
     const onAbort = () => {
-      const at = waitingForWorker.indexOf(grant);
-      if (at >= 0) waitingForWorker.splice(at, 1);
+      const at = waitingForReader.indexOf(grant);
+      if (at >= 0) waitingForReader.splice(at, 1);
       resolve(false);
     };
     const grant = () => {
       signal?.removeEventListener('abort', onAbort);
-      runningWorkers += 1;
+      runningReaders += 1;
       resolve(true);
     };
-    waitingForWorker.push(grant);
+    waitingForReader.push(grant);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
 
-function releaseWorker(): void {
-  runningWorkers -= 1;
-  waitingForWorker.shift()?.();
+function releaseReader(): void {
+  runningReaders -= 1;
+  waitingForReader.shift()?.();
 }
 
-// The sources are TypeScript run through tsx: the worker registers tsx before loading its module.
-const tsxApi = import.meta.resolve('tsx/esm/api');
-const workerModule = new URL('./extract-worker.ts', import.meta.url).href;
-const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(workerModule)}); });`;
-
-function runWorker(request: ExtractRequest, timeoutMs: number, signal: AbortSignal | undefined): Promise<ExtractReply | 'timeout' | 'memory' | 'crashed' | 'cancelled'> {
-  return new Promise((resolve) => {
-    const worker = new Worker(bootstrap, {
-      eval: true,
-      workerData: request,
-      resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB },
-      stdout: true,
-      stderr: true,
-    });
-    // Its output (pdf.js warnings) is not wanted: drained, never buffered.
-    worker.stdout.resume();
-    worker.stderr.resume();
-    let settled = false;
-    const finish = (result: ExtractReply | 'timeout' | 'memory' | 'crashed' | 'cancelled') => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      void worker.terminate();
-      resolve(result);
-    };
-    const onAbort = () => { finish('cancelled'); };
-    const timer = setTimeout(() => { finish('timeout'); }, timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    if (signal?.aborted === true) finish('cancelled');
-    worker.on('message', (message: unknown) => {
-      const reply = extractReplySchema.safeParse(message);
-      finish(reply.success ? reply.data : 'crashed');
-    });
-    worker.on('error', (error: Error & { code?: string }) => {
-      finish(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? 'memory' : 'crashed');
-    });
-    worker.on('exit', () => { finish('crashed'); });
-  });
-}
-
-function cut(text: string, maxChars: number): { text: string; cut: boolean } {
-  const trimmed = text.replace(/[ \t]+\n/g, '\n').replace(/\n{3,}/g, '\n\n').trim();
-  if (trimmed.length <= maxChars) return { text: trimmed, cut: false };
-  return { text: Array.from(trimmed.slice(0, maxChars + 1)).slice(0, maxChars).join(''), cut: true };
+function tooLarge(unpackedBytes: number): Extraction {
+  return { ok: false, reason: `it unpacks to ${humanBytes(unpackedBytes)}, more than the ${humanBytes(MAX_DOCX_UNPACKED_BYTES)} a document may` };
 }
 
 function describe(reply: Extract<ExtractReply, { ok: true }>, maxChars: number): Extraction {
-  const { text, cut: wasCut } = cut(reply.text, maxChars);
   const notes: string[] = [];
   if (reply.pages !== undefined && reply.pagesRead !== undefined && reply.pagesRead < reply.pages) {
     notes.push(`only the first ${reply.pagesRead} of its ${reply.pages} pages were read`);
   }
-  if (wasCut) notes.push(`its text was cut at ${maxChars.toLocaleString('en')} characters`);
-  if (text === '') notes.push('no text was found in it (a scan or pictures only?)');
-  return notes.length === 0 ? { ok: true, text } : { ok: true, text, note: notes.join('; ') };
+  if (reply.cut) notes.push(`its text was cut at ${maxChars.toLocaleString('en')} characters`);
+  if (reply.text === '') notes.push('no text was found in it (a scan or pictures only?)');
+  return notes.length === 0 ? { ok: true, text: reply.text } : { ok: true, text: reply.text, note: notes.join('; ') };
+}
+
+function explain(outcome: RunOutcome, label: string, options: ExtractOptions): Extraction {
+  if (outcome === 'timeout') return { ok: false, reason: `reading its text took longer than ${Math.max(1, Math.round(options.timeoutMs / 1000))} s` };
+  if (outcome === 'memory') return { ok: false, reason: `reading it needed more than ${humanBytes(MAX_READER_MEMORY_BYTES)}` };
+  if (outcome === 'cancelled') return { ok: false, reason: 'reading it was cancelled' };
+  if (outcome === 'crashed') return { ok: false, reason: `its ${label} text could not be read` };
+  if (outcome.ok) return describe(outcome, options.maxChars);
+  if (outcome.problem === 'encrypted') return { ok: false, reason: `the ${label} is password-protected; send an unprotected copy` };
+  if (outcome.problem === 'zip-bomb') return { ok: false, reason: 'it unpacks to more than it declares, as a zip bomb does' };
+  if (outcome.problem === 'too-large') return tooLarge(outcome.declaredBytes ?? 0);
+  return { ok: false, reason: `it is not a valid ${label} file (damaged, or not really a ${label})` };
 }
 
 /** Reads the text of a PDF or DOCX; every failure is a reason for the person who sent it. */
 export async function extractText(format: 'pdf' | 'docx', bytes: Buffer, options: ExtractOptions): Promise<Extraction> {
   const label = format === 'pdf' ? 'PDF' : 'DOCX';
   if (format === 'docx') {
+    // What the zip declares is checked here, cheaply; the child holds every part to it (docx-unpack.ts).
     const size = declaredUnpackedSize(bytes);
     if (!size.ok) return { ok: false, reason: 'it is not a valid DOCX file (damaged, or not a Word document)' };
-    if (size.unpackedBytes > MAX_DOCX_UNPACKED_BYTES) {
-      return { ok: false, reason: `it unpacks to ${humanBytes(size.unpackedBytes)}, more than the ${humanBytes(MAX_DOCX_UNPACKED_BYTES)} a document may` };
-    }
+    if (size.unpackedBytes > MAX_DOCX_UNPACKED_BYTES) return tooLarge(size.unpackedBytes);
   }
-  const request: ExtractRequest = { format, bytes: new Uint8Array(bytes), maxPages: options.maxPages, maxChars: options.maxChars };
-  if (!(await acquireWorker(options.signal))) return { ok: false, reason: 'reading it was cancelled' };
-  let reply: Awaited<ReturnType<typeof runWorker>>;
+  const request: ExtractRequest = {
+    format,
+    bytes: new Uint8Array(bytes),
+    maxPages: options.maxPages,
+    maxChars: options.maxChars,
+    maxUnpackedBytes: MAX_DOCX_UNPACKED_BYTES,
+  };
+  if (!(await acquireReader(options.signal))) return { ok: false, reason: 'reading it was cancelled' };
+  let outcome: RunOutcome;
   try {
-    reply = await runWorker(request, options.timeoutMs, options.signal);
+    outcome = await runExtraction(request, { timeoutMs: options.timeoutMs, maxMemoryBytes: MAX_READER_MEMORY_BYTES, signal: options.signal });
   } finally {
-    releaseWorker();
+    releaseReader();
   }
-  if (reply === 'timeout') return { ok: false, reason: `reading its text took longer than ${Math.max(1, Math.round(options.timeoutMs / 1000))} s` };
-  if (reply === 'memory') return { ok: false, reason: 'reading its text needed more memory than Cairn allows' };
-  if (reply === 'cancelled') return { ok: false, reason: 'reading it was cancelled' };
-  if (reply === 'crashed') return { ok: false, reason: `its ${label} text could not be read` };
-  if (!reply.ok) {
-    return reply.problem === 'encrypted'
-      ? { ok: false, reason: `the ${label} is password-protected; send an unprotected copy` }
-      : { ok: false, reason: `it is not a valid ${label} file (damaged, or not really a ${label})` };
-  }
-  return describe(reply, options.maxChars);
+  return explain(outcome, label, options);
 }

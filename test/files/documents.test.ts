@@ -1,5 +1,5 @@
 /**
- * PDF and DOCX attachments: their text is read out (in a worker, bounded) and a document that
+ * PDF and DOCX attachments: their text is read out (in a child process, bounded) and a document that
  * cannot be read is refused with a reason, never a crash.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,7 +60,7 @@ describe('documents', () => {
   });
 
   it('refuses a document whose reading passes its deadline, or whose run was cancelled', async () => {
-    // No worker starts and reads a PDF within a millisecond: the deadline always passes first.
+    // No reading process starts and reads a PDF within a millisecond: the deadline always passes first.
     const late = await fetchAttachments([served('report.pdf', 'report.pdf')], options({ extractTimeoutMs: 1 }));
     expect(late.refused.map(refusalText)).toEqual(['report.pdf: reading its text took longer than 1 s']);
     const controller = new AbortController();
