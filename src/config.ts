@@ -142,7 +142,7 @@ const envSchema = z.object({
   CAIRN_CODE_TIMEOUT_S: wholeNumber(1, 600, 30),
   // Files in: Discord allows 10 attachments per message and up to 500 MB per file (Nitro).
   CAIRN_FILES_MAX_COUNT: wholeNumber(1, 10, 3),
-  CAIRN_FILE_MAX_MB: wholeNumber(1, 500, 10),
+  CAIRN_FILE_MAX_MB: wholeNumber(1, 50, 10),
   CAIRN_FILES_MAX_TOTAL_MB: wholeNumber(1, 1_000, 25),
   CAIRN_FILE_DOWNLOAD_TIMEOUT_S: wholeNumber(1, 600, 30),
   CAIRN_FILE_EXTRACT_TIMEOUT_S: wholeNumber(1, 300, 20),

@@ -1,4 +1,5 @@
-import type { ActionRowBuilder, ButtonBuilder } from 'discord.js';
+import { MessageFlags, RESTJSONErrorCodes, type ActionRowBuilder, type ButtonBuilder } from 'discord.js';
+import { discordCode } from './errors.js';
 import type { RunResult } from '../agent/events.js';
 import { splitMessage } from './chunk.js';
 import { feedbackRow } from './components.js';
@@ -18,6 +19,36 @@ export interface AnswerPart {
   components?: ActionRowBuilder<ButtonBuilder>[];
   /** Files posted with this message (the run's attachments), within Discord's limits per message. */
   files?: { attachment: Buffer; name: string }[];
+  /** Always SuppressEmbeds: see NO_PREVIEWS. */
+  flags: typeof NO_PREVIEWS;
+}
+
+/**
+ * Run output (status, steps, answers, reports, approval requests) is posted without link previews:
+ * Discord's crawler fetches every URL in a message, so a link a model was talked into writing
+ * ("…?q=<your notes>") would carry data out with no tool call for the exposure guard to hold.
+ */
+export const NO_PREVIEWS: MessageFlags.SuppressEmbeds = MessageFlags.SuppressEmbeds;
+
+/** The flags of run output that is also ephemeral (a private run's replies). */
+export const EPHEMERAL_NO_PREVIEWS = [MessageFlags.Ephemeral, MessageFlags.SuppressEmbeds] as const;
+
+/**
+ * Sends a part; when Discord refuses its files' size where it goes (40005: a DM or a channel
+ * allows less than the interaction said), sends it again without them and names them after it,
+ * so the answer and its buttons are never lost to a file. `filesPosted` says which happened.
+ */
+export async function sendPart<T>(part: AnswerPart, send: (part: AnswerPart) => Promise<T>, runId: string): Promise<{ sent: T; filesPosted: boolean }> {
+  try {
+    return { sent: await send(part), filesPosted: true };
+  } catch (error) {
+    if (part.files === undefined || part.files.length === 0 || discordCode(error) !== RESTJSONErrorCodes.RequestEntityTooLarge) throw error;
+    const { files, ...text } = part;
+    const sent = await send(text);
+    const names = files.map((f) => `\`${f.name}\``).join(', ');
+    await send({ content: `📎 Discord refused ${names} here as too large; ${files.length === 1 ? 'it is' : 'they are'} kept with the run: \`/runs show id:${runId}\``, flags: NO_PREVIEWS });
+    return { sent, filesPosted: false };
+  }
 }
 
 /** The names of the files a part carries: posted once the part is. */
@@ -37,9 +68,9 @@ export function answerMessages(result: RunResult, files: AnswerFiles = NO_FILES,
   const parts = chunks.length === 0 ? ['(empty answer)'] : chunks;
   const [first, ...more] = files.batches.map((batch) => batch.map((f) => ({ attachment: f.data, name: f.name })));
   const messages: AnswerPart[] = parts.map((content, i) =>
-    i === parts.length - 1 ? { content, components: [feedbackRow(result.runId, options)], ...(first === undefined ? {} : { files: first }) } : { content },
+    i === parts.length - 1 ? { content, flags: NO_PREVIEWS, components: [feedbackRow(result.runId, options)], ...(first === undefined ? {} : { files: first }) } : { content, flags: NO_PREVIEWS },
   );
   // More than one message's worth of files: the rest follow, numbered.
-  for (const [i, batch] of more.entries()) messages.push({ content: `📎 More files (${i + 2}/${more.length + 1})`, files: batch });
+  for (const [i, batch] of more.entries()) messages.push({ content: `📎 More files (${i + 2}/${more.length + 1})`, files: batch, flags: NO_PREVIEWS });
   return messages;
 }

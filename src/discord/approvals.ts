@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, MessageFlags, type ButtonInteraction } from 'discord.js';
 import type { ApprovalDecision, ApprovalRequest, Approver } from '../agent/approval.js';
 import { clip } from '../text.js';
+import { NO_PREVIEWS } from './answer.js';
 import { encodeAction } from './components.js';
 
 /** A posted approval request: edited once it is decided or has timed out. */
@@ -14,6 +15,7 @@ export type PostRequest = (payload: {
   content: string;
   components: ActionRowBuilder<ButtonBuilder>[];
   allowedMentions: { users: string[] };
+  flags: typeof NO_PREVIEWS;
   files: AttachmentBuilder[];
 }) => Promise<PostedRequest>;
 
@@ -64,6 +66,8 @@ export class PendingApprovals {
           content: requestText(starterId, request, `Approve within ${seconds} s, or it will not run.`),
           components: [buttons(token, runId)],
           allowedMentions: { users: [starterId] },
+          // The request shows the full URL: a preview would fetch it before anyone approved it.
+          flags: NO_PREVIEWS,
           files: request.arguments.length > INLINE_ARGUMENTS ? [new AttachmentBuilder(Buffer.from(request.arguments), { name: 'arguments.json' })] : [],
         });
       } catch (error) {

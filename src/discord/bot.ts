@@ -47,6 +47,10 @@ export class DiscordBot {
     const runs = new RunRegistry();
     const limiter = new RunLimiter(config.discord, app.budgets);
     postServerWarnings(app, client, log);
+    // Opened (and pruned) while connecting: Retry's first lookup must fit Discord's 3 s deadline.
+    const recordsReady = app.runRecords.ready().catch((error: unknown) => {
+      log.error({ err: error }, 'could not open the run records; Retry and /runs show will try again when used');
+    });
     const scheduler = createScheduler(app, new DiscordReportDelivery(client, log, app.runRecords), {
       // Scheduled runs are listed, cancellable and drained on shutdown like any other.
       onRunStarted: ({ runId, schedule, controller, done }) => {
@@ -122,6 +126,7 @@ export class DiscordBot {
       if (episode.visibility !== 'private' && channelId !== undefined) await sendToChannel(client, channelId, note.slice(0, 2_000));
       else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
     };
+    await recordsReady;
     await bot.announceInterrupted();
     await scheduler.start();
     return bot;

@@ -4,7 +4,8 @@ import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
 import { CAIRN_AUTHOR, type Conversation } from '../conversations/types.js';
 import type { Caller, RunTicket } from './access.js';
 import type { AttachmentRef } from '../files/types.js';
-import { answerMessages, answerText, fileNames, type AnswerPart } from './answer.js';
+import { answerMessages, answerText, fileNames, sendPart, type AnswerPart } from './answer.js';
+import { splitMessage } from './chunk.js';
 import { intakeNote, takeFiles } from './files-in.js';
 import { readAnswerFiles, recordFilesOut } from './files-out.js';
 import { runSettings, type BotApp } from './context.js';
@@ -56,7 +57,7 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
       await keepRecord(message, bot, request);
       const intake = await takeFiles(bot, request.attachments, controller.signal);
       // Files refused are named at once, with the reason; the run goes on with the rest.
-      if (intake.refused.length > 0) await post({ content: intakeNote({ files: [], refused: intake.refused }), allowedMentions: { parse: [] } }, true).catch(() => undefined);
+      if (intake.refused.length > 0) await tellRefused(intakeNote({ files: [], refused: intake.refused }), post, bot.log);
       const conversation = bot.app.conversations.isFull(request.conversation) ? await continueFromSummary(message, bot, request) : request.conversation;
       const prior = await bot.app.conversations.forRun(conversation, speaker);
       const threadId = message.channel.isThread() ? message.channelId : target.kind === 'thread' ? target.channel.id : null;
@@ -98,8 +99,10 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
           const files = await readAnswerFiles(result);
           const postedFiles = new Set<string>();
           const posted = await postAll(answerMessages(result, files, { retry: true }), async (part, first) => {
-            const sent = await post(part, first);
-            for (const name of fileNames(part)) postedFiles.add(name);
+            // The note naming refused files is a later message, never the reply itself.
+            let replied = false;
+            const { sent, filesPosted } = await sendPart(part, (p) => post(p, first && !replied).finally(() => (replied = true)), runId);
+            if (filesPosted) for (const name of fileNames(part)) postedFiles.add(name);
             return sent;
           });
           await recordFilesOut(bot, runId, files, postedFiles);
@@ -143,6 +146,15 @@ async function keepRecord(message: Message, bot: BotApp, request: ConversationAn
     .catch((error: unknown) => {
       bot.log.warn({ err: error, runId: request.runId }, 'could not keep the run record');
     });
+}
+
+/** Names the files not taken, in as many messages as it needs; a failure is logged (the run goes on). */
+async function tellRefused(note: string, post: (payload: MessageCreateOptions, first: boolean) => Promise<Message>, log: BotApp['log']): Promise<void> {
+  try {
+    for (const [i, content] of splitMessage(note).entries()) await post({ content, allowedMentions: { parse: [] } }, i === 0);
+  } catch (error) {
+    log.warn({ err: error }, 'could not say which files were not taken');
+  }
 }
 
 /** Posts the parts in order; the ids of those posted (a later part failing is logged, the rest kept). */

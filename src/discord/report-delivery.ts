@@ -5,7 +5,7 @@ import { DeliveryError, type Report, type ReportDelivery } from '../scheduler/de
 import type { Schedule } from '../scheduler/store.js';
 import { formatCost, formatDuration } from '../console/render.js';
 import { errorMessage, oneLine } from '../text.js';
-import { answerMessages, fileNames } from './answer.js';
+import { answerMessages, fileNames, NO_PREVIEWS, sendPart } from './answer.js';
 import { discordCode, explainDiscordError } from './errors.js';
 import { filesOutRecord, hasFiles, readAnswerFiles } from './files-out.js';
 import type { RunRecords } from '../runs/types.js';
@@ -69,13 +69,19 @@ export class DiscordReportDelivery implements ReportDelivery {
       const channel = await this.client.channels.fetch(schedule.channelId);
       if (channel?.isSendable() !== true) throw new DeliveryError(`<#${schedule.channelId}> is not a channel Cairn can post in`, true);
       // Reports go to a channel's members: never @everyone, roles or users from a model's words.
-      await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] } });
+      await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] }, flags: NO_PREVIEWS });
       // The run's attached files go with the report; those too large are named in it.
       const files = await readAnswerFiles(report.result);
       const posted = new Set<string>();
       for (const part of answerMessages(report.result, files)) {
-        await channel.send({ ...part, allowedMentions: { parse: [] } });
-        for (const name of fileNames(part)) posted.add(name);
+        const { filesPosted } = await sendPart(
+          part,
+          async (p) => {
+            await channel.send({ ...p, allowedMentions: { parse: [] } });
+          },
+          report.result.runId,
+        );
+        if (filesPosted) for (const name of fileNames(part)) posted.add(name);
       }
       if (hasFiles(files)) await this.keepFiles(schedule, report, filesOutRecord(files, posted));
     } catch (error) {

@@ -6,8 +6,10 @@
  */
 import { MessageFlags, type ButtonInteraction } from 'discord.js';
 import { messageKey } from '../conversations/keys.js';
+import type { Conversation } from '../conversations/types.js';
 import { lessonApplies } from '../memory/lesson-match.js';
 import { sqlList } from '../memory/schema.js';
+import type { RunRecord } from '../runs/types.js';
 import { askHistory } from './ask.js';
 import { callerOfInteraction, type BotApp } from './context.js';
 import { runFromSlash } from './slash-run.js';
@@ -44,10 +46,11 @@ export async function handleRetry(interaction: ButtonInteraction, runId: string,
     if (stored !== undefined && lessonApplies(record.goal, stored)) notice = APPLYING_LESSON;
   }
   bot.log.info({ runId, userId: caller.userId, lesson: lesson.state }, 'retrying a run');
-  // An answer in a conversation is retried with the conversation as it was before it.
-  const conversation = record.source === 'mention' ? await bot.app.conversations.find([messageKey(interaction.message.id)], { settled: true }) : undefined;
+  // An answer in a conversation (a mention's, a run's, a retry's) is retried with the conversation
+  // as it was before it, and the retry's turns join that conversation.
+  const conversation = await bot.app.conversations.find([messageKey(interaction.message.id)], { settled: true });
   const speaker = { id: caller.userId, name: interaction.inCachedGuild() ? interaction.member.displayName : interaction.user.displayName };
-  const before = conversation === undefined ? null : await bot.app.conversations.beforeRun(conversation, speaker, runId);
+  const before = conversation === undefined ? null : await bot.app.conversations.beforeRun(conversation, speaker, await firstAttempt(bot, record, conversation));
   const history = before === null || before.history.length === 0 ? undefined : { messages: before.history, fromOthers: before.historyFromOthers };
   await runFromSlash(interaction, bot, {
     goal: record.goal,
@@ -59,5 +62,24 @@ export async function handleRetry(interaction: ButtonInteraction, runId: string,
     ...(record.askedAbout === undefined ? {} : { askedAbout: record.askedAbout, history: askHistory(record.askedAbout, record.attachments, caller.userId) }),
     ...(history === undefined ? {} : { history }),
     ...(notice === undefined ? {} : { notice }),
+    ...(conversation === undefined ? {} : { conversation }),
   });
+}
+
+/** Retries of retries followed back at most this far (each step is one lookup). */
+const MAX_LINEAGE = 10;
+
+/**
+ * The earliest attempt at this answer that the conversation holds: a retry of a retry sees the
+ * conversation as it was before the first attempt, not the attempts it replaces.
+ */
+async function firstAttempt(bot: BotApp, record: RunRecord, conversation: Conversation): Promise<string> {
+  const lineage = [record.runId];
+  let parent = record.retryOf;
+  while (parent !== null && lineage.length < MAX_LINEAGE && !lineage.includes(parent)) {
+    lineage.push(parent);
+    parent = (await bot.app.runRecords.get(parent))?.retryOf ?? null;
+  }
+  const inConversation = new Set((await bot.app.conversations.store.turns(conversation.id)).map((t) => t.runId));
+  return lineage.findLast((id) => inConversation.has(id)) ?? record.runId;
 }

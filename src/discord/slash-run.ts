@@ -3,7 +3,7 @@ import { newRunId } from '../agent/agent.js';
 import type { AgentMode, RunResult } from '../agent/events.js';
 import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
 import { CAIRN_AUTHOR, type Conversation } from '../conversations/types.js';
-import { answerMessages, answerText, fileNames, type AnswerPart } from './answer.js';
+import { answerMessages, answerText, EPHEMERAL_NO_PREVIEWS, fileNames, NO_PREVIEWS, sendPart, type AnswerPart } from './answer.js';
 import { postedAt } from './conversation-run.js';
 import type { PostRequest } from './approvals.js';
 import { cancelRow } from './components.js';
@@ -42,6 +42,8 @@ export interface SlashRunOptions {
   notice?: string;
   /** What Ask Cairn was asked about, kept in the run record so that a retry sees it again. */
   askedAbout?: AskedMessage;
+  /** 🔁 Retry of an answer in a conversation: the retry's turns join it, so a reply to its answer continues it. */
+  conversation?: Conversation;
 }
 
 
@@ -63,6 +65,8 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
   const runId = newRunId();
   try {
     const ephemeral = options.private ? { flags: MessageFlags.Ephemeral as const } : {};
+    // Run output shows no link previews (NO_PREVIEWS), ephemeral or not.
+    const outputFlags = { flags: options.private ? EPHEMERAL_NO_PREVIEWS : NO_PREVIEWS };
     // The deferral's response carries the reply message: no separate fetch needed (Discord's
     // global request budget is the bottleneck when many runs start at once).
     const deferred = interaction.deferred ? null : await interaction.deferReply({ ...ephemeral, withResponse: true });
@@ -76,15 +80,11 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
     let filesLine = '';
     const status = async (content: string, running: boolean) => {
       const notes = [options.notice ?? '', filesLine].filter((n) => n !== '').join('\n');
-      const payload = { content: withNote(content, notes), components: running ? [cancelRow(runId)] : [], allowedMentions: { parse: [] } };
+      const payload = { content: withNote(content, notes), components: running ? [cancelRow(runId)] : [], allowedMentions: { parse: [] }, flags: NO_PREVIEWS };
       if (tokenAlive()) await interaction.editReply(payload);
       else if (reply !== null) await reply.edit(payload);
     };
     const controller = new AbortController();
-    const refs = options.attachments ?? [];
-    if (refs.length > 0) await status(fetchingText(refs.length), false).catch(() => undefined);
-    const intake = await takeFiles(bot, refs, controller.signal);
-    filesLine = intakeNote(intake);
     let step: ((content: string, files: StepFile[]) => Promise<void>) | undefined;
     // The run's thread is its conversation's: a mention there (or a reply to the answer) continues it.
     let threadConversation: Conversation | null = null;
@@ -100,7 +100,7 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
         // Steps quote the model and tool output: no mention in them may ping anyone.
         step = async (content, files) => {
           const attached = files.map((f) => ({ attachment: Buffer.from(f.content, 'utf8'), name: f.name }));
-          await thread.send({ content, allowedMentions: { parse: [] }, ...(attached.length === 0 ? {} : { files: attached }) });
+          await thread.send({ content, allowedMentions: { parse: [] }, flags: NO_PREVIEWS, ...(attached.length === 0 ? {} : { files: attached }) });
         };
       } catch (error) {
         // No permission to create threads here: steps are shown inline in the status message.
@@ -119,7 +119,7 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
     // lifetime: the channel, or a DM for private runs).
     const postApproval: PostRequest = async (payload) => {
       if (tokenAlive()) {
-        const message = await interaction.followUp({ ...payload, ...ephemeral });
+        const message = await interaction.followUp({ ...payload, ...outputFlags });
         return {
           edit: async (content) => {
             await interaction.editReply({ message, content, components: [] });
@@ -156,6 +156,11 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
         log.warn({ err: error }, 'could not keep the run record; Retry will not be offered for it');
       });
     const run = (async () => {
+      // Fetched once the run is registered: Cancel, /runs cancel and shutdown reach a slow download.
+      const refs = options.attachments ?? [];
+      if (refs.length > 0) await status(fetchingText(refs.length), true).catch(() => undefined);
+      const intake = await takeFiles(bot, refs, controller.signal);
+      filesLine = intakeNote(intake);
       const { limits: placeLimits, ...placeOptions } = runSettings(bot, { guildId: interaction.guildId, channelId: caller.channelId, threadId: interaction.channel?.isThread() === true ? interaction.channelId : null }, options.mode);
       const outcome = await bot.app.agent.run({
         ...placeOptions,
@@ -174,12 +179,13 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
         }),
       });
       await view.settled();
+      const into = options.conversation ?? threadConversation;
       await bot.app.conversations.during(
-        threadConversation?.id ?? null,
+        into?.id ?? null,
         (async () => {
           const answerIds = await postAnswer(interaction, bot, outcome, options.private, tokenAlive(), answerThread);
           // A private run's replies are ephemeral: nobody can reply to them, and its turns stay its own.
-          if (!options.private && answerIds.length > 0) await recordRun(interaction, bot, { result: outcome, conversation: threadConversation, statusId: reply?.id ?? null, answerIds });
+          if (!options.private && answerIds.length > 0) await recordRun(interaction, bot, { result: outcome, conversation: into, statusId: reply?.id ?? null, answerIds });
         })(),
       );
       return outcome;
@@ -213,7 +219,7 @@ async function postAnswer(interaction: RunInteraction, bot: BotApp, result: RunR
     if (into !== undefined) return (await into.send({ ...message, allowedMentions: { parse: [] } })).id;
     if (viaToken) {
       try {
-        return (await interaction.followUp({ ...message, ...(privately ? { flags: MessageFlags.Ephemeral } : {}) })).id;
+        return (await interaction.followUp({ ...message, flags: privately ? EPHEMERAL_NO_PREVIEWS : NO_PREVIEWS })).id;
       } catch (error) {
         // The token died earlier than we counted (clock skew, a slow Discord): use the bot token.
         if (discordCode(error) !== RESTJSONErrorCodes.InvalidWebhookToken && discordCode(error) !== RESTJSONErrorCodes.UnknownWebhook) throw error;
@@ -228,8 +234,9 @@ async function postAnswer(interaction: RunInteraction, bot: BotApp, result: RunR
   };
   try {
     for (const message of messages) {
-      posted.push(await send(message));
-      for (const name of fileNames(message)) postedFiles.add(name);
+      const { sent, filesPosted } = await sendPart(message, send, result.runId);
+      posted.push(sent);
+      if (filesPosted) for (const name of fileNames(message)) postedFiles.add(name);
     }
   } catch (error) {
     bot.log.warn({ err: error, runId: result.runId }, 'could not post the answer');

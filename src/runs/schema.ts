@@ -39,16 +39,23 @@ export const runRecordsSchema = new Schema([
 
 const ID = z.string().min(1).max(64);
 
+/** Bounds of the listed files' fields, as read back; records are cut to them on the way in. */
+const MAX_NAME_CHARS = 1_024;
+const MAX_URL_CHARS = 2_048;
+const MAX_TYPE_CHARS = 255;
+const MAX_PATH_CHARS = 4_096;
+const MAX_AUTHOR_CHARS = 256;
+
 const AttachmentRefSchema = z.object({
-  name: z.string().max(1_024),
-  url: z.string().max(2_048),
+  name: z.string().max(MAX_NAME_CHARS),
+  url: z.string().max(MAX_URL_CHARS),
   size: z.number().int().nonnegative(),
-  contentType: z.string().max(255).nullable(),
+  contentType: z.string().max(MAX_TYPE_CHARS).nullable(),
 });
 
 const FileOutSchema = z.object({
-  name: z.string().max(1_024),
-  path: z.string().max(4_096),
+  name: z.string().max(MAX_NAME_CHARS),
+  path: z.string().max(MAX_PATH_CHARS),
   bytes: z.number().int().nonnegative(),
   posted: z.boolean(),
 });
@@ -57,7 +64,7 @@ const AskedSchema = z.object({
   messageId: ID,
   channelId: ID,
   authorId: ID,
-  authorName: z.string().max(256),
+  authorName: z.string().max(MAX_AUTHOR_CHARS),
   text: z.string().max(MAX_ASKED_CHARS),
   createdAt: z.number(),
 });
@@ -121,10 +128,36 @@ function clipText(value: string, max: number): string {
 }
 
 function boundedAsked(asked: AskedMessage): AskedMessage {
-  return { ...asked, authorName: clipText(asked.authorName, 256), text: clipText(asked.text, MAX_ASKED_CHARS) };
+  return { ...asked, authorName: clipText(asked.authorName, MAX_AUTHOR_CHARS), text: clipText(asked.text, MAX_ASKED_CHARS) };
 }
 
-/** The row for a record, bounded as the schema reads it back (an over-long value is cut, not refused). */
+const byteCount = (n: number) => (Number.isFinite(n) ? Math.max(0, Math.floor(n)) : 0);
+
+/**
+ * Files in, as the schema reads them back. A name is cut; a file whose URL is longer than kept is
+ * left out (a cut URL would fetch nothing, or something else), so the record still reads back.
+ */
+function boundedAttachments(attachments: RunRecord['attachments']): RunRecord['attachments'] {
+  return attachments
+    .filter((a) => a.url.length <= MAX_URL_CHARS)
+    .slice(0, MAX_ATTACHMENTS)
+    .map((a) => ({
+      name: clipText(a.name, MAX_NAME_CHARS),
+      url: a.url,
+      size: byteCount(a.size),
+      contentType: a.contentType === null || a.contentType.length > MAX_TYPE_CHARS ? null : a.contentType,
+    }));
+}
+
+/** Files out, the same way: a name is cut, a file whose path cannot be kept whole is left out. */
+export function boundedFilesOut(files: RunRecord['filesOut']): RunRecord['filesOut'] {
+  return files
+    .filter((f) => f.path.length <= MAX_PATH_CHARS)
+    .slice(0, MAX_FILES_OUT)
+    .map((f) => ({ name: clipText(f.name, MAX_NAME_CHARS), path: f.path, bytes: byteCount(f.bytes), posted: f.posted }));
+}
+
+/** The row for a record, bounded as the schema reads it back (an over-long value is cut or left out, never refused), so every record written reads back. */
 export function runRecordRow(record: RunRecord): Record<string, string | number | boolean | null> {
   return {
     run_id: record.runId,
@@ -135,9 +168,9 @@ export function runRecordRow(record: RunRecord): Record<string, string | number 
     mode: record.mode,
     private: record.private,
     source: record.source,
-    attachments: JSON.stringify(record.attachments.slice(0, MAX_ATTACHMENTS)),
+    attachments: JSON.stringify(boundedAttachments(record.attachments)),
     retry_of: record.retryOf,
-    files_out: JSON.stringify(record.filesOut.slice(0, MAX_FILES_OUT)),
+    files_out: JSON.stringify(boundedFilesOut(record.filesOut)),
     created_at: record.createdAt,
     asked_about: record.askedAbout === undefined ? null : JSON.stringify(boundedAsked(record.askedAbout)),
     asked_author_id: record.askedAbout?.authorId ?? null,

@@ -1,7 +1,7 @@
 /**
  * The run records in LanceDB: one row per run started from Discord. Every row read back is
  * checked (a malformed one is logged and treated as absent, never passed on half-typed); reads
- * are bounded; records older than RUN_RECORD_KEEP_MS are dropped at start.
+ * are bounded; records older than RUN_RECORD_KEEP_MS are dropped when the table opens, then daily.
  */
 import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
 import { GroupCommitter } from '../memory/group-commit.js';
 import { sqlString } from '../memory/schema.js';
-import { MAX_FILES_OUT, RUN_RECORDS_TABLE, RunRecordRow, runRecordRow, runRecordsSchema } from './schema.js';
+import { boundedFilesOut, RUN_RECORDS_TABLE, RunRecordRow, runRecordRow, runRecordsSchema } from './schema.js';
 import type { RunRecord, RunRecords } from './types.js';
 
 /** Opens (creating on first use) a table of the memory database: MemoryDb.table. */
@@ -17,6 +17,8 @@ export type OpenTable = (name: string, schema: Schema) => Promise<Table>;
 
 /** A retry is asked for within days; half a year covers `/runs show` of anything still on screen. */
 export const RUN_RECORD_KEEP_MS = 180 * 86_400_000;
+/** How often old records are dropped while Cairn runs (it may run for months without a restart). */
+export const RUN_RECORD_PRUNE_EVERY_MS = 86_400_000;
 /** Retries listed per run: more than anyone presses, and a bound on the read. */
 export const MAX_RETRIES_LISTED = 50;
 
@@ -24,6 +26,7 @@ const RetryKeys = z.array(z.object({ run_id: z.string(), created_at: z.number() 
 
 export class RunRecordStore implements RunRecords {
   private opened: Promise<{ table: Table; write: GroupCommitter }> | undefined;
+  private pruning: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly open: OpenTable,
@@ -35,7 +38,7 @@ export class RunRecordStore implements RunRecords {
   private async db(): Promise<{ table: Table; write: GroupCommitter }> {
     this.opened ??= this.open(RUN_RECORDS_TABLE, runRecordsSchema).then(
       async (table) => {
-        await withCommitRetry(table, () => table.delete(`created_at < ${this.now() - RUN_RECORD_KEEP_MS}`));
+        await this.pruneTable(table);
         // Runs starting together share a commit.
         return { table, write: new GroupCommitter(table, 'run_id') };
       },
@@ -45,6 +48,36 @@ export class RunRecordStore implements RunRecords {
       },
     );
     return this.opened;
+  }
+
+  /**
+   * Opens the table (pruning it) now and prunes it daily from then on: called at the bot's start,
+   * so that the first Retry does no database work before Discord's 3 s acknowledgement deadline.
+   */
+  async ready(): Promise<void> {
+    await this.db();
+    this.pruning ??= setInterval(() => {
+      this.prune().catch((error: unknown) => {
+        this.log.warn({ err: error }, 'could not drop old run records; trying again tomorrow');
+      });
+    }, RUN_RECORD_PRUNE_EVERY_MS).unref();
+  }
+
+  /** Drops the records older than RUN_RECORD_KEEP_MS; how many went. */
+  async prune(): Promise<number> {
+    const { table } = await this.db();
+    return this.pruneTable(table);
+  }
+
+  /** Stops the daily pruning. */
+  close(): void {
+    clearInterval(this.pruning);
+    this.pruning = undefined;
+  }
+
+  private async pruneTable(table: Table): Promise<number> {
+    const deleted = await withCommitRetry(table, () => table.delete(`created_at < ${this.now() - RUN_RECORD_KEEP_MS}`));
+    return deleted.numDeletedRows;
   }
 
   async save(record: RunRecord): Promise<void> {
@@ -81,7 +114,7 @@ export class RunRecordStore implements RunRecords {
   /** Records where the run's files went; a run without a record stays without one. */
   async setFilesOut(runId: string, files: RunRecord['filesOut']): Promise<void> {
     const { write } = await this.db();
-    const filesOut = JSON.stringify(files.slice(0, MAX_FILES_OUT));
+    const filesOut = JSON.stringify(boundedFilesOut(files));
     await write.apply(runId, (current) => (current === undefined ? null : { ...current, files_out: filesOut }));
   }
 

@@ -52,4 +52,7 @@ export interface RunRecords {
   /** Ids of the runs that retry `runId`, oldest first. */
   retriesOf(runId: string): Promise<string[]>;
   setFilesOut(runId: string, files: RunRecord['filesOut']): Promise<void>;
+  /** Opens the store at start (and keeps it tidy from then on), so a first lookup is quick. */
+  ready(): Promise<void>;
+  close(): void;
 }

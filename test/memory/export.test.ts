@@ -57,12 +57,12 @@ describe('a user’s export, streamed', () => {
     const whole = { ...(await memory.exportUser('u-ada')), exportedAt: at.toISOString() };
     expect(pieces.join('')).toBe(JSON.stringify(whole, null, 2));
     expect(pieces.length).toBeGreaterThanOrEqual(2 + 1 + 3);
-    expect(Object.keys(whole)).toEqual(['userId', 'exportedAt', 'memories', 'workingMemory', 'episodes', 'conversationTurns']);
+    expect(Object.keys(whole)).toEqual(['userId', 'exportedAt', 'memories', 'workingMemory', 'episodes', 'conversationTurns', 'runRecords']);
     expect(whole.episodes.map((e) => e.id)).toEqual(['r0002', 'r0001', 'r0000']);
     expect(whole.conversationTurns.map((t) => t.text)).toEqual(['Answer to Ada', 'Ada asks\nabout "quotes"']);
 
     const empty = (await drain(memory.exportUserJson('u-nobody', at))).join('');
-    expect(empty).toBe(JSON.stringify({ userId: 'u-nobody', exportedAt: at.toISOString(), memories: [], workingMemory: [], episodes: [], conversationTurns: [] }, null, 2));
+    expect(empty).toBe(JSON.stringify({ userId: 'u-nobody', exportedAt: at.toISOString(), memories: [], workingMemory: [], episodes: [], conversationTurns: [], runRecords: [] }, null, 2));
   });
 
   it('refuses an export over the limit as soon as it would pass it, without reading the rest', async () => {

@@ -116,8 +116,8 @@ describe.runIf((isRoot && sandbox.available) || inCi)('run_code as root with a p
     const controller = new AbortController();
     const marker = uniqueName('b-is-running');
     const other = run(runB, 'run_code', { code: `import time\nopen("${marker}", "w").close()\ntime.sleep(60)` }, controller.signal);
+    let stageOfB: string | undefined;
     try {
-      let stageOfB: string | undefined;
       while ((stageOfB = await stageHolding(marker)) === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
       const code = [
         'import os',
@@ -136,6 +136,9 @@ describe.runIf((isRoot && sandbox.available) || inCi)('run_code as root with a p
     } finally {
       controller.abort();
       await other.catch(() => undefined);
+      // The registry answers "aborted" at once; the call itself still kills B and copies its stage
+      // back. Done only once the stage is gone, or the workspace is removed under the copy-back.
+      while (stageOfB !== undefined && (await stat(stageOfB).then(() => true, () => false))) await new Promise((resolve) => setTimeout(resolve, 50));
     }
   });
 

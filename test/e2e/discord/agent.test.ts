@@ -46,6 +46,9 @@ describe('/agent through the real discord.js client', () => {
       return text.includes('**Step 2**') ? text : undefined;
     });
     expect(steps).toMatch(/^\*\*Step 1\*\* · calling `current_time` — \*Checking the clock\.\*\n✅ `current_time`.*\n\*\*Step 2\*\* · answer/s);
+    // No link previews on run output (Discord's crawler would fetch any URL a model wrote: SuppressEmbeds, 1 << 2).
+    const output = [answer, status, ...discord.channelMessages(thread?.id ?? '').filter((m) => m.authorId === discord.botUserId)];
+    expect(output.map((m) => m.flags & 4)).toEqual(output.map(() => 4));
 
     const runId = /run `([^`]+)`/.exec(status.content)?.[1] ?? '';
     expect(await app.memory.episodes.get(runId)).toMatchObject({ status: 'succeeded', trigger: 'slash', scope: { userId: alice.id, channelId: discord.channels.general } });

@@ -25,6 +25,7 @@ describe('approvals in Discord', () => {
     expect(request.content).toContain('"path": "note.txt"');
     expect(request.content).toMatch(/Approve within 5 s, or it will not run\.$/);
     expect(buttons(request).map((b) => b.label)).toEqual(['Approve', 'Deny']);
+    expect(request.flags & 4).toBe(4); // a request may quote a full URL: no preview may fetch it before approval
 
     const intruder = discord.clickButton({ user: discord.users.bob, message: request, customId: button(request, 'Approve') });
     await intruder.acknowledged();

@@ -46,6 +46,7 @@ const ExportedJson = z.looseObject({
   userId: z.string(),
   episodes: z.array(z.object({ id: z.string() }).loose()),
   conversationTurns: z.array(z.object({ role: z.enum(['user', 'assistant']), authorId: z.string(), text: z.string(), runId: z.string().nullable(), createdAt: z.number() }).loose()),
+  runRecords: z.array(z.object({ runId: z.string(), userId: z.string(), goal: z.string(), source: z.string() }).loose()),
 });
 type ExportedJson = z.output<typeof ExportedJson>;
 
@@ -87,8 +88,19 @@ describe('/memory export and conversations', () => {
     const aliceRuns = new Set(mine.conversationTurns.filter((t) => t.authorId === alice.id).map((t) => t.runId));
     expect(mine.conversationTurns.filter((t) => t.role === 'assistant').every((t) => aliceRuns.has(t.runId))).toBe(true);
 
+    // What each of her runs was asked (for Retry), and nobody else's.
+    expect(mine.runRecords.map((r) => [r.source, r.goal]).sort()).toEqual(
+      [
+        ['mention', 'Alice asks about the river'],
+        ['mention', 'Alice whispers in a DM'],
+        ['slash', 'Alice plans the trip'],
+      ].sort(),
+    );
+    expect(mine.runRecords.every((r) => r.userId === alice.id)).toBe(true);
+
     const his = await exportOf(discord, bob);
     expect(his.conversationTurns.map((t) => t.text)).toEqual(['Answer to: Bob asks about the lake', 'Bob asks about the lake']);
+    expect(his.runRecords.map((r) => r.goal)).toEqual(['Bob asks about the lake']);
     expect(JSON.stringify(his)).not.toContain('Alice');
   });
 });

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { FakeDiscord, FakeInteraction, FakeMessage } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
+import { cairnSaid, earlierTurns, echoModel, goalOf } from './conversation-helpers.js';
 import { allText, cdnEnv } from './files-helpers.js';
 import { buttons, eventually, useBot, type BotHarness } from './harness.js';
 
@@ -121,6 +122,42 @@ describe('🔁 Retry', () => {
     const status = await discord.waitFor(() => (retry.original()?.content.startsWith('✅') === true ? retry.original() : undefined));
     expect(status.content).toContain('📝 Applying the lesson from your 👎.');
     expect(status.content).toContain('1 lesson applied');
+  });
+
+  it('in a channel reply chain: the retry sees the turns before the answer, and a reply to its answer, or a retry of it, continues the chain', async () => {
+    const { discord } = await startBot();
+    // "Answer <n> to: <goal>": the n-th attempt at a message, so attempts can be told apart.
+    const attempts = new Map<string, number>();
+    echoModel(openai, (goal) => {
+      const n = (attempts.get(goal) ?? 0) + 1;
+      attempts.set(goal, n);
+      return `Answer ${n} to: ${goal}`;
+    });
+    const { alice } = discord.users;
+    const general = discord.channels.general;
+    const contents = (n: number, goal: string) => earlierTurns(openai.chatRequests().filter((b) => goalOf(b) === goal)[n]).map((m) => m.content);
+    const turn1 = ['My favourite number is 42.', 'Answer 1 to: My favourite number is 42.'];
+
+    discord.postMessage({ user: alice, channelId: general, content: 'My favourite number is 42.', mentionBot: true });
+    const first = await cairnSaid(discord, general, 'Answer 1 to: My favourite number is 42.');
+    discord.postMessage({ user: alice, channelId: general, content: 'Double it.', replyTo: first.id });
+    const second = await cairnSaid(discord, general, 'Answer 1 to: Double it.');
+    expect(contents(0, 'Double it.')).toEqual(turn1);
+
+    // Retry of the second answer: the conversation as it was before it.
+    const retry = press(discord, second, '🔁');
+    const retried = await discord.waitFor(() => retry.followUps().find((m) => m.content === 'Answer 2 to: Double it.'));
+    expect(contents(1, 'Double it.')).toEqual(turn1);
+
+    // A reply to the retry's answer continues the same conversation, the retry's exchange included.
+    discord.postMessage({ user: alice, channelId: general, content: 'Now halve it.', replyTo: retried.id });
+    await cairnSaid(discord, general, 'Answer 1 to: Now halve it.');
+    expect(contents(0, 'Now halve it.')).toEqual([...turn1, 'Double it.', 'Answer 1 to: Double it.', 'Double it.', 'Answer 2 to: Double it.']);
+
+    // A retry of the retry is another attempt at the same message: the turns before the first attempt.
+    const again = press(discord, retried, '🔁');
+    await discord.waitFor(() => again.followUps().find((m) => m.content === 'Answer 3 to: Double it.'));
+    expect(contents(2, 'Double it.')).toEqual(turn1);
   });
 
   it('says plainly when a run has no record to retry from', async () => {
