@@ -7,7 +7,7 @@ import { OpenAiChatModel } from './llm/client.js';
 import { ToolCallingModel } from './llm/adaptive-tools.js';
 import { resolveContextWindow } from './llm/context-window.js';
 import { FitWindowModel } from './llm/fit-window.js';
-import { modelSees, VisionFallbackModel } from './llm/vision.js';
+import { ModelVision, serverProbe, VisionFallbackModel } from './llm/vision.js';
 import { buildPriceTable, priceFor } from './llm/pricing.js';
 import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
@@ -85,7 +85,7 @@ export function workspaceRootFor(dataDir: string): string {
 }
 
 /** Opens the memory database with the configured embedder. */
-export async function openMemory(config: Config, log: Logger, options: { anyEmbedder?: boolean } = {}): Promise<Memory> {
+export async function openMemory(config: Config, log: Logger, options: { anyEmbedder?: boolean; onRunRecords?: (store: RunRecordStore) => void } = {}): Promise<Memory> {
   const embedder = await createEmbedder(
     config.embeddings,
     { baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, timeoutMs: config.llm.timeoutMs, maxRetries: config.llm.maxRetries },
@@ -99,7 +99,12 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
     ...(options.anyEmbedder === undefined ? {} : { anyEmbedder: options.anyEmbedder }),
     // Conversation turns are a person's data too: `memory export` and `forget --user` include them.
     // Run records too (goal, files, the message asked about): forgetting a person forgets them.
-    personTurns: (db) => forgettingRunRecords(new StoredPersonTurns((name, schema) => db.table(name, schema), log), new RunRecordStore((name, schema) => db.table(name, schema), log), log),
+    // The one store of run records: the app's (`onRunRecords`) is this one, not a second over the same table.
+    personTurns: (db) => {
+      const runRecords = new RunRecordStore((name, schema) => db.table(name, schema), log);
+      options.onRunRecords?.(runRecords);
+      return forgettingRunRecords(new StoredPersonTurns((name, schema) => db.table(name, schema), log), runRecords, log);
+    },
   });
 }
 
@@ -146,7 +151,12 @@ export async function createApp(config: Config, log: Logger, options: { external
   const priceTable = buildPriceTable(config.llm.pricesJson);
   // The default model and the others a server may pick (CAIRN_MODELS), each built on first use.
   const models = new ModelCatalog(config.llm.model, config.llm.models, (id) => (id === config.llm.model ? model : chatModelFor(config, id, log)), (id) => priceFor(id, priceTable));
-  const memory = await openMemory(config, log);
+  const shared: { runRecords?: RunRecordStore } = {};
+  const memory = await openMemory(config, log, {
+    onRunRecords: (store) => {
+      shared.runRecords = store;
+    },
+  });
   const price = priceFor(config.llm.model, priceTable);
   const track = (work: Promise<unknown>, what: string) => {
     memory.track(work, what, log);
@@ -197,8 +207,8 @@ export async function createApp(config: Config, log: Logger, options: { external
     workspaceRoot: workspaceRootFor(config.dataDir),
     workspaces,
     completionCheck: config.completionCheck,
-    // CAIRN_VISION, less the models whose server refused images in this process.
-    sees: (id) => modelSees(config.llm.vision, id),
+    // CAIRN_VISION (auto: the known-models table, else one probe per model), less the models whose server refused images in this process.
+    sees: new ModelVision({ setting: config.llm.vision, probe: serverProbe({ baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, log }), log }).sees,
     modes: config.modes,
     approvals: config.approvals,
     // Every run ends through the memory port: its usage is recorded there, whatever started it.
@@ -208,6 +218,7 @@ export async function createApp(config: Config, log: Logger, options: { external
     }), usage, track),
   });
   const close = async () => {
+    runRecords.close();
     await workspaces.close();
     await reflector.close();
     await mcp.close();
@@ -225,7 +236,7 @@ export async function createApp(config: Config, log: Logger, options: { external
     ...DEFAULT_CONVERSATION_LIMITS,
     ...config.conversations,
   });
-  const runRecords = new RunRecordStore((name, schema) => memory.db.table(name, schema), log);
+  const runRecords = shared.runRecords ?? new RunRecordStore((name, schema) => memory.db.table(name, schema), log);
   return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, runRecords, close };
 }
 

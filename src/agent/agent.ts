@@ -42,10 +42,11 @@ export interface AgentDependencies {
   /** Injectable clock for tests. */
   now?: () => Date;
   /**
-   * Whether a model takes images as image parts (CAIRN_VISION, src/llm/vision.ts `modelSees`);
-   * without it no model is sent images and image files are listed as files it cannot see.
+   * Whether a model takes images as image parts (CAIRN_VISION, src/llm/vision.ts `ModelVision`),
+   * asked only for a run given images (it may probe the model's server once); without it no
+   * model is sent images and image files are listed as files it cannot see.
    */
-  sees?: (modelId: string) => boolean;
+  sees?: (modelId: string, signal?: AbortSignal) => boolean | Promise<boolean>;
 }
 
 export interface RunRequest {
@@ -143,7 +144,8 @@ export class Agent {
     const model = request.model?.chat ?? this.deps.model;
     let given: RunFiles;
     try {
-      given = await placeFiles(workspaceDir, files, this.deps.sees?.(model.model) ?? false);
+      const sees = files.some((file) => file.kind === 'image') && ((await this.deps.sees?.(model.model, request.signal)) ?? false);
+      given = await placeFiles(workspaceDir, files, sees);
     } catch (error) {
       releaseWorkspace?.();
       throw error;

@@ -21,7 +21,7 @@ export interface ModeInputs extends Omit<LoopInputs, 'head' | 'stepLimit'> {
 export type ModeRunner = (inputs: ModeInputs) => Promise<LoopOutcome>;
 
 export function runReactMode(inputs: ModeInputs): Promise<LoopOutcome> {
-  return runReactLoop({ ...inputs, head: buildHead(inputs.prompt) });
+  return runReactLoop({ ...inputs, head: buildHead(inputs.prompt), goal: inputs.prompt.goal });
 }
 
 export function emitStage(inputs: ModeInputs, stage: StageKind, title: string, detail: string | null, plan: PlanItem[] | null = null): void {

@@ -2,16 +2,17 @@ import type { ChatMessage, ToolSpec } from '../llm/types.js';
 import { oneLine } from '../text.js';
 import { describePlan, describeResults, MAX_PLAN_TASKS, type TaskState } from './plan.js';
 import { goalMessage, operatorSection, type PromptInputs } from './prompt.js';
-import { filesSection } from './run-files.js';
+import { filesRule } from './run-files.js';
 
 /** How a task says it could not be done; anything else it replies is its result. */
 export const TASK_FAILED_MARK = 'TASK FAILED:';
 
-function context(prompt: PromptInputs): string[] {
+/** The system prompt's context; with files, only their rule: the list goes with the goal (goalMessage). */
+function context(prompt: PromptInputs, withFiles: boolean): string[] {
   return [
     `Context: it is ${prompt.now.toISOString()} (server time zone ${prompt.timeZone}).`,
     ...operatorSection(prompt),
-    ...filesSection(prompt.files ?? []),
+    ...(withFiles ? filesRule(prompt.files ?? []) : []),
     ...(prompt.memory === null ? [] : ['', prompt.memory]),
     ...(prompt.briefing == null ? [] : ['', prompt.briefing]),
   ];
@@ -33,7 +34,7 @@ export function plannerMessages(prompt: PromptInputs, tools: readonly ToolSpec[]
     '- Do not add a task for writing the final answer: it is written from the results after the plan.',
     'Tools the agent can use:',
     ...tools.map((t) => `- ${t.name}: ${oneLine(t.description, 160)}`),
-    ...context(prompt),
+    ...context(prompt, true),
   ].join('\n');
   const ask = replan === null ? prompt.goal : replanRequest(prompt.goal, replan);
   // The planner sees the images too: what a picture shows can decide the plan.
@@ -73,7 +74,8 @@ export function synthesisMessages(prompt: PromptInputs, tasks: readonly TaskStat
     '- Answer the goal directly and completely, in plain text.',
     '- Use only what the results say; never invent facts.',
     '- If part of the goal could not be done, say which part and why.',
-    ...context(prompt),
+    // No files: the answer is written from the tasks' results, and the files' text is not shown again.
+    ...context(prompt, false),
   ].join('\n');
   const results = describeResults(tasks, undefined, 3_000);
   const note = unfinished === null ? '' : `\n\nNot done: ${unfinished}`;

@@ -1,5 +1,5 @@
 import type { ChatMessage, ImagePart } from '../llm/types.js';
-import { filesSection, type PlacedFile } from './run-files.js';
+import { filesBlock, filesRule, type PlacedFile } from './run-files.js';
 
 export interface PromptInputs {
   goal: string;
@@ -29,10 +29,16 @@ export function operatorSection(inputs: Pick<PromptInputs, 'instructions'>): str
   return text === '' ? [] : ['', OPERATOR_HEADING, text];
 }
 
-/** The goal as a user message, with the images the model sees. */
-export function goalMessage(inputs: Pick<PromptInputs, 'images'>, goal: string): ChatMessage {
+/**
+ * The goal as a user message: its words, then the list of files given with it (their names and
+ * first lines are other people's text, so they go here and never in the system prompt), with the
+ * images the model sees. The prompt fitter never cuts this message.
+ */
+export function goalMessage(inputs: Pick<PromptInputs, 'images' | 'files'>, goal: string): ChatMessage {
   const images = inputs.images ?? [];
-  return images.length === 0 ? { role: 'user', content: goal } : { role: 'user', content: goal, images: [...images] };
+  const files = filesBlock(inputs.files ?? []);
+  const content = files === '' ? goal : `${goal}\n\n${files}`;
+  return images.length === 0 ? { role: 'user', content } : { role: 'user', content, images: [...images] };
 }
 
 /** The fixed start of every run's prompt: instructions, earlier conversation, then the goal. */
@@ -47,7 +53,7 @@ export function buildHead(inputs: PromptInputs): ChatMessage[] {
     `Context: it is ${inputs.now.toISOString()} (server time zone ${inputs.timeZone}). You have at most ${inputs.maxSteps} steps. File tools work in a workspace directory kept for this run.`,
     // Before the memory section: the prompt fitter never cuts what comes before it.
     ...operatorSection(inputs),
-    ...filesSection(inputs.files ?? []),
+    ...filesRule(inputs.files ?? []),
     ...(inputs.memory === null ? [] : ['', inputs.memory]),
     ...(inputs.briefing == null ? [] : ['', inputs.briefing]),
   ].join('\n');

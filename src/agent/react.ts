@@ -34,6 +34,8 @@ export interface LoopInputs {
   context?: ContextOptions;
   /** Check each final answer against the goal before calling the run a success. */
   completionCheck?: boolean;
+  /** The goal that check judges by; default: the head's last user message (which may list files after the goal's words). */
+  goal?: string;
   /**
    * The budget's step count at which this loop must answer and end (a task's or an attempt's
    * share of the run); default: the run's step limit.
@@ -141,7 +143,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         continue;
       }
       if (inputs.completionCheck !== true) return { status: 'succeeded', answer: text, toolCalls, trace };
-      const checked = await missingFromGoal(inputs, inputs.head.findLast((m) => m.role === 'user')?.content ?? '', text);
+      const checked = await missingFromGoal(inputs, inputs.goal ?? inputs.head.findLast((m) => m.role === 'user')?.content ?? '', text);
       lastWords = text;
       if ('hit' in checked) return stop(checked.hit);
       const { missing } = checked;

@@ -1,11 +1,13 @@
 /**
  * CAIRN_VISION: whether image files reach the model as image parts. `on` always, `off` never,
- * `auto` when the model id is one of the known vision models below and its server has not
- * refused images in this process. Whatever the setting, a server that refuses image parts gets
- * the request again once without them (VisionFallbackModel), with a note in their place, so a
- * wrong guess costs one round trip, never the run.
+ * `auto` when the model id is one of the known vision models below, or else when one tiny image
+ * probe to its server (the first time a run has images for it) was taken; never once its server
+ * has refused images in this process. Whatever the setting, a server that refuses image parts
+ * gets the request again once without them (VisionFallbackModel), with a note in their place, so
+ * a wrong guess costs one round trip, never the run.
  */
 import type { Logger } from '../log.js';
+import { OpenAiChatModel } from './client.js';
 import { LlmError } from './errors.js';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResponse } from './types.js';
 
@@ -75,7 +77,7 @@ export function imageRefusal(err: unknown): string | null {
 export type BlindModels = Map<string, string>;
 const PROCESS_BLIND: BlindModels = new Map();
 
-/** Whether runs on this model send images as image parts. */
+/** Whether runs on this model send images as image parts, by the table alone (no probe). */
 export function modelSees(setting: VisionSetting, modelId: string, blind: BlindModels = PROCESS_BLIND): boolean {
   if (setting === 'off') return false;
   if (blind.has(modelId)) return false;
@@ -144,4 +146,134 @@ export class VisionFallbackModel implements ChatModel {
 function refusedWhy(words: string): string {
   const short = words.length > 160 ? `${words.slice(0, 160)}…` : words;
   return `the model server refused image input ("${short}")`;
+}
+
+/** A 32×32 orange PNG: large enough for the patch sizes of Qwen-VL and LLaVA (28 and 14 pixels). */
+export const PROBE_PNG_BASE64 =
+  'iVBORw0KGgoAAAANSUhEUgAAACAAAAAgCAIAAAD8GO2jAAAAKElEQVR42u3NsQkAAAgDsJ7u5/YKByGQPdnJqQgEAoFAIBAIBIIvQQHoo/xM3BB6yAAAAABJRU5ErkJggg==';
+/** The probe's words; tests find the probe among a server's requests by them. */
+export const PROBE_QUESTION = 'This is a connectivity check. What colour is this image? Answer in one word.';
+/** How long a run waits for the probe before it treats the model as blind (a loading model answers slower). */
+export const RUN_PROBE_TIMEOUT_MS = 10_000;
+
+/** What a server did with one image part: took it, refused it in its own words, or failed otherwise. */
+export type ProbeResult = { outcome: 'sees' } | { outcome: 'refused'; words: string } | { outcome: 'failed'; error: unknown };
+
+/**
+ * Sends one tiny image part to `chat` and says what the server did with it. `chat` must be a
+ * plain client with no retries, not a VisionFallbackModel, which would hide a refusal.
+ */
+export async function probeVision(chat: ChatModel, signal: AbortSignal): Promise<ProbeResult> {
+  try {
+    await chat.chat({
+      messages: [{ role: 'user', content: PROBE_QUESTION, images: [{ mimeType: 'image/png', data: PROBE_PNG_BASE64 }] }],
+      temperature: 0,
+      maxOutputTokens: 16,
+      signal,
+    });
+    return { outcome: 'sees' };
+  } catch (error) {
+    const words = signal.aborted ? null : imageRefusal(error);
+    return words === null ? { outcome: 'failed', error } : { outcome: 'refused', words };
+  }
+}
+
+export type VisionProbe = (modelId: string, signal: AbortSignal) => Promise<ProbeResult>;
+
+/** The probe against an OpenAI-compatible server: a fresh client for the model id, one attempt, no retries. */
+export function serverProbe(server: { baseURL?: string | undefined; apiKey?: string | undefined; log: Logger; timeoutMs?: number }): VisionProbe {
+  return (model, signal) =>
+    probeVision(
+      new OpenAiChatModel({
+        model,
+        ...(server.baseURL === undefined ? {} : { baseURL: server.baseURL }),
+        ...(server.apiKey === undefined ? {} : { apiKey: server.apiKey }),
+        timeoutMs: server.timeoutMs ?? RUN_PROBE_TIMEOUT_MS,
+        maxRetries: 0,
+        log: server.log,
+      }),
+      signal,
+    );
+}
+
+/** Probe verdicts by model id, each asked once; one map per process by default (tests pass their own). */
+export type ProbedModels = Map<string, Promise<boolean>>;
+const PROCESS_PROBED: ProbedModels = new Map();
+
+export interface ModelVisionOptions {
+  setting: VisionSetting;
+  probe: VisionProbe;
+  log: Logger;
+  timeoutMs?: number;
+  blind?: BlindModels;
+  probed?: ProbedModels;
+}
+
+/**
+ * CAIRN_VISION for runs: `sees(modelId)` is asked only when a run has images. Under `auto` a model
+ * missing from the table is probed once (concurrent runs share the one probe); a refusal, an
+ * error or no answer within the timeout leaves it blind for the process.
+ */
+export class ModelVision {
+  private readonly blind: BlindModels;
+  private readonly probed: ProbedModels;
+
+  constructor(private readonly options: ModelVisionOptions) {
+    this.blind = options.blind ?? PROCESS_BLIND;
+    this.probed = options.probed ?? PROCESS_PROBED;
+  }
+
+  /** Whether a run on `modelId` sends its images; a cancelled run stops waiting for the probe (the probe goes on for the next run). */
+  readonly sees = async (modelId: string, signal?: AbortSignal): Promise<boolean> => {
+    const { setting } = this.options;
+    if (setting === 'off' || this.blind.has(modelId)) return false;
+    if (setting === 'on' || knownVisionModel(modelId)) return true;
+    let verdict = this.probed.get(modelId);
+    if (verdict === undefined) {
+      verdict = this.probe(modelId);
+      this.probed.set(modelId, verdict);
+    }
+    return (await untilAborted(verdict, signal)) && !this.blind.has(modelId);
+  };
+
+  private async probe(modelId: string): Promise<boolean> {
+    const timeoutMs = this.options.timeoutMs ?? RUN_PROBE_TIMEOUT_MS;
+    let result: ProbeResult;
+    try {
+      result = await this.options.probe(modelId, AbortSignal.timeout(timeoutMs));
+    } catch (error) {
+      result = { outcome: 'failed', error };
+    }
+    const log = this.options.log;
+    if (result.outcome === 'sees') {
+      log.info({ model: modelId }, 'The model is not a known vision model, but its server took a test image: CAIRN_VISION=auto sends it images.');
+      return true;
+    }
+    if (result.outcome === 'refused') {
+      // Kept with the probe's verdict, not in the blind map: that map is for refusals of images a run sent.
+      log.info({ model: modelId, serverSaid: result.words }, 'The model server refused a test image: images are described to this model as files.');
+      return false;
+    }
+    log.warn(
+      { model: modelId, err: result.error },
+      'The test image for this model failed: images are described to it as files for the rest of the process. If the model sees images, set CAIRN_VISION=on.',
+    );
+    return false;
+  }
+}
+
+/** `work`'s answer, or false as soon as `signal` aborts. */
+function untilAborted(work: Promise<boolean>, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal === undefined) return work;
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      resolve(false);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    void work.then((sees) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(sees);
+    });
+  });
 }

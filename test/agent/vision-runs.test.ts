@@ -2,8 +2,10 @@
  * Issue 14, images: through the whole app (createApp: OpenAiChatModel → VisionFallbackModel →
  * ToolCallingModel → FitWindowModel) against the fake server answering as real servers do
  * (test/fakes/model-profiles.ts). An image file reaches a vision model as an image part on the
- * goal message, never a text-only one under CAIRN_VISION=auto; with CAIRN_VISION=on a server's
- * refusal costs one retry without the images, and the model is told it could not see them.
+ * goal message, never a text-only one under CAIRN_VISION=auto; a model missing from the
+ * known-models table is asked once, with one tiny image, and sees if its server takes it; with
+ * CAIRN_VISION=on a server's refusal costs one retry without the images, and the model is told
+ * it could not see them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -12,7 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentMode } from '../../src/agent/events.js';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { PROBE_PNG_BASE64 } from '../../src/console/doctor-vision.js';
+import { PROBE_PNG_BASE64, PROBE_QUESTION } from '../../src/llm/vision.js';
 import type { IncomingFile } from '../../src/files/types.js';
 import { silentLogger } from '../../src/log.js';
 import { profile, profileHandler, textOf, viewOf, VISION_PROFILE, type Brain, type ServerProfile } from '../fakes/model-profiles.js';
@@ -68,6 +70,14 @@ function goalTurns(fake: FakeOpenAi): { text: string; images: number }[] {
   });
 }
 
+/** The image probes CAIRN_VISION=auto sent (src/llm/vision.ts ModelVision). */
+function probes(fake: FakeOpenAi): number {
+  return fake.chatRequests().filter((body) => body.messages.some((m) => m.role === 'user' && textOf(m) === PROBE_QUESTION)).length;
+}
+
+/** A vision model (the vLLM Qwen2.5-VL profile) under a name the known-models table does not have. */
+const UNKNOWN_VISION: ServerProfile = { ...VISION_PROFILE, model: 'acme/eyes-7b', server: { ...VISION_PROFILE.server, models: ['acme/eyes-7b'] } };
+
 describe('an image file', () => {
   for (const mode of ['react', 'plan'] as AgentMode[]) {
     it(`${mode}: reaches a vision model (${VISION_PROFILE.model}) as an image part on the goal message`, async () => {
@@ -81,13 +91,35 @@ describe('an image file', () => {
       expect(turns.length).toBeGreaterThan(0);
       // Every request carrying the goal (steps, the plan, its task) carries the image with it.
       for (const turn of turns) expect(turn.images).toBe(1);
-      const system = fake.chatRequests()[0]?.messages.filter((m) => m.role === 'system').map(textOf).join('\n') ?? '';
-      expect(system).toContain("- chart.png (image, 97 bytes): attached to the user's message as an image you can see");
+      expect(turns[0]?.text).toContain('- chart.png (image, 97 bytes): attached to this message as an image you can see');
       expect(handler.refused).toBe(0);
+      // A known vision model: no probe.
+      expect(probes(fake)).toBe(0);
     });
   }
 
-  it('never reaches a text-only model under CAIRN_VISION=auto: it is listed as an image the model cannot see', async () => {
+  it('reaches a vision model the known-models table does not have after one probe, made once per model', async () => {
+    const { app, fake } = await appFor(UNKNOWN_VISION, 'auto');
+    fake.respondWith(profileHandler(UNKNOWN_VISION, seeingBrain()));
+    const result = await app.agent.run({ goal: 'What does the chart show?', scope, files: [chart] });
+    expect(result.reason ?? null).toBeNull();
+    expect(result.answer).toBe('I see 1 image(s): image/png.');
+    expect(probes(fake)).toBe(1);
+    // The probe comes first, alone: its own request, not the run's.
+    expect(textOf(fake.chatRequests()[0]?.messages[0] ?? { role: 'user', content: '' })).toBe(PROBE_QUESTION);
+    const turns = goalTurns(fake);
+    expect(turns.length).toBeGreaterThan(0);
+    for (const turn of turns) expect(turn.images).toBe(1);
+    // Two more runs, one of them at the same time as another: no second probe.
+    const [again, other] = await Promise.all([
+      app.agent.run({ goal: 'What does the chart show?', scope, files: [chart] }),
+      app.agent.run({ goal: 'What does the chart show?', mode: 'plan', scope, files: [chart] }),
+    ]);
+    expect([again.answer, other.answer]).toEqual(['I see 1 image(s): image/png.', 'I see 1 image(s): image/png.']);
+    expect(probes(fake)).toBe(1);
+  });
+
+  it('never reaches a text-only model under CAIRN_VISION=auto: one probe is refused, it is listed as an image the model cannot see, and runs go on', async () => {
     const p = profile('llamacpp');
     const { app, fake } = await appFor(p, 'auto');
     const handler = profileHandler(p, seeingBrain());
@@ -96,9 +128,24 @@ describe('an image file', () => {
     expect(result.status).toBe('succeeded');
     expect(result.answer).toBe('I cannot see an image.');
     expect(goalTurns(fake).every((turn) => turn.images === 0)).toBe(true);
-    expect(handler.refused).toBe(0);
-    const system = fake.chatRequests()[0]?.messages.filter((m) => m.role === 'system').map(textOf).join('\n') ?? '';
-    expect(system).toContain('- chart.png (image, 97 bytes): an image the model cannot see (this model cannot see images); it is in your workspace for tools.');
+    // The probe was the one request refused.
+    expect(probes(fake)).toBe(1);
+    expect(handler.refused).toBe(1);
+    expect(goalTurns(fake)[0]?.text).toContain('- chart.png (image, 97 bytes): an image the model cannot see (this model cannot see images); it is in your workspace for tools.');
+    // The verdict is kept for the process: the next run asks nothing.
+    const again = await app.agent.run({ goal: 'What does the chart show?', scope, files: [chart] });
+    expect(again.answer).toBe('I cannot see an image.');
+    expect(probes(fake)).toBe(1);
+    expect(handler.refused).toBe(1);
+  });
+
+  it('a run without images probes nothing', async () => {
+    const p = profile('lmstudio');
+    const { app, fake } = await appFor({ ...p, model: 'lmstudio-no-images-asked', server: { ...p.server, models: ['lmstudio-no-images-asked'] } }, 'auto');
+    fake.respondWith(profileHandler(p, seeingBrain()));
+    const result = await app.agent.run({ goal: 'What does the chart show?', scope, files: [{ name: 'notes.txt', kind: 'text', mimeType: 'text/plain', bytes: Buffer.from('a chart of sales') }] });
+    expect(result.status).toBe('succeeded');
+    expect(probes(fake)).toBe(0);
   });
 
   for (const name of ['llamacpp', 'ollama-tools', 'vllm-bare', 'lmstudio', 'openrouter'] as const) {
@@ -122,7 +169,9 @@ describe('an image file', () => {
       const again = await app.agent.run({ goal: 'What does the chart show?', scope, files: [chart] });
       expect(again.status).toBe('succeeded');
       expect(goalTurns(fake).every((turn) => turn.images === 0)).toBe(true);
-      expect(fake.chatRequests()[0]?.messages.filter((m) => m.role === 'system').map(textOf).join('\n')).toContain('an image the model cannot see');
+      expect(goalTurns(fake)[0]?.text).toContain('an image the model cannot see');
+      // CAIRN_VISION=on trusts the setting: no probe.
+      expect(probes(fake)).toBe(0);
     });
   }
 });

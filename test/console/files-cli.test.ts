@@ -128,8 +128,9 @@ describe('cairn run --file, end to end', () => {
     const out = JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as { status: string; workspaceDir: string; attachments: { name: string; path: string; bytes: number }[] };
     expect(out.status).toBe('succeeded');
     expect(out.attachments).toEqual([{ name: 'sum.csv', path: path.join(out.workspaceDir, 'sum.csv'), bytes: 6 }]);
-    const system = JSON.stringify(fake.chatRequests()[0]?.messages[0]);
-    expect(system).toContain('data.csv (text, 8 bytes)');
+    // Listed with the goal in the user's message, never in the system prompt (other people's text).
+    const goal = JSON.stringify(fake.chatRequests()[0]?.messages.filter((m) => m.role === 'user'));
+    expect(goal).toContain('data.csv (text, 8 bytes)');
     expect(JSON.stringify(fake.chatRequests()[1]?.messages)).toContain('a,b');
   });
 

@@ -28,7 +28,7 @@ describe('sending an answer part', () => {
     );
     expect(result).toEqual({ sent: 1, filesPosted: false });
     expect(sent.map((p) => p.content)).toEqual(['Here is the chart.', '📎 Discord refused `chart.png` here as too large; it is kept with the run: `/runs show id:run-abc123`']);
-    expect(sent.every((p) => p.flags === NO_PREVIEWS)).toBe(true);
+    expect(sent.map((p) => p.flags)).toEqual([NO_PREVIEWS, NO_PREVIEWS]);
   });
 
   it('passes other errors on, and posts files when Discord takes them', async () => {

@@ -9,7 +9,17 @@ import { toPromptMessages } from '../../src/llm/prompt-tools.js';
 import { fitMessages } from '../../src/llm/shrink-prompt.js';
 import { IMAGE_TOKENS, estimateTokens } from '../../src/llm/tokens.js';
 import type { ChatMessage, ImagePart } from '../../src/llm/types.js';
-import { knownVisionModel, modelSees, VisionFallbackModel, type BlindModels } from '../../src/llm/vision.js';
+import {
+  knownVisionModel,
+  modelSees,
+  ModelVision,
+  probeVision,
+  PROBE_QUESTION,
+  VisionFallbackModel,
+  type BlindModels,
+  type ProbeResult,
+  type VisionProbe,
+} from '../../src/llm/vision.js';
 import { buildParams, toWireMessage } from '../../src/llm/wire.js';
 import { silentLogger } from '../../src/log.js';
 import { imagesOf, textOf } from '../fakes/openai-content.js';
@@ -138,5 +148,101 @@ describe('VisionFallbackModel', () => {
     const model = new VisionFallbackModel(client('m'), { log: silentLogger(), blind: new Map() });
     await expect(model.chat({ messages: [{ role: 'user', content: 'x', images: [png] }] })).rejects.toThrow('Unsupported parameter');
     expect(fake.chatRequests()).toHaveLength(1);
+  });
+});
+
+describe('CAIRN_VISION=auto and its probe', () => {
+  const fake = useFakeOpenAi();
+  const client = (model: string) => new OpenAiChatModel({ model, baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log: silentLogger() });
+
+  /** A probe that counts its calls and answers with `result` once `release` is called. */
+  function heldProbe(result: ProbeResult): { probe: VisionProbe; calls: string[]; release: () => void } {
+    const calls: string[] = [];
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    return {
+      calls,
+      release: () => {
+        release();
+      },
+      probe: async (model) => {
+        calls.push(model);
+        await held;
+        return result;
+      },
+    };
+  }
+
+  it('sends one image part and reads what the server did: took it, refused it, or failed', async () => {
+    fake.script({ kind: 'text', content: 'Orange.' }, llamaCppNoMmproj, { kind: 'error', status: 401, message: 'Incorrect API key provided' });
+    expect(await probeVision(client('m'), AbortSignal.timeout(5_000))).toEqual({ outcome: 'sees' });
+    expect(await probeVision(client('m'), AbortSignal.timeout(5_000))).toMatchObject({ outcome: 'refused', words: expect.stringContaining('image input is not supported') as unknown });
+    expect((await probeVision(client('m'), AbortSignal.timeout(5_000))).outcome).toBe('failed');
+    const [first] = fake.chatRequests();
+    expect(first === undefined ? '' : textOf(first.messages[0] ?? { role: 'user', content: '' })).toBe(PROBE_QUESTION);
+    expect(first === undefined ? [] : imagesOf(first)).toEqual(['image/png']);
+  });
+
+  it('asks the probe only for a model the table does not know, once, however many runs ask at the same time', async () => {
+    const { probe, calls, release } = heldProbe({ outcome: 'sees' });
+    const vision = new ModelVision({ setting: 'auto', probe, log: silentLogger(), blind: new Map(), probed: new Map() });
+    expect(await vision.sees('gpt-4o-mini')).toBe(true);
+    const asked = [vision.sees('acme/eyes'), vision.sees('acme/eyes'), vision.sees('acme/eyes')];
+    release();
+    expect(await Promise.all(asked)).toEqual([true, true, true]);
+    expect(await vision.sees('acme/eyes')).toBe(true);
+    expect(calls).toEqual(['acme/eyes']);
+  });
+
+  it('a refusal, an error, a probe that throws or one that never answers leaves the model blind, and is not asked again', async () => {
+    const cases: VisionProbe[] = [
+      () => Promise.resolve({ outcome: 'refused', words: 'image input is not supported' }),
+      () => Promise.resolve({ outcome: 'failed', error: new Error('connection refused') }),
+      () => Promise.reject(new Error('boom')),
+      (_, signal) =>
+        new Promise((resolve) => {
+          signal.addEventListener('abort', () => {
+            resolve({ outcome: 'failed', error: signal.reason });
+          });
+        }),
+    ];
+    for (const answer of cases) {
+      let calls = 0;
+      const probe: VisionProbe = (model, signal) => {
+        calls += 1;
+        return answer(model, signal);
+      };
+      const vision = new ModelVision({ setting: 'auto', probe, log: silentLogger(), timeoutMs: 20, blind: new Map(), probed: new Map() });
+      expect(await vision.sees('acme/text')).toBe(false);
+      expect(await vision.sees('acme/text')).toBe(false);
+      expect(calls).toBe(1);
+    }
+  });
+
+  it('on and off never probe, and a refusal of a run\'s images wins over a probe that took one', async () => {
+    const { probe, calls, release } = heldProbe({ outcome: 'sees' });
+    release();
+    const blind: BlindModels = new Map();
+    expect(await new ModelVision({ setting: 'on', probe, log: silentLogger(), blind, probed: new Map() }).sees('acme/eyes')).toBe(true);
+    expect(await new ModelVision({ setting: 'off', probe, log: silentLogger(), blind, probed: new Map() }).sees('gpt-4o')).toBe(false);
+    expect(calls).toEqual([]);
+    const auto = new ModelVision({ setting: 'auto', probe, log: silentLogger(), blind, probed: new Map() });
+    expect(await auto.sees('acme/eyes')).toBe(true);
+    blind.set('acme/eyes', 'image input is not supported');
+    expect(await auto.sees('acme/eyes')).toBe(false);
+  });
+
+  it('a cancelled run stops waiting; the probe goes on and the next run has its answer', async () => {
+    const { probe, calls, release } = heldProbe({ outcome: 'sees' });
+    const vision = new ModelVision({ setting: 'auto', probe, log: silentLogger(), blind: new Map(), probed: new Map() });
+    const controller = new AbortController();
+    const waiting = vision.sees('acme/eyes', controller.signal);
+    controller.abort();
+    expect(await waiting).toBe(false);
+    release();
+    expect(await vision.sees('acme/eyes')).toBe(true);
+    expect(calls).toEqual(['acme/eyes']);
   });
 });
