@@ -218,7 +218,7 @@ export async function createApp(config: Config, log: Logger, options: { external
     }), usage, track),
   });
   const close = async () => {
-    runRecords.close();
+    await runRecords.close();
     await workspaces.close();
     await reflector.close();
     await mcp.close();

@@ -69,10 +69,12 @@ export class RunRecordStore implements RunRecords {
     return this.pruneTable(table);
   }
 
-  /** Stops the daily pruning. */
-  close(): void {
+  /** Stops the daily pruning; waits for an opening (and its prune) and the writes under way, so the database can close. */
+  async close(): Promise<void> {
     clearInterval(this.pruning);
     this.pruning = undefined;
+    const opened = await this.opened?.catch(() => undefined);
+    await opened?.write.idle();
   }
 
   private async pruneTable(table: Table): Promise<number> {

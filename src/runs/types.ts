@@ -54,5 +54,6 @@ export interface RunRecords {
   setFilesOut(runId: string, files: RunRecord['filesOut']): Promise<void>;
   /** Opens the store at start (and keeps it tidy from then on), so a first lookup is quick. */
   ready(): Promise<void>;
-  close(): void;
+  /** Stops the daily pruning and waits for the opening and the writes under way. */
+  close(): Promise<void>;
 }

@@ -1,16 +1,9 @@
 /** The files section of the configuration: defaults, bounds, and the extra CDN origins. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblems } from '../config-problems.js';
 
-function problems(env: NodeJS.ProcessEnv): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 describe('files config', () => {
   it("defaults to Discord's CDN, 3 files of 10 MB, 25 MB a message", () => {

@@ -101,7 +101,7 @@ describe('run records', () => {
     vi.advanceTimersByTime(RUN_RECORD_PRUNE_EVERY_MS);
     await eventually(async () => (await store.get('run-oldone')) === null);
     expect(await store.get('run-recent')).not.toBeNull();
-    store.close();
+    await store.close();
   });
 
   it('cuts or leaves out over-long fields on the way in, so the record always reads back', async () => {

@@ -1,17 +1,10 @@
 /** The environment behind the settings' defaults and limits: CAIRN_MODELS, CAIRN_SERVER_DAILY_BUDGET_USD, CAIRN_THREADS. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import { configProblems } from '../config-problems.js';
 import { settingsLimitsFrom } from '../../src/settings/service.js';
 
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.problems;
-    throw error;
-  }
-  return [];
-}
+const problemsOf = configProblems;
 
 describe('settings configuration', () => {
   it('defaults: only CAIRN_MODEL allowed, no server-wide budget, threads off', () => {

@@ -6,19 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import type { FakeDiscord, FakeInteraction, FakeMessage, FakeUser } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
-import { allText, cdnEnv } from './files-helpers.js';
+import { cdnEnv, requestText } from './files-helpers.js';
 import { buttons, eventually, useBot } from './harness.js';
 import { askHistory, MAX_PENDING_PER_USER } from '../../../src/discord/ask.js';
 
 const openai = useFakeOpenAi();
 const startBot = useBot(openai);
 
-/** All the text of the model request number `n` (0: the first), as the fake model saw it. */
-function promptText(n: number): string {
-  const request = openai.chatRequests().at(n);
-  if (request === undefined) throw new Error(`no model request ${n}`);
-  return allText(request);
-}
+const promptText = (n: number): string => requestText(openai, n);
 
 /** The text of every message of model request `n`, text parts included, as the model reads it (unescaped). */
 function promptWords(n: number): string {

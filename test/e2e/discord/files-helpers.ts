@@ -7,6 +7,13 @@ export function allText(body: ChatCompletionRequestBody): string {
   return body.messages.map((m) => (typeof m.content === 'string' ? m.content : JSON.stringify(m.content ?? ''))).join('\n');
 }
 
+/** All the text of the model request number `n` (0: the first), as the fake model saw it. */
+export function requestText(openai: FakeOpenAi, n: number): string {
+  const request = openai.chatRequests().at(n);
+  if (request === undefined) throw new Error(`no model request ${n}`);
+  return allText(request);
+}
+
 /** The content of the last tool message of a request, or undefined when the model has not called a tool yet. */
 export function lastToolResult(body: ChatCompletionRequestBody): string | undefined {
   const last = body.messages.at(-1);

@@ -7,18 +7,13 @@ import { describe, expect, it } from 'vitest';
 import type { FakeDiscord, FakeInteraction, FakeMessage } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
 import { cairnSaid, earlierTurns, echoModel, goalOf } from './conversation-helpers.js';
-import { allText, cdnEnv } from './files-helpers.js';
+import { cdnEnv, requestText } from './files-helpers.js';
 import { buttons, eventually, useBot, type BotHarness } from './harness.js';
 
 const openai = useFakeOpenAi();
 const startBot = useBot(openai);
 
-/** All the text of the model request number `n` (0: the first), as the fake model saw it. */
-function promptText(n: number): string {
-  const request = openai.chatRequests().at(n);
-  if (request === undefined) throw new Error(`no model request ${n}`);
-  return allText(request);
-}
+const promptText = (n: number): string => requestText(openai, n);
 
 const press = (discord: FakeDiscord, message: FakeMessage, emoji: string, user = discord.users.alice): FakeInteraction =>
   discord.clickButton({ user, message, customId: buttons(message).find((b) => b.emoji === emoji)?.customId ?? '' });
