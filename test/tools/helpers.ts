@@ -6,6 +6,24 @@ import type { ToolCall } from '../../src/llm/types.js';
 import { silentLogger } from '../../src/log.js';
 import type { ToolContext } from '../../src/tools/types.js';
 
+/**
+ * A Python program that tries to read each target (a directory's listing, a file's text) and
+ * records what it got or the OSError's name in `results`, then prints `printed` (a Python
+ * expression; default the results as JSON). For sandbox escape tests.
+ */
+export function tryEachTargetCode(targets: readonly string[], printed = 'results'): string {
+  return [
+    'import json, os',
+    'results = {}',
+    `for target in ${JSON.stringify(targets)}:`,
+    '    try:',
+    '        results[target] = os.listdir(target) if os.path.isdir(target) else open(target).read()',
+    '    except OSError as error:',
+    '        results[target] = type(error).__name__',
+    `print(json.dumps(${printed}))`,
+  ].join('\n');
+}
+
 /** A fresh real directory under the OS temp dir; call the returned cleanup when done. */
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cairn-tools-test-'));

@@ -12,7 +12,7 @@ import { builtinTools } from '../../src/tools/builtin/index.js';
 import { codeToolFor, detectSandbox, runCodeTool, type RunCodeOptions } from '../../src/tools/code.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
 import type { Tool, ToolOutcome } from '../../src/tools/types.js';
-import { capturingLogger, tempDir, toolCall, toolContext } from './helpers.js';
+import { capturingLogger, tempDir, toolCall, toolContext, tryEachTargetCode } from './helpers.js';
 
 const sandbox = await detectSandbox();
 const unsandboxed = await detectSandbox({ mode: 'unsandboxed' });
@@ -191,16 +191,7 @@ describe.skipIf(!sandbox.available)('run_code in the sandbox: escape attempts ar
       await mkdir(path.join(ws, 'sub'));
       process.env.CAIRN_TEST_SECRET = 'ENV SECRET';
       const targets = ['/etc/passwd', '/etc/shadow', '/etc/hostname', '/root', `${repoRoot}/package.json`, path.join(outside, 'secret.txt'), '/proc/1/root/etc/passwd', '/work/../etc/passwd'];
-      const code = [
-        'import json, os',
-        'results = {}',
-        `for target in ${JSON.stringify(targets)}:`,
-        '    try:',
-        '        results[target] = os.listdir(target) if os.path.isdir(target) else open(target).read()',
-        '    except OSError as error:',
-        '        results[target] = type(error).__name__',
-        'print(json.dumps({"results": results, "root": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")), "env": dict(os.environ)}))',
-      ].join('\n');
+      const code = tryEachTargetCode(targets, '{"results": results, "root": sorted(os.listdir("/")), "etc": sorted(os.listdir("/etc")), "env": dict(os.environ)}');
       const outcome = await sandboxed()(code);
       const report = JSON.parse(outcome.content.split('\n')[2] ?? '') as { results: Record<string, string>; root: string[]; etc: string[]; env: Record<string, string> };
       for (const target of targets) expect(report.results[target], target).toMatch(/^(FileNotFoundError|PermissionError)$/);

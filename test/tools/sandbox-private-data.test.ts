@@ -13,7 +13,7 @@ import { builtinTools } from '../../src/tools/builtin/index.js';
 import { detectSandbox, runCodeTool } from '../../src/tools/code.js';
 import { ToolRegistry } from '../../src/tools/registry.js';
 import type { ToolOutcome } from '../../src/tools/types.js';
-import { toolCall, toolContext } from './helpers.js';
+import { toolCall, toolContext, tryEachTargetCode } from './helpers.js';
 
 const sandbox = await detectSandbox();
 const inCi = process.env.CI === 'true';
@@ -93,17 +93,7 @@ describe.runIf((isRoot && sandbox.available) || inCi)('run_code as root with a p
   it("cannot reach the data directory, the workspaces' parent or another run's workspace", async () => {
     const workspaces = path.join(dataDir, 'workspaces');
     const targets = ['/work/..', dataDir, workspaces, runB, path.join(runB, 'secret.txt'), `/proc/1/root${runB}`];
-    const code = [
-      'import json, os',
-      'results = {}',
-      `for target in ${JSON.stringify(targets)}:`,
-      '    try:',
-      '        results[target] = os.listdir(target) if os.path.isdir(target) else open(target).read()',
-      '    except OSError as error:',
-      '        results[target] = type(error).__name__',
-      'print(json.dumps(results))',
-    ].join('\n');
-    const outcome = await run(runA, 'run_code', { code });
+    const outcome = await run(runA, 'run_code', { code: tryEachTargetCode(targets) });
     const results = JSON.parse(outcome.content.split('\n')[2] ?? '') as Record<string, unknown>;
     // "/work/.." is the sandbox's own root, not the host directory holding the workspaces.
     expect(results['/work/..']).toEqual(expect.arrayContaining(['work', 'usr']));
