@@ -2,12 +2,13 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { EmbedderMismatchError, withCommitRetry, type MemoryDb } from './db.js';
-import { keywordQuery } from './embedders/tokenize.js';
 import type { Embedder } from './embedders/types.js';
-import { boostFor, DEFAULT_FUSION, reciprocalRankFusion, type FusionOptions } from './fusion.js';
 import type { Maintenance } from './maintenance.js';
+import { HybridRecall, type RecallQuery } from './recall.js';
 import { MEMORY_COLUMNS, MemoryRow, sqlList, sqlString } from './schema.js';
-import { MEMORY_KINDS, scopeKeyFor, type MemoryInput, type MemoryKind, type MemoryRecord, type RecallHit, type ScoreExplanation } from './types.js';
+import { MEMORY_KINDS, scopeKeyFor, type MemoryInput, type MemoryRecord, type RecallHit } from './types.js';
+
+export type { RecallQuery } from './recall.js';
 
 export const MAX_MEMORY_CHARS = 8_000;
 
@@ -24,30 +25,9 @@ const MemoryInputSchema = z.object({
   speaker: z.string().max(200).optional(),
 });
 
-// Built once: constructing a zod schema costs far more than using it (recall parses many rows).
-const RANKING_COLUMNS = ['id', 'created_at', 'importance', 'expires_at'];
-const RankingRow = z.object({ id: z.string(), created_at: z.number(), importance: z.number(), expires_at: z.number().nullable() });
-type RankingRow = z.output<typeof RankingRow>;
-const VectorRankingRows = z.array(RankingRow.extend({ _distance: z.number() }));
-const TextRankingRows = z.array(RankingRow.extend({ _score: z.number() }));
 const IdAndHash = z.array(z.object({ id: z.string(), content_hash: z.string() }));
 const MemoryRows = z.array(MemoryRow);
 
-export interface RecallQuery {
-  query: string;
-  /** Scope keys the caller may read (see readableScopes). */
-  scopes: readonly string[];
-  kinds?: readonly MemoryKind[];
-  /** Only memories created in [since, until) (epoch ms). */
-  since?: number;
-  until?: number;
-  limit?: number;
-  /** Candidates taken from each of the vector and full-text lists before fusing. */
-  overFetch?: number;
-  /** Favour recent memories (episodic recall); undefined ranks by relevance alone. */
-  recencyHalfLifeMs?: number;
-  fusion?: FusionOptions;
-}
 
 export interface SaveResult {
   id: string;
@@ -95,7 +75,11 @@ export class SemanticMemory {
     private readonly maintenance: Maintenance,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
-  ) {}
+  ) {
+    this.recaller = new HybridRecall(db, embedder, maintenance, now);
+  }
+
+  private readonly recaller: HybridRecall;
 
   /** Opened for maintenance with another embedder: vectors would not be comparable. */
   private assertEmbedderMatches(): void {
@@ -174,85 +158,10 @@ export class SemanticMemory {
     });
   }
 
-  /**
-   * Hybrid recall in two phases. First each list ranks candidates reading only the few columns
-   * ranking needs (id, dates, importance); expiry is checked here rather than in the database
-   * filter, where it cost a scan of every row. Then full rows are read for the winners only.
-   */
-  async recall(query: RecallQuery, signal?: AbortSignal): Promise<RecallHit[]> {
-    const limit = query.limit ?? 8;
-    if (query.scopes.length === 0 || query.query.trim() === '') return [];
+  /** Hybrid vector + full-text recall (see recall.ts). */
+  recall(query: RecallQuery, signal?: AbortSignal): Promise<RecallHit[]> {
     this.assertEmbedderMatches();
-    const overFetch = query.overFetch ?? Math.max(40, limit * 2);
-    const now = this.now();
-    const filter = this.filter(query);
-    const [vector] = await this.embedder.embed([query.query], { purpose: 'query', ...(signal === undefined ? {} : { signal }) });
-    const [vectorRows, textRows] = await Promise.all([
-      this.db.memories
-        .vectorSearch(Array.from(vector ?? []))
-        .distanceType('cosine')
-        .where(filter)
-        .select([...RANKING_COLUMNS, '_distance'])
-        .limit(overFetch)
-        .toArray(),
-      this.textSearch(query.query, filter, overFetch),
-    ]);
-    const live = (row: RankingRow) => row.expires_at === null || row.expires_at > now;
-    const vectorCandidates = VectorRankingRows.parse(vectorRows).filter(live);
-    const textCandidates = TextRankingRows.parse(textRows).filter(live);
-    const candidates = new Map<string, RankingRow>([...vectorCandidates, ...textCandidates].map((row) => [row.id, row]));
-    const vectorHits = vectorCandidates.map((row) => ({ id: row.id, distance: row._distance })).sort((a, b) => a.distance - b.distance);
-    // LanceDB returns full-text matches in storage order, not by score: rank them ourselves.
-    const textHits = textCandidates.map((row) => ({ id: row.id, score: row._score })).sort((a, b) => b.score - a.score);
-    const fused = reciprocalRankFusion(
-      vectorHits,
-      textHits,
-      query.fusion ?? { ...DEFAULT_FUSION, vectorWeight: this.embedder.fusionWeight ?? DEFAULT_FUSION.vectorWeight },
-    );
-    const ranked: { id: string; score: number; explanation: ScoreExplanation }[] = [];
-    for (const [id, score] of fused) {
-      const row = candidates.get(id);
-      if (row === undefined) continue;
-      const boost = boostFor({ ageMs: now - row.created_at, importance: row.importance, recencyHalfLifeMs: query.recencyHalfLifeMs, recencyWeight: 0.5 });
-      ranked.push({ id, score: score.fused * boost, explanation: { ...score, boost, final: score.fused * boost } });
-    }
-    ranked.sort((a, b) => b.score - a.score);
-    const top = ranked.slice(0, limit);
-    const records = new Map((await this.fetch(top.map((t) => t.id))).map((m) => [m.id, m]));
-    const hits = top.flatMap(({ id, score, explanation }) => {
-      const memory = records.get(id);
-      // A memory forgotten between the two phases is simply left out.
-      return memory === undefined ? [] : [{ memory, score, explanation }];
-    });
-    this.maintenance.noteAccessed(hits.map((h) => h.memory.id));
-    return hits;
-  }
-
-  private async fetch(ids: readonly string[]): Promise<MemoryRecord[]> {
-    if (ids.length === 0) return [];
-    return MemoryRows.parse(await this.db.memories.query().where(`id IN ${sqlList(ids)}`).select(MEMORY_COLUMNS).limit(ids.length).toArray());
-  }
-
-  private async textSearch(text: string, filter: string, limit: number): Promise<unknown[]> {
-    // Content words only: stop words add noise to BM25, and no query syntax reaches the parser.
-    const words = keywordQuery(text);
-    if (words === '') return [];
-    return this.db.memories
-      .query()
-      .fullTextSearch(words, { columns: ['search_text'] })
-      .where(filter)
-      .select([...RANKING_COLUMNS, '_score'])
-      .limit(limit)
-      .toArray();
-  }
-
-  /** Conditions the database applies before ranking (all served by scalar indexes or cheap). */
-  private filter(query: RecallQuery): string {
-    const parts = [`scope IN ${sqlList(query.scopes)}`];
-    if (query.kinds !== undefined && query.kinds.length > 0) parts.push(`kind IN ${sqlList(query.kinds)}`);
-    if (query.since !== undefined) parts.push(`created_at >= ${query.since}`);
-    if (query.until !== undefined) parts.push(`created_at < ${query.until}`);
-    return parts.join(' AND ');
+    return this.recaller.recall(query, signal);
   }
 
   async get(id: string): Promise<MemoryRecord | undefined> {
