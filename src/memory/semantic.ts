@@ -159,9 +159,9 @@ export class SemanticMemory {
   }
 
   /** Hybrid vector + full-text recall (see recall.ts). */
-  recall(query: RecallQuery, signal?: AbortSignal): Promise<RecallHit[]> {
+  async recall(query: RecallQuery, signal?: AbortSignal): Promise<RecallHit[]> {
     this.assertEmbedderMatches();
-    return this.recaller.recall(query, signal);
+    return await this.recaller.recall(query, signal);
   }
 
   async get(id: string): Promise<MemoryRecord | undefined> {
