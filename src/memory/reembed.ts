@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { withCommitRetry } from './db.js';
 import type { Memory } from './memory.js';
 import { MEMORY_COLUMNS, MemoryRow } from './schema.js';
-import { vectorText } from './semantic.js';
+import { vectorText } from './indexed-text.js';
 
 export interface ReembedProgress {
   done: number;

@@ -4,11 +4,13 @@ import type { Logger } from '../log.js';
 import { EmbedderMismatchError, withCommitRetry, type MemoryDb } from './db.js';
 import type { Embedder } from './embedders/types.js';
 import type { Maintenance } from './maintenance.js';
+import { searchText, vectorText } from './indexed-text.js';
 import { HybridRecall, type RecallQuery } from './recall.js';
 import { MEMORY_COLUMNS, MemoryRow, sqlList, sqlString } from './schema.js';
 import { MEMORY_KINDS, scopeKeyFor, type MemoryInput, type MemoryRecord, type RecallHit } from './types.js';
 
 export type { RecallQuery } from './recall.js';
+export { searchText, vectorText } from './indexed-text.js';
 
 export const MAX_MEMORY_CHARS = 8_000;
 
@@ -32,25 +34,6 @@ const MemoryRows = z.array(MemoryRow);
 export interface SaveResult {
   id: string;
   created: boolean;
-}
-
-type Indexed = Pick<MemoryInput, 'text' | 'speaker' | 'context'>;
-
-/** What the embedder sees: who said it and what was said. Dates and context blur the vector. */
-export function vectorText(input: Indexed): string {
-  return input.speaker === undefined ? input.text : `${input.speaker}: ${input.text}`;
-}
-
-const DAY_FORMAT = new Intl.DateTimeFormat('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
-
-/**
- * What the full-text index sees: the day it happened (so "in May 2023" finds it), who said it,
- * the text, and its context (e.g. the turns before it). Measured on LoCoMo, the date and the
- * context are what lift keyword recall well above plain BM25 (bench/research/README.md).
- */
-export function searchText(input: Indexed, createdAt: number): string {
-  const said = `${DAY_FORMAT.format(createdAt)} ${vectorText(input)}`;
-  return input.context === undefined || input.context === '' ? said : `${said}\n${input.context}`;
 }
 
 /**
