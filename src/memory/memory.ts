@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Turn } from '../conversations/types.js';
 import type { Logger } from '../log.js';
-import { MemoryDb } from './db.js';
+import { MemoryDb, withCommitRetry } from './db.js';
 import type { Embedder } from './embedders/types.js';
 import { EpisodeStore, type Episode } from './episodes.js';
 import { DEFAULT_MAINTENANCE, Maintenance, type MaintenanceOptions } from './maintenance.js';
@@ -163,9 +163,10 @@ export class Memory {
 
   /** Deletes everything kept about one user: their memories, private blocks, runs and conversation turns. */
   async forgetUser(userId: string): Promise<{ memories: number; workingBlocks: number; episodes: number; conversationTurns: number }> {
-    const ids = (await this.semantic.list(SemanticMemory.userFilter(userId), 1_000_000)).map((m) => m.id);
-    let memories = 0;
-    for (let i = 0; i < ids.length; i += 1_000) memories += await this.semantic.forget(ids.slice(i, i + 1_000));
+    // By filter, in one delete: listing the rows first loaded every one of them (up to a million).
+    const filter = SemanticMemory.userFilter(userId);
+    const memories = await this.semantic.count(filter);
+    if (memories > 0) await withCommitRetry(this.db.memories, () => this.db.memories.delete(filter));
     const workingBlocks = await this.working.forgetScope(`user:${userId}`);
     const episodes = await this.episodes.forgetUser(userId);
     const conversationTurns = await this.personTurns.forgetUser(userId);
