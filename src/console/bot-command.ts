@@ -8,13 +8,17 @@ const EXIT_DEADLINE_MS = 9_500;
 /** `cairn bot`: runs the Discord bot until SIGTERM or SIGINT, then shuts down gracefully. */
 export async function runBotCommand(config: Config, log: Logger): Promise<number> {
   // Listen before anything else: a signal during start-up must still end in a clean shutdown.
+  // `on`, not `once`: a library's exit hook (proper-lockfile's signal-exit) re-raises a signal it
+  // finds no other listener for, which killed the process mid-shutdown. A second signal forces exit.
+  let signalled = false;
   const stopRequested = new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => {
-      resolve('SIGTERM');
-    });
-    process.once('SIGINT', () => {
-      resolve('SIGINT');
-    });
+    const onSignal = (signal: string) => {
+      if (signalled) process.exit(1);
+      signalled = true;
+      resolve(signal);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
   const { createApp } = await import('../app.js');
   const { DiscordBot } = await import('../discord/bot.js');

@@ -34,6 +34,21 @@ function isCommitConflict(error: unknown): boolean {
   return error instanceof Error && /commit conflict|retryable|conflicting|concurrent/i.test(error.message);
 }
 
+/**
+ * Redoes `write` when it loses a commit race, without queueing it behind the table's other
+ * writes: for appends, which commute with everything, under their own lock (see write-lock.ts).
+ */
+export async function retryCommitConflicts<T>(write: () => Promise<T>, attempts = 6): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isCommitConflict(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}
+
 /** The last queued write of each table in this process. */
 const writeTails = new WeakMap<Table, Promise<unknown>>();
 
@@ -49,16 +64,7 @@ export async function pendingWrites(table: Table): Promise<void> {
 }
 
 export function withCommitRetry<T>(table: Table, write: () => Promise<T>, attempts = 6): Promise<T> {
-  const run = async (): Promise<T> => {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await write();
-      } catch (error) {
-        if (!isCommitConflict(error) || attempt >= attempts) throw error;
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
-      }
-    }
-  };
+  const run = () => retryCommitConflicts(write, attempts);
   const result = (writeTails.get(table) ?? Promise.resolve()).then(run, run);
   writeTails.set(table, result.catch(() => undefined));
   return result;
@@ -104,10 +110,14 @@ export class MemoryDb {
     readonly spend: Table,
     public embedder: EmbedderRecord,
     readonly embedderMatches: boolean,
+    /** Where the database lives (a local path or an object-store URI), as given to open(). */
+    readonly uri: string,
   ) {}
 
   static async open(uri: string, options: OpenOptions): Promise<MemoryDb> {
-    const connection = await lancedb.connect(uri);
+    // Reads see other processes' (and other handles') commits within a second; without this a
+    // handle keeps reading its old version, whose files another process's cleanup may delete.
+    const connection = await lancedb.connect(uri, { readConsistencyInterval: 1 });
     const names = await connection.tableNames();
     const meta = await openOrCreate(connection, names, 'meta', metaSchema);
     let record = await readMeta(meta, 'embedder', EmbedderRecord);
@@ -127,7 +137,7 @@ export class MemoryDb {
     const schedules = await openOrCreate(connection, names, 'schedules', schedulesSchema);
     const spend = await openOrCreate(connection, names, 'spend', spendSchema);
     options.log.debug({ uri, embedder: record }, 'memory database open');
-    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches);
+    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches, uri);
   }
 
   /**

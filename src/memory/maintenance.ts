@@ -1,5 +1,6 @@
-import * as lancedb from '@lancedb/lancedb';
 import type { Logger } from '../log.js';
+import { SCALAR_INDEXES, textIndex, vectorIndex, vectorIndexStale } from './index-plan.js';
+import { writeLock, type WriteLock } from './write-lock.js';
 import { withCommitRetry, type MemoryDb, type Table } from './db.js';
 import { planEviction } from './eviction.js';
 import { sqlList } from './schema.js';
@@ -13,6 +14,8 @@ export interface MaintenanceOptions {
   maxMemoriesPerUser: number;
   /** Compact and fold new rows into the indexes after this many inserts. */
   optimizeEveryRows: number;
+  /** … or after this many saves (each adds a small file every later lookup reads until then). */
+  optimizeEveryWrites: number;
   /** Build the approximate (HNSW) vector index once the table has this many rows; flat search below. */
   vectorIndexMinRows: number;
   /** How often buffered access counts are written. */
@@ -30,23 +33,16 @@ export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
   maxMemoriesPerServer: Number.POSITIVE_INFINITY,
   maxMemoriesPerUser: Number.POSITIVE_INFINITY,
   optimizeEveryRows: 2_000,
+  optimizeEveryWrites: 32,
   vectorIndexMinRows: 2_000,
   accessFlushMs: 5_000,
   indexRefreshDelayMs: 1_000,
   sweepEveryMs: 10 * 60_000,
 };
 
-// LanceDB index configs are consumed by createIndex: build a new one each time.
-// Stemmed, English stop words removed, lower-cased, accents folded; no positions (no phrase queries).
-const textIndex = () => lancedb.Index.fts({ withPosition: false, stem: true, removeStopWords: true, lowercase: true, asciiFolding: true });
-
-/** Columns every recall (scope, kind) and every save (content_hash, id) filters on. */
-const SCALAR_INDEXES: [string, () => lancedb.Index][] = [
-  ['scope', () => lancedb.Index.bitmap()],
-  ['kind', () => lancedb.Index.bitmap()],
-  ['id', () => lancedb.Index.btree()],
-  ['content_hash', () => lancedb.Index.btree()],
-];
+async function hasTextIndex(table: Table): Promise<boolean> {
+  return (await table.listIndices()).some((i) => i.columns.includes('search_text'));
+}
 
 const SMALL_TABLE_VERSIONS_KEPT_MS = 3_600_000;
 
@@ -57,11 +53,14 @@ const SMALL_TABLE_VERSIONS_KEPT_MS = 3_600_000;
 export class Maintenance {
   private queue: Promise<void> = Promise.resolve();
   private insertedSinceOptimize = 0;
+  private writesSinceOptimize = 0;
+  private optimizeQueued = false;
   private readonly accessed = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private vectorIndexRows = 0;
   private refreshTimer: NodeJS.Timeout | undefined;
+  private handle: Table | undefined;
 
   constructor(
     private readonly db: MemoryDb,
@@ -75,7 +74,9 @@ export class Maintenance {
    * starts the periodic jobs. Runs at start-up, before any recall is served.
    */
   async start(): Promise<void> {
-    await this.ensureTextIndex(this.db.memories);
+    const table = this.db.memories;
+    // Locked only when missing: another process may hold the lock for minutes (a large index build).
+    if (!(await hasTextIndex(table))) await this.indexLock(table).run(() => this.ensureTextIndex(table));
     if (await this.hasUnindexedRows()) await this.optimize();
     const every = (ms: number, job: () => void) => {
       const timer = setInterval(job, ms);
@@ -114,20 +115,37 @@ export class Maintenance {
   noteInserted(rows: number): void {
     if (rows === 0) return;
     this.insertedSinceOptimize += rows;
+    this.writesSinceOptimize += 1;
+    if (this.optimizeQueued) return;
     clearTimeout(this.refreshTimer);
-    if (this.insertedSinceOptimize >= this.options.optimizeEveryRows) {
-      this.refreshSoon(0);
-    } else {
-      this.refreshSoon(this.options.indexRefreshDelayMs);
-    }
+    // A lookup's cost follows the number of small unindexed files (one per write, ~0.13 ms each
+    // at 100k rows), not the table's size: fold them in after a few dozen writes.
+    this.refreshSoon(this.dueNow() ? 0 : this.options.indexRefreshDelayMs);
   }
 
+  /**
+   * One optimize at a time is queued: at 100 writes/s writes keep arriving while it runs (~1 s
+   * at 100k rows), and they are folded in by the next one, not by one optimize each.
+   */
   private refreshSoon(delayMs: number): void {
     this.refreshTimer = setTimeout(() => {
+      this.optimizeQueued = true;
       this.insertedSinceOptimize = 0;
-      this.enqueue('optimize', () => this.optimize());
+      this.writesSinceOptimize = 0;
+      this.enqueue('optimize', async () => {
+        try {
+          await this.optimize();
+        } finally {
+          this.optimizeQueued = false;
+          if (this.writesSinceOptimize > 0) this.refreshSoon(this.dueNow() ? 0 : this.options.indexRefreshDelayMs);
+        }
+      });
     }, delayMs);
     this.refreshTimer.unref();
+  }
+
+  private dueNow(): boolean {
+    return this.insertedSinceOptimize >= this.options.optimizeEveryRows || this.writesSinceOptimize >= this.options.optimizeEveryWrites;
   }
 
   private async hasUnindexedRows(): Promise<boolean> {
@@ -167,6 +185,12 @@ export class Maintenance {
     await this.idle();
   }
 
+  /** Rebuilds the vector and full-text indexes from every row now (CLI, tests); recall is unchanged by it. */
+  async rebuildIndexes(): Promise<void> {
+    this.enqueue('rebuild indexes', () => this.optimize(true, true));
+    await this.idle();
+  }
+
   async close(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
@@ -174,6 +198,8 @@ export class Maintenance {
     this.enqueue('flush access counts', () => this.flushAccess());
     await this.idle();
     this.closed = true;
+    this.handle?.close();
+    this.handle = undefined;
   }
 
   private enqueue(name: string, job: () => Promise<void>): void {
@@ -190,8 +216,7 @@ export class Maintenance {
   }
 
   private async ensureTextIndex(table: Table): Promise<void> {
-    const indices = await table.listIndices();
-    if (!indices.some((i) => i.columns.includes('search_text'))) {
+    if (!(await hasTextIndex(table))) {
       await table.createIndex('search_text', { config: textIndex() });
     }
   }
@@ -199,41 +224,56 @@ export class Maintenance {
   /**
    * Compacts files and folds new rows into the indexes, creating what is missing: scalar indexes
    * for the columns every recall and save filters on, and an HNSW vector index once flat search
-   * stops being cheap (~2 µs a row here, so from a few thousand rows).
-   * `mergeVectorSegments` rebuilds the vector index whenever folding has left it in pieces.
+   * stops being cheaper (see index-plan.ts). `mergeVectorSegments` rebuilds the vector index
+   * whenever folding has left it in pieces; `rebuild` rebuilds the vector and text indexes.
    */
-  private async optimize(mergeVectorSegments = false): Promise<void> {
-    const table = this.db.memories;
-    await this.ensureTextIndex(table);
+  private async optimize(mergeVectorSegments = false, rebuild = false): Promise<void> {
+    const table = await this.ownHandle(this.db.memories.name);
+    await this.indexLock(table).run(() => this.optimizeLocked(table, mergeVectorSegments, rebuild));
+    // Saves and recalls see the new indexes at once, not after the consistency interval.
+    await this.db.memories.checkoutLatest();
+  }
+
+  /**
+   * Maintenance works through its own handle on the memories table: a handle is locked while it
+   * compacts or builds an index (seconds), and saves through the shared one waited that long.
+   */
+  private async ownHandle(name: string): Promise<Table> {
+    if (this.handle?.name !== name) {
+      this.handle?.close();
+      this.handle = await this.db.connection.openTable(name);
+    }
+    return this.handle;
+  }
+
+  /**
+   * Index building and compaction run in one process at a time (saves do not wait for it): two
+   * processes creating the same index at once left each other's index files missing, and reads
+   * then failed with "page_lookup.lance not found"; two compactions at once conflict and redo.
+   */
+  private indexLock(table: Table): WriteLock {
+    return writeLock(this.db.uri, `${table.name}.maintenance`);
+  }
+
+  private async optimizeLocked(table: Table, mergeVectorSegments: boolean, rebuild: boolean): Promise<void> {
+    // Fold in other processes' writes too: this handle sees only its own until it checks out.
+    await table.checkoutLatest();
+    if (rebuild) await withCommitRetry(table, () => table.createIndex('search_text', { config: textIndex(), replace: true }));
+    else await this.ensureTextIndex(table);
     const rows = await table.countRows();
     if (rows > 0) {
       const indexed = new Set((await table.listIndices()).flatMap((i) => i.columns));
       for (const [column, config] of SCALAR_INDEXES) {
         if (!indexed.has(column)) await withCommitRetry(table, () => table.createIndex(column, { config: config() }));
       }
-      if (rows >= this.options.vectorIndexMinRows && (!indexed.has('vector') || (await this.vectorIndexFragmented(rows, mergeVectorSegments)))) {
-        await withCommitRetry(table, () =>
-          table.createIndex('vector', {
-            config: lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: Math.max(1, Math.round(rows / 500_000)) }),
-            replace: true,
-          }),
-        );
+      if (this.vectorIndexRows === 0) this.vectorIndexRows = rows;
+      const stale = async () => vectorIndexStale(table, rows, this.vectorIndexRows, { maxSegments: mergeVectorSegments ? 1 : 4, growth: 1.5 });
+      if (rows >= this.options.vectorIndexMinRows && (rebuild || !indexed.has('vector') || (await stale()))) {
+        await withCommitRetry(table, () => table.createIndex('vector', { config: vectorIndex(rows), replace: true }));
         this.vectorIndexRows = rows;
       }
     }
     await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
-  }
-
-  /**
-   * Folding new rows into the HNSW index adds a segment each time, and every query searches every
-   * segment (three segments made 100k-row recall ~40 % slower). Rebuild once segments pile up or
-   * the table has grown by half since the last build; rebuilding is a background job.
-   */
-  private async vectorIndexFragmented(rows: number, always: boolean): Promise<boolean> {
-    const name = (await this.db.memories.listIndices()).find((i) => i.columns.includes('vector'))?.name;
-    const segments = name === undefined ? 1 : ((await this.db.memories.indexStats(name))?.numIndices ?? 1);
-    if (this.vectorIndexRows === 0) this.vectorIndexRows = rows;
-    return segments > (always ? 1 : 4) || rows >= 1.5 * this.vectorIndexRows;
   }
 
   /** Access counts are buffered and written in a few grouped updates instead of one per recall. */

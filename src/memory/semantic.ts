@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { EmbedderMismatchError, withCommitRetry, type MemoryDb } from './db.js';
+import { existingIds, MemoryInserter, type InsertOutcome } from './insert-if-absent.js';
 import type { Embedder } from './embedders/types.js';
 import type { Maintenance } from './maintenance.js';
 import { searchText, vectorText } from './indexed-text.js';
@@ -27,7 +28,6 @@ const MemoryInputSchema = z.object({
   speaker: z.string().max(200).optional(),
 });
 
-const IdAndHash = z.array(z.object({ id: z.string(), content_hash: z.string() }));
 const MemoryRows = z.array(MemoryRow);
 
 
@@ -60,9 +60,11 @@ export class SemanticMemory {
     private readonly now: () => number = Date.now,
   ) {
     this.recaller = new HybridRecall(db, embedder, maintenance, now);
+    this.inserter = new MemoryInserter(db.uri, () => db.memories);
   }
 
   private readonly recaller: HybridRecall;
+  private readonly inserter: MemoryInserter;
 
   /** Opened for maintenance with another embedder: vectors would not be comparable. */
   private assertEmbedderMatches(): void {
@@ -90,14 +92,15 @@ export class SemanticMemory {
       const createdAt = input.createdAt?.getTime() ?? now;
       return { input: { ...input, text: checked.data.text }, scopeKey, createdAt, hash: contentHash(scopeKey, input, createdAt) };
     });
-    const hashes = [...new Set(prepared.map((p) => p.hash))];
-    const existing = new Map<string, string>();
-    const found = await this.db.memories.query().where(`content_hash IN ${sqlList(hashes)}`).select(['id', 'content_hash']).toArray();
-    for (const row of IdAndHash.parse(found)) existing.set(row.content_hash, row.id);
-
+    // Content already stored is neither embedded nor written again (embedding may cost money).
+    // A turn's hash includes its time, so only a retried save repeats one: the check under the
+    // write lock catches that, and the hot path of saving turns makes one lookup, not two.
+    const worthChecking = [...new Set(prepared.filter((p) => p.input.kind !== 'turn').map((p) => p.hash))];
+    const existing = await existingIds(this.db.memories, worthChecking);
     const fresh = new Map<string, (typeof prepared)[number] & { id: string }>();
     for (const p of prepared) if (!existing.has(p.hash) && !fresh.has(p.hash)) fresh.set(p.hash, { ...p, id: newMemoryId() });
     const toInsert = [...fresh.values()];
+    const stored: InsertOutcome = new Map();
     if (toInsert.length > 0) {
       const vectors = await this.embedder.embed(
         toInsert.map((p) => vectorText(p.input)),
@@ -124,18 +127,17 @@ export class SemanticMemory {
         content_hash: p.hash,
         metadata: JSON.stringify(p.input.metadata ?? {}),
       }));
-      // Insert-if-absent on the hash: a concurrent save of the same content cannot duplicate it.
-      const result = await withCommitRetry(this.db.memories, () =>
-        this.db.memories.mergeInsert('content_hash').whenNotMatchedInsertAll().execute(rows),
-      );
-      this.maintenance.noteInserted(result.numInsertedRows);
+      // Insert-if-absent under a write lock: a concurrent save of the same content, in this
+      // process or another, cannot duplicate it (it gets the stored id instead).
+      for (const [hash, outcome] of await this.inserter.insert(rows)) stored.set(hash, outcome);
+      this.maintenance.noteInserted([...stored.values()].filter((o) => o.inserted).length);
     }
     const reported = new Set<string>();
     return prepared.map((p) => {
-      const id = existing.get(p.hash) ?? fresh.get(p.hash)?.id;
+      const id = existing.get(p.hash) ?? stored.get(p.hash)?.id;
       if (id === undefined) throw new Error('memory id lost during save');
-      // Only the first copy of new content in this batch counts as created.
-      const created = !existing.has(p.hash) && !reported.has(p.hash);
+      // Only the first copy of content this call stored counts as created.
+      const created = stored.get(p.hash)?.inserted === true && !reported.has(p.hash);
       reported.add(p.hash);
       return { id, created };
     });
