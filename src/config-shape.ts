@@ -76,6 +76,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   /** Conversations: turns one keeps, and the most tokens of earlier turns a prompt carries. */
   conversations: { maxTurns: number; historyTokens: number };
+  /** Recall may ask the model for keyword rewrites (memory_search only); off by default. */
+  recallRewrite: { enabled: boolean; timeoutMs: number };
   limits: { maxSteps: number; maxTokens: number; maxCostUsd: number; runTimeoutMs: number };
   /** Check each final answer against the goal before a run counts as succeeded. */
   completionCheck: boolean;

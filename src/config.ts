@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { RECALL_REWRITE_ENV } from './memory/query/rewrite-setting.js';
 import { z } from 'zod';
 import { mcpSecretValues } from './tools/mcp/config.js';
 import { TOOL_CALLING_SETTINGS } from './llm/adaptive-tools.js';
@@ -56,6 +57,7 @@ const originList = z.string().transform((raw, ctx) => {
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 const envSchema = z.object({
+  ...RECALL_REWRITE_ENV,
   DISCORD_TOKEN: z.string().min(20, { error: 'does not look like a bot token (too short)' }).optional(),
   DISCORD_REST_URL: httpUrl.optional(),
   DISCORD_GUILD_ID: z
@@ -222,6 +224,7 @@ export function loadConfig(
   const missing = checkRequirements(e, needs);
   if (missing.length > 0) throw new ConfigError(missing);
   return {
+    recallRewrite: { enabled: e.CAIRN_RECALL_REWRITE === 'on', timeoutMs: e.CAIRN_RECALL_REWRITE_TIMEOUT_S * 1000 },
     discord: {
       token: e.DISCORD_TOKEN,
       restUrl: e.DISCORD_REST_URL,

@@ -80,3 +80,18 @@ export function boostFor(inputs: BoostInputs): number {
   const recency = 0.5 ** (Math.max(0, inputs.ageMs) / inputs.recencyHalfLifeMs);
   return importance * (1 + inputs.recencyWeight * recency);
 }
+
+/**
+ * Adds one more full-text list (e.g. a rewritten query's matches) to fused scores, at its own
+ * weight. A memory it finds that the first lists missed joins the candidates.
+ */
+export function fuseExtraList(fused: Map<string, FusedScore>, hits: readonly TextHit[], weight: number, k: number): void {
+  hits.forEach((hit, index) => {
+    let score = fused.get(hit.id);
+    if (score === undefined) {
+      score = { vectorRank: null, similarity: null, textRank: null, bm25: null, fused: 0 };
+      fused.set(hit.id, score);
+    }
+    score.fused += weight / (k + index + 1);
+  });
+}

@@ -2,14 +2,26 @@ import { z } from 'zod';
 import type { MemoryDb } from './db.js';
 import { keywordQuery } from './embedders/tokenize.js';
 import type { Embedder } from './embedders/types.js';
-import { boostFor, DEFAULT_FUSION, reciprocalRankFusion, type FusionOptions } from './fusion.js';
+import { boostFor, DEFAULT_FUSION, fuseExtraList, reciprocalRankFusion, type FusionOptions } from './fusion.js';
 import type { Maintenance } from './maintenance.js';
+import { analyseQuery } from './query/analyse.js';
+import { DEFAULT_FEATURES, type RecallFeatures } from './query/features.js';
+import { rerank } from './query/rerank.js';
+import type { QueryRewriter } from './query/rewrite.js';
 import { MEMORY_COLUMNS, MemoryRow, sqlList } from './schema.js';
 import type { MemoryKind, MemoryRecord, RecallHit, ScoreExplanation } from './types.js';
 
 // Built once: constructing a zod schema costs far more than using it (recall parses many rows).
-const RANKING_COLUMNS = ['id', 'created_at', 'importance', 'expires_at'];
-const RankingRow = z.object({ id: z.string(), created_at: z.number(), importance: z.number(), expires_at: z.number().nullable() });
+// Text and speaker are read with the candidates for the reranker: a few hundred bytes each.
+const RANKING_COLUMNS = ['id', 'created_at', 'importance', 'expires_at', 'speaker', 'text'];
+const RankingRow = z.object({
+  id: z.string(),
+  created_at: z.number(),
+  importance: z.number(),
+  expires_at: z.number().nullable(),
+  speaker: z.string().nullable(),
+  text: z.string(),
+});
 type RankingRow = z.output<typeof RankingRow>;
 const VectorRankingRows = z.array(RankingRow.extend({ _distance: z.number() }));
 const TextRankingRows = z.array(RankingRow.extend({ _score: z.number() }));
@@ -29,6 +41,19 @@ export interface RecallQuery {
   /** Favour recent memories (episodic recall); undefined ranks by relevance alone. */
   recencyHalfLifeMs?: number;
   fusion?: FusionOptions;
+  /** The reranking stages after fusion (each 0 = off); default DEFAULT_FEATURES. */
+  features?: Partial<RecallFeatures>;
+  /**
+   * The optional model-assisted step: given only when the caller allows a model call. Its
+   * keyword queries are searched too and fused at `rewriteWeight` each (default 1, as the question's own keyword list: RAG-Fusion's equal weights; not tuned, as no model was at hand).
+   */
+  rewriter?: QueryRewriter;
+  rewriteWeight?: number;
+}
+
+/** LanceDB returns full-text matches in storage order, not by score: rank them ourselves. */
+function byScore(rows: readonly { id: string; _score: number }[]): { id: string; score: number }[] {
+  return rows.map((row) => ({ id: row.id, score: row._score })).sort((a, b) => b.score - a.score);
 }
 
 /** Hybrid recall over the memories table: vector and BM25 candidates, fused, boosted, then read in full. */
@@ -41,9 +66,11 @@ export class HybridRecall {
   ) {}
 
   /**
-   * Hybrid recall in two phases. First each list ranks candidates reading only the few columns
-   * ranking needs (id, dates, importance); expiry is checked here rather than in the database
-   * filter, where it cost a scan of every row. Then full rows are read for the winners only.
+   * Hybrid recall in two phases. First each list ranks candidates reading only the columns
+   * ranking needs (id, dates, importance, speaker, text); expiry is checked here rather than in
+   * the database filter, where it cost a scan of every row. The fused candidates are reranked
+   * (query/rerank.ts: named speaker, the memory's own words, a named time). Then full rows are
+   * read for the winners only.
    */
   async recall(query: RecallQuery, signal?: AbortSignal): Promise<RecallHit[]> {
     const limit = query.limit ?? 8;
@@ -51,6 +78,8 @@ export class HybridRecall {
     const overFetch = query.overFetch ?? Math.max(40, limit * 2);
     const now = this.now();
     const filter = this.filter(query);
+    // The model step, when allowed, runs alongside the offline searches.
+    const rewritten = query.rewriter?.rewrite(query.query, signal) ?? Promise.resolve([]);
     const [vector] = await this.embedder.embed([query.query], { purpose: 'query', ...(signal === undefined ? {} : { signal }) });
     const [vectorRows, textRows] = await Promise.all([
       this.db.memories
@@ -67,21 +96,34 @@ export class HybridRecall {
     const textCandidates = TextRankingRows.parse(textRows).filter(live);
     const candidates = new Map<string, RankingRow>([...vectorCandidates, ...textCandidates].map((row) => [row.id, row]));
     const vectorHits = vectorCandidates.map((row) => ({ id: row.id, distance: row._distance })).sort((a, b) => a.distance - b.distance);
-    // LanceDB returns full-text matches in storage order, not by score: rank them ourselves.
-    const textHits = textCandidates.map((row) => ({ id: row.id, score: row._score })).sort((a, b) => b.score - a.score);
-    const fused = reciprocalRankFusion(
-      vectorHits,
-      textHits,
-      query.fusion ?? { ...DEFAULT_FUSION, vectorWeight: this.embedder.fusionWeight ?? DEFAULT_FUSION.vectorWeight },
-    );
-    const ranked: { id: string; score: number; explanation: ScoreExplanation }[] = [];
+    const fusion = query.fusion ?? { ...DEFAULT_FUSION, vectorWeight: this.embedder.fusionWeight ?? DEFAULT_FUSION.vectorWeight };
+    const fused = reciprocalRankFusion(vectorHits, byScore(textCandidates), fusion);
+    const extra = await rewritten;
+    if (extra.length > 0) {
+      const lists = await Promise.all(extra.map((q) => this.textSearch(q, filter, overFetch)));
+      for (const rows of lists) {
+        const hits = TextRankingRows.parse(rows).filter(live);
+        for (const row of hits) if (!candidates.has(row.id)) candidates.set(row.id, row);
+        fuseExtraList(fused, byScore(hits), query.rewriteWeight ?? 1, fusion.k);
+      }
+    }
+    const boosted: { id: string; score: number; createdAt: number; speaker: string | null; text: string }[] = [];
+    const boosts = new Map<string, number>();
     for (const [id, score] of fused) {
       const row = candidates.get(id);
       if (row === undefined) continue;
       const boost = boostFor({ ageMs: now - row.created_at, importance: row.importance, recencyHalfLifeMs: query.recencyHalfLifeMs, recencyWeight: 0.5 });
-      ranked.push({ id, score: score.fused * boost, explanation: { ...score, boost, final: score.fused * boost } });
+      boosts.set(id, boost);
+      boosted.push({ id, score: score.fused * boost, createdAt: row.created_at, speaker: row.speaker, text: row.text });
     }
-    ranked.sort((a, b) => b.score - a.score);
+    const features = { ...DEFAULT_FEATURES, ...query.features };
+    const ranked: { id: string; score: number; explanation: ScoreExplanation }[] = [];
+    for (const { id, score, factor } of rerank(boosted, analyseQuery(query.query, now), features)) {
+      const base = fused.get(id);
+      if (base === undefined) continue;
+      const boost = (boosts.get(id) ?? 1) * factor;
+      ranked.push({ id, score, explanation: { ...base, boost, final: score } });
+    }
     const top = ranked.slice(0, limit);
     const records = new Map((await this.fetch(top.map((t) => t.id))).map((m) => [m.id, m]));
     const hits = top.flatMap(({ id, score, explanation }) => {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Memory } from '../memory/memory.js';
+import type { QueryRewriter } from '../memory/query/rewrite.js';
 import { readableScopes, type RunScope, type Visibility } from '../memory/types.js';
 import { WorkingMemoryError } from '../memory/working.js';
 import { defineTool } from './define.js';
@@ -54,8 +55,12 @@ function describeBlock(block: { label: string; text: string; charLimit: number }
   return `[${block.label} · ${block.text.length}/${block.charLimit} characters]\n${block.text === '' ? '(empty)' : block.text}`;
 }
 
-/** The agent's memory tools: search and save long-term memories, and edit working-memory blocks. */
-export function memoryTools(memory: Memory): Tool[] {
+/**
+ * The agent's memory tools: search and save long-term memories, and edit working-memory blocks.
+ * With a `rewriter` (CAIRN_RECALL_REWRITE=on), `memory_search` also searches the model's keyword
+ * rewrites of the query: the run is calling the model anyway.
+ */
+export function memoryTools(memory: Memory, options: { rewriter?: QueryRewriter } = {}): Tool[] {
   // Saves counted per run id; the oldest runs' counts are dropped so the map stays small.
   const savesByRun = new Map<string, number>();
   const rememberSave = (runId: string, count: number) => {
@@ -76,7 +81,13 @@ export function memoryTools(memory: Memory): Tool[] {
       risk: 'low',
       run: async ({ query, kind, limit }, context) => {
         const hits = await memory.semantic.recall(
-          { query, scopes: readableScopes(scopeOf(context)), limit: limit ?? 8, ...(kind === undefined ? {} : { kinds: [kind] }) },
+          {
+            query,
+            scopes: readableScopes(scopeOf(context)),
+            limit: limit ?? 8,
+            ...(kind === undefined ? {} : { kinds: [kind] }),
+            ...(options.rewriter === undefined ? {} : { rewriter: options.rewriter }),
+          },
           context.signal,
         );
         if (hits.length === 0) return 'No memories match.';

@@ -64,11 +64,13 @@ describe('semantic memory', () => {
     const memory = await mem.open();
     await memory.semantic.save({ text: 'The database backup runs nightly at 02:00', kind: 'fact', scope: ada, visibility: 'private' });
     const [hit] = await memory.semantic.recall({ query: 'database backup', scopes: readableScopes(ada) });
-    expect(hit?.explanation).toMatchObject({ vectorRank: 1, textRank: 1, boost: 1 });
+    // Its own words hold every query word: the rerank's full ×1.3 (importance 0.5 is neutral).
+    expect(hit?.explanation).toMatchObject({ vectorRank: 1, textRank: 1 });
+    expect(hit?.explanation.boost).toBeCloseTo(1.3, 6);
     expect(hit?.explanation.similarity).toBeGreaterThan(0.3);
     expect(hit?.explanation.bm25).toBeGreaterThan(0);
-    // Rank 1 in both lists with k = 20 and equal weights (the test embedder sets none).
-    expect(hit?.score).toBeCloseTo(2 / 21, 6);
+    // Rank 1 in both lists with k = 20 and equal weights (the test embedder sets none), then boosted.
+    expect(hit?.score).toBeCloseTo((2 / 21) * 1.3, 6);
   });
 
   it('matches keywords in rows written since the full-text index was last updated (after a restart)', async () => {
