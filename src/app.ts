@@ -12,6 +12,7 @@ import { buildPriceTable, priceFor } from './llm/pricing.js';
 import { createEmbedder } from './memory/embedders/index.js';
 import { Memory } from './memory/memory.js';
 import { RunMemory } from './memory/run-memory.js';
+import { tableUpkeep } from './memory/table-upkeep.js';
 import { Reflector } from './feedback/reflector.js';
 import { DailyBudget } from './budget/daily-budget.js';
 import { SpendLedger } from './budget/ledger.js';
@@ -28,6 +29,7 @@ import { Scheduler } from './scheduler/scheduler.js';
 import { ScheduleStore } from './scheduler/store.js';
 import { builtinTools } from './tools/builtin/index.js';
 import { memoryTools } from './tools/memory.js';
+import { recallRewriterFor } from './memory/query/rewrite-setting.js';
 import { codeToolFor } from './tools/code.js';
 import { loadMcpServers, McpTools } from './tools/mcp/index.js';
 import { ToolRegistry } from './tools/registry.js';
@@ -157,6 +159,8 @@ export async function createApp(config: Config, log: Logger, options: { external
       shared.runRecords = store;
     },
   });
+  // Small tables are compacted as their writes pile up (episodes, conversations, spend …), not on a timer.
+  tableUpkeep.configure({}, log);
   const price = priceFor(config.llm.model, priceTable);
   const track = (work: Promise<unknown>, what: string) => {
     memory.track(work, what, log);
@@ -178,7 +182,7 @@ export async function createApp(config: Config, log: Logger, options: { external
   const mcp = await McpTools.connect(external ? await mcpServersOf(config) : [], log);
   const tools = new ToolRegistry([
     ...builtinTools(),
-    ...memoryTools(memory),
+    ...memoryTools(memory, { rewriter: recallRewriterFor(config.recallRewrite, model, log) }),
     ...web,
     ...(code === null ? [] : [code]),
     ...(search === null ? [] : [webSearchTool(search)]),
@@ -222,6 +226,7 @@ export async function createApp(config: Config, log: Logger, options: { external
     await workspaces.close();
     await reflector.close();
     await mcp.close();
+    await tableUpkeep.close();
     await memory.close();
   };
   // After the tools: disabled_tools must name tools this process offers.

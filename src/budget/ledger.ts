@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { withCommitRetry, type Table } from '../memory/db.js';
 import { SpendRow } from '../memory/schema.js';
+import { tableUpkeep } from '../memory/table-upkeep.js';
 
 export type SpendKind = SpendRow['kind'];
 
@@ -34,6 +35,8 @@ export class SpendLedger {
   async record(entry: SpendEntry): Promise<void> {
     const row = { id: entry.id, user_id: entry.userId, kind: entry.kind, usd: entry.usd, at: entry.at };
     await withCommitRetry(this.table, () => this.table.add([row]));
+    // Two rows a run (payer and server): compacted as they pile up, so counting a day stays cheap.
+    tableUpkeep.noteCommit(this.table);
   }
 
   /** What each account has spent since `since` (epoch ms). Only two columns are read. */

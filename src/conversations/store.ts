@@ -11,6 +11,7 @@ import type { z } from 'zod';
 import type { Logger } from '../log.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
 import { GroupCommitter } from '../memory/group-commit.js';
+import { tableUpkeep } from '../memory/table-upkeep.js';
 import { sqlList, sqlString } from '../memory/schema.js';
 import {
   CONVERSATIONS_TABLE,
@@ -219,6 +220,9 @@ export class ConversationStore {
     await withCommitRetry(turns, () => turns.delete(`id IN ${sqlList(old.map((t) => t.id))}`));
     const updated = { ...conversation, turns: all.length - old.length };
     await withCommitRetry(conversations, () => conversations.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([conversationRow(updated)]));
+    // A schedule trims its reports on every firing.
+    tableUpkeep.noteCommit(turns);
+    tableUpkeep.noteCommit(conversations);
   }
 
   /** Deletes a conversation, its turns and its links. */

@@ -5,6 +5,7 @@ import { chatStructured } from '../llm/structured.js';
 import type { ChatMessage, ChatModel, TokenUsage } from '../llm/types.js';
 import type { Logger } from '../log.js';
 import { withCommitRetry } from '../memory/db.js';
+import { tableUpkeep } from '../memory/table-upkeep.js';
 import type { Episode } from '../memory/episodes.js';
 import type { Memory } from '../memory/memory.js';
 import { ReflectionRow, sqlString } from '../memory/schema.js';
@@ -139,6 +140,7 @@ export class Reflector {
         await table.update({ where: `id = ${sqlString(id)}`, valuesSql: values });
       }
     });
+    tableUpkeep.noteCommit(table);
     if ((request.delayMs ?? 0) === 0) this.kick();
     else {
       setTimeout(() => {
@@ -211,7 +213,10 @@ export class Reflector {
 
   private async reflect(row: ReflectionRow): Promise<void> {
     const table = this.memory.db.reflections;
-    const set = (values: Record<string, string>) => withCommitRetry(table, () => table.update({ where: `id = ${sqlString(row.id)}`, valuesSql: values }));
+    const set = async (values: Record<string, string>) => {
+      await withCommitRetry(table, () => table.update({ where: `id = ${sqlString(row.id)}`, valuesSql: values }));
+      tableUpkeep.noteCommit(table);
+    };
     const episode = await this.memory.episodes.get(row.run_id);
     if (episode === undefined) {
       await set({ status: "'done'", error: sqlString('the run no longer exists') });

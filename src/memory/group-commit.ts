@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { withCommitRetry, type Table } from './db.js';
 import { sqlList } from './schema.js';
+import { tableUpkeep, type TableUpkeep } from './table-upkeep.js';
 
 /** A change to one row: given the row as stored (or undefined if absent), the row to store, or null to leave it absent. */
 export type RowChange = (current: Record<string, unknown> | undefined) => Record<string, unknown> | null;
@@ -31,6 +32,8 @@ export class GroupCommitter {
   constructor(
     private readonly table: Table,
     private readonly keyColumn: string,
+    /** Told of every commit, so the table is compacted as writes pile up. */
+    private readonly upkeep: TableUpkeep = tableUpkeep,
   ) {}
 
   private readonly inflight = new Set<Promise<void>>();
@@ -77,7 +80,10 @@ export class GroupCommitter {
           changed.set(key, next);
         }
         const upserts = [...changed.values()];
-        if (upserts.length > 0) await this.table.mergeInsert(this.keyColumn).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(upserts);
+        if (upserts.length > 0) {
+          await this.table.mergeInsert(this.keyColumn).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(upserts);
+          this.upkeep.noteCommit(this.table);
+        }
       });
       for (const p of batch) p.resolve();
     } catch (error) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { withCommitRetry, type Table } from './db.js';
 import { sqlList, sqlString, WorkingRow } from './schema.js';
+import { tableUpkeep } from './table-upkeep.js';
 import type { RunScope } from './types.js';
 
 /** A small labelled note always shown to the model, with its size and limit. */
@@ -104,6 +105,7 @@ export class WorkingMemory {
       }
       const row = { id: key, scope: scopeKey, label, text, char_limit: current.charLimit, updated_at: this.now() };
       await withCommitRetry(this.table, () => this.table.mergeInsert('id').whenMatchedUpdateAll().whenNotMatchedInsertAll().execute([row]));
+      tableUpkeep.noteCommit(this.table);
       return toBlock(row);
     });
     this.locks.set(key, next);
