@@ -1,8 +1,14 @@
 /**
  * LoCoMo (Maharana et al., ACL 2024) loading and retrieval scoring. Pure functions apart from
  * `loadLocomo`. The data file is CC BY-NC: it is read from a path the user gives, never copied.
+ *
+ * Beyond the paper's files the loader accepts two extensions, so that other datasets can be
+ * written or converted into the same format (bench/datasets, bench/convert-longmemeval.ts):
+ * - `conversation.speakers: string[]` lists every speaker of a group conversation (speaker_a and
+ *   speaker_b are then its first two); each turn's speaker must be one of them.
+ * - a question's `category` may be a name ("abstention", "knowledge-update") instead of 1–5.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 
 export const CATEGORY_NAMES = {
@@ -13,7 +19,12 @@ export const CATEGORY_NAMES = {
   5: 'adversarial',
 } as const;
 export type LocomoCategory = keyof typeof CATEGORY_NAMES;
-export type CategoryName = (typeof CATEGORY_NAMES)[LocomoCategory];
+export type LocomoCategoryName = (typeof CATEGORY_NAMES)[LocomoCategory];
+/** LoCoMo's five names, or any other dataset's category name. */
+export type CategoryName = LocomoCategoryName | (string & {});
+
+/** Largest data file read (LoCoMo's is about 3 MB). */
+export const MAX_LOCOMO_FILE_BYTES = 256 * 1024 * 1024;
 
 export interface LocomoTurn {
   /** "D<session>:<turn>", as the evidence lists name it. */
@@ -31,15 +42,21 @@ export interface LocomoTurn {
 
 export interface LocomoQuestion {
   question: string;
-  category: LocomoCategory;
+  /** The file's category: LoCoMo's number, or a name for other datasets. */
+  category: LocomoCategory | string;
   categoryName: CategoryName;
+  /** The reference answer as text (LoCoMo's category 5 has `adversarial_answer` instead). */
+  answer?: string;
+  /** When the question is asked, from an optional `question_date` in the file's date format. */
+  askedAt?: Date;
   /** Repaired evidence turn ids, each naming a turn of this conversation. May be empty. */
   evidence: string[];
 }
 
 export interface LocomoConversation {
   sampleId: string;
-  speakers: [string, string];
+  /** speaker_a and speaker_b, or the file's `speakers` list for a group conversation. */
+  speakers: string[];
   /** In session order, then turn order. */
   turns: LocomoTurn[];
   questions: LocomoQuestion[];
@@ -69,16 +86,26 @@ const TurnSchema = z.looseObject({
   blip_caption: z.string().optional(),
 });
 
+/** A category name other than a LoCoMo number: short, printable, no leading/trailing space. */
+const CategoryNameSchema = z.string().regex(/^[\w][\w .:/-]{0,62}[\w]$|^[\w]$/, 'a category name of 1–64 letters, digits, spaces or -_.:/');
+
 const QaSchema = z.looseObject({
   question: z.string(),
+  answer: z.union([z.string(), z.number()]).optional(),
+  adversarial_answer: z.union([z.string(), z.number()]).optional(),
+  question_date: z.string().optional(),
   evidence: z.array(z.string()),
-  category: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5)]),
+  category: z.union([z.literal(1), z.literal(2), z.literal(3), z.literal(4), z.literal(5), CategoryNameSchema]),
 });
 
 const SampleSchema = z.looseObject({
   sample_id: z.string(),
   // Session keys are dynamic (session_N, session_N_date_time), so the conversation is checked per key below.
-  conversation: z.looseObject({ speaker_a: z.string(), speaker_b: z.string() }),
+  conversation: z.looseObject({
+    speaker_a: z.string(),
+    speaker_b: z.string(),
+    speakers: z.array(z.string().min(1)).min(2).optional(),
+  }),
   qa: z.array(QaSchema),
 });
 
@@ -86,6 +113,8 @@ const FileSchema = z.array(SampleSchema);
 
 /** Reads and validates the file, keeps session dates, and repairs evidence ids. */
 export async function loadLocomo(path: string): Promise<LocomoData> {
+  const { size } = await stat(path);
+  if (size > MAX_LOCOMO_FILE_BYTES) throw new Error(`${path}: ${size} bytes, more than the ${MAX_LOCOMO_FILE_BYTES} read`);
   const raw: unknown = JSON.parse(await readFile(path, 'utf8'));
   return parseLocomo(raw);
 }
@@ -95,7 +124,12 @@ export function parseLocomo(raw: unknown): LocomoData {
   if (!parsed.success) throw new Error(`not a LoCoMo file: ${z.prettifyError(parsed.error)}`);
   const out: LocomoData = { conversations: [], repaired: [], dropped: [], noEvidence: 0 };
   for (const sample of parsed.data) {
+    const speakers = speakersOf(sample.sample_id, sample.conversation);
     const turns = readTurns(sample.sample_id, sample.conversation);
+    if (sample.conversation.speakers !== undefined) {
+      const stranger = turns.find((t) => !speakers.includes(t.speaker));
+      if (stranger) throw new Error(`${sample.sample_id} ${stranger.id}: speaker "${stranger.speaker}" is not in conversation.speakers`);
+    }
     const known = new Set(turns.map((t) => t.id));
     const questions = sample.qa.map((qa): LocomoQuestion => {
       const evidence: string[] = [];
@@ -106,16 +140,35 @@ export function parseLocomo(raw: unknown): LocomoData {
         for (const id of ids) if (!evidence.includes(id)) evidence.push(id);
       }
       if (evidence.length === 0) out.noEvidence++;
-      return { question: qa.question, category: qa.category, categoryName: CATEGORY_NAMES[qa.category], evidence };
+      const answer = qa.answer ?? qa.adversarial_answer;
+      const askedAt = qa.question_date === undefined ? undefined : parseLocomoDate(qa.question_date);
+      return {
+        question: qa.question,
+        category: qa.category,
+        categoryName: categoryNameOf(qa.category),
+        ...(answer !== undefined ? { answer: String(answer) } : {}),
+        ...(askedAt !== undefined ? { askedAt } : {}),
+        evidence,
+      };
     });
-    out.conversations.push({
-      sampleId: sample.sample_id,
-      speakers: [sample.conversation.speaker_a, sample.conversation.speaker_b],
-      turns,
-      questions,
-    });
+    out.conversations.push({ sampleId: sample.sample_id, speakers, turns, questions });
   }
   return out;
+}
+
+/** LoCoMo's numbers become the paper's names; other names are kept as written. */
+export function categoryNameOf(category: LocomoCategory | string): CategoryName {
+  return typeof category === 'number' ? CATEGORY_NAMES[category] : category;
+}
+
+function speakersOf(sampleId: string, conversation: { speaker_a: string; speaker_b: string; speakers?: string[] | undefined }): string[] {
+  const { speaker_a: a, speaker_b: b, speakers } = conversation;
+  if (speakers === undefined) return [a, b];
+  if (speakers[0] !== a || speakers[1] !== b) {
+    throw new Error(`${sampleId}: conversation.speakers must start with speaker_a and speaker_b ("${a}", "${b}")`);
+  }
+  if (new Set(speakers).size !== speakers.length) throw new Error(`${sampleId}: conversation.speakers names someone twice`);
+  return speakers;
 }
 
 function readTurns(sampleId: string, conversation: Record<string, unknown>): LocomoTurn[] {
@@ -198,10 +251,14 @@ export interface RecallSummary {
   questions: number;
   /** Mean recall (%) per k over all questions. */
   overall: Record<number, number>;
-  byCategory: Partial<Record<CategoryName, { questions: number; recall: Record<number, number> }>>;
+  /** Keyed by category name; only categories with questions appear. */
+  byCategory: Record<string, { questions: number; recall: Record<number, number> }>;
 }
 
-/** Means (in %, one decimal) overall and per category; overall counts every question once. */
+/**
+ * Means (in %, one decimal) overall and per category; overall counts every question once.
+ * Categories come in LoCoMo's order, then other names in the order first seen.
+ */
 export function summarise(scored: readonly ScoredQuestion[], ks: readonly number[]): RecallSummary {
   const mean = (items: readonly ScoredQuestion[]): Record<number, number> => {
     const out: Record<number, number> = {};
@@ -212,7 +269,9 @@ export function summarise(scored: readonly ScoredQuestion[], ks: readonly number
     return out;
   };
   const byCategory: RecallSummary['byCategory'] = {};
-  for (const name of Object.values(CATEGORY_NAMES)) {
+  const names: CategoryName[] = [...Object.values(CATEGORY_NAMES)];
+  for (const q of scored) if (!names.includes(q.categoryName)) names.push(q.categoryName);
+  for (const name of names) {
     const items = scored.filter((q) => q.categoryName === name);
     if (items.length > 0) byCategory[name] = { questions: items.length, recall: mean(items) };
   }

@@ -147,3 +147,83 @@ describe('recall@k as the paper scores it', () => {
     expect(Object.keys(summary.byCategory).sort()).toEqual(['adversarial', 'multi-hop', 'open-domain', 'single-hop', 'temporal']);
   });
 });
+
+/** A group conversation in the extended format: a speakers list and named categories. */
+const group = {
+  sample_id: 'guild-x',
+  conversation: {
+    speaker_a: 'Ana',
+    speaker_b: 'Ben',
+    speakers: ['Ana', 'Ben', 'Cleo', 'Dev'],
+    session_1_date_time: '8:00 pm on 2 March, 2024',
+    session_1: [
+      { speaker: 'Cleo', dia_id: 'D1:1', text: 'meetup moved to friday' },
+      { speaker: 'Dev', dia_id: 'D1:2', text: 'ok' },
+      { speaker: 'Ana', dia_id: 'D1:3', text: 'i can host the repo' },
+    ],
+  },
+  qa: [
+    { question: 'Who hosts the repo?', answer: 'Ana', evidence: ['D1:3'], category: 4 },
+    { question: 'What is my cat called?', answer: 'never said', evidence: [], category: 'abstention', question_date: '9:15 am on 4 March, 2024' },
+    { question: 'What changed?', answer: 'the meetup day', evidence: ['D1:1'], category: 'knowledge-update' },
+    { question: 'When?', answer: 3, evidence: ['D1:1'], category: 2 },
+  ],
+};
+
+describe('parseLocomo on group conversations and other datasets’ categories', () => {
+  const data = parseLocomo([group]);
+  const conv = data.conversations[0];
+
+  it('keeps every speaker of a group conversation', () => {
+    expect(conv?.speakers).toEqual(['Ana', 'Ben', 'Cleo', 'Dev']);
+    expect(conv?.turns.map((t) => t.speaker)).toEqual(['Cleo', 'Dev', 'Ana']);
+  });
+
+  it('keeps named categories as written and maps LoCoMo numbers to names', () => {
+    expect(conv?.questions.map((q) => q.categoryName)).toEqual(['single-hop', 'abstention', 'knowledge-update', 'temporal']);
+    expect(conv?.questions.map((q) => q.category)).toEqual([4, 'abstention', 'knowledge-update', 2]);
+  });
+
+  it('reads answers as text and the optional question date', () => {
+    expect(conv?.questions.map((q) => q.answer)).toEqual(['Ana', 'never said', 'the meetup day', '3']);
+    expect(conv?.questions[1]?.askedAt?.toISOString()).toBe('2024-03-04T09:15:00.000Z');
+    expect(conv?.questions[0]).not.toHaveProperty('askedAt');
+  });
+
+  it('summarises named categories after LoCoMo’s, in the order first seen', () => {
+    const scored = (conv?.questions ?? []).map((q) => scoreQuestion(q, ['D1:1'], [1]));
+    const summary = summarise(scored, [1]);
+    expect(Object.keys(summary.byCategory)).toEqual(['temporal', 'single-hop', 'abstention', 'knowledge-update']);
+    expect(summary.byCategory['knowledge-update']).toEqual({ questions: 1, recall: { 1: 100 } });
+    expect(summary.byCategory['single-hop']).toEqual({ questions: 1, recall: { 1: 0 } });
+  });
+
+  it('refuses a turn by someone not in the speakers list, naming the turn', () => {
+    const stranger = structuredClone(group);
+    stranger.conversation.session_1[1] = { speaker: 'Eve', dia_id: 'D1:2', text: 'hi' };
+    expect(() => parseLocomo([stranger])).toThrow(/guild-x D1:2: speaker "Eve"/);
+  });
+
+  it('refuses a speakers list that disagrees with speaker_a and speaker_b or repeats a name', () => {
+    const reordered = structuredClone(group);
+    reordered.conversation.speakers = ['Cleo', 'Ana', 'Ben', 'Dev'];
+    expect(() => parseLocomo([reordered])).toThrow(/must start with speaker_a and speaker_b/);
+    const repeated = structuredClone(group);
+    repeated.conversation.speakers = ['Ana', 'Ben', 'Cleo', 'Cleo'];
+    expect(() => parseLocomo([repeated])).toThrow(/names someone twice/);
+  });
+
+  it('refuses a category that is neither 1–5 nor a plain name', () => {
+    const bad = (category: unknown): unknown => [{ ...group, qa: [{ question: 'q', evidence: [], category }] }];
+    expect(() => parseLocomo(bad(0))).toThrow(/not a LoCoMo file/);
+    expect(() => parseLocomo(bad(''))).toThrow(/not a LoCoMo file/);
+    expect(() => parseLocomo(bad(' padded'))).toThrow(/not a LoCoMo file/);
+    expect(() => parseLocomo(bad('x'.repeat(65)))).toThrow(/not a LoCoMo file/);
+  });
+
+  it('drops evidence naming no turn of this conversation', () => {
+    const data2 = parseLocomo([{ ...group, qa: [{ question: 'q', evidence: ['D1:3', 'D2:1'], category: 'x' }] }]);
+    expect(data2.conversations[0]?.questions[0]?.evidence).toEqual(['D1:3']);
+    expect(data2.dropped).toEqual([{ sampleId: 'guild-x', raw: 'D2:1', ids: [] }]);
+  });
+});
