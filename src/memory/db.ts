@@ -49,6 +49,15 @@ export async function retryCommitConflicts<T>(write: () => Promise<T>, attempts 
   }
 }
 
+/** Resolves once a promise chain that may grow while it is awaited (a job queue) has run out. */
+export async function drainChain(tail: () => Promise<unknown>): Promise<void> {
+  let current: Promise<unknown>;
+  do {
+    current = tail();
+    await current;
+  } while (current !== tail());
+}
+
 /** The last queued write of each table in this process. */
 const writeTails = new WeakMap<Table, Promise<unknown>>();
 

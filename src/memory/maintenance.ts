@@ -1,7 +1,7 @@
 import type { Logger } from '../log.js';
 import { SCALAR_INDEXES, textIndex, vectorIndex, vectorIndexStale } from './index-plan.js';
 import { writeLock, type WriteLock } from './write-lock.js';
-import { withCommitRetry, type MemoryDb, type Table } from './db.js';
+import { drainChain, withCommitRetry, type MemoryDb, type Table } from './db.js';
 import { planEviction } from './eviction.js';
 import { sqlList } from './schema.js';
 
@@ -169,11 +169,7 @@ export class Maintenance {
 
   /** Resolves when every queued job has finished. */
   async idle(): Promise<void> {
-    let current: Promise<void>;
-    do {
-      current = this.queue;
-      await current;
-    } while (current !== this.queue);
+    await drainChain(() => this.queue);
   }
 
   /** Everything now: flush, sweep, indexes (vector index in one piece), compaction (CLI, benches). */

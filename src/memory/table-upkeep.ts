@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { withCommitRetry, type Table } from './db.js';
+import { drainChain, withCommitRetry, type Table } from './db.js';
 
 export interface TableUpkeepOptions {
   /** Compact a table (and drop its old versions) after this many commits to it. */
@@ -63,11 +63,7 @@ export class TableUpkeep {
 
   /** Resolves once every compaction queued so far has finished. */
   async idle(): Promise<void> {
-    let current: Promise<void>;
-    do {
-      current = this.queue;
-      await current;
-    } while (current !== this.queue);
+    await drainChain(() => this.queue);
   }
 
   /** Stops queuing compactions and waits for the running one (before the database closes). */
