@@ -2,6 +2,7 @@ import type { Logger } from '../log.js';
 import { SCALAR_INDEXES, textIndex, vectorIndex, vectorIndexStale } from './index-plan.js';
 import { writeLock, type WriteLock } from './write-lock.js';
 import { drainChain, withCommitRetry, type MemoryDb, type Table } from './db.js';
+import { removeEmptyIndexDirs } from './empty-index-dirs.js';
 import { planEviction } from './eviction.js';
 import { sqlList } from './schema.js';
 
@@ -270,6 +271,7 @@ export class Maintenance {
       }
     }
     await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
+    await removeEmptyIndexDirs(this.db.uri, table.name);
   }
 
   /** Access counts are buffered and written in a few grouped updates instead of one per recall. */

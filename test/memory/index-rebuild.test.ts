@@ -1,3 +1,5 @@
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { createEmbedder } from '../../src/memory/embedders/index.js';
 import { describe, expect, it } from 'vitest';
@@ -26,6 +28,24 @@ describe('memory indexes', () => {
     const plan = await lookupByHash(memory.db.memories, ['0'.repeat(64)]).explainPlan();
     expect(plan).toContain('ScalarIndexQuery');
     expect(plan).toMatch(/content_hash/);
+  });
+
+  it('leave no empty index directories behind, however often they are updated', async () => {
+    // A clock two minutes ahead: each refresh's cleanup then drops every superseded version (it keeps a minute's).
+    const memory = await mem.open({ maintenance: { vectorIndexMinRows: 50 }, now: () => Date.now() + 120_000 });
+    await memory.semantic.saveMany(facts(60));
+    const indexDirs = async () => {
+      const root = path.join(await mem.dir(), `${memory.db.memories.name}.lance`, '_indices');
+      return Promise.all((await readdir(root)).map(async (name) => (await readdir(path.join(root, name))).length));
+    };
+    // Each refresh supersedes every index (text, vector and four scalar ones) by a new directory.
+    for (let i = 0; i < 6; i++) {
+      await memory.semantic.save({ text: `${sentence(500 + i)} late`, kind: 'fact', scope, visibility: 'channel' });
+      await memory.maintenance.refreshIndexes();
+    }
+    const filesPerDir = await indexDirs();
+    expect(filesPerDir.length).toBeGreaterThanOrEqual(6);
+    expect(filesPerDir.filter((files) => files === 0)).toEqual([]);
   });
 
   it('give the same recall results before and after they are rebuilt', async () => {
