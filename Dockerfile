@@ -26,8 +26,12 @@ FROM node:22-slim
 RUN apt-get update \
     && apt-get install -y --no-install-recommends bubblewrap python3 python3-matplotlib tini \
     && rm -rf /var/lib/apt/lists/*
+# MALLOC_ARENA_MAX: glibc gives each of LanceDB's worker threads its own malloc arena (up to 8 per
+# core), and a bot taking a steady stream of turns kept growing in them; two arenas held it flat
+# (bench:soak).
 ENV NODE_ENV=production \
-    CAIRN_DATA_DIR=/app/memory-data
+    CAIRN_DATA_DIR=/app/memory-data \
+    MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY --from=deps --chown=root:root /app/node_modules ./node_modules
 COPY --chown=root:root package.json ./

@@ -6,6 +6,7 @@
  * saving one conversation turn (speaker and context, one save at a time) into the full table.
  *
  *   npm run bench:memory -- [--json] [--sizes 1000,10000,100000] [--queries 200] [--saves 200]
+ *                           [--index-cache-mb N] [--metadata-cache-mb N] [--vector-index-min-rows N]
  *
  * Above 100,000 memories the brute-force scan is timed on 20 queries only (it takes ~0.4 s each).
  *
@@ -17,13 +18,27 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { silentLogger } from '../src/log.js';
+import { DEFAULT_CACHE_MB } from '../src/memory/cache-sizes.js';
 import { createEmbedder } from '../src/memory/embedders/index.js';
+import { DEFAULT_MAINTENANCE } from '../src/memory/maintenance.js';
 import { Memory } from '../src/memory/memory.js';
 import type { MemoryInput } from '../src/memory/types.js';
 
 const { values } = parseArgs({
-  options: { json: { type: 'boolean', default: false }, sizes: { type: 'string', default: '1000,10000,100000' }, queries: { type: 'string', default: '200' }, saves: { type: 'string', default: '200' } },
+  options: {
+    json: { type: 'boolean', default: false },
+    sizes: { type: 'string', default: '1000,10000,100000' },
+    queries: { type: 'string', default: '200' },
+    saves: { type: 'string', default: '200' },
+    // LanceDB's cache bounds in MiB (CAIRN_MEMORY_INDEX_CACHE_MB / _METADATA_CACHE_MB); the app's defaults otherwise.
+    'index-cache-mb': { type: 'string', default: String(DEFAULT_CACHE_MB.index) },
+    'metadata-cache-mb': { type: 'string', default: String(DEFAULT_CACHE_MB.metadata) },
+    // Below this many rows vector search scans every row instead of using the HNSW index.
+    'vector-index-min-rows': { type: 'string', default: String(DEFAULT_MAINTENANCE.vectorIndexMinRows) },
+  },
 });
+const vectorIndexMinRows = Number(values['vector-index-min-rows']);
+const cacheMb = { index: Number(values['index-cache-mb']), metadata: Number(values['metadata-cache-mb']) };
 const sizes = values.sizes.split(',').map(Number);
 const queryCount = Number(values.queries);
 const saveCount = Number(values.saves);
@@ -75,10 +90,12 @@ const saveP50Ms: Record<string, number> = {};
 const saveP95Ms: Record<string, number> = {};
 const batchInsertPerSec: Record<string, number> = {};
 let insertPerSec = 0;
+/** What LanceDB's caches held at the end (as LanceDB counts it): whether the bounds were reached. */
+const cacheUsedMb: Record<string, number> = {};
 
 for (const size of sizes) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cairn-bench-memory-'));
-  const memory = await Memory.open({ uri: dir, embedder, log, maintenance: { maxMemories: 10 * size } });
+  const memory = await Memory.open({ uri: dir, embedder, log, maintenance: { maxMemories: 10 * size, vectorIndexMinRows }, cacheMb });
   try {
     const r = prng(size);
     const texts = Array.from({ length: size }, (_, i) => memoryText(r, i));
@@ -137,13 +154,14 @@ for (const size of sizes) {
     }
     batchInsertPerSec[size] = Math.round((batches * 1_000) / ((performance.now() - batchStarted) / 1000));
 
+    cacheUsedMb[size] = Math.round(Number(memory.db.session.sizeBytes()) / 1_048_576);
     recallP50Ms[size] = round(median(hybrid));
     recallP95Ms[size] = round([...hybrid].sort((a, b) => a - b)[Math.floor(hybrid.length * 0.95)] ?? 0);
     bruteForceP50Ms[size] = round(median(brute));
     if (!values.json) {
       console.log(
         `${size} memories: hybrid recall p50 ${recallP50Ms[size]} ms (p95 ${recallP95Ms[size]}), brute-force scan p50 ${bruteForceP50Ms[size]} ms; ` +
-          `loaded in ${insertSeconds.toFixed(1)} s, indexed in ${indexSeconds.toFixed(1)} s; save p50 ${saveP50Ms[size]} ms (p95 ${saveP95Ms[size]}); batches ${batchInsertPerSec[size]}/s`,
+          `loaded in ${insertSeconds.toFixed(1)} s, indexed in ${indexSeconds.toFixed(1)} s; save p50 ${saveP50Ms[size]} ms (p95 ${saveP95Ms[size]}); batches ${batchInsertPerSec[size]}/s; caches ${cacheUsedMb[size]} MB`,
       );
     }
   } finally {
@@ -152,4 +170,4 @@ for (const size of sizes) {
   }
 }
 
-console.log(JSON.stringify({ recallP50Ms, bruteForceP50Ms, insertPerSec, recallP95Ms, saveP50Ms, saveP95Ms, batchInsertPerSec, embedder: embedder.id, dimensions: embedder.dimensions, queries: queryCount }));
+console.log(JSON.stringify({ recallP50Ms, bruteForceP50Ms, insertPerSec, recallP95Ms, saveP50Ms, saveP95Ms, batchInsertPerSec, embedder: embedder.id, dimensions: embedder.dimensions, queries: queryCount, cacheMb, cacheUsedMb, vectorIndexMinRows }));

@@ -44,7 +44,8 @@ process.on('message', (raw: unknown) => {
     collect?.();
     const after = process.memoryUsage();
     void fragmentsByTable().then((fragments) => {
-      process.send?.({ type: 'sample', rssMb: mb(rss), heapMb: mb(after.heapUsed), externalMb: mb(after.external + after.arrayBuffers), fragments });
+      const { session } = app.memory.db;
+      process.send?.({ type: 'sample', rssMb: mb(rss), heapMb: mb(after.heapUsed), externalMb: mb(after.external + after.arrayBuffers), cacheMb: mb(Number(session.sizeBytes())), cacheItems: session.approxNumItems(), fragments });
     });
   } else if (type === 'stop') {
     void bot.stop().then(() => process.exit(0));

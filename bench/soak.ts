@@ -5,7 +5,7 @@
  * About half the turns reply to Cairn's last answer to that person (continuing a reply chain);
  * the rest are new mentions. `--concurrency` people have a turn in flight at any time.
  *
- *   node --import tsx bench/soak.ts -- [--json] [--turns 2000] [--concurrency 2] [--upkeep on|off]
+ *   npm run bench:soak -- [--json] [--turns 2000] [--concurrency 2] [--upkeep on|off] [--malloc-arenas 2|default]
  *
  * answerMsAt[k]: median time from sending turn k's message to Cairn's answer reaching the fake
  * Discord, over the 50 turns around k (the last 50 for the last point). rssMbAt[k]: the bot's RSS
@@ -28,6 +28,7 @@ const { values } = parseArgs({
     people: { type: 'string', default: '80' },
     // off: no write-triggered compaction of the small tables (the behaviour before it, for A/B runs).
     upkeep: { type: 'string', default: 'on' },
+    'malloc-arenas': { type: 'string', default: '2' },
   },
   allowPositionals: true,
 });
@@ -118,9 +119,12 @@ const bot: ChildProcess = fork(path.join(import.meta.dirname, 'soak-bot.ts'), []
     CAIRN_DAILY_BUDGET_USD: '1000',
     LOG_LEVEL: 'silent',
     SOAK_TABLE_UPKEEP: values.upkeep,
+    // As the Docker image runs the bot (see Dockerfile); `--malloc-arenas default` leaves glibc's
+    // default (8 per core), under which the same run's RSS kept creeping up.
+    ...(values['malloc-arenas'] === 'default' ? {} : { MALLOC_ARENA_MAX: values['malloc-arenas'] }),
   },
 });
-const replies: { type: string; rssMb?: number; heapMb?: number; externalMb?: number; fragments?: Record<string, number> }[] = [];
+const replies: { type: string; rssMb?: number; heapMb?: number; externalMb?: number; cacheMb?: number; cacheItems?: number; fragments?: Record<string, number> }[] = [];
 const waiters: (() => void)[] = [];
 bot.on('message', (m: (typeof replies)[number]) => {
   replies.push(m);
@@ -162,7 +166,7 @@ function sample(at: number): void {
     memoryAt.set(at, { rssMb: m?.rssMb ?? 0, heapMb: m?.heapMb ?? 0, externalMb: m?.externalMb ?? 0, fragments: m?.fragments ?? {} });
     // Progress on stderr, so a long soak can be watched (stdout keeps its one JSON line).
     const recent = answerMs.slice(Math.max(0, at - 50), at).filter(Number.isFinite).sort((x, y) => x - y);
-    console.error(`turn ${at}: RSS ${m?.rssMb ?? '?'} MB, heap ${m?.heapMb ?? '?'} MB, fragments ${JSON.stringify(m?.fragments ?? {})}, answer ${Math.round(recent[Math.floor(recent.length / 2)] ?? 0)} ms (median of the last 50)`);
+    console.error(`turn ${at}: RSS ${m?.rssMb ?? '?'} MB, heap ${m?.heapMb ?? '?'} MB, LanceDB caches ${m?.cacheMb ?? '?'} MB in ${m?.cacheItems ?? '?'} items, fragments ${JSON.stringify(m?.fragments ?? {})}, answer ${Math.round(recent[Math.floor(recent.length / 2)] ?? 0)} ms (median of the last 50)`);
   });
 }
 
@@ -252,6 +256,7 @@ const report = {
   channels: channels.length,
   concurrency,
   tableUpkeep: values.upkeep,
+  mallocArenas: values['malloc-arenas'],
   failed,
   rssMbAt: pick((k) => memoryAt.get(k)?.rssMb ?? null),
   answerMsAt: pick((k) => median(windowAround(k))),

@@ -98,6 +98,7 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
     embedder,
     log,
     maintenance: { maxMemories: config.memoryMaxRows, maxMemoriesPerServer: config.memoryMaxRowsPerServer, maxMemoriesPerUser: config.memoryMaxRowsPerUser },
+    cacheMb: config.memoryCacheMb,
     ...(options.anyEmbedder === undefined ? {} : { anyEmbedder: options.anyEmbedder }),
     // Conversation turns are a person's data too: `memory export` and `forget --user` include them.
     // Run records too (goal, files, the message asked about): forgetting a person forgets them.

@@ -60,6 +60,8 @@ export interface Config {
   /** Rows one server may keep, and one user (with their schedules) in one server or their DMs. */
   memoryMaxRowsPerServer: number;
   memoryMaxRowsPerUser: number;
+  /** Bounds on LanceDB's index and metadata caches, in MiB (CAIRN_MEMORY_*_CACHE_MB). */
+  memoryCacheMb: { index: number; metadata: number };
   /** Days a run's own workspace is kept after the run ends (0: deleted when it ends). */
   workspaceRetentionDays: number;
   /** LanceDB URI: an absolute local path, or a remote URI (s3://…) passed through unchanged. */

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { indexCacheMbFor, METADATA_CACHE_MB } from './memory/cache-sizes.js';
 import { RECALL_REWRITE_ENV } from './memory/query/rewrite-setting.js';
 import { z } from 'zod';
 import { mcpSecretValues } from './tools/mcp/config.js';
@@ -95,6 +96,14 @@ const envSchema = z.object({
   CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
   CAIRN_MEMORY_MAX_ROWS_PER_SERVER: wholeNumber(100, 100_000_000, 50_000),
   CAIRN_MEMORY_MAX_ROWS_PER_USER: wholeNumber(100, 100_000_000, 5_000),
+  // Optional: sized from CAIRN_MEMORY_MAX_ROWS without it (src/memory/cache-sizes.ts).
+  CAIRN_MEMORY_INDEX_CACHE_MB: z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: 'must be a whole number of MiB' })
+    .min(16, { error: 'must be at least 16' })
+    .max(1_048_576, { error: 'must be at most 1048576' })
+    .optional(),
+  CAIRN_MEMORY_METADATA_CACHE_MB: wholeNumber(8, 16_384, METADATA_CACHE_MB),
   CAIRN_WORKSPACE_RETENTION_DAYS: wholeNumber(0, 3_650, 7),
   CAIRN_ALLOWED_USERS: idList.default([]),
   CAIRN_ALLOWED_ROLES: idList.default([]),
@@ -260,6 +269,7 @@ export function loadConfig(
     memoryMaxRows: e.CAIRN_MEMORY_MAX_ROWS,
     memoryMaxRowsPerServer: e.CAIRN_MEMORY_MAX_ROWS_PER_SERVER,
     memoryMaxRowsPerUser: e.CAIRN_MEMORY_MAX_ROWS_PER_USER,
+    memoryCacheMb: { index: e.CAIRN_MEMORY_INDEX_CACHE_MB ?? indexCacheMbFor(e.CAIRN_MEMORY_MAX_ROWS), metadata: e.CAIRN_MEMORY_METADATA_CACHE_MB },
     workspaceRetentionDays: e.CAIRN_WORKSPACE_RETENTION_DAYS,
     dataDir: resolveDataDir(e.CAIRN_DATA_DIR, cwd),
     minScheduleIntervalS: e.CAIRN_MIN_SCHEDULE_INTERVAL_S,

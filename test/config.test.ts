@@ -23,6 +23,17 @@ describe('configuration', () => {
     expect(config.schedules).toEqual({ maxConcurrentRuns: 2, catchUp: 'one', maxFailures: 5, backoffBaseMs: 60_000, maxSchedules: 25 });
   });
 
+  it('bounds LanceDB\'s caches, sizing the index cache to the memory cap unless it is set', () => {
+    expect(loadConfig({}).memoryCacheMb).toEqual({ index: 782, metadata: 16 });
+    expect(loadConfig({ CAIRN_MEMORY_MAX_ROWS: '1000000' }).memoryCacheMb.index).toBe(3_907);
+    expect(loadConfig({ CAIRN_MEMORY_MAX_ROWS: '1000' }).memoryCacheMb.index).toBe(256);
+    expect(loadConfig({ CAIRN_MEMORY_INDEX_CACHE_MB: '2048', CAIRN_MEMORY_METADATA_CACHE_MB: '64' }).memoryCacheMb).toEqual({ index: 2_048, metadata: 64 });
+    expect(problemsOf(() => loadConfig({ CAIRN_MEMORY_INDEX_CACHE_MB: '8', CAIRN_MEMORY_METADATA_CACHE_MB: 'lots' }))).toEqual([
+      expect.stringMatching(/CAIRN_MEMORY_INDEX_CACHE_MB.*at least 16/),
+      expect.stringMatching(/CAIRN_MEMORY_METADATA_CACHE_MB.*must be a number/),
+    ]);
+  });
+
   it('treats MCP header and env values given inline as secrets to scrub from logs', () => {
     const servers = JSON.stringify([{ name: 'gh', transport: 'http', url: 'https://mcp.example.org', headers: { Authorization: 'Bearer ghp_0123456789' } }, { name: 'fs', command: 'x', env: { TOKEN: 'tok-abcdefgh', N: '1' } }]);
     const secrets = secretsOf(loadConfig({ CAIRN_MCP_SERVERS: servers }));

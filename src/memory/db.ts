@@ -2,6 +2,7 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
+import { DEFAULT_CACHE_MB, type CacheSizes } from './cache-sizes.js';
 import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, schedulesSchema, spendSchema, sqlString, workingSchema } from './schema.js';
 
 export type Table = lancedb.Table;
@@ -96,7 +97,11 @@ export interface OpenOptions {
   /** For maintenance that needs no vectors (export, forget, stats, reembed): skip the check. */
   anyEmbedder?: boolean;
   log: Logger;
+  /** Bounds on LanceDB's caches (default DEFAULT_CACHE_MB). */
+  cacheMb?: CacheSizes;
 }
+
+const MIB = 1_048_576n;
 
 /**
  * The LanceDB database under CAIRN_DATA_DIR: a local path or any URI LanceDB accepts (s3://…).
@@ -121,12 +126,16 @@ export class MemoryDb {
     readonly embedderMatches: boolean,
     /** Where the database lives (a local path or an object-store URI), as given to open(). */
     readonly uri: string,
+    /** The connection's caches (index and file metadata), shared by every handle it opens. */
+    readonly session: lancedb.Session,
   ) {}
 
   static async open(uri: string, options: OpenOptions): Promise<MemoryDb> {
     // Reads see other processes' (and other handles') commits within a second; without this a
     // handle keeps reading its old version, whose files another process's cleanup may delete.
-    const connection = await lancedb.connect(uri, { readConsistencyInterval: 1 });
+    const cache = options.cacheMb ?? DEFAULT_CACHE_MB;
+    const session = new lancedb.Session(BigInt(cache.index) * MIB, BigInt(cache.metadata) * MIB);
+    const connection = await lancedb.connect(uri, { readConsistencyInterval: 1, session });
     const names = await connection.tableNames();
     const meta = await openOrCreate(connection, names, 'meta', metaSchema);
     let record = await readMeta(meta, 'embedder', EmbedderRecord);
@@ -146,7 +155,7 @@ export class MemoryDb {
     const schedules = await openOrCreate(connection, names, 'schedules', schedulesSchema);
     const spend = await openOrCreate(connection, names, 'spend', spendSchema);
     options.log.debug({ uri, embedder: record }, 'memory database open');
-    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches, uri);
+    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches, uri, session);
   }
 
   /**

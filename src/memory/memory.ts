@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Turn } from '../conversations/types.js';
 import type { Logger } from '../log.js';
 import { MemoryDb, withCommitRetry } from './db.js';
+import type { CacheSizes } from './cache-sizes.js';
 import type { Embedder } from './embedders/types.js';
 import { EpisodeStore, type Episode } from './episodes.js';
 import { DEFAULT_MAINTENANCE, Maintenance, type MaintenanceOptions } from './maintenance.js';
@@ -17,6 +18,8 @@ export interface MemoryOptions {
   embedder: Embedder;
   log: Logger;
   maintenance?: Partial<MaintenanceOptions>;
+  /** Bounds on LanceDB's index and metadata caches, in MiB. */
+  cacheMb?: CacheSizes;
   /** Open even if the stored vectors came from another embedder (export, forget, stats, reembed). */
   anyEmbedder?: boolean;
   now?: () => number;
@@ -94,6 +97,7 @@ export class Memory {
       embedder: { id: options.embedder.id, dimensions: options.embedder.dimensions },
       anyEmbedder: options.anyEmbedder ?? false,
       log,
+      cacheMb: options.cacheMb,
     });
     const maintenance = new Maintenance(db, log, { ...DEFAULT_MAINTENANCE, ...options.maintenance }, now);
     await maintenance.start();
