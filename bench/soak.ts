@@ -6,6 +6,7 @@
  * the rest are new mentions. `--concurrency` people have a turn in flight at any time.
  *
  *   npm run bench:soak -- [--json] [--turns 2000] [--concurrency 2] [--upkeep on|off] [--malloc-arenas 2|default]
+ *                         [--cpu-prof <dir>]
  *
  * answerMsAt[k]: median time from sending turn k's message to Cairn's answer reaching the fake
  * Discord, over the 50 turns around k (the last 50 for the last point). rssMbAt[k]: the bot's RSS
@@ -29,6 +30,8 @@ const { values } = parseArgs({
     // off: no write-triggered compaction of the small tables (the behaviour before it, for A/B runs).
     upkeep: { type: 'string', default: 'on' },
     'malloc-arenas': { type: 'string', default: '2' },
+    // A directory: the bot writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+    'cpu-prof': { type: 'string' },
   },
   allowPositionals: true,
 });
@@ -103,7 +106,7 @@ const watcher = setInterval(() => {
 
 const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cairn-bench-soak-'));
 const bot: ChildProcess = fork(path.join(import.meta.dirname, 'soak-bot.ts'), [], {
-  execArgv: ['--expose-gc', '--import', 'tsx'],
+  execArgv: ['--expose-gc', '--import', 'tsx', ...(values['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${values['cpu-prof']}`])],
   env: {
     ...process.env,
     DISCORD_TOKEN: discord.token,
