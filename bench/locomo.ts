@@ -69,7 +69,10 @@ if (values.rewrite) {
 }
 const embedder = await createEmbedder(values.embeddings, { timeoutMs: 60_000, maxRetries: 3, baseURL: process.env.OPENAI_BASE_URL, apiKey: process.env.OPENAI_API_KEY }, log);
 const dir = await mkdtemp(path.join(os.tmpdir(), 'cairn-locomo-'));
-const memory = await Memory.open({ uri: dir, embedder, log, maintenance: { maxMemories: 1_000_000 } });
+// Recall's "now" is when the question is asked where the file says so (LongMemEval's question_date):
+// relative times ("last week") and recency count back from then, not from today. Wall clock otherwise.
+let askedAt: number | undefined;
+const memory = await Memory.open({ uri: dir, embedder, log, maintenance: { maxMemories: 1_000_000 }, now: () => askedAt ?? Date.now() });
 const scored = new Map<string, ScoredQuestion[]>(variants.map((v) => [v.name, []]));
 const recallMs = new Map<string, number[]>(variants.map((v) => [v.name, []]));
 const started = performance.now();
@@ -95,6 +98,7 @@ try {
     const diaIdOf = new Map(saved.map((s, i) => [s.id, conversation.turns[i]?.id ?? '']));
     await memory.maintenance.runAll();
     for (const question of conversation.questions) {
+      askedAt = question.askedAt?.getTime();
       for (const variant of variants) {
         const t0 = performance.now();
         const hits = await memory.semantic.recall({
@@ -109,6 +113,7 @@ try {
         scored.get(variant.name)?.push(scoreQuestion(question, hits.map((h) => diaIdOf.get(h.memory.id) ?? ''), KS));
       }
     }
+    askedAt = undefined;
     if (!values.json) console.log(`${conversation.sampleId}: ${conversation.turns.length} turns, ${conversation.questions.length} questions`);
   }
 } finally {

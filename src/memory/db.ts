@@ -133,6 +133,9 @@ export class MemoryDb {
   static async open(uri: string, options: OpenOptions): Promise<MemoryDb> {
     // Reads see other processes' (and other handles') commits within a second; without this a
     // handle keeps reading its old version, whose files another process's cleanup may delete.
+    // Maintenance reads the vector index's statistics after each optimize; LanceDB includes the
+    // index's centroids in them unless told not to (and warns each time it does).
+    process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
     const cache = options.cacheMb ?? DEFAULT_CACHE_MB;
     const session = new lancedb.Session(BigInt(cache.index) * MIB, BigInt(cache.metadata) * MIB);
     const connection = await lancedb.connect(uri, { readConsistencyInterval: 1, session });
