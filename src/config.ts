@@ -27,6 +27,15 @@ const wholeNumber = (min: number, max: number, fallback: number) =>
     .max(max, { error: `must be at most ${max}` })
     .default(fallback);
 
+/** A whole number of `unit` with no default: left out, the app works it out. */
+const optionalWholeNumber = (min: number, max: number, unit: string) =>
+  z.coerce
+    .number({ error: 'must be a number' })
+    .int({ error: `must be a whole number of ${unit}` })
+    .min(min, { error: `must be at least ${min}` })
+    .max(max, { error: `must be at most ${max}` })
+    .optional();
+
 const positiveNumber = (max: number, fallback: number) =>
   z.coerce
     .number({ error: 'must be a number' })
@@ -85,24 +94,14 @@ const envSchema = z.object({
   CAIRN_TOOL_CALLING: z.enum(TOOL_CALLING_SETTINGS, { error: 'must be auto, native or prompt' }).default('auto'),
   CAIRN_VISION: z.enum(VISION_SETTINGS, { error: 'must be auto, on or off' }).default('auto'),
   // Optional: without it the window is asked of the server (src/llm/context-window.ts).
-  CAIRN_CONTEXT_TOKENS: z.coerce
-    .number({ error: 'must be a number' })
-    .int({ error: 'must be a whole number of tokens' })
-    .min(512, { error: 'must be at least 512' })
-    .max(10_000_000, { error: 'must be at most 10000000' })
-    .optional(),
+  CAIRN_CONTEXT_TOKENS: optionalWholeNumber(512, 10_000_000, 'tokens'),
   CAIRN_MAX_OUTPUT_TOKENS: wholeNumber(64, 1_000_000, 4_096),
   CAIRN_PRICES: z.string().min(1).optional(),
   CAIRN_MEMORY_MAX_ROWS: wholeNumber(100, 100_000_000, 200_000),
   CAIRN_MEMORY_MAX_ROWS_PER_SERVER: wholeNumber(100, 100_000_000, 50_000),
   CAIRN_MEMORY_MAX_ROWS_PER_USER: wholeNumber(100, 100_000_000, 5_000),
   // Optional: sized from CAIRN_MEMORY_MAX_ROWS without it (src/memory/cache-sizes.ts).
-  CAIRN_MEMORY_INDEX_CACHE_MB: z.coerce
-    .number({ error: 'must be a number' })
-    .int({ error: 'must be a whole number of MiB' })
-    .min(16, { error: 'must be at least 16' })
-    .max(1_048_576, { error: 'must be at most 1048576' })
-    .optional(),
+  CAIRN_MEMORY_INDEX_CACHE_MB: optionalWholeNumber(16, 1_048_576, 'MiB'),
   CAIRN_MEMORY_METADATA_CACHE_MB: wholeNumber(8, 16_384, METADATA_CACHE_MB),
   CAIRN_WORKSPACE_RETENTION_DAYS: wholeNumber(0, 3_650, 7),
   CAIRN_ALLOWED_USERS: idList.default([]),
