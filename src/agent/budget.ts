@@ -1,4 +1,4 @@
-import type { TokenUsage } from '../llm/types.js';
+import type { ModelSpend, TokenUsage } from '../llm/types.js';
 import type { LimitKind } from './events.js';
 
 export interface RunLimits {
@@ -50,6 +50,16 @@ export class Budget {
   charge(usage: TokenUsage): void {
     this.usage.promptTokens += usage.promptTokens;
     this.usage.completionTokens += usage.completionTokens;
+  }
+
+  /** This budget for a model call a tool makes itself: held to tokens and cost like any side call, and charged. */
+  asModelSpend(): ModelSpend {
+    return {
+      allows: (estimated) => this.beforeCall(estimated, false) === null,
+      charge: (usage) => {
+        this.charge(usage);
+      },
+    };
   }
 
   record(usage: TokenUsage): void {

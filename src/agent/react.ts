@@ -175,7 +175,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         arguments: call.arguments,
       });
       const denied = await approvalGate(inputs, call, step);
-      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope, visibility: inputs.visibility, mayReach: (host) => inputs.exposure.mayReach(host), ...(inputs.attach === undefined ? {} : { attach: inputs.attach }) }));
+      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope, visibility: inputs.visibility, mayReach: (host) => inputs.exposure.mayReach(host), modelSpend: budget.asModelSpend(), ...(inputs.attach === undefined ? {} : { attach: inputs.attach }) }));
       inputs.exposure.observe(tools.get(call.name), outcome);
       const interrupted = abortHit(signal);
       if (interrupted !== null) return stop(interrupted);

@@ -42,6 +42,15 @@ export interface TokenUsage {
   completionTokens: number;
 }
 
+/**
+ * A run's budget as seen by a model call made outside its loop (memory_search's query rewriting):
+ * asked before the call with the prompt's estimated size, charged with what the call used.
+ */
+export interface ModelSpend {
+  allows(estimatedPromptTokens: number): boolean;
+  charge(usage: TokenUsage): void;
+}
+
 export interface ChatRequest {
   messages: ChatMessage[];
   tools?: ToolSpec[];

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ModelSpend } from '../llm/types.js';
 import type { MemoryDb } from './db.js';
 import { keywordQuery } from './embedders/tokenize.js';
 import type { Embedder } from './embedders/types.js';
@@ -49,6 +50,8 @@ export interface RecallQuery {
    */
   rewriter?: QueryRewriter;
   rewriteWeight?: number;
+  /** The caller's budget for the rewriter's model call: checked before it, charged after. */
+  spend?: ModelSpend;
 }
 
 /** LanceDB returns full-text matches in storage order, not by score: rank them ourselves. */
@@ -79,7 +82,7 @@ export class HybridRecall {
     const now = this.now();
     const filter = this.filter(query);
     // The model step, when allowed, runs alongside the offline searches.
-    const rewritten = query.rewriter?.rewrite(query.query, signal) ?? Promise.resolve([]);
+    const rewritten = query.rewriter?.rewrite(query.query, signal, query.spend) ?? Promise.resolve([]);
     const [vector] = await this.embedder.embed([query.query], { purpose: 'query', ...(signal === undefined ? {} : { signal }) });
     const [vectorRows, textRows] = await Promise.all([
       this.db.memories

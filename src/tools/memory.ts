@@ -86,7 +86,8 @@ export function memoryTools(memory: Memory, options: { rewriter?: QueryRewriter 
             scopes: readableScopes(scopeOf(context)),
             limit: limit ?? 8,
             ...(kind === undefined ? {} : { kinds: [kind] }),
-            ...(options.rewriter === undefined ? {} : { rewriter: options.rewriter }),
+            // The rewrite is a model call: only when the run lets tools make one, and charged to it.
+            ...(options.rewriter === undefined || context.modelSpend === undefined ? {} : { rewriter: options.rewriter, spend: context.modelSpend }),
           },
           context.signal,
         );

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { RunScope, Visibility } from '../memory/types.js';
 import type { z } from 'zod';
 import type { OutgoingFile } from '../files/types.js';
+import type { ModelSpend } from '../llm/types.js';
 
 /** How much harm a tool can do; high-risk tools will need approval (see README). */
 export type RiskLevel = 'low' | 'medium' | 'high';
@@ -28,6 +29,11 @@ export interface ToolContext {
    * when the run has attached all it may. Absent where nothing can receive files.
    */
   attach?: (file: OutgoingFile) => AttachResult;
+  /**
+   * The run's token and cost budget, for a model call a tool makes itself (memory_search's query
+   * rewriting). Absent: the caller allows no such call, and the tool makes none.
+   */
+  modelSpend?: ModelSpend;
 }
 
 /** What attaching a file did: the name it is posted under, and how many the run has attached. */

@@ -4,6 +4,7 @@ import type { RunEvent } from '../../src/agent/events.js';
 import { OpenAiChatModel } from '../../src/llm/client.js';
 import { silentLogger } from '../../src/log.js';
 import type { Memory } from '../../src/memory/memory.js';
+import { ModelQueryRewriter } from '../../src/memory/query/rewrite.js';
 import { RunMemory } from '../../src/memory/run-memory.js';
 import { builtinTools } from '../../src/tools/builtin/index.js';
 import { memoryTools } from '../../src/tools/memory.js';
@@ -16,14 +17,16 @@ const fake = useFakeOpenAi();
 const mem = useTempMemory();
 const ada = { userId: 'u-ada', userName: 'Ada', channelId: 'c-ops', guildId: 'g-1' };
 
-function agentWith(memory: Memory, workspaceRoot: string): Agent {
+function agentWith(memory: Memory, workspaceRoot: string, options: { rewrite?: boolean; limits?: typeof DEFAULT_TEST_LIMITS } = {}): Agent {
   const log = silentLogger();
+  const model = new OpenAiChatModel({ model: 'test-model', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
+  const rewriter = options.rewrite === true ? new ModelQueryRewriter(model, log) : undefined;
   return new Agent({
-    model: new OpenAiChatModel({ model: 'test-model', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log }),
-    tools: new ToolRegistry([...builtinTools(), ...memoryTools(memory)]),
+    model,
+    tools: new ToolRegistry([...builtinTools(), ...memoryTools(memory, rewriter === undefined ? {} : { rewriter })]),
     log,
     price: undefined,
-    limits: DEFAULT_TEST_LIMITS,
+    limits: options.limits ?? DEFAULT_TEST_LIMITS,
     workspaceRoot,
     memory: new RunMemory(memory, log),
   });
@@ -61,6 +64,25 @@ describe('runs with memory', () => {
     expect(prompt).toContain('The ops team deploys on Tuesdays at 14:00 UTC.');
     expect(prompt).toMatch(/\[channel notes — shared in this channel, anyone here can edit it · 0\/4000 characters\]/);
     expect(events[0]).toMatchObject({ type: 'started', memory: { memories: expect.any(Number) as number } });
+  });
+
+  it('charges memory_search\'s query rewriting to the run, and skips it when the budget cannot pay for it', async () => {
+    const memory = await mem.open();
+    const search = { kind: 'tool_calls' as const, calls: [{ name: 'memory_search', arguments: { query: 'When do we deploy?' } }], usage: { prompt: 300, completion: 20 } };
+    const answer = { kind: 'text' as const, content: 'No idea yet.', usage: { prompt: 400, completion: 10 } };
+    fake.script(search, { kind: 'text', content: '{"queries": ["deploy day"]}', usage: { prompt: 120, completion: 9 } }, answer);
+    const run = await agentWith(memory, await mem.dir(), { rewrite: true }).run({ goal: 'When do we deploy?', scope: ada });
+    expect(run.status).toBe('succeeded');
+    expect(JSON.stringify(fake.chatRequests()[1]?.messages)).toContain('keyword searches');
+    expect(run.usage).toEqual({ promptTokens: 820, completionTokens: 39 });
+
+    // After a first step of 1,950 tokens a limit of 2,000 leaves no room for the rewrite (estimated at twice its prompt):
+    // memory_search answers offline, and the run then stops at the limit.
+    fake.reset();
+    fake.script({ ...search, usage: { prompt: 1_940, completion: 10 } }, answer);
+    const tight = await agentWith(memory, await mem.dir(), { rewrite: true, limits: { ...DEFAULT_TEST_LIMITS, maxTokens: 2_000 } }).run({ goal: 'When do we deploy?', scope: ada });
+    expect(fake.chatRequests()).toHaveLength(1);
+    expect(tight).toMatchObject({ status: 'stopped', usage: { promptTokens: 1_940, completionTokens: 10 } });
   });
 
   it('keeps each run as an episode with its step summaries, and its goal and answer as turns', async () => {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { chatStructured } from '../../llm/structured.js';
-import type { ChatModel } from '../../llm/types.js';
+import { estimateTokens } from '../../llm/tokens.js';
+import type { ChatMessage, ChatModel, ModelSpend } from '../../llm/types.js';
 import type { Logger } from '../../log.js';
 import { errorMessage } from '../../text.js';
 
@@ -11,8 +12,11 @@ import { errorMessage } from '../../text.js';
  * failure (timeout, error, malformed reply) leaves recall exactly as it is offline.
  */
 export interface QueryRewriter {
-  /** Extra keyword queries for the question; [] when there are none or the step failed. */
-  rewrite(question: string, signal?: AbortSignal): Promise<string[]>;
+  /**
+   * Extra keyword queries for the question; [] when there are none, the step failed, or `spend`
+   * (the run's budget) does not allow the call. What the call used is charged to `spend`.
+   */
+  rewrite(question: string, signal?: AbortSignal, spend?: ModelSpend): Promise<string[]>;
 }
 
 const Rewrite = z.object({ queries: z.array(z.string().trim().min(1).max(200)).max(6) });
@@ -37,19 +41,18 @@ export class ModelQueryRewriter implements QueryRewriter {
     private readonly options: ModelQueryRewriterOptions = { timeoutMs: 4_000, maxQueries: 4 },
   ) {}
 
-  async rewrite(question: string, signal?: AbortSignal): Promise<string[]> {
+  async rewrite(question: string, signal?: AbortSignal, spend?: ModelSpend): Promise<string[]> {
+    const messages: ChatMessage[] = [
+      { role: 'system', content: INSTRUCTIONS },
+      { role: 'user', content: `Question: ${question.slice(0, 1_000)}` },
+    ];
+    // Twice the prompt: a malformed reply is asked again once.
+    if (spend !== undefined && !spend.allows(2 * estimateTokens(messages))) return [];
     const deadline = AbortSignal.timeout(this.options.timeoutMs);
     const combined = signal === undefined ? deadline : AbortSignal.any([signal, deadline]);
     try {
-      const { value } = await chatStructured(this.model, {
-        name: 'recall_queries',
-        schema: Rewrite,
-        signal: combined,
-        messages: [
-          { role: 'system', content: INSTRUCTIONS },
-          { role: 'user', content: `Question: ${question.slice(0, 1_000)}` },
-        ],
-      });
+      const { value, usage } = await chatStructured(this.model, { name: 'recall_queries', schema: Rewrite, signal: combined, messages });
+      spend?.charge(usage);
       const seen = new Set<string>([question.trim().toLowerCase()]);
       return value.queries.filter((q) => !seen.has(q.toLowerCase()) && seen.add(q.toLowerCase())).slice(0, this.options.maxQueries);
     } catch (error) {
