@@ -24,14 +24,40 @@ export function vectorIndex(rows: number): lancedb.Index {
   return lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: Math.max(1, Math.round(rows / 500_000)) });
 }
 
+/** The last build of the vector index: how many rows it covered, when it ended, how long it took. */
+export interface VectorIndexBuild {
+  rows: number;
+  endedAt: number;
+  tookMs: number;
+}
+
 /**
- * When the vector index is rebuilt (retrained on the rows it now has): folding new rows into
- * it adds a segment each time and every query searches every segment (three segments made
- * 100k-row recall ~40 % slower); and partitions trained on a much smaller table fit it badly.
+ * Share of the time rebuilds that only merge segments may take: every optimize adds a segment
+ * (a plain LanceDB probe: 2, 3 … 9 segments after 8 optimizes), and at 100k rows a rebuild
+ * takes seconds while writes keep adding segments. Above this share the segments wait.
  */
-export async function vectorIndexStale(table: Table, rows: number, builtAtRows: number, options: { maxSegments: number; growth: number }): Promise<boolean> {
+export const SEGMENT_REBUILD_DUTY = 0.2;
+
+/**
+ * When the vector index is rebuilt (retrained on the rows it now has): partitions trained on a
+ * much smaller table fit it badly (`growth`), and every query searches every segment folding
+ * adds (three segments made 100k-row recall ~40 % slower), so past `maxSegments` it is merged
+ * by a rebuild too, as long as rebuilds stay within SEGMENT_REBUILD_DUTY of the time.
+ */
+export async function vectorIndexStale(
+  table: Table,
+  rows: number,
+  last: VectorIndexBuild,
+  options: { maxSegments: number; growth: number; now: number },
+): Promise<boolean> {
   const name = (await table.listIndices()).find((i) => i.columns.includes('vector'))?.name;
   if (name === undefined) return true;
+  if (rows >= options.growth * last.rows) return true;
   const segments = (await table.indexStats(name))?.numIndices ?? 1;
-  return segments > options.maxSegments || rows >= options.growth * builtAtRows;
+  return segments > options.maxSegments && segmentRebuildAllowed(last, options.now);
+}
+
+/** Whether a rebuild now keeps segment-merging rebuilds within SEGMENT_REBUILD_DUTY of the time. */
+export function segmentRebuildAllowed(last: VectorIndexBuild, now: number): boolean {
+  return now - last.endedAt >= last.tookMs * (1 / SEGMENT_REBUILD_DUTY - 1);
 }

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { SCALAR_INDEXES, textIndex, vectorIndex, vectorIndexStale } from './index-plan.js';
+import { SCALAR_INDEXES, textIndex, vectorIndex, vectorIndexStale, type VectorIndexBuild } from './index-plan.js';
 import { writeLock, type WriteLock } from './write-lock.js';
 import { drainChain, withCommitRetry, type MemoryDb, type Table } from './db.js';
 import { removeEmptyIndexDirs } from './empty-index-dirs.js';
@@ -59,7 +59,7 @@ export class Maintenance {
   private readonly accessed = new Map<string, number>();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
-  private vectorIndexRows = 0;
+  private vectorBuild: VectorIndexBuild = { rows: 0, endedAt: 0, tookMs: 0 };
   private refreshTimer: NodeJS.Timeout | undefined;
   private handle: Table | undefined;
 
@@ -263,11 +263,13 @@ export class Maintenance {
       for (const [column, config] of SCALAR_INDEXES) {
         if (!indexed.has(column)) await withCommitRetry(table, () => table.createIndex(column, { config: config() }));
       }
-      if (this.vectorIndexRows === 0) this.vectorIndexRows = rows;
-      const stale = async () => vectorIndexStale(table, rows, this.vectorIndexRows, { maxSegments: mergeVectorSegments ? 1 : 4, growth: 1.5 });
-      if (rows >= this.options.vectorIndexMinRows && (rebuild || !indexed.has('vector') || (await stale()))) {
+      if (this.vectorBuild.rows === 0) this.vectorBuild = { ...this.vectorBuild, rows };
+      // Asked for in one piece (runAll, CLI): merged whatever the duty cycle says.
+      const options = { maxSegments: mergeVectorSegments ? 1 : 4, growth: 1.5, now: mergeVectorSegments ? Number.POSITIVE_INFINITY : this.now() };
+      if (rows >= this.options.vectorIndexMinRows && (rebuild || !indexed.has('vector') || (await vectorIndexStale(table, rows, this.vectorBuild, options)))) {
+        const started = this.now();
         await withCommitRetry(table, () => table.createIndex('vector', { config: vectorIndex(rows), replace: true }));
-        this.vectorIndexRows = rows;
+        this.vectorBuild = { rows, endedAt: this.now(), tookMs: this.now() - started };
       }
     }
     await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));

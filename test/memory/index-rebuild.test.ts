@@ -3,6 +3,7 @@ import path from 'node:path';
 import { silentLogger } from '../../src/log.js';
 import { createEmbedder } from '../../src/memory/embedders/index.js';
 import { describe, expect, it } from 'vitest';
+import { segmentRebuildAllowed } from '../../src/memory/index-plan.js';
 import { lookupByHash } from '../../src/memory/insert-if-absent.js';
 import type { MemoryInput } from '../../src/memory/types.js';
 import { useTempMemory } from './helpers.js';
@@ -28,6 +29,14 @@ describe('memory indexes', () => {
     const plan = await lookupByHash(memory.db.memories, ['0'.repeat(64)]).explainPlan();
     expect(plan).toContain('ScalarIndexQuery');
     expect(plan).toMatch(/content_hash/);
+  });
+
+  it('merge vector index segments by a rebuild at most a fifth of the time', () => {
+    const last = { rows: 100_000, endedAt: 100_000, tookMs: 10_000 };
+    // A 10 s rebuild is followed by at least 40 s without one; a quick one hardly waits.
+    expect(segmentRebuildAllowed(last, 139_999)).toBe(false);
+    expect(segmentRebuildAllowed(last, 140_000)).toBe(true);
+    expect(segmentRebuildAllowed({ rows: 3_000, endedAt: 100_000, tookMs: 50 }, 100_200)).toBe(true);
   });
 
   it('leave no empty index directories behind, however often they are updated', async () => {
