@@ -1,5 +1,6 @@
 import { readdir, rmdir } from 'node:fs/promises';
 import path from 'node:path';
+import { localDirectory } from './write-lock.js';
 
 /**
  * LanceDB's cleanup deletes a superseded index's files but, on a local filesystem, leaves its
@@ -12,8 +13,9 @@ import path from 'node:path';
  * Returns how many directories went.
  */
 export async function removeEmptyIndexDirs(databaseUri: string, tableName: string): Promise<number> {
-  if (databaseUri.includes('://')) return 0;
-  const root = path.join(databaseUri, `${tableName}.lance`, '_indices');
+  const dir = localDirectory(databaseUri);
+  if (dir === undefined) return 0;
+  const root = path.join(dir, `${tableName}.lance`, '_indices');
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
   let removed = 0;
   for (const entry of entries) {
