@@ -42,19 +42,20 @@ export const SEGMENT_REBUILD_DUTY = 0.2;
  * When the vector index is rebuilt (retrained on the rows it now has): partitions trained on a
  * much smaller table fit it badly (`growth`), and every query searches every segment folding
  * adds (three segments made 100k-row recall ~40 % slower), so past `maxSegments` it is merged
- * by a rebuild too, as long as rebuilds stay within SEGMENT_REBUILD_DUTY of the time.
+ * by a rebuild too when `mayMergeSegments` (see segmentRebuildAllowed).
  */
 export async function vectorIndexStale(
   table: Table,
   rows: number,
-  last: VectorIndexBuild,
-  options: { maxSegments: number; growth: number; now: number },
+  builtAtRows: number,
+  options: { maxSegments: number; growth: number; mayMergeSegments: boolean },
 ): Promise<boolean> {
   const name = (await table.listIndices()).find((i) => i.columns.includes('vector'))?.name;
   if (name === undefined) return true;
-  if (rows >= options.growth * last.rows) return true;
+  if (rows >= options.growth * builtAtRows) return true;
+  if (!options.mayMergeSegments) return false;
   const segments = (await table.indexStats(name))?.numIndices ?? 1;
-  return segments > options.maxSegments && segmentRebuildAllowed(last, options.now);
+  return segments > options.maxSegments;
 }
 
 /** Whether a rebuild now keeps segment-merging rebuilds within SEGMENT_REBUILD_DUTY of the time. */

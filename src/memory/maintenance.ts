@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { SCALAR_INDEXES, textIndex, vectorIndex, vectorIndexStale, type VectorIndexBuild } from './index-plan.js';
+import { SCALAR_INDEXES, segmentRebuildAllowed, textIndex, vectorIndex, vectorIndexStale, type VectorIndexBuild } from './index-plan.js';
 import { writeLock, type WriteLock } from './write-lock.js';
 import { drainChain, withCommitRetry, type MemoryDb, type Table } from './db.js';
 import { removeEmptyIndexDirs } from './empty-index-dirs.js';
@@ -265,11 +265,13 @@ export class Maintenance {
       }
       if (this.vectorBuild.rows === 0) this.vectorBuild = { ...this.vectorBuild, rows };
       // Asked for in one piece (runAll, CLI): merged whatever the duty cycle says.
-      const options = { maxSegments: mergeVectorSegments ? 1 : 4, growth: 1.5, now: mergeVectorSegments ? Number.POSITIVE_INFINITY : this.now() };
-      if (rows >= this.options.vectorIndexMinRows && (rebuild || !indexed.has('vector') || (await vectorIndexStale(table, rows, this.vectorBuild, options)))) {
+      const mayMergeSegments = mergeVectorSegments || segmentRebuildAllowed(this.vectorBuild, this.now());
+      const options = { maxSegments: mergeVectorSegments ? 1 : 4, growth: 1.5, mayMergeSegments };
+      if (rows >= this.options.vectorIndexMinRows && (rebuild || !indexed.has('vector') || (await vectorIndexStale(table, rows, this.vectorBuild.rows, options)))) {
         const started = this.now();
         await withCommitRetry(table, () => table.createIndex('vector', { config: vectorIndex(rows), replace: true }));
-        this.vectorBuild = { rows, endedAt: this.now(), tookMs: this.now() - started };
+        const ended = this.now();
+        this.vectorBuild = { rows, endedAt: ended, tookMs: ended - started };
       }
     }
     await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
