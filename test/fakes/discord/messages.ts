@@ -9,6 +9,7 @@ import type { UploadedFile } from './http.js';
 import { emojiPayload, memberPayload, messagePayload } from './payloads.js';
 import { FLAG_EPHEMERAL, type CheckedMessage } from './rules.js';
 import type { FakeAttachment, FakeMessage } from './types.js';
+import { snowflakeTime } from './snowflake.js';
 import type { StoredMessage, World } from './world.js';
 
 export interface NewMessage extends CheckedMessage {
@@ -31,8 +32,9 @@ export class Messages {
   ) {}
 
   create(input: NewMessage): StoredMessage {
+    const id = this.world.ids.next();
     const message: StoredMessage = {
-      id: this.world.ids.next(),
+      id,
       channelId: input.channelId,
       authorId: input.authorId,
       content: input.content,
@@ -43,7 +45,9 @@ export class Messages {
       type: input.type ?? 0,
       mentionIds: input.mentionIds ?? [],
       reactions: new Map(),
-      createdAt: Date.now(),
+      // As on Discord, a message's timestamp is its id's: discord.js reads createdTimestamp from the
+      // id, and a second clock reading here differed by a millisecond now and then.
+      createdAt: snowflakeTime(id),
       deleted: false,
       ...(input.interaction ? { interaction: input.interaction } : {}),
       ...(input.webhookId === undefined ? {} : { webhookId: input.webhookId }),
