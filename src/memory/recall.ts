@@ -54,9 +54,27 @@ export interface RecallQuery {
   spend?: ModelSpend;
 }
 
+/**
+ * HNSW's candidate list per search. LanceDB's default (1.5 × the limit) let each rebuild of the
+ * index, whose graph is built in parallel and so differs each time, change the tail of the
+ * candidates (3–10 of 120 searches over 600 memories across 15 rebuilds); 3 × the limit gave none.
+ */
+export const searchBreadth = (limit: number) => Math.max(100, limit * 3);
+
+/**
+ * Equal scores are common (BM25 gives every short row sharing one query word the same score), and
+ * LanceDB's order among them is its own: an index rebuild may return them in another order. Ties
+ * go oldest first, as storage order gave, then by text and id, so the same data always ranks the
+ * same way (ids alone would not do: a batch's ids share their time and end in random bytes).
+ */
+function tieOrder(a: RankingRow, b: RankingRow): number {
+  const order = (x: string, y: string) => (x < y ? -1 : x > y ? 1 : 0);
+  return a.created_at - b.created_at || order(a.text, b.text) || order(a.id, b.id);
+}
+
 /** LanceDB returns full-text matches in storage order, not by score: rank them ourselves. */
-function byScore(rows: readonly { id: string; _score: number }[]): { id: string; score: number }[] {
-  return rows.map((row) => ({ id: row.id, score: row._score })).sort((a, b) => b.score - a.score);
+function byScore(rows: readonly (RankingRow & { _score: number })[]): { id: string; score: number }[] {
+  return [...rows].sort((a, b) => b._score - a._score || tieOrder(a, b)).map((row) => ({ id: row.id, score: row._score }));
 }
 
 /** Hybrid recall over the memories table: vector and BM25 candidates, fused, boosted, then read in full. */
@@ -88,6 +106,7 @@ export class HybridRecall {
       this.db.memories
         .vectorSearch(Array.from(vector ?? []))
         .distanceType('cosine')
+        .ef(searchBreadth(overFetch))
         .where(filter)
         .select([...RANKING_COLUMNS, '_distance'])
         .limit(overFetch)
@@ -98,7 +117,7 @@ export class HybridRecall {
     const vectorCandidates = VectorRankingRows.parse(vectorRows).filter(live);
     const textCandidates = TextRankingRows.parse(textRows).filter(live);
     const candidates = new Map<string, RankingRow>([...vectorCandidates, ...textCandidates].map((row) => [row.id, row]));
-    const vectorHits = vectorCandidates.map((row) => ({ id: row.id, distance: row._distance })).sort((a, b) => a.distance - b.distance);
+    const vectorHits = [...vectorCandidates].sort((a, b) => a._distance - b._distance || tieOrder(a, b)).map((row) => ({ id: row.id, distance: row._distance }));
     const fusion = query.fusion ?? { ...DEFAULT_FUSION, vectorWeight: this.embedder.fusionWeight ?? DEFAULT_FUSION.vectorWeight };
     const fused = reciprocalRankFusion(vectorHits, byScore(textCandidates), fusion);
     const extra = await rewritten;

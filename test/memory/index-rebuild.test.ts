@@ -57,6 +57,18 @@ describe('memory indexes', () => {
     expect(filesPerDir.filter((files) => files === 0)).toEqual([]);
   });
 
+  it('rank memories that score the same oldest first, whatever order they were saved in', async () => {
+    const memory = await mem.open();
+    const day = 86_400_000;
+    const ages = [3, 7, 1, 5, 2, 6, 4];
+    // Same length, one shared word: the same BM25 score and (test embedder) the same distance.
+    for (const [i, age] of ages.entries()) {
+      await memory.semantic.save({ text: `kiwi tag${'abcdefg'[i] ?? ''}`, kind: 'fact', scope, visibility: 'channel', createdAt: new Date(Date.now() - age * day) });
+    }
+    const hits = await memory.semantic.recall({ query: 'kiwi', scopes: ['channel:c-idx'], limit: 7 });
+    expect(hits.map((h) => h.memory.text)).toEqual(['kiwi tagb', 'kiwi tagf', 'kiwi tagd', 'kiwi tagg', 'kiwi taga', 'kiwi tage', 'kiwi tagc']);
+  });
+
   it('give the same recall results before and after they are rebuilt', async () => {
     // The real embedder: the test one's 64 hashed dimensions give near-ties that any rebuild of an approximate index reorders.
     const embedder = await createEmbedder('local', { timeoutMs: 30_000, maxRetries: 0 }, silentLogger());
