@@ -3,8 +3,8 @@ import { SCALAR_INDEXES, segmentRebuildAllowed, textIndex, vectorIndex, vectorIn
 import { writeLock, type WriteLock } from './write-lock.js';
 import { drainChain, withCommitRetry, type MemoryDb, type Table } from './db.js';
 import { removeEmptyIndexDirs } from './empty-index-dirs.js';
-import { planEviction } from './eviction.js';
-import { sqlList } from './schema.js';
+import { AccessCounts } from './access-counts.js';
+import { sweepMemories } from './sweep.js';
 
 export interface MaintenanceOptions {
   /** Size cap of the memories table; above it the tenants holding the most rows lose their least valuable ones. */
@@ -56,7 +56,7 @@ export class Maintenance {
   private insertedSinceOptimize = 0;
   private writesSinceOptimize = 0;
   private optimizeQueued = false;
-  private readonly accessed = new Map<string, number>();
+  private readonly accessed = new AccessCounts();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
   private vectorBuild: VectorIndexBuild = { rows: 0, endedAt: 0, tookMs: 0 };
@@ -85,7 +85,7 @@ export class Maintenance {
       this.timers.push(timer);
     };
     every(this.options.accessFlushMs, () => {
-      this.enqueue('flush access counts', () => this.flushAccess());
+      this.enqueue('flush access counts', () => this.accessed.flush(this.db.memories, this.now()));
     });
     every(this.options.sweepEveryMs, () => {
       this.enqueue('sweep', () => this.sweep());
@@ -165,7 +165,7 @@ export class Maintenance {
   }
 
   noteAccessed(ids: readonly string[]): void {
-    for (const id of ids) this.accessed.set(id, (this.accessed.get(id) ?? 0) + 1);
+    this.accessed.note(ids);
   }
 
   /** Resolves when every queued job has finished. */
@@ -175,7 +175,7 @@ export class Maintenance {
 
   /** Everything now: flush, sweep, indexes (vector index in one piece), compaction (CLI, benches). */
   async runAll(): Promise<void> {
-    this.enqueue('flush access counts', () => this.flushAccess());
+    this.enqueue('flush access counts', () => this.accessed.flush(this.db.memories, this.now()));
     this.enqueue('sweep', () => this.sweep());
     this.enqueue('optimize', () => this.optimize(true));
     this.enqueue('compact small tables', () => this.compactSmallTables());
@@ -192,7 +192,7 @@ export class Maintenance {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
     clearTimeout(this.refreshTimer);
-    this.enqueue('flush access counts', () => this.flushAccess());
+    this.enqueue('flush access counts', () => this.accessed.flush(this.db.memories, this.now()));
     await this.idle();
     this.closed = true;
     this.handle?.close();
@@ -278,40 +278,11 @@ export class Maintenance {
     await removeEmptyIndexDirs(this.db.uri, table.name);
   }
 
-  /** Access counts are buffered and written in a few grouped updates instead of one per recall. */
-  private async flushAccess(): Promise<void> {
-    if (this.accessed.size === 0) return;
-    const byCount = new Map<number, string[]>();
-    for (const [id, count] of this.accessed) byCount.set(count, [...(byCount.get(count) ?? []), id]);
-    this.accessed.clear();
-    const now = this.now();
-    for (const [count, ids] of byCount) {
-      await withCommitRetry(this.db.memories, () =>
-        this.db.memories.update({
-          where: `id IN ${sqlList(ids)}`,
-          valuesSql: { access_count: `access_count + ${count}`, last_access_at: String(now) },
-        }),
-      );
-    }
-  }
-
   /**
-   * Deletes expired rows, then enforces the quotas: per user, per server, and the total cap
-   * (see eviction.ts). Each quota only takes rows of the tenant or user that is over it.
+   * Deletes expired rows, then enforces the quotas (sweep.ts). Public for the CLI and tests.
    */
   async sweep(): Promise<void> {
-    const table = this.db.memories;
-    await withCommitRetry(table, () => table.delete(`expires_at IS NOT NULL AND expires_at <= ${this.now()}`));
     const { maxMemories: total, maxMemoriesPerServer: perServer, maxMemoriesPerUser: perUser } = this.options;
-    const plan = await planEviction(table, this.db.schedules, { total, perServer, perUser }, this.now());
-    for (let i = 0; i < plan.ids.length; i += 1_000) {
-      const batch = plan.ids.slice(i, i + 1_000);
-      await withCommitRetry(table, () => table.delete(`id IN ${sqlList(batch)}`));
-    }
-    if (plan.ids.length === 0) return;
-    this.log.info(
-      { evicted: plan.ids.length, byUserQuota: plan.byUserQuota, byServerQuota: plan.byServerQuota, byTotalCap: plan.byTotalCap, total, perServer, perUser },
-      'memories evicted over their quotas',
-    );
+    await sweepMemories(this.db, { total, perServer, perUser }, this.now(), this.log);
   }
 }
