@@ -1,4 +1,5 @@
 import type { Logger } from '../log.js';
+import { LlmError } from '../llm/errors.js';
 import { estimateTokens } from '../llm/tokens.js';
 import type { ChatMessage, ChatModel, TokenUsage } from '../llm/types.js';
 import type { Budget, LimitHit } from './budget.js';
@@ -24,9 +25,15 @@ export async function sideCall<T>(
 ): Promise<{ ok: true; value: T } | { ok: false; hit: LimitHit }> {
   const before = abortHit(inputs.signal) ?? inputs.budget.beforeCall(estimateTokens(messages), false);
   if (before !== null) return { ok: false, hit: before };
-  const { value, usage } = await call();
-  inputs.budget.charge(usage);
-  return { ok: true, value };
+  try {
+    const { value, usage } = await call();
+    inputs.budget.charge(usage);
+    return { ok: true, value };
+  } catch (error) {
+    // A reply that stayed malformed was still paid for.
+    if (error instanceof LlmError && error.usage !== undefined) inputs.budget.charge(error.usage);
+    throw error;
+  }
 }
 
 /**

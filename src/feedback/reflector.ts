@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isBudgetRefusal, type Budgets } from '../budget/budgets.js';
+import { LlmError } from '../llm/errors.js';
 import { estimateCostUsd, type ModelPrice } from '../llm/pricing.js';
 import { chatStructured } from '../llm/structured.js';
 import type { ChatMessage, ChatModel, TokenUsage } from '../llm/types.js';
@@ -261,6 +262,11 @@ export class Reflector {
       this.log.info({ runId: episode.id, lessonId: saved.id, cause: row.cause }, 'lesson learned');
       learned = { episode, lessonId: saved.id, lesson };
     } catch (error) {
+      // A reply that stayed malformed was still paid for.
+      if (used === null && error instanceof LlmError && error.usage !== undefined) {
+        used = error.usage;
+        costUsd = estimateCostUsd(used, this.budget?.price);
+      }
       const attempts = row.attempts + 1;
       const delay = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? 3_600_000;
       const message = errorMessage(error);

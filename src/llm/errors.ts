@@ -1,3 +1,5 @@
+import type { TokenUsage } from './types.js';
+
 /**
  * The one error type the LLM client throws. Messages are written for the person running the
  * bot: they say what failed and what to check, and never carry secrets or stack traces.
@@ -26,6 +28,8 @@ export class LlmError extends Error {
   readonly serverCode?: string;
   /** The error body's `type`: llama.cpp's `exceed_context_size_error`, OpenAI's `invalid_request_error`. */
   readonly serverType?: string;
+  /** Tokens the failed call still used (a malformed reply and its corrective retry): still to be charged. */
+  readonly usage?: TokenUsage;
 
   constructor(kind: LlmErrorKind, message: string, options: LlmErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -35,6 +39,7 @@ export class LlmError extends Error {
     if (options.detail !== undefined) this.detail = options.detail;
     if (options.serverCode !== undefined) this.serverCode = options.serverCode;
     if (options.serverType !== undefined) this.serverType = options.serverType;
+    if (options.usage !== undefined) this.usage = options.usage;
   }
 }
 
@@ -45,6 +50,7 @@ export interface LlmErrorOptions {
   detail?: string;
   serverCode?: string;
   serverType?: string;
+  usage?: TokenUsage;
 }
 
 /** One failed attempt, classified; the retry loop decides on it, the message builder explains it. */

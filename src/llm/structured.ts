@@ -70,7 +70,7 @@ export async function chatStructured<T>(
   throw new LlmError(
     'malformed_output',
     `The model's reply for "${args.name}" was not valid even after a corrective retry: ${issue}.`,
-    { attempts: 2 },
+    { attempts: 2, usage },
   );
 }
 

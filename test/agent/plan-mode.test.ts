@@ -117,11 +117,13 @@ describe('plan mode', () => {
     expect(textOf(h.fake.chatRequests().find(isSynthesis), 'user')).toContain('Not done: task t1');
   });
 
-  it('fails clearly when the model cannot produce a valid plan', async () => {
-    h.fake.respondWith(() => planReply(task('a', 'A', ['b']), task('b', 'B', ['a'])));
+  it('fails clearly when the model cannot produce a valid plan, and counts what the two tries used', async () => {
+    h.fake.respondWith(() => ({ ...planReply(task('a', 'A', ['b']), task('b', 'B', ['a'])), usage: { prompt: 300, completion: 20 } }));
     const result = await h.agent().run({ goal: 'Go in circles', mode: 'plan' });
     expect(result.status).toBe('failed');
     expect(result.reason).toMatch(/^Planning failed: .*the dependencies form a cycle/);
+    expect(h.fake.chatRequests()).toHaveLength(2);
+    expect(result.usage).toEqual({ promptTokens: 600, completionTokens: 40 });
   });
 
   it('treats a task that exhausts its share of steps as failed and replans', async () => {

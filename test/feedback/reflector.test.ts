@@ -154,6 +154,27 @@ describe('reflections survive crashes and are paid for', () => {
     await reflector.close();
   });
 
+  it('charges the payer for a review the model answered malformed twice, and writes no lesson', async () => {
+    const memory = await mem.open();
+    const log = silentLogger();
+    const model = new OpenAiChatModel({ model: 'gpt-4o-mini', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
+    const daily = new DailyBudget(1, new SpendLedger(memory.db.spend), (work) => {
+      memory.track(work, 'spend', log);
+    });
+    const reflector = new Reflector(memory, model, log, undefined, { budgets: new Budgets(daily), price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
+    const { agent } = setup(memory);
+    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
+    const run = await agent.run({ goal: 'When is the deploy window this week?', scope });
+    const malformed = { kind: 'text', content: 'A lesson: use Oslo time.', usage: { prompt: 1_000, completion: 100 } } as const;
+    fake.script(malformed, malformed);
+    await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'wrong zone' });
+    await reflector.idle();
+    expect((await memory.episodes.get(run.runId))?.lessonIds).toEqual([]);
+    // 2,000 prompt tokens at $0.15/M and 200 completion tokens at $0.60/M.
+    expect(daily.spentToday('u-ada')).toBeCloseTo(0.00042, 10);
+    await reflector.close();
+  });
+
   it('skips a reflection whose payer has spent their daily budget, keeping the vote', async () => {
     const memory = await mem.open();
     const log = silentLogger();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { createEmbedder } from '../../src/memory/embedders/index.js';
+import type { TokenUsage } from '../../src/llm/types.js';
 import { ModelQueryRewriter } from '../../src/memory/query/rewrite.js';
 import { readableScopes } from '../../src/memory/types.js';
 import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
@@ -22,9 +23,12 @@ describe('model-assisted query rewriting', () => {
     expect(sent).toContain('What pet does Lena have?');
   });
 
-  it('falls back to no extra queries when the reply is malformed twice', async () => {
-    fake.script({ kind: 'text', content: 'Sure! Lena has a dog.' }, { kind: 'text', content: '{"queries": "Lena dog"}' });
-    expect(await rewriter().rewrite('What pet does Lena have?')).toEqual([]);
+  it('falls back to no extra queries when the reply is malformed twice, and charges both tries', async () => {
+    fake.script({ kind: 'text', content: 'Sure! Lena has a dog.', usage: { prompt: 90, completion: 8 } }, { kind: 'text', content: '{"queries": "Lena dog"}', usage: { prompt: 130, completion: 6 } });
+    const charged: TokenUsage[] = [];
+    const spend = { allows: () => true, charge: (usage: TokenUsage) => void charged.push(usage) };
+    expect(await rewriter().rewrite('What pet does Lena have?', undefined, spend)).toEqual([]);
+    expect(charged).toEqual([{ promptTokens: 220, completionTokens: 14 }]);
   });
 
   it('falls back when the server fails or does not answer in time', async () => {

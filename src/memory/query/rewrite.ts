@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { LlmError } from '../../llm/errors.js';
 import { chatStructured } from '../../llm/structured.js';
 import { estimateTokens } from '../../llm/tokens.js';
 import type { ChatMessage, ChatModel, ModelSpend } from '../../llm/types.js';
@@ -56,6 +57,8 @@ export class ModelQueryRewriter implements QueryRewriter {
       const seen = new Set<string>([question.trim().toLowerCase()]);
       return value.queries.filter((q) => !seen.has(q.toLowerCase()) && seen.add(q.toLowerCase())).slice(0, this.options.maxQueries);
     } catch (error) {
+      // A reply that stayed malformed was still paid for.
+      if (error instanceof LlmError && error.usage !== undefined) spend?.charge(error.usage);
       if (signal?.aborted === true) throw error;
       this.log.warn({ err: errorMessage(error) }, 'query rewriting failed; recalling without it');
       return [];
