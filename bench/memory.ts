@@ -7,6 +7,10 @@
  *
  *   npm run bench:memory -- [--json] [--sizes 1000,10000,100000] [--queries 200] [--saves 200]
  *                           [--index-cache-mb N] [--metadata-cache-mb N] [--vector-index-min-rows N]
+ *                           [--stream-seconds 60] [--stream-rate 100]
+ *
+ * With --stream-seconds, each size also gets a stream phase (memory-stream.ts): single saves at
+ * --stream-rate a second while recalls run back to back, and how far the indexes fall behind.
  *
  * Above 100,000 memories the brute-force scan is timed on 20 queries only (it takes ~0.4 s each).
  *
@@ -23,6 +27,7 @@ import { createEmbedder } from '../src/memory/embedders/index.js';
 import { DEFAULT_MAINTENANCE } from '../src/memory/maintenance.js';
 import { Memory } from '../src/memory/memory.js';
 import type { MemoryInput } from '../src/memory/types.js';
+import { streamPhase, type StreamResult } from './memory-stream.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,6 +40,8 @@ const { values } = parseArgs({
     'metadata-cache-mb': { type: 'string', default: String(DEFAULT_CACHE_MB.metadata) },
     // Below this many rows vector search scans every row instead of using the HNSW index.
     'vector-index-min-rows': { type: 'string', default: String(DEFAULT_MAINTENANCE.vectorIndexMinRows) },
+    'stream-seconds': { type: 'string', default: '0' },
+    'stream-rate': { type: 'string', default: '100' },
   },
 });
 const vectorIndexMinRows = Number(values['vector-index-min-rows']);
@@ -42,6 +49,12 @@ const cacheMb = { index: Number(values['index-cache-mb']), metadata: Number(valu
 const sizes = values.sizes.split(',').map(Number);
 const queryCount = Number(values.queries);
 const saveCount = Number(values.saves);
+const streamSeconds = Number(values['stream-seconds']);
+const streamRate = Number(values['stream-rate']);
+for (const [name, value] of [['sizes', Math.min(...sizes)], ['queries', queryCount], ['saves', saveCount], ['stream-rate', streamRate]] as const) {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`--${name} takes whole numbers of at least 1 (got ${String(value)})`);
+}
+if (!Number.isFinite(streamSeconds) || streamSeconds < 0 || streamSeconds > 3_600) throw new Error(`--stream-seconds takes 0 to 3600 (got ${values['stream-seconds']})`);
 const log = silentLogger();
 
 /** Small deterministic PRNG so every run benchmarks the same data. */
@@ -92,6 +105,7 @@ const batchInsertPerSec: Record<string, number> = {};
 let insertPerSec = 0;
 /** What LanceDB's caches held at the end (as LanceDB counts it): whether the bounds were reached. */
 const cacheUsedMb: Record<string, number> = {};
+const stream: Record<string, StreamResult> = {};
 
 for (const size of sizes) {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'cairn-bench-memory-'));
@@ -146,6 +160,17 @@ for (const size of sizes) {
     }
     saveP50Ms[size] = round(median(saves));
     saveP95Ms[size] = round([...saves].sort((a, b) => a - b)[Math.floor(saves.length * 0.95)] ?? 0);
+    if (streamSeconds > 0) {
+      stream[size] = await streamPhase({
+        memory,
+        ratePerSec: streamRate,
+        seconds: streamSeconds,
+        turn: (i) => ({ text: `${memoryText(r, 3 * size + i)} Noted.`, kind: 'turn', scope, visibility: 'guild', speaker: pick(r, NAMES), context: `stream message ${i}` }),
+        query: () => queryText(r),
+        scopes: ['user:bench-user', 'channel:bench-channel', 'guild:bench-guild'],
+      });
+      if (!values.json) console.log(`${size} memories, ${streamRate} saves/s for ${streamSeconds} s: ${JSON.stringify(stream[size])}`);
+    }
     // Batches of 1,000 into the full table (embedding included).
     const batchStarted = performance.now();
     const batches = 5;
@@ -170,4 +195,4 @@ for (const size of sizes) {
   }
 }
 
-console.log(JSON.stringify({ recallP50Ms, bruteForceP50Ms, insertPerSec, recallP95Ms, saveP50Ms, saveP95Ms, batchInsertPerSec, embedder: embedder.id, dimensions: embedder.dimensions, queries: queryCount, cacheMb, cacheUsedMb, vectorIndexMinRows }));
+console.log(JSON.stringify({ recallP50Ms, bruteForceP50Ms, insertPerSec, recallP95Ms, saveP50Ms, saveP95Ms, batchInsertPerSec, embedder: embedder.id, dimensions: embedder.dimensions, queries: queryCount, cacheMb, cacheUsedMb, vectorIndexMinRows, ...(streamSeconds > 0 ? { stream } : {}) }));
