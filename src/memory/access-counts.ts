@@ -3,7 +3,8 @@ import { sqlList } from './schema.js';
 
 /**
  * Recall counts each memory it returns; the counts are buffered here and written in a few
- * grouped updates (one per distinct count) instead of one write per recall.
+ * grouped updates (one per distinct count) instead of one write per recall. They only feed
+ * eviction's idea of what is used, so a crash losing the last few minutes of them is acceptable.
  */
 export class AccessCounts {
   private readonly pending = new Map<string, number>();
@@ -12,8 +13,9 @@ export class AccessCounts {
     for (const id of ids) this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
   }
 
-  async flush(table: Table, now: number): Promise<void> {
-    if (this.pending.size === 0) return;
+  /** Writes the buffered counts; false when there were none. */
+  async flush(table: Table, now: number): Promise<boolean> {
+    if (this.pending.size === 0) return false;
     const byCount = new Map<number, string[]>();
     for (const [id, count] of this.pending) byCount.set(count, [...(byCount.get(count) ?? []), id]);
     this.pending.clear();
@@ -25,5 +27,6 @@ export class AccessCounts {
         }),
       );
     }
+    return true;
   }
 }

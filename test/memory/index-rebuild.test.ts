@@ -69,6 +69,23 @@ describe('memory indexes', () => {
     expect(hits.map((h) => h.memory.text)).toEqual(['kiwi tagb', 'kiwi tagf', 'kiwi tagd', 'kiwi tagg', 'kiwi taga', 'kiwi tage', 'kiwi tagc']);
   });
 
+  it('keep the memories recall counts in the indexes once the counts are written', async () => {
+    const memory = await mem.open({ maintenance: { accessFlushMs: 500 } });
+    await memory.semantic.saveMany(facts(300));
+    await memory.maintenance.runAll();
+    const recalled = new Set<string>();
+    // Enough recalls for several writes of counts in between: a single write left the rows indexed here, repeated ones did not.
+    for (let i = 0; i < 100; i++) {
+      for (const hit of await memory.semantic.recall({ query: sentence(20_000 + i).split(' ').slice(0, 3).join(' '), scopes: ['channel:c-idx'], limit: 10 })) recalled.add(hit.memory.id);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    await memory.maintenance.idle();
+    const [first] = recalled;
+    expect((await memory.semantic.get(first ?? ''))?.accessCount).toBeGreaterThan(0);
+    // Writing a count rewrites the row; left out of the indexes, keyword search could miss it.
+    expect((await memory.stats()).indexes.filter((index) => index.unindexedRows > 0)).toEqual([]);
+  });
+
   it('give the same recall results before and after they are rebuilt', async () => {
     // The real embedder: the test one's 64 hashed dimensions give near-ties that any rebuild of an approximate index reorders.
     const embedder = await createEmbedder('local', { timeoutMs: 30_000, maxRetries: 0 }, silentLogger());
