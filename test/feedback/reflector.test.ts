@@ -39,6 +39,21 @@ function setup(memory: Memory, now?: () => number) {
   return { agent, reflector };
 }
 
+/** A reflector paying from a daily budget of `usd` a person (gpt-4o-mini prices), and a run of Ada's to reflect on. */
+async function budgetedReflection(usd: number) {
+  const memory = await mem.open();
+  const log = silentLogger();
+  const model = new OpenAiChatModel({ model: 'gpt-4o-mini', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
+  const daily = new DailyBudget(usd, new SpendLedger(memory.db.spend), (work) => {
+    memory.track(work, 'spend', log);
+  });
+  const reflector = new Reflector(memory, model, log, undefined, { budgets: new Budgets(daily), price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
+  const { agent } = setup(memory);
+  fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
+  const run = await agent.run({ goal: 'When is the deploy window this week?', scope });
+  return { memory, daily, reflector, run };
+}
+
 const systemPrompt = (request: number) => JSON.stringify(fake.chatRequests()[request]?.messages[0] ?? '');
 
 describe('reflection on 👎', () => {
@@ -155,16 +170,7 @@ describe('reflections survive crashes and are paid for', () => {
   });
 
   it('charges the payer for a review the model answered malformed twice, and writes no lesson', async () => {
-    const memory = await mem.open();
-    const log = silentLogger();
-    const model = new OpenAiChatModel({ model: 'gpt-4o-mini', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
-    const daily = new DailyBudget(1, new SpendLedger(memory.db.spend), (work) => {
-      memory.track(work, 'spend', log);
-    });
-    const reflector = new Reflector(memory, model, log, undefined, { budgets: new Budgets(daily), price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
-    const { agent } = setup(memory);
-    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
-    const run = await agent.run({ goal: 'When is the deploy window this week?', scope });
+    const { memory, daily, reflector, run } = await budgetedReflection(1);
     const malformed = { kind: 'text', content: 'A lesson: use Oslo time.', usage: { prompt: 1_000, completion: 100 } } as const;
     fake.script(malformed, malformed);
     await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'wrong zone' });
@@ -176,16 +182,7 @@ describe('reflections survive crashes and are paid for', () => {
   });
 
   it('skips a reflection whose payer has spent their daily budget, keeping the vote', async () => {
-    const memory = await mem.open();
-    const log = silentLogger();
-    const model = new OpenAiChatModel({ model: 'gpt-4o-mini', baseURL: fake.baseURL, apiKey: 'k', timeoutMs: 5_000, maxRetries: 0, log });
-    const daily = new DailyBudget(0.01, new SpendLedger(memory.db.spend), (work) => {
-      memory.track(work, 'spend', log);
-    });
-    const reflector = new Reflector(memory, model, log, undefined, { budgets: new Budgets(daily), price: { inputPerMTok: 0.15, outputPerMTok: 0.6 } });
-    const { agent } = setup(memory);
-    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
-    const run = await agent.run({ goal: 'When is the deploy window this week?', scope });
+    const { memory, daily, reflector, run } = await budgetedReflection(0.01);
     daily.reserve('u-ada', 0.01)?.settle(0.01, { kind: 'run', id: 'earlier' });
     const calls = fake.chatRequests().length;
     await reflector.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'wrong' });
