@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import { LlmError } from '../llm/errors.js';
+import { usageOf } from '../llm/errors.js';
 import { estimateTokens } from '../llm/tokens.js';
 import type { ChatMessage, ChatModel, TokenUsage } from '../llm/types.js';
 import type { Budget, LimitHit } from './budget.js';
@@ -31,7 +31,8 @@ export async function sideCall<T>(
     return { ok: true, value };
   } catch (error) {
     // A reply that stayed malformed was still paid for.
-    if (error instanceof LlmError && error.usage !== undefined) inputs.budget.charge(error.usage);
+    const spent = usageOf(error);
+    if (spent !== undefined) inputs.budget.charge(spent);
     throw error;
   }
 }

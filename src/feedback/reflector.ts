@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isBudgetRefusal, type Budgets } from '../budget/budgets.js';
-import { LlmError } from '../llm/errors.js';
+import { usageOf } from '../llm/errors.js';
 import { estimateCostUsd, type ModelPrice } from '../llm/pricing.js';
 import { chatStructured } from '../llm/structured.js';
 import type { ChatMessage, ChatModel, TokenUsage } from '../llm/types.js';
@@ -263,9 +263,10 @@ export class Reflector {
       learned = { episode, lessonId: saved.id, lesson };
     } catch (error) {
       // A reply that stayed malformed was still paid for.
-      if (used === null && error instanceof LlmError && error.usage !== undefined) {
-        used = error.usage;
-        costUsd = estimateCostUsd(used, this.budget?.price);
+      const spent = used === null ? usageOf(error) : undefined;
+      if (spent !== undefined) {
+        used = spent;
+        costUsd = estimateCostUsd(spent, this.budget?.price);
       }
       const attempts = row.attempts + 1;
       const delay = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? 3_600_000;

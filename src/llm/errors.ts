@@ -43,6 +43,11 @@ export class LlmError extends Error {
   }
 }
 
+/** What a failed call still used and must be charged for (a malformed reply's tries); undefined otherwise. */
+export function usageOf(error: unknown): TokenUsage | undefined {
+  return error instanceof LlmError ? error.usage : undefined;
+}
+
 export interface LlmErrorOptions {
   status?: number;
   attempts: number;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { LlmError } from '../../llm/errors.js';
+import { usageOf } from '../../llm/errors.js';
 import { chatStructured } from '../../llm/structured.js';
 import { estimateTokens } from '../../llm/tokens.js';
 import type { ChatMessage, ChatModel, ModelSpend } from '../../llm/types.js';
@@ -58,7 +58,8 @@ export class ModelQueryRewriter implements QueryRewriter {
       return value.queries.filter((q) => !seen.has(q.toLowerCase()) && seen.add(q.toLowerCase())).slice(0, this.options.maxQueries);
     } catch (error) {
       // A reply that stayed malformed was still paid for.
-      if (error instanceof LlmError && error.usage !== undefined) spend?.charge(error.usage);
+      const spent = usageOf(error);
+      if (spent !== undefined) spend?.charge(spent);
       if (signal?.aborted === true) throw error;
       this.log.warn({ err: errorMessage(error) }, 'query rewriting failed; recalling without it');
       return [];
