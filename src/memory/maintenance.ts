@@ -89,7 +89,7 @@ export class Maintenance {
       this.timers.push(timer);
     };
     every(this.options.accessFlushMs, () => {
-      this.enqueue('flush access counts', () => this.flushAccessCounts());
+      this.enqueue('flush access counts', () => this.writeAccessCounts({ reindex: true }));
     });
     every(this.options.sweepEveryMs, () => {
       this.enqueue('sweep', () => this.sweep());
@@ -172,13 +172,9 @@ export class Maintenance {
     this.accessed.note(ids);
   }
 
-  /** The buffered access counts written, and the rows they rewrote put back into the indexes. */
-  private async flushAccessCounts(): Promise<void> {
-    if (await this.accessed.flush(this.db.memories, this.now())) await this.optimize();
-  }
-
-  private async writeAccessCounts(): Promise<void> {
-    await this.accessed.flush(this.db.memories, this.now());
+  /** Writes the buffered access counts; `reindex` puts the rows they rewrote back into the indexes. */
+  private async writeAccessCounts({ reindex }: { reindex: boolean }): Promise<void> {
+    if ((await this.accessed.flush(this.db.memories, this.now())) && reindex) await this.optimize();
   }
 
   /** Resolves when every queued job has finished. */
@@ -189,7 +185,7 @@ export class Maintenance {
   /** Everything now: flush, sweep, indexes (vector index in one piece), compaction (CLI, benches). */
   async runAll(): Promise<void> {
     // The optimize after it puts the rows the flush rewrote back into the indexes.
-    this.enqueue('flush access counts', () => this.writeAccessCounts());
+    this.enqueue('flush access counts', () => this.writeAccessCounts({ reindex: false }));
     this.enqueue('sweep', () => this.sweep());
     this.enqueue('optimize', () => this.optimize(true));
     this.enqueue('compact small tables', () => this.compactSmallTables());
@@ -207,7 +203,7 @@ export class Maintenance {
     this.timers = [];
     clearTimeout(this.refreshTimer);
     // Rows rewritten here are folded back into the indexes at the next start.
-    this.enqueue('flush access counts', () => this.writeAccessCounts());
+    this.enqueue('flush access counts', () => this.writeAccessCounts({ reindex: false }));
     await this.idle();
     this.closed = true;
     this.handle?.close();

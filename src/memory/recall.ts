@@ -59,7 +59,7 @@ export interface RecallQuery {
  * index, whose graph is built in parallel and so differs each time, change the tail of the
  * candidates (3–10 of 120 searches over 600 memories across 15 rebuilds); 3 × the limit gave none.
  */
-export const searchBreadth = (limit: number) => Math.max(100, limit * 3);
+const searchBreadth = (limit: number) => Math.max(100, limit * 3);
 
 /**
  * Equal scores are common (BM25 gives every short row sharing one query word the same score), and
