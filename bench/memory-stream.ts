@@ -8,6 +8,7 @@
  */
 import type { Memory } from '../src/memory/memory.js';
 import type { MemoryInput } from '../src/memory/types.js';
+import { percentile, round } from './stats.js';
 
 const MAX_IN_FLIGHT = 256;
 const SAMPLE_EVERY_MS = 5_000;
@@ -35,9 +36,8 @@ export interface StreamInputs {
   scopes: string[];
 }
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
-const round = (x: number) => Math.round(x * 100) / 100;
 
+/** What Memory.stats() reads too, without its row counts by kind and table, which would add load to every sample. */
 async function unindexed(memory: Memory): Promise<{ vector: number; text: number }> {
   const counts = { vector: 0, text: 0 };
   for (const index of await memory.db.memories.listIndices()) {

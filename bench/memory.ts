@@ -28,6 +28,7 @@ import { DEFAULT_MAINTENANCE } from '../src/memory/maintenance.js';
 import { Memory } from '../src/memory/memory.js';
 import type { MemoryInput } from '../src/memory/types.js';
 import { streamPhase, type StreamResult } from './memory-stream.js';
+import { percentile, round } from './stats.js';
 
 const { values } = parseArgs({
   options: {
@@ -79,8 +80,6 @@ function queryText(r: () => number): string {
   return `what did ${pick(r, NAMES)} do with ${pick(r, THINGS)} in ${pick(r, PLACES)}?`;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-const round = (x: number) => Math.round(x * 100) / 100;
 
 function bruteForceTopK(vectors: Float32Array[], query: Float32Array, k: number): number[] {
   const scored: { i: number; s: number }[] = [];
@@ -158,8 +157,8 @@ for (const size of sizes) {
       await memory.semantic.save(turn);
       saves.push(performance.now() - t0);
     }
-    saveP50Ms[size] = round(median(saves));
-    saveP95Ms[size] = round([...saves].sort((a, b) => a - b)[Math.floor(saves.length * 0.95)] ?? 0);
+    saveP50Ms[size] = round(percentile(saves, 0.5));
+    saveP95Ms[size] = round(percentile(saves, 0.95));
     if (streamSeconds > 0) {
       stream[size] = await streamPhase({
         memory,
@@ -180,9 +179,9 @@ for (const size of sizes) {
     batchInsertPerSec[size] = Math.round((batches * 1_000) / ((performance.now() - batchStarted) / 1000));
 
     cacheUsedMb[size] = Math.round(Number(memory.db.session.sizeBytes()) / 1_048_576);
-    recallP50Ms[size] = round(median(hybrid));
-    recallP95Ms[size] = round([...hybrid].sort((a, b) => a - b)[Math.floor(hybrid.length * 0.95)] ?? 0);
-    bruteForceP50Ms[size] = round(median(brute));
+    recallP50Ms[size] = round(percentile(hybrid, 0.5));
+    recallP95Ms[size] = round(percentile(hybrid, 0.95));
+    bruteForceP50Ms[size] = round(percentile(brute, 0.5));
     if (!values.json) {
       console.log(
         `${size} memories: hybrid recall p50 ${recallP50Ms[size]} ms (p95 ${recallP95Ms[size]}), brute-force scan p50 ${bruteForceP50Ms[size]} ms; ` +
