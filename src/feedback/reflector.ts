@@ -3,7 +3,7 @@ import { isBudgetRefusal, type Budgets } from '../budget/budgets.js';
 import { usageOf } from '../llm/errors.js';
 import { estimateCostUsd, type ModelPrice } from '../llm/pricing.js';
 import { chatStructured } from '../llm/structured.js';
-import type { ChatMessage, ChatModel, TokenUsage } from '../llm/types.js';
+import type { ChatModel, TokenUsage } from '../llm/types.js';
 import type { Logger } from '../log.js';
 import { withCommitRetry } from '../memory/db.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
@@ -12,16 +12,9 @@ import type { Memory } from '../memory/memory.js';
 import { ReflectionRow, sqlString } from '../memory/schema.js';
 import type { MemoryRecord } from '../memory/types.js';
 import { errorMessage } from '../text.js';
+import { Lesson, lessonText, reviewPrompt } from './lesson.js';
 import { usagePlace } from '../usage/recorder.js';
 import type { UsageLog } from '../usage/store.js';
-
-/** What a reflection must produce: validated, so a rambling model cannot store a non-lesson. */
-export const Lesson = z.object({
-  wentWrong: z.string().min(1).max(400).describe('What went wrong, in one sentence.'),
-  doInstead: z.string().min(1).max(400).describe('What to do instead next time, as an instruction.'),
-  appliesWhen: z.string().min(1).max(300).describe('Which future goals this applies to, in the words such a goal would use.'),
-});
-export type Lesson = z.output<typeof Lesson>;
 
 export type ReflectionCause = ReflectionRow['cause'];
 
@@ -47,31 +40,6 @@ export const REFLECTION_HOLD_USD = 0.05;
 /** Retry delays after a failed reflection (model unreachable, say); the last one repeats. */
 const RETRY_DELAYS_MS = [30_000, 120_000, 600_000, 3_600_000];
 const ReflectionRows = z.array(ReflectionRow);
-
-export function lessonText(lesson: Lesson): string {
-  return `When ${lesson.appliesWhen.replace(/\.$/, '')}: ${lesson.doInstead} (Earlier mistake: ${lesson.wentWrong})`;
-}
-
-function reviewPrompt(episode: Episode, request: ReflectionRow): ChatMessage[] {
-  // Plan and reflexion runs head each task or attempt with its title.
-  const steps = episode.steps.flatMap((s, i) => [
-    ...(s.stage !== undefined && s.stage !== episode.steps[i - 1]?.stage ? [`[${s.stage}]`] : []),
-    `${s.step}. ${s.decision === 'final' ? 'answer' : s.tools.map((t) => `${t.name} ${t.ok ? 'ok' : 'FAILED'}`).join(', ')}${s.reasoning === null ? '' : ` — ${s.reasoning}`}`,
-  ]);
-  const feedback =
-    request.cause === 'down_vote' ? `The user rated the answer 👎${request.comment === null ? ' without a comment.' : `: "${request.comment}"`}` : `The run ${request.cause}: ${episode.reason ?? 'no reason given'}.`;
-  return [
-    {
-      role: 'system',
-      content:
-        'You review a run of an AI agent that went wrong and write ONE lesson for its future runs: what went wrong, what to do instead, and when it applies. Be specific and actionable; write the lesson for the agent, not the user.',
-    },
-    {
-      role: 'user',
-      content: [`Goal: ${episode.goal}`, `Mode: ${episode.mode}`, `Steps:\n${steps.join('\n') || '(none)'}`, `Answer: ${(episode.answer ?? '(none)').slice(0, 2_000)}`, feedback].join('\n\n'),
-    },
-  ];
-}
 
 /**
  * Turns 👎 votes and failed runs into lessons. Every reflection owed is written to the
