@@ -5,6 +5,7 @@ import { drainChain, withCommitRetry, type MemoryDb, type Table } from './db.js'
 import { removeEmptyIndexDirs } from './empty-index-dirs.js';
 import { AccessCounts } from './access-counts.js';
 import { sweepMemories } from './sweep.js';
+import { watchSlowJob } from './slow-job.js';
 
 export interface MaintenanceOptions {
   /** Size cap of the memories table; above it the tenants holding the most rows lose their least valuable ones. */
@@ -29,6 +30,8 @@ export interface MaintenanceOptions {
   indexRefreshDelayMs: number;
   /** How often expired rows are deleted and the size cap enforced. */
   sweepEveryMs: number;
+  /** A job running longer than this is logged as an error, and again each time as long again. */
+  slowJobMs: number;
 }
 
 export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
@@ -43,6 +46,8 @@ export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
   accessFlushMs: 10 * 60_000,
   indexRefreshDelayMs: 1_000,
   sweepEveryMs: 10 * 60_000,
+  // A full vector index build at 1M rows takes minutes here; a job past this is stuck, not slow.
+  slowJobMs: 30 * 60_000,
 };
 
 async function hasTextIndex(table: Table): Promise<boolean> {
@@ -214,11 +219,14 @@ export class Maintenance {
     if (this.closed) return;
     this.queue = this.queue.then(async () => {
       const started = performance.now();
+      const stopWatching = watchSlowJob(name, this.options.slowJobMs, this.log);
       try {
         await job();
         this.log.debug({ job: name, ms: Math.round(performance.now() - started) }, 'memory maintenance');
       } catch (error) {
         this.log.warn({ err: error, job: name }, 'memory maintenance failed; will try again later');
+      } finally {
+        stopWatching();
       }
     });
   }
