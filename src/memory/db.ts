@@ -3,6 +3,7 @@ import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
 import { DEFAULT_CACHE_MB, type CacheSizes } from './cache-sizes.js';
+import { configureLance } from './lance-env.js';
 import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, schedulesSchema, spendSchema, sqlString, workingSchema } from './schema.js';
 
 export type Table = lancedb.Table;
@@ -131,13 +132,11 @@ export class MemoryDb {
   ) {}
 
   static async open(uri: string, options: OpenOptions): Promise<MemoryDb> {
-    // Reads see other processes' (and other handles') commits within a second; without this a
-    // handle keeps reading its old version, whose files another process's cleanup may delete.
-    // Maintenance reads the vector index's statistics after each optimize; LanceDB includes the
-    // index's centroids in them unless told not to (and warns each time it does).
-    process.env.LANCE_INCLUDE_VECTOR_CENTROIDS ??= 'false';
+    configureLance();
     const cache = options.cacheMb ?? DEFAULT_CACHE_MB;
     const session = new lancedb.Session(BigInt(cache.index) * MIB, BigInt(cache.metadata) * MIB);
+    // Reads see other processes' (and other handles') commits within a second; without this a
+    // handle keeps reading its old version, whose files another process's cleanup may delete.
     const connection = await lancedb.connect(uri, { readConsistencyInterval: 1, session });
     const names = await connection.tableNames();
     const meta = await openOrCreate(connection, names, 'meta', metaSchema);
