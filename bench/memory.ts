@@ -14,7 +14,8 @@
  * those updates rewrites the scalar and full-text indexes whole (LanceDB merges new rows into
  * them), so loading takes time quadratic in the size. --load bulk folds rows into the scalar and
  * text indexes every 100,000 rows only and builds the vector index once at the end, as restoring
- * an export would: the only way to reach 1,000,000 rows in minutes here. Recall, saves and batches are measured the same way after both.
+ * an export would: the only way to reach 1,000,000 rows in minutes here. Recall, saves and batches
+ * are measured the same way after both.
  *
  * With --stream-seconds, each size also gets a stream phase (memory-stream.ts): single saves at
  * --stream-rate a second while recalls run back to back, and how far the indexes fall behind.

@@ -10,6 +10,7 @@ import type { Config } from '../config.js';
 import { detectSandbox } from '../tools/sandbox/detect.js';
 import { errorMessage, oneLine } from '../text.js';
 import { bounded, type CheckResult } from './doctor-report.js';
+import { configureLance } from '../memory/lance-env.js';
 
 const DISCORD_TIMEOUT_MS = 5_000;
 /** Python's first start on a cold disk is slow; the sandbox's own probe allows it most of this. */
@@ -162,6 +163,7 @@ export function dataDirCheck(config: Config): Promise<CheckResult[]> {
     try {
       // Loaded here only: the native module costs a second that the other checks need not wait for.
       const lancedb = await import('@lancedb/lancedb');
+      configureLance();
       const connection = await lancedb.connect(dir);
       const tables = await connection.tableNames();
       connection.close();
