@@ -24,6 +24,18 @@ export function vectorIndex(rows: number): lancedb.Index {
   return lancedb.Index.hnswSq({ distanceType: 'cosine', numPartitions: Math.max(1, Math.round(rows / 500_000)) });
 }
 
+export async function hasTextIndex(table: Table): Promise<boolean> {
+  return (await table.listIndices()).some((i) => i.columns.includes('search_text'));
+}
+
+/** Whether any index of `table` has rows it does not cover yet. */
+export async function hasUnindexedRows(table: Table): Promise<boolean> {
+  for (const index of await table.listIndices()) {
+    if (((await table.indexStats(index.name))?.numUnindexedRows ?? 0) > 0) return true;
+  }
+  return false;
+}
+
 /** The last build of the vector index: how many rows it covered, when it ended, how long it took. */
 export interface VectorIndexBuild {
   rows: number;

@@ -1,11 +1,12 @@
 import type { Logger } from '../log.js';
-import { SCALAR_INDEXES, segmentRebuildAllowed, textIndex, vectorIndex, vectorIndexStale, type VectorIndexBuild } from './index-plan.js';
+import { hasTextIndex, hasUnindexedRows, SCALAR_INDEXES, segmentRebuildAllowed, textIndex, vectorIndex, vectorIndexStale, type VectorIndexBuild } from './index-plan.js';
 import { writeLock, type WriteLock } from './write-lock.js';
 import { drainChain, withCommitRetry, type MemoryDb, type Table } from './db.js';
 import { removeEmptyIndexDirs } from './empty-index-dirs.js';
 import { AccessCounts } from './access-counts.js';
 import { sweepMemories } from './sweep.js';
 import { watchSlowJob } from './slow-job.js';
+import { refreshDelayMs } from './refresh-cadence.js';
 
 export interface MaintenanceOptions {
   /** Size cap of the memories table; above it the tenants holding the most rows lose their least valuable ones. */
@@ -50,10 +51,6 @@ export const DEFAULT_MAINTENANCE: MaintenanceOptions = {
   slowJobMs: 30 * 60_000,
 };
 
-async function hasTextIndex(table: Table): Promise<boolean> {
-  return (await table.listIndices()).some((i) => i.columns.includes('search_text'));
-}
-
 const SMALL_TABLE_VERSIONS_KEPT_MS = 3_600_000;
 
 /**
@@ -65,6 +62,8 @@ export class Maintenance {
   private insertedSinceOptimize = 0;
   private writesSinceOptimize = 0;
   private optimizeQueued = false;
+  /** How long the last refresh took: quiet-time refreshes are spaced by it (refresh-cadence.ts). */
+  private lastRefreshMs = 0;
   private readonly accessed = new AccessCounts();
   private timers: NodeJS.Timeout[] = [];
   private closed = false;
@@ -87,7 +86,7 @@ export class Maintenance {
     const table = this.db.memories;
     // Locked only when missing: another process may hold the lock for minutes (a large index build).
     if (!(await hasTextIndex(table))) await this.indexLock(table).run(() => this.ensureTextIndex(table));
-    if (await this.hasUnindexedRows()) await this.optimize();
+    if (await hasUnindexedRows(this.db.memories)) await this.optimize();
     const every = (ms: number, job: () => void) => {
       const timer = setInterval(job, ms);
       timer.unref();
@@ -130,7 +129,7 @@ export class Maintenance {
     clearTimeout(this.refreshTimer);
     // A lookup's cost follows the number of small unindexed files (one per write, ~0.13 ms each
     // at 100k rows), not the table's size: fold them in after a few dozen writes.
-    this.refreshSoon(this.dueNow() ? 0 : this.options.indexRefreshDelayMs);
+    this.refreshSoon(this.nextRefreshDelay());
   }
 
   /**
@@ -143,28 +142,25 @@ export class Maintenance {
       this.insertedSinceOptimize = 0;
       this.writesSinceOptimize = 0;
       this.enqueue('optimize', async () => {
+        const started = performance.now();
         try {
           await this.optimize();
         } finally {
+          this.lastRefreshMs = performance.now() - started;
           this.optimizeQueued = false;
-          if (this.writesSinceOptimize > 0) this.refreshSoon(this.dueNow() ? 0 : this.options.indexRefreshDelayMs);
+          if (this.writesSinceOptimize > 0) this.refreshSoon(this.nextRefreshDelay());
         }
       });
     }, delayMs);
     this.refreshTimer.unref();
   }
 
-  private dueNow(): boolean {
-    return this.insertedSinceOptimize >= this.options.optimizeEveryRows || this.writesSinceOptimize >= this.options.optimizeEveryWrites;
+  private nextRefreshDelay(): number {
+    return refreshDelayMs(this.dueNow(), this.options.indexRefreshDelayMs, this.lastRefreshMs);
   }
 
-  private async hasUnindexedRows(): Promise<boolean> {
-    const indices = await this.db.memories.listIndices();
-    for (const index of indices) {
-      const stats = await this.db.memories.indexStats(index.name);
-      if ((stats?.numUnindexedRows ?? 0) > 0) return true;
-    }
-    return false;
+  private dueNow(): boolean {
+    return this.insertedSinceOptimize >= this.options.optimizeEveryRows || this.writesSinceOptimize >= this.options.optimizeEveryWrites;
   }
 
   /** Folds new rows into the indexes now (for rare, important writes such as lessons). */
