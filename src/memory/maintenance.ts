@@ -133,7 +133,7 @@ export class Maintenance {
   }
 
   /**
-   * One optimize at a time is queued: at 100 writes/s writes keep arriving while it runs (~1 s
+   * One optimize at a time is queued: at 100 writes/s writes keep arriving while it runs (1-4 s
    * at 100k rows), and they are folded in by the next one, not by one optimize each.
    */
   private refreshSoon(delayMs: number): void {
