@@ -214,7 +214,7 @@ for (const size of sizes) {
     }
     batchInsertPerSec[size] = Math.round((batches * 1_000) / ((performance.now() - batchStarted) / 1000));
 
-    cacheUsedMb[size] = Math.round(Number(memory.db.session.sizeBytes()) / 1_048_576);
+    cacheUsedMb[size] = Math.round(memory.db.cacheUsage().bytes / 1_048_576);
     recallP50Ms[size] = round(percentile(hybrid, 0.5));
     recallP95Ms[size] = round(percentile(hybrid, 0.95));
     bruteForceP50Ms[size] = round(percentile(brute, 0.5));

@@ -44,8 +44,8 @@ process.on('message', (raw: unknown) => {
     collect?.();
     const after = process.memoryUsage();
     void fragmentsByTable().then((fragments) => {
-      const { session } = app.memory.db;
-      process.send?.({ type: 'sample', rssMb: mb(rss), heapMb: mb(after.heapUsed), externalMb: mb(after.external + after.arrayBuffers), cacheMb: mb(Number(session.sizeBytes())), cacheItems: session.approxNumItems(), fragments });
+      const cache = app.memory.db.cacheUsage();
+      process.send?.({ type: 'sample', rssMb: mb(rss), heapMb: mb(after.heapUsed), externalMb: mb(after.external + after.arrayBuffers), cacheMb: mb(cache.bytes), cacheItems: cache.items, fragments });
     });
   } else if (type === 'stop') {
     void bot.stop().then(() => process.exit(0));

@@ -23,3 +23,30 @@ export function indexCacheMbFor(maxMemories: number): number {
 
 /** For the default cap of 200,000 memories: 782 MiB of index cache. */
 export const DEFAULT_CACHE_MB: CacheSizes = { index: indexCacheMbFor(200_000), metadata: METADATA_CACHE_MB };
+
+/** An index cache bound for the memories table, and the rows it has room for. */
+export interface IndexCachePlan {
+  mb: number;
+  rows: number;
+}
+
+/** Small tables get this much all the same: a few thousand memories' indexes need ~10 MiB. */
+const MIN_MEMORIES_INDEX_CACHE_MB = 32;
+
+/**
+ * The index cache for a memories table of `rows` rows, within `capMb`: 8 KiB a row, for live
+ * indexes of ~2-3 KiB a row (measured) plus room for the table to double and for replaced index
+ * files, which LRU eviction drops once the cache is full. The plan's `rows`: the size at which
+ * only 4 KiB a row is left, past which the cache is outgrown and replaced (memories-handle.ts),
+ * so a table growing from nothing to a million rows changes caches seven times.
+ */
+export function memoriesIndexCachePlan(rows: number, capMb: number): IndexCachePlan {
+  const mb = Math.min(capMb, Math.max(MIN_MEMORIES_INDEX_CACHE_MB, Math.ceil((rows * 2 * INDEX_CACHE_KIB_PER_MEMORY) / 1024)));
+  return { mb, rows: Math.floor((mb * 1024) / INDEX_CACHE_KIB_PER_MEMORY) };
+}
+
+/**
+ * The index cache of the connection every other table and maintenance use: those tables have no
+ * indexes, and an index update reads the indexes it replaces once, so caching them buys nothing.
+ */
+export const OTHER_TABLES_INDEX_CACHE_MB = 32;

@@ -2,8 +2,9 @@ import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
-import { DEFAULT_CACHE_MB, type CacheSizes } from './cache-sizes.js';
+import { DEFAULT_CACHE_MB, OTHER_TABLES_INDEX_CACHE_MB, type CacheSizes } from './cache-sizes.js';
 import { configureLance } from './lance-env.js';
+import { MemoriesHandle } from './memories-handle.js';
 import { episodesSchema, memoriesSchema, metaSchema, reflectionsSchema, schedulesSchema, spendSchema, sqlString, workingSchema } from './schema.js';
 
 export type Table = lancedb.Table;
@@ -117,7 +118,7 @@ export class MemoryDb {
   private constructor(
     readonly connection: lancedb.Connection,
     readonly meta: Table,
-    public memories: Table,
+    private readonly memoriesHandle: MemoriesHandle,
     readonly working: Table,
     readonly episodes: Table,
     readonly reflections: Table,
@@ -127,14 +128,50 @@ export class MemoryDb {
     readonly embedderMatches: boolean,
     /** Where the database lives (a local path or an object-store URI), as given to open(). */
     readonly uri: string,
-    /** The connection's caches (index and file metadata), shared by every handle it opens. */
-    readonly session: lancedb.Session,
+    /** The connection's caches (index and file metadata): every table's but the memories handle's. */
+    private readonly session: lancedb.Session,
   ) {}
+
+  /** The handle saves and recalls use on the active memories table (replaced as it grows; re-read it, do not keep it). */
+  get memories(): Table {
+    return this.memoriesHandle.table;
+  }
+
+  /** Bytes and items in LanceDB's caches, both connections' (benches, diagnostics). */
+  cacheUsage(): { bytes: number; items: number; memoriesIndexBoundMb: number } {
+    const memories = this.memoriesHandle.cacheUsage();
+    return {
+      bytes: memories.bytes + Number(this.session.sizeBytes()),
+      items: memories.items + this.session.approxNumItems(),
+      memoriesIndexBoundMb: this.memoriesHandle.cachePlan.mb,
+    };
+  }
+
+  /**
+   * Gives the memories handle a larger index cache once the table has outgrown its own
+   * (memories-handle.ts); maintenance calls it with the row count after each index update.
+   * True if it did.
+   */
+  async fitMemoriesCache(rows: number): Promise<boolean> {
+    if (!this.memoriesHandle.outgrown(rows)) return false;
+    await this.reopenMemories(this.embedder.table, rows);
+    return true;
+  }
+
+  /** Swaps the memories handle for a fresh one on `name`; writes queued on the old one still come first for read-your-writes. */
+  private async reopenMemories(name: string, rows: number): Promise<void> {
+    const old = this.memories;
+    await this.memoriesHandle.reopen(name, rows);
+    const tail = writeTails.get(old);
+    if (tail !== undefined) writeTails.set(this.memories, tail);
+  }
 
   static async open(uri: string, options: OpenOptions): Promise<MemoryDb> {
     configureLance();
     const cache = options.cacheMb ?? DEFAULT_CACHE_MB;
-    const session = new lancedb.Session(BigInt(cache.index) * MIB, BigInt(cache.metadata) * MIB);
+    // The memories table's handle for saves and recalls has a connection and cache of its own
+    // (memories-handle.ts); this one serves every other table, and maintenance.
+    const session = new lancedb.Session(BigInt(Math.min(cache.index, OTHER_TABLES_INDEX_CACHE_MB)) * MIB, BigInt(cache.metadata) * MIB);
     // Reads see other processes' (and other handles') commits within a second; without this a
     // handle keeps reading its old version, whose files another process's cleanup may delete.
     const connection = await lancedb.connect(uri, { readConsistencyInterval: 1, session });
@@ -150,7 +187,14 @@ export class MemoryDb {
       connection.close();
       throw new EmbedderMismatchError({ id: record.id, dimensions: record.dimensions }, options.embedder);
     }
-    const memories = await openOrCreate(connection, names, record.table, memoriesSchema(record.dimensions));
+    const created = await openOrCreate(connection, names, record.table, memoriesSchema(record.dimensions));
+    let memories: MemoriesHandle;
+    try {
+      const rows = await created.countRows();
+      memories = await MemoriesHandle.open({ uri, indexCapMb: cache.index, metadataMb: cache.metadata }, record.table, rows);
+    } finally {
+      created.close();
+    }
     const working = await openOrCreate(connection, names, 'working', workingSchema);
     const episodes = await openOrCreate(connection, names, 'episodes', episodesSchema);
     const reflections = await openOrCreate(connection, names, 'reflections', reflectionsSchema);
@@ -168,7 +212,8 @@ export class MemoryDb {
     const previous = this.embedder.table;
     const record = { ...embedder, table: table.name };
     await writeMeta(this.meta, 'embedder', record);
-    this.memories = table;
+    await this.reopenMemories(table.name, await table.countRows());
+    table.close();
     this.embedder = record;
     if (previous !== table.name) await this.connection.dropTable(previous);
   }
@@ -208,7 +253,8 @@ export class MemoryDb {
   }
 
   close(): void {
-    for (const table of [...this.openExtraTables, this.meta, this.memories, this.working, this.episodes, this.reflections, this.schedules, this.spend]) table.close();
+    for (const table of [...this.openExtraTables, this.meta, this.working, this.episodes, this.reflections, this.schedules, this.spend]) table.close();
+    this.memoriesHandle.close();
     this.connection.close();
   }
 }

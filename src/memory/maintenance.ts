@@ -241,9 +241,11 @@ export class Maintenance {
    */
   private async optimize(mergeVectorSegments = false, rebuild = false): Promise<void> {
     const table = await this.ownHandle(this.db.memories.name);
-    await this.indexLock(table).run(() => this.optimizeLocked(table, mergeVectorSegments, rebuild));
+    const rows = await this.indexLock(table).run(() => this.optimizeLocked(table, mergeVectorSegments, rebuild));
     // Saves and recalls see the new indexes at once, not after the consistency interval.
     await this.db.memories.checkoutLatest();
+    const cache = this.db.cacheUsage();
+    if (await this.db.fitMemoriesCache(rows)) this.log.info({ rows, indexCacheMb: this.db.cacheUsage().memoriesIndexBoundMb, previousMb: cache.memoriesIndexBoundMb }, 'memory index cache enlarged for the grown table');
   }
 
   /**
@@ -267,7 +269,8 @@ export class Maintenance {
     return writeLock(this.db.uri, `${table.name}.maintenance`);
   }
 
-  private async optimizeLocked(table: Table, mergeVectorSegments: boolean, rebuild: boolean): Promise<void> {
+  /** Returns the table's row count. */
+  private async optimizeLocked(table: Table, mergeVectorSegments: boolean, rebuild: boolean): Promise<number> {
     // Fold in other processes' writes too: this handle sees only its own until it checks out.
     await table.checkoutLatest();
     if (rebuild) await withCommitRetry(table, () => table.createIndex('search_text', { config: textIndex(), replace: true }));
@@ -291,6 +294,7 @@ export class Maintenance {
     }
     await withCommitRetry(table, () => table.optimize({ cleanupOlderThan: new Date(this.now() - 60_000) }));
     await removeEmptyIndexDirs(this.db.uri, table.name);
+    return rows;
   }
 
   /**
