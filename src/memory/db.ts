@@ -150,12 +150,13 @@ export class MemoryDb {
   /**
    * Gives the memories handle a larger index cache once the table has outgrown its own
    * (memories-handle.ts); maintenance calls it with the row count after each index update.
-   * True if it did.
+   * Returns the bounds before and after, in MiB, if it did.
    */
-  async fitMemoriesCache(rows: number): Promise<boolean> {
-    if (!this.memoriesHandle.outgrown(rows)) return false;
+  async fitMemoriesCache(rows: number): Promise<{ fromMb: number; toMb: number } | undefined> {
+    if (!this.memoriesHandle.outgrown(rows)) return undefined;
+    const fromMb = this.memoriesHandle.cachePlan.mb;
     await this.reopenMemories(this.embedder.table, rows);
-    return true;
+    return { fromMb, toMb: this.memoriesHandle.cachePlan.mb };
   }
 
   /** Swaps the memories handle for a fresh one on `name`; writes queued on the old one still come first for read-your-writes. */

@@ -244,8 +244,8 @@ export class Maintenance {
     const rows = await this.indexLock(table).run(() => this.optimizeLocked(table, mergeVectorSegments, rebuild));
     // Saves and recalls see the new indexes at once, not after the consistency interval.
     await this.db.memories.checkoutLatest();
-    const cache = this.db.cacheUsage();
-    if (await this.db.fitMemoriesCache(rows)) this.log.info({ rows, indexCacheMb: this.db.cacheUsage().memoriesIndexBoundMb, previousMb: cache.memoriesIndexBoundMb }, 'memory index cache enlarged for the grown table');
+    const enlarged = await this.db.fitMemoriesCache(rows);
+    if (enlarged !== undefined) this.log.info({ rows, ...enlarged }, 'memory index cache enlarged for the grown table');
   }
 
   /**

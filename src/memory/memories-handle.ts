@@ -28,7 +28,8 @@ export interface MemoriesHandleOptions {
  * opens a larger cache, warms it, and swaps it in.
  */
 export class MemoriesHandle {
-  private retired: { table: Table; connection: lancedb.Connection; timer: NodeJS.Timeout }[] = [];
+  /** Handles swapped out, each closed when its grace period ends (or with this one). */
+  private readonly retired = new Map<Table, { connection: lancedb.Connection; timer: NodeJS.Timeout }>();
 
   private constructor(
     private readonly options: MemoriesHandleOptions,
@@ -80,26 +81,22 @@ export class MemoriesHandle {
       this.closeRetired(old.table);
     }, RETIRED_HANDLE_GRACE_MS);
     timer.unref();
-    this.retired.push({ ...old, timer });
+    this.retired.set(old.table, { connection: old.connection, timer });
   }
 
   close(): void {
-    for (const { table, connection, timer } of this.retired) {
-      clearTimeout(timer);
-      table.close();
-      connection.close();
-    }
-    this.retired = [];
+    for (const table of [...this.retired.keys()]) this.closeRetired(table);
     this.current.close();
     this.connection.close();
   }
 
   private closeRetired(table: Table): void {
-    const index = this.retired.findIndex((r) => r.table === table);
-    if (index < 0) return;
-    const [entry] = this.retired.splice(index, 1);
-    entry?.table.close();
-    entry?.connection.close();
+    const entry = this.retired.get(table);
+    if (entry === undefined) return;
+    this.retired.delete(table);
+    clearTimeout(entry.timer);
+    table.close();
+    entry.connection.close();
   }
 
   private static async connect(
