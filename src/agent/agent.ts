@@ -17,7 +17,10 @@ import type { LoopOutcome } from './react.js';
 import { runReflexion } from './reflexion.js';
 import { StepLog } from './step-log.js';
 import { RunAttachments } from './attachments.js';
-import { checkFiles, placeFiles, type RunFiles } from './run-files.js';
+import { checkFiles, type RunFiles } from './run-files.js';
+import { journaledFiles, journaledRecall } from './journaled-start.js';
+import { NO_JOURNAL, RunReplay, RunSuspendedError, type RunJournal } from './journal.js';
+import { RunSignal } from './run-signal.js';
 
 export interface AgentDependencies {
   model: ChatModel;
@@ -91,6 +94,13 @@ export interface RunRequest {
    * start (src/agent/exposure.ts): a file's text may ask for things its sender never meant.
    */
   files?: readonly IncomingFile[];
+  /**
+   * Makes the run durable (src/durable): each model reply, tool outcome and approval is recorded
+   * before the run acts on it, and a journal with entries is replayed before the run goes on.
+   */
+  journal?: RunJournal;
+  /** A run resumed after a restart: when it first started, and how many times it has been resumed. */
+  resumed?: { startedAt: Date; resumes: number };
 }
 
 /** A chat model for one run, with its price (undefined: unknown, so costs are reported unknown). */
@@ -98,8 +108,6 @@ export interface RunModel {
   chat: ChatModel;
   price: ModelPrice | undefined;
 }
-
-const CANCELLED = 'the run was cancelled';
 
 export const DEFAULT_APPROVALS: ApprovalPolicy = { minRisk: 'high', timeoutMs: 120_000 };
 
@@ -141,21 +149,12 @@ export class Agent {
     const workspaceDir = path.resolve(request.workspaceDir ?? path.join(this.deps.workspaceRoot, runId));
     const releaseWorkspace = request.workspaceDir === undefined ? this.deps.workspaces?.hold(workspaceDir) : undefined;
     await mkdir(workspaceDir, { recursive: true });
-    const model = request.model?.chat ?? this.deps.model;
-    let given: RunFiles;
-    try {
-      const sees = files.some((file) => file.kind === 'image') && ((await this.deps.sees?.(model.model, request.signal)) ?? false);
-      given = await placeFiles(workspaceDir, files, sees);
-    } catch (error) {
-      releaseWorkspace?.();
-      throw error;
-    }
-    const attachments = new RunAttachments();
-
     const now = this.deps.now ?? (() => new Date());
-    const startedAt = now();
+    const startedAt = request.resumed?.startedAt ?? now();
     const startedMs = performance.now();
-    const elapsedMs = () => Math.round(performance.now() - startedMs);
+    // A resumed run's clock carries on from where its journal ends: time down does not count.
+    let elapsedBefore = 0;
+    const elapsedMs = () => elapsedBefore + Math.round(performance.now() - startedMs);
     const stepLog = new StepLog();
     const events = new EventFanout([stepLog.sink, ...(request.sinks ?? [])], log);
     const scope = request.scope ?? LOCAL_SCOPE;
@@ -172,22 +171,34 @@ export class Agent {
     const budget = new Budget(limits, request.model === undefined ? this.deps.price : request.model.price);
     const tools = (request.disabledTools?.length ?? 0) > 0 ? this.deps.tools.without(request.disabledTools ?? []) : this.deps.tools;
 
-    // One signal carries both the caller's cancellation and the wall-clock limit to every
-    // model call and tool; its reason says which one fired.
-    const controller = new AbortController();
-    // A caller may say why it cancels (e.g. "the bot is restarting"); the result keeps the words.
-    const onCancel = () => {
-      const why: unknown = request.signal?.reason;
-      controller.abort({ limit: 'cancelled', detail: typeof why === 'string' ? why : CANCELLED });
-    };
-    if (request.signal?.aborted === true) onCancel();
-    request.signal?.addEventListener('abort', onCancel, { once: true });
-    const timer = setTimeout(() => {
-      controller.abort({ limit: 'time', detail: `ran out of time (limit ${Math.round(limits.maxDurationMs / 1000)} s)` });
-    }, limits.maxDurationMs);
+    const run = new RunSignal(request.signal);
+    const replay = new RunReplay(
+      request.journal ?? NO_JOURNAL,
+      run.signal,
+      elapsedMs,
+      (hit) => {
+        run.stop(hit);
+      },
+      () => {
+        events.emit({ type: 'resumed', runId, elapsedMs: elapsedMs(), step: budget.steps, resumes: request.resumed?.resumes ?? 1 });
+      },
+    );
+    elapsedBefore = replay.recordedElapsedMs;
+    events.replaying = () => replay.replaying;
+    run.limitTime(limits.maxDurationMs, limits.maxDurationMs - elapsedBefore);
+    const model = replay.model(request.model?.chat ?? this.deps.model);
+    let given: RunFiles;
+    try {
+      given = await journaledFiles(replay, workspaceDir, files, async () => (await this.deps.sees?.(model.model, request.signal)) ?? false);
+    } catch (error) {
+      run.dispose();
+      releaseWorkspace?.();
+      throw error;
+    }
+    const attachments = new RunAttachments();
 
-    log.info({ goal, mode, model: model.model, trigger: info.trigger }, 'run started');
-    const recalled = await this.recall(info, controller.signal, log);
+    log.info({ goal, mode, model: model.model, trigger: info.trigger, ...(request.resumed === undefined ? {} : { resumes: request.resumed.resumes }) }, request.resumed === undefined ? 'run started' : 'run resumed');
+    const recalled = await journaledRecall(replay, () => this.recall(info, run.signal, log));
     events.emit({
       type: 'started',
       runId,
@@ -219,12 +230,13 @@ export class Agent {
         approvals: { policy: { ...(this.deps.approvals ?? DEFAULT_APPROVALS), ...request.approvals }, approver: request.approver ?? noApprover },
         exposure: Exposure.forRun({ goal, history: request.history ?? [], othersTurns: request.historyFromOthers ?? [], scope, fromOthers: recalled?.fromOthers ?? 0, files: files.length }),
         attach: (file) => attachments.add(file),
+        replay,
         model,
         tools,
         budget,
         events,
         log,
-        signal: controller.signal,
+        signal: run.signal,
         workspaceDir,
         scope,
         visibility: info.visibility,
@@ -233,10 +245,15 @@ export class Agent {
         completionCheck: this.deps.completionCheck ?? false,
       });
     } finally {
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onCancel);
+      run.dispose();
       // Its tools are done with the workspace.
       releaseWorkspace?.();
+    }
+    replay.finish();
+    if (run.suspended) {
+      log.info({ steps: budget.steps }, 'run suspended; it resumes from its journal on the next start');
+      await events.flush();
+      throw new RunSuspendedError(runId);
     }
     const attached = await attachments.verified(workspaceDir);
     if (outcome.hit !== undefined) events.emit({ type: 'limit', runId, elapsedMs: elapsedMs(), limit: outcome.hit.limit, detail: outcome.hit.detail });

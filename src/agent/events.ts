@@ -50,6 +50,11 @@ interface EventBase {
   runId: string;
   /** Milliseconds since the run started. */
   elapsedMs: number;
+  /**
+   * Emitted again while a resumed run is replayed from its journal (src/agent/journal.ts): it
+   * happened before the restart and was shown then. Surfaces rebuild their state from it and post nothing.
+   */
+  replayed?: true;
 }
 
 export type RunEvent = EventBase &
@@ -113,6 +118,14 @@ export type RunEvent = EventBase &
         /** The whole plan with each task's status (plan-and-execute only). */
         plan: PlanItem[] | null;
       }
+    | {
+        /** A run a restart interrupted goes on: its journal was replayed up to here. */
+        type: 'resumed';
+        /** Model calls it had made before (the step it goes on from). */
+        step: number;
+        /** How many times it has been resumed, this one included. */
+        resumes: number;
+      }
     | { type: 'limit'; limit: LimitKind; detail: string }
     | { type: 'error'; message: string }
     | { type: 'final'; result: RunResult }
@@ -133,7 +146,11 @@ export class EventFanout {
     private readonly log: Logger,
   ) {}
 
-  emit(event: RunEvent): void {
+  /** Whether the run is being replayed from its journal: its events are then marked `replayed`. */
+  replaying: () => boolean = () => false;
+
+  emit(given: RunEvent): void {
+    const event: RunEvent = this.replaying() ? { ...given, replayed: true } : given;
     for (const sink of this.sinks) {
       try {
         const maybe = sink(event);

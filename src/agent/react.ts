@@ -15,6 +15,8 @@ import { missingFromGoal } from './side-calls.js';
 import { LoopGuard } from './loop-guard.js';
 import { EMPTY_REPLY_NOTE, LAST_STEP_NOTE, REASONING_ONLY_NOTE } from './prompt.js';
 import { errorMessage, oneLine } from '../text.js';
+import type { OutgoingFile } from '../files/types.js';
+import type { RunReplay } from './journal.js';
 
 export interface LoopInputs {
   runId: string;
@@ -49,6 +51,8 @@ export interface LoopInputs {
   exposure: Exposure;
   /** Where attach_file puts the files it attaches (the run's list, shared by tasks and attempts). */
   attach?: ToolContext['attach'];
+  /** A durable run's journal (src/agent/journal.ts): tool outcomes and approvals are recorded, or replayed. */
+  replay?: RunReplay;
 }
 
 export interface LoopOutcome {
@@ -175,7 +179,7 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
         arguments: call.arguments,
       });
       const denied = await approvalGate(inputs, call, step);
-      const outcome = denied ?? (await tools.run(call, { runId, workspaceDir: inputs.workspaceDir, signal, log: inputs.log, scope: inputs.scope, visibility: inputs.visibility, mayReach: (host) => inputs.exposure.mayReach(host), modelSpend: budget.asModelSpend(), ...(inputs.attach === undefined ? {} : { attach: inputs.attach }) }));
+      const outcome = denied ?? (await runTool(inputs, call));
       inputs.exposure.observe(tools.get(call.name), outcome);
       const interrupted = abortHit(signal);
       if (interrupted !== null) return stop(interrupted);
@@ -200,6 +204,33 @@ export async function runReactLoop(inputs: LoopInputs): Promise<LoopOutcome> {
     }
     context.addStep(record);
   }
+}
+
+/** Runs one call (through the run's journal when it has one: recorded, or replayed after a restart). */
+async function runTool(inputs: LoopInputs, call: ToolCall): Promise<ToolOutcome> {
+  const { attach, replay } = inputs;
+  const run = (attached: OutgoingFile[]) =>
+    inputs.tools.run(call, {
+      runId: inputs.runId,
+      workspaceDir: inputs.workspaceDir,
+      signal: inputs.signal,
+      log: inputs.log,
+      scope: inputs.scope,
+      visibility: inputs.visibility,
+      mayReach: (host) => inputs.exposure.mayReach(host),
+      modelSpend: inputs.budget.asModelSpend(),
+      ...(attach === undefined
+        ? {}
+        : {
+            attach: (file: OutgoingFile) => {
+              const result = attach(file);
+              attached.push(file);
+              return result;
+            },
+          }),
+    });
+  if (replay === undefined) return run([]);
+  return replay.tool(call, inputs.tools.get(call.name), attach === undefined ? undefined : (file) => void attach(file), run);
 }
 
 /** When no approvals are configured: nothing is risky enough, and no one can be asked. */
@@ -228,14 +259,16 @@ async function approvalGate(inputs: LoopInputs, call: ToolCall, step: number): P
     ...(held === null ? {} : { reason: held.reason }),
     timeoutMs: approvals.policy.timeoutMs,
   };
-  let decision: ApprovalDecision;
-  try {
-    decision = await approvals.approver(request, inputs.signal);
-  } catch (error) {
-    // An approver that breaks (Discord down, say) must not let the call through.
-    inputs.log.warn({ err: error, tool: call.name }, 'asking for approval failed; denying the call');
-    decision = { outcome: 'unavailable', by: null };
-  }
+  const ask = async (): Promise<ApprovalDecision> => {
+    try {
+      return await approvals.approver(request, inputs.signal);
+    } catch (error) {
+      // An approver that breaks (Discord down, say) must not let the call through.
+      inputs.log.warn({ err: error, tool: call.name }, 'asking for approval failed; denying the call');
+      return { outcome: 'unavailable', by: null };
+    }
+  };
+  const decision = inputs.replay === undefined ? await ask() : await inputs.replay.approval(call.id, ask);
   const waitedMs = Math.round(performance.now() - started);
   const guard = held === null ? {} : { heldFor: held.host ?? '(unknown destination)', exposedBy: inputs.exposure.reasons };
   inputs.log.info({ tool: call.name, callId: call.id, outcome: decision.outcome, by: decision.by, waitedMs, ...guard }, 'tool approval');

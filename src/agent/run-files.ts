@@ -3,6 +3,7 @@
  * start, listed in the prompt as data (never instructions), and, for a model that sees, images
  * sent as image parts on the goal message. Nothing here reads a file's text as anything but data.
  */
+import { constants } from 'node:fs';
 import { open, readdir, rm, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { uniqueFileName } from '../files/names.js';
@@ -94,6 +95,31 @@ export async function placeFiles(workspaceDir: string, files: readonly IncomingF
     placed.push({ name, kind: file.kind, bytes: file.bytes.length, textName, preview: text === null ? null : previewOf(text), image });
   }
   return { placed, images };
+}
+
+/**
+ * The image parts of a run resumed after a restart, read again from its workspace (the journal
+ * keeps their names, not their bytes). One deleted, replaced by a link or grown too large since
+ * is left out.
+ */
+export async function readImages(workspaceDir: string, images: readonly { name: string; mimeType: string }[]): Promise<ImagePart[]> {
+  const parts: ImagePart[] = [];
+  for (const { name, mimeType } of images.slice(0, MAX_IMAGES)) {
+    try {
+      const target = await resolveInWorkspace(workspaceDir, name, { followFinalSymlink: false });
+      const handle = await open(target, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        const stats = await handle.stat();
+        if (!stats.isFile() || stats.size > MAX_IMAGE_PART_BYTES) continue;
+        parts.push({ mimeType, data: (await handle.readFile()).toString('base64'), name });
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      // Gone since: the model goes on without it.
+    }
+  }
+  return parts;
 }
 
 function imageFate(file: IncomingFile, sees: boolean, shown: number): NonNullable<PlacedFile['image']> {

@@ -101,7 +101,12 @@ export function consoleRenderer(out: ConsoleOutput, options: ConsoleRendererOpti
   const line = (text = '') => out.write(`${text}\n`);
 
   return (event: RunEvent) => {
+    // A resumed run's replay: printed before the restart, except where it started.
+    if (event.replayed === true && event.type !== 'started') return;
     switch (event.type) {
+      case 'resumed':
+        line(paint('yellow', `↻ resumed after a restart at step ${event.step}`));
+        break;
       case 'started':
         line(paint('bold', `▶ ${event.goal}`));
         line(paint('dim', `  run ${event.runId} · ${event.mode} · model ${event.model} · up to ${event.maxSteps} steps`));

@@ -58,6 +58,9 @@ export class RunView {
   private readonly stepBatch: { text: string; file: StepFile | undefined }[] = [];
   private stepTimer: NodeJS.Timeout | undefined;
   private lastStepPost = 0;
+  /** Set while a replayed event (src/agent/journal.ts) is handled: it was shown before the restart. */
+  private replaying = false;
+  private resumedLine = '';
 
   constructor(
     private readonly targets: RunViewTargets,
@@ -65,6 +68,8 @@ export class RunView {
   ) {}
 
   readonly sink = (event: RunEvent): void => {
+    // Replayed events rebuild the view (headline, plan, the step under way) and post nothing.
+    this.replaying = event.replayed === true;
     switch (event.type) {
       case 'started': {
         this.goal = event.goal;
@@ -105,6 +110,10 @@ export class RunView {
         if (line !== undefined) this.stepLines.set(event.step, `${line}\n${mark} ${approvalText(event)}`);
         break;
       }
+      case 'resumed':
+        this.resumedLine = `↻ resumed after a restart${event.resumes > 1 ? ` (${event.resumes} times)` : ''}`;
+        this.queueLine(`↻ **Resumed after a restart** at step ${event.step}: carrying on from there.`);
+        break;
       case 'tool_call':
       case 'limit':
       case 'error':
@@ -117,7 +126,7 @@ export class RunView {
         this.flushNow();
         return;
     }
-    this.schedule();
+    if (!this.replaying) this.schedule();
   };
 
   /** Resolves when every queued Discord write has been attempted. */
@@ -151,6 +160,8 @@ export class RunView {
   private queueLine(line: string, file?: StepFile): void {
     const text = closeSpoilers(clip(line, 1_900));
     if (this.targets.step !== undefined) {
+      // Posted to the thread before the restart.
+      if (this.replaying) return;
       this.stepBatch.push({ text, file });
       if (this.stepTimer === undefined) {
         const wait = Math.max(0, this.lastStepPost + STEP_POST_INTERVAL_MS - Date.now());
@@ -185,6 +196,7 @@ export class RunView {
   private render(): string {
     const parts = [this.headline, `> ${oneLine(this.goal, 300)}`];
     if (this.memoryLine !== '') parts.push(this.memoryLine);
+    if (this.resumedLine !== '') parts.push(this.resumedLine);
     if (this.stageLine !== '' && !this.finished) parts.push(this.stageLine);
     if (this.planLines.length > 0) parts.push(...this.planLines);
     if (this.inline.length > 0) parts.push(...this.inline);

@@ -79,6 +79,7 @@ export function memoryTools(memory: Memory, options: { rewriter?: QueryRewriter 
         limit: z.number().int().min(1).max(20).optional().describe('How many results (default 8).'),
       }),
       risk: 'low',
+      idempotent: true,
       run: async ({ query, kind, limit }, context) => {
         const hits = await memory.semantic.recall(
           {
@@ -144,6 +145,7 @@ export function memoryTools(memory: Memory, options: { rewriter?: QueryRewriter 
       description: 'Show a working-memory block in full (blocks are also shown at the start of every run).',
       input: z.strictObject({ block: z.string().min(1).max(40).describe('Block label, e.g. "user profile" or "channel notes".'), owner: ownerField }),
       risk: 'low',
+      idempotent: true,
       run: async ({ block, owner }, context) => describeBlock(await memory.working.view(blockKey(context, block, owner, false), block)),
     }),
     defineTool({

@@ -64,13 +64,19 @@ export interface Tool<Input extends z.ZodType = z.ZodType> {
    * wherever it decides (an MCP server and what lies behind it). Exposed runs need approval for it.
    */
   egress?: Egress;
+  /**
+   * Safe to run again when a restart cut a call short (src/agent/journal.ts): it only reads (files,
+   * the time, a search, a GET) or its effect does not add up when repeated. Without it, a call the
+   * process died in is reported to the model as interrupted with an unknown outcome.
+   */
+  idempotent?: boolean;
   run(args: z.output<Input>, context: ToolContext): Promise<unknown>;
 }
 
 export type Egress = 'url' | 'opaque';
 
 /** `denied`: the call needed a person's approval and did not get it. */
-export type ToolErrorKind = 'unknown_tool' | 'invalid_arguments' | 'tool_error' | 'aborted' | 'denied';
+export type ToolErrorKind = 'unknown_tool' | 'invalid_arguments' | 'tool_error' | 'aborted' | 'denied' | 'interrupted';
 
 /** The outcome of one tool call; `content` is exactly what the model is shown. */
 export interface ToolOutcome {

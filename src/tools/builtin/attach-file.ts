@@ -26,6 +26,8 @@ export const attachFileTool: Tool = defineTool({
     name: z.string().min(1).max(200).optional().describe('The name the user sees (default: the file\'s own name).'),
   }),
   risk: 'low',
+  // Attaching the same path again keeps its place and name.
+  idempotent: true,
   async run(args, context) {
     if (context.attach === undefined) throw new Error('files cannot be attached here: this surface has no way to send them; mention the path in your answer instead');
     const root = await workspaceRoot(context.workspaceDir);

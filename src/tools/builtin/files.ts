@@ -146,6 +146,7 @@ export function readFileTool(limits: FileToolLimits): Tool {
         .describe(`Maximum characters to return (default and upper limit ${limits.maxReadChars}).`),
     }),
     risk: 'low',
+    idempotent: true,
     async run(args, context) {
       const root = await workspaceRoot(context.workspaceDir);
       const abs = await resolveInWorkspace(context.workspaceDir, args.path, { mustExist: true });

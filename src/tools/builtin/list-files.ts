@@ -90,6 +90,7 @@ export function listFilesTool(limits: FileToolLimits): Tool {
         .describe(`Also list the contents of subdirectories, up to ${MAX_LIST_DEPTH} levels deep (default false).`),
     }),
     risk: 'low',
+    idempotent: true,
     async run(args, context) {
       const root = await workspaceRoot(context.workspaceDir);
       const abs = await resolveInWorkspace(context.workspaceDir, args.path ?? '.', { mustExist: true });

@@ -55,6 +55,7 @@ export const currentTimeTool = defineTool({
     'Get the current date and time: ISO 8601 timestamp with UTC offset, weekday and a readable local time, in a given IANA time zone or the server\'s zone.',
   input,
   risk: 'low',
+  idempotent: true,
   run(args) {
     const now = new Date();
     const timeZone = args.timezone ?? serverTimeZone();

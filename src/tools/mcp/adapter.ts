@@ -103,12 +103,15 @@ export function renderCallResult(raw: unknown): unknown {
 export function adaptMcpTool(owner: McpToolOwner, definition: McpToolDefinition, call: McpCall): Adapted {
   const converted = inputFrom(definition.inputSchema);
   if (!converted.ok) return converted;
+  // Own keys only: a tool named "constructor" must not pick up Object.prototype's member as its risk.
+  const risk = (Object.hasOwn(owner.toolRisk, definition.name) ? owner.toolRisk[definition.name] : undefined) ?? owner.risk;
   const tool = defineTool({
     name: mcpToolName(owner.name, definition.name),
     description: describe(owner.name, definition),
     input: converted.input,
-    // Own keys only: a tool named "constructor" must not pick up Object.prototype's member as its risk.
-    risk: (Object.hasOwn(owner.toolRisk, definition.name) ? owner.toolRisk[definition.name] : undefined) ?? owner.risk,
+    risk,
+    // The operator rates read-only tools "low": those are run again after a restart cut a call short.
+    idempotent: risk === 'low',
     // Cairn cannot see what a server does with the arguments or where its answers come from.
     untrustedOutput: true,
     egress: 'opaque',

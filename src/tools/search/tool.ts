@@ -42,6 +42,7 @@ export function webSearchTool(provider: SearchProvider): Tool {
         .describe(`How many results to return, 1 to ${MAX_SEARCH_LIMIT} (default ${DEFAULT_SEARCH_LIMIT}).`),
     }),
     risk: 'low',
+    idempotent: true,
     // Snippets are other people's words. The query goes only to the operator's provider: no egress.
     untrustedOutput: true,
     async run(args, context) {

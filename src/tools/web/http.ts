@@ -198,6 +198,7 @@ export function httpToolsWithTransport(options: Partial<HttpToolOptions>, transp
     description: `Fetch a web page or API with an HTTP GET. ${OUTPUT} ${scope(limits)}`,
     input: z.strictObject({ url: urlInput, headers: headersInput }),
     risk: 'low',
+    idempotent: true,
     // A page can carry instructions, and its URL can carry data out (src/agent/exposure.ts).
     untrustedOutput: true,
     egress: 'url',
