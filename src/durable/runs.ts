@@ -1,0 +1,149 @@
+/**
+ * Durable runs: a run started here is recorded with what was asked and where it is shown, and
+ * journals every step (src/agent/journal.ts) as it goes. A shutdown suspends it; a crash leaves
+ * it running. At the next start each is resumed from its journal by the surface that showed it,
+ * unless the process died twice in a row while running it: then it ends, with the reason.
+ */
+import os from 'node:os';
+import type { Agent, RunRequest } from '../agent/agent.js';
+import type { RunResult } from '../agent/events.js';
+import { RunSuspendedError, type JournalEntry } from '../agent/journal.js';
+import type { ModelCatalog } from '../llm/models.js';
+import type { Logger } from '../log.js';
+import { requestFrom, storedRequest } from './request.js';
+import { UnreadableJournal, type DurableRun, type DurableRunStore } from './store.js';
+
+/** Process deaths in a row (with no progress between) after which a run is not resumed again. */
+export const MAX_CRASHES = 2;
+
+export const CRASHED_TWICE =
+  "Cairn's process stopped twice in a row while running this run (a crash, or the machine running out of memory), so it was not resumed again. Start it again if you still need it.";
+
+/** A run a restart left unfinished, ready to resume: its record and its journal so far. */
+export interface Resumable {
+  run: DurableRun;
+  entries: JournalEntry[];
+}
+
+/** A run a restart left unfinished that cannot go on, and why (in words for its starter). */
+export interface Abandoned {
+  run: DurableRun;
+  reason: string;
+}
+
+/** What only the surface resuming a run has: where its events go, who approves, what cancels it. */
+export type LiveParts = Pick<RunRequest, 'sinks' | 'approver' | 'signal'>;
+
+/**
+ * Shows a finished run's result (posts the answer). The run's record is kept until it resolves:
+ * a process that dies before then replays the finished run at the next start and delivers again.
+ */
+export type Deliver = (result: RunResult) => Promise<void>;
+
+export class DurableRuns {
+  /** Where this process is, in each record it writes (for the logs). */
+  readonly owner = `${os.hostname()}:${process.pid}`;
+
+  constructor(
+    private readonly agent: Agent,
+    private readonly store: DurableRunStore,
+    private readonly models: ModelCatalog,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * Runs `request` durably. `surface` is what its surface needs to show it again after a
+   * restart (ids, not objects). Rejects with RunSuspendedError when a RunSuspension stopped it.
+   * If the record cannot be written the run goes on, without surviving a restart.
+   */
+  async run(request: RunRequest & { runId: string }, surface: unknown, deliver: Deliver): Promise<RunResult> {
+    const modelId = request.model === undefined ? null : request.model.chat.model;
+    const startedAt = this.now();
+    try {
+      await this.store.save({ runId: request.runId, status: 'running', owner: this.owner, resumes: 0, crashes: 0, request: storedRequest(request, modelId), surface, startedAt, updatedAt: startedAt });
+    } catch (error) {
+      this.log.error({ err: error, runId: request.runId }, 'could not record the run as durable; it will not survive a restart');
+      const result = await this.agent.run(request);
+      await deliver(result);
+      return result;
+    }
+    return this.execute({ ...request, journal: this.store.journal(request.runId, []) }, deliver);
+  }
+
+  /**
+   * The runs a shutdown or crash left, split into those to resume and those that cannot go on
+   * (ended here, with the reason). A run left `running` died with its process: one crash more.
+   */
+  async unfinished(): Promise<{ resumable: Resumable[]; abandoned: Abandoned[] }> {
+    const resumable: Resumable[] = [];
+    const abandoned: Abandoned[] = [];
+    for (const run of await this.store.unfinished()) {
+      const crashes = run.crashes + (run.status === 'running' ? 1 : 0);
+      const counted = { ...run, crashes };
+      if (crashes >= MAX_CRASHES) {
+        abandoned.push({ run: counted, reason: CRASHED_TWICE });
+        await this.end(run.runId);
+        continue;
+      }
+      try {
+        resumable.push({ run: counted, entries: await this.store.entries(run.runId) });
+      } catch (error) {
+        if (!(error instanceof UnreadableJournal)) throw error;
+        this.log.error({ err: error, runId: run.runId }, 'a durable run cannot be resumed');
+        abandoned.push({ run: counted, reason: 'Its record could not be read back after the restart, so it could not be resumed. Start it again if you still need it.' });
+        await this.end(run.runId);
+      }
+    }
+    return { resumable, abandoned };
+  }
+
+  /** Resumes a run from its journal with a surface's live parts; resolves or rejects as `run` does. */
+  async resume({ run, entries }: Resumable, live: LiveParts, deliver: Deliver): Promise<RunResult> {
+    const resumes = run.resumes + 1;
+    await this.store.save({ ...run, status: 'running', owner: this.owner, resumes });
+    const request = requestFrom(run.request);
+    const model = run.request.modelId === null ? undefined : this.models.get(this.models.allows(run.request.modelId) ? run.request.modelId : this.models.defaultId);
+    // Progress since the restart: the crashes before it were not this run's doing, or not in a row.
+    let cleared = run.crashes === 0;
+    const journal = this.store.journal(run.runId, entries, () => {
+      if (cleared) return;
+      cleared = true;
+      this.store.clearCrashes(run.runId).catch((error: unknown) => {
+        this.log.warn({ err: error, runId: run.runId }, 'could not clear a resumed run\'s crash count');
+      });
+    });
+    this.log.info({ runId: run.runId, resumes, crashes: run.crashes, entries: entries.length }, 'resuming a run after a restart');
+    return this.execute({ ...request, ...live, ...(model === undefined ? {} : { model }), journal, resumed: { startedAt: new Date(run.startedAt), resumes } }, deliver);
+  }
+
+  private async execute(request: RunRequest & { runId: string }, deliver: Deliver): Promise<RunResult> {
+    let result: RunResult;
+    try {
+      result = await this.agent.run(request);
+    } catch (error) {
+      if (error instanceof RunSuspendedError) {
+        await this.store.suspend(request.runId).catch((failure: unknown) => {
+          // Left "running": the next start counts it as a crash, and still resumes it.
+          this.log.warn({ err: failure, runId: request.runId }, 'could not mark a run suspended');
+        });
+      } else {
+        await this.end(request.runId);
+      }
+      throw error;
+    }
+    try {
+      await deliver(result);
+    } finally {
+      await this.end(request.runId);
+    }
+    return result;
+  }
+
+  /** Forgets a run's record and journal; a failure is logged (the next start would resume it). */
+  private async end(runId: string): Promise<void> {
+    await this.store.end(runId).catch((error: unknown) => {
+      this.log.error({ err: error, runId }, 'could not remove an ended run\'s journal');
+    });
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * Durable runs in LanceDB: a row per run not yet ended (`durable_runs`: what was asked, where it
+ * is shown, how often it was resumed) and its journal (`run_journal`: one row per entry, in
+ * order). Journal appends from every run share commits; each append resolves once its commit
+ * is on disk, and the agent acts on nothing before that. A run that ends leaves nothing here.
+ */
+import { Field, Float64, Schema, Utf8 } from 'apache-arrow';
+import { z } from 'zod';
+import type { JournalEntry, RunJournal } from '../agent/journal.js';
+import type { Logger } from '../log.js';
+import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
+import { GroupCommitter } from '../memory/group-commit.js';
+import { sqlString } from '../memory/schema.js';
+import { tableUpkeep } from '../memory/table-upkeep.js';
+import type { OpenTable } from '../runs/store.js';
+import { JournalEntrySchema } from './entries.js';
+import { StoredRunRequest } from './request.js';
+
+export const DURABLE_RUNS_TABLE = 'durable_runs';
+export const RUN_JOURNAL_TABLE = 'run_journal';
+
+/** Unfinished runs read at a start: more than any deployment has in flight, and a bound on the read. */
+export const MAX_UNFINISHED = 1_000;
+/** Entries one run may record: its step limit is far lower (each step is a model call and a few tools). */
+export const MAX_ENTRIES = 20_000;
+
+const text = (name: string, nullable = false) => new Field(name, new Utf8(), nullable);
+const number = (name: string) => new Field(name, new Float64(), false);
+
+export const durableRunsSchema = new Schema([
+  text('run_id'),
+  text('status'),
+  text('owner'),
+  number('resumes'),
+  number('crashes'),
+  text('request'),
+  text('surface'),
+  number('started_at'),
+  number('updated_at'),
+]);
+
+export const runJournalSchema = new Schema([text('run_id'), number('seq'), text('entry'), number('at')]);
+
+/** `running`: a process is (or was, until it died) running it; `suspended`: a shutdown stopped it cleanly. */
+export type DurableStatus = 'running' | 'suspended';
+
+export interface DurableRun {
+  runId: string;
+  status: DurableStatus;
+  /** The process that last ran it (host, pid): for the logs. */
+  owner: string;
+  /** Times it has been resumed. */
+  resumes: number;
+  /** Process deaths while it ran, since it last made progress: a second one stops it. */
+  crashes: number;
+  request: StoredRunRequest;
+  /** Where it is shown, as its surface stored it (checked by that surface). */
+  surface: unknown;
+  startedAt: number;
+  updatedAt: number;
+}
+
+const json = z.string().transform((raw, ctx) => {
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    ctx.addIssue({ code: 'custom', message: 'not JSON' });
+    return z.NEVER;
+  }
+});
+
+const DurableRunRow = z
+  .object({
+    run_id: z.string().min(1),
+    status: z.enum(['running', 'suspended']),
+    owner: z.string(),
+    resumes: z.number().int().nonnegative(),
+    crashes: z.number().int().nonnegative(),
+    request: json.pipe(StoredRunRequest),
+    surface: json,
+    started_at: z.number(),
+    updated_at: z.number(),
+  })
+  .transform(
+    (row): DurableRun => ({
+      runId: row.run_id,
+      status: row.status,
+      owner: row.owner,
+      resumes: row.resumes,
+      crashes: row.crashes,
+      request: row.request,
+      surface: row.surface,
+      startedAt: row.started_at,
+      updatedAt: row.updated_at,
+    }),
+  );
+
+const JournalRow = z.object({ seq: z.number().int().nonnegative(), entry: json.pipe(JournalEntrySchema) });
+
+function rowOf(run: DurableRun): Record<string, unknown> {
+  return {
+    run_id: run.runId,
+    status: run.status,
+    owner: run.owner,
+    resumes: run.resumes,
+    crashes: run.crashes,
+    request: JSON.stringify(run.request),
+    surface: JSON.stringify(run.surface),
+    started_at: run.startedAt,
+    updated_at: run.updatedAt,
+  };
+}
+
+interface Pending {
+  row: Record<string, unknown>;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** A run's journal could not be read back whole: it is not replayed. */
+export class UnreadableJournal extends Error {}
+
+export class DurableRunStore {
+  private opened: Promise<{ runs: Table; journal: Table; write: GroupCommitter }> | undefined;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly open: OpenTable,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private async tables(): Promise<{ runs: Table; journal: Table; write: GroupCommitter }> {
+    this.opened ??= Promise.all([this.open(DURABLE_RUNS_TABLE, durableRunsSchema), this.open(RUN_JOURNAL_TABLE, runJournalSchema)]).then(
+      ([runs, journal]) => ({ runs, journal, write: new GroupCommitter(runs, 'run_id') }),
+      (error: unknown) => {
+        this.opened = undefined;
+        throw error;
+      },
+    );
+    return this.opened;
+  }
+
+  /** Records a run as running (a new one, or one taken over after a restart). */
+  async save(run: DurableRun): Promise<void> {
+    const { write } = await this.tables();
+    const row = rowOf({ ...run, updatedAt: this.now() });
+    await write.apply(run.runId, () => row);
+  }
+
+  /** The runs a shutdown or a crash left unfinished, oldest first. */
+  async unfinished(): Promise<DurableRun[]> {
+    const { runs } = await this.tables();
+    await pendingWrites(runs);
+    const rows: unknown[] = await runs.query().limit(MAX_UNFINISHED).toArray();
+    const found: DurableRun[] = [];
+    for (const row of rows) {
+      const parsed = DurableRunRow.safeParse(row);
+      if (parsed.success) found.push(parsed.data);
+      else this.log.warn({ issue: parsed.error.issues[0]?.message }, 'a stored durable run is malformed and is not resumed');
+    }
+    return found.sort((a, b) => a.startedAt - b.startedAt);
+  }
+
+  /** The run's journal, in order; throws UnreadableJournal when an entry is missing or malformed. */
+  async entries(runId: string): Promise<JournalEntry[]> {
+    const { journal } = await this.tables();
+    await pendingWrites(journal);
+    await this.flushing;
+    const rows: unknown[] = await journal.query().where(`run_id = ${sqlString(runId)}`).select(['seq', 'entry']).limit(MAX_ENTRIES).toArray();
+    const ordered: z.output<typeof JournalRow>[] = [];
+    for (const row of rows) {
+      const parsed = JournalRow.safeParse(row);
+      if (!parsed.success) throw new UnreadableJournal(`entry unreadable: ${parsed.error.issues[0]?.message ?? 'malformed'}`);
+      ordered.push(parsed.data);
+    }
+    ordered.sort((a, b) => a.seq - b.seq);
+    if (ordered.some((row, index) => row.seq !== index)) throw new UnreadableJournal('entries are missing');
+    return ordered.map((row) => row.entry);
+  }
+
+  /** The journal a run records into, going on after `recorded` (its entries so far). */
+  journal(runId: string, recorded: readonly JournalEntry[], onAppend?: () => void): RunJournal {
+    let seq = recorded.length;
+    return {
+      recorded,
+      append: async (entry) => {
+        const row = { run_id: runId, seq: seq++, entry: JSON.stringify(entry), at: this.now() };
+        await this.append(row);
+        onAppend?.();
+      },
+    };
+  }
+
+  /** Marks a run as stopped by a shutdown: resumed at the next start, not counted as a crash. */
+  async suspend(runId: string): Promise<void> {
+    const { write } = await this.tables();
+    const updatedAt = this.now();
+    await write.apply(runId, (current) => (current === undefined ? null : { ...current, status: 'suspended', updated_at: updatedAt }));
+  }
+
+  /** The run made progress since it was resumed: earlier crashes no longer count against it. */
+  async clearCrashes(runId: string): Promise<void> {
+    const { write } = await this.tables();
+    await write.apply(runId, (current) => (current === undefined || current.crashes === 0 ? null : { ...current, crashes: 0 }));
+  }
+
+  /** The run is over: its record and journal go. */
+  async end(runId: string): Promise<void> {
+    const { runs, journal, write } = await this.tables();
+    await this.flushing;
+    await withCommitRetry(journal, () => journal.delete(`run_id = ${sqlString(runId)}`));
+    tableUpkeep.noteCommit(journal);
+    await write.idle();
+    await withCommitRetry(runs, () => runs.delete(`run_id = ${sqlString(runId)}`));
+    tableUpkeep.noteCommit(runs);
+  }
+
+  /** Waits for the writes under way, so the database can close. */
+  async close(): Promise<void> {
+    const opened = await this.opened?.catch(() => undefined);
+    await this.flushing;
+    await opened?.write.idle();
+  }
+
+  /** Entries of every run queued while a commit is in flight share the next one. */
+  private append(row: Record<string, unknown>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ row, resolve, reject });
+      this.flushing ??= this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      const { journal } = await this.tables();
+      while (this.queue.length > 0) {
+        const batch = this.queue;
+        this.queue = [];
+        try {
+          await withCommitRetry(journal, () => journal.add(batch.map((p) => p.row)));
+          tableUpkeep.noteCommit(journal);
+          for (const p of batch) p.resolve();
+        } catch (error) {
+          for (const p of batch) p.reject(error);
+        }
+      }
+    } catch (error) {
+      for (const p of this.queue.splice(0)) p.reject(error);
+    } finally {
+      // Nothing awaited since the queue was last seen empty: an append from here starts a new flush.
+      this.flushing = undefined;
+    }
+  }
+}
