@@ -1,5 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
+import { DurableRuns } from './durable/runs.js';
+import { DurableRunStore } from './durable/store.js';
 import { Agent } from './agent/agent.js';
 import { ConfigError, type Config } from './config.js';
 import type { Logger } from './log.js';
@@ -75,6 +77,8 @@ export interface App {
   conversations: Conversations;
   /** What each run started from Discord was asked (goal, files, mode): 🔁 Retry and `/runs show` read it. */
   runRecords: RunRecords;
+  /** Runs that survive restarts: journaled as they go, suspended on shutdown, resumed at the next start (src/durable). */
+  durable: DurableRuns;
   /** Flushes and closes the memory database. */
   close(): Promise<void>;
 }
@@ -222,7 +226,10 @@ export async function createApp(config: Config, log: Logger, options: { external
       memory.track(reflector.request({ runId: run.runId, cause, userId: run.billedTo, comment: null }), 'queueing a reflection', log);
     }), usage, track),
   });
+  const durableStore = new DurableRunStore((name, schema) => memory.db.table(name, schema), log);
+  const durable = new DurableRuns(agent, durableStore, models, log);
   const close = async () => {
+    await durableStore.close();
     await runRecords.close();
     await workspaces.close();
     await reflector.close();
@@ -243,7 +250,7 @@ export async function createApp(config: Config, log: Logger, options: { external
     ...config.conversations,
   });
   const runRecords = shared.runRecords ?? new RunRecordStore((name, schema) => memory.db.table(name, schema), log);
-  return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, runRecords, close };
+  return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, runRecords, durable, close };
 }
 
 /** Backoff never grows past this, however many failures. */

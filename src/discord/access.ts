@@ -147,6 +147,26 @@ export class RunLimiter {
     return this.ticket(hold);
   }
 
+  /**
+   * A run admitted before a restart goes on: it takes a slot (never refused: it was running) and
+   * holds what is left of its cap in the budgets. With nothing left, its cap is 0 and it stops at
+   * its next model call, saying the budget is spent.
+   */
+  resume(userId: string, maxCostUsd: number, where: Omit<SpendPlace, 'userId'> = NOWHERE): RunTicket {
+    this.running += 1;
+    const hold = this.budgets.reserve({ userId, ...where }, maxCostUsd);
+    if (!isBudgetRefusal(hold)) return this.ticket(hold);
+    let finished = false;
+    return {
+      capUsd: 0,
+      finish: () => {
+        if (finished) return;
+        finished = true;
+        this.running = Math.max(0, this.running - 1);
+      },
+    };
+  }
+
   private ticket(hold: BudgetHold): RunTicket {
     let finished = false;
     return {

@@ -14,6 +14,7 @@ import { explainDiscordError } from './errors.js';
 import { handleReaction } from './feedback.js';
 import { createRouter } from './router.js';
 import { RunRegistry } from './runs.js';
+import { resumeRuns } from './resume.js';
 import { PendingApprovals } from './approvals.js';
 import { DiscordReportDelivery } from './report-delivery.js';
 import { sendToChannel } from './send.js';
@@ -127,7 +128,12 @@ export class DiscordBot {
       else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
     };
     await recordsReady;
-    await bot.announceInterrupted();
+    // Durable runs go on first; the runs left over (not durable: mentions, schedules) are announced as interrupted.
+    const resumed = await resumeRuns(context).catch((error: unknown) => {
+      log.error({ err: error }, 'could not resume the runs a restart interrupted');
+      return new Set<string>();
+    });
+    await bot.announceInterrupted(resumed);
     await scheduler.start();
     return bot;
   }
@@ -136,8 +142,8 @@ export class DiscordBot {
    * Runs a crash left "running" are marked interrupted and announced: in their channel, or for a
    * private run to its starter alone (a DM), so a private run's id never shows in a channel.
    */
-  private async announceInterrupted(): Promise<void> {
-    const stranded = await this.context.app.memory.episodes.markInterrupted('Cairn restarted before this run finished', Date.now());
+  private async announceInterrupted(resumed: ReadonlySet<string>): Promise<void> {
+    const stranded = await this.context.app.memory.episodes.markInterrupted('Cairn restarted before this run finished', Date.now(), resumed);
     for (const episode of stranded) {
       const scheduled = episode.trigger === 'schedule';
       const channelId = episode.scope.channelId;
@@ -173,6 +179,13 @@ export class DiscordBot {
     scheduler.stop();
     const interrupted = await runs.drain(app.config.discord.shutdownGraceMs);
     for (const run of interrupted) {
+      if (run.durable === true) {
+        // Suspended, not ended: the next start resumes it where it stopped.
+        const channelId = run.private ? null : run.channelId;
+        const note = `⏸️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting: your run \`${run.runId}\` is paused and will carry on from where it stopped when Cairn is back.`;
+        await this.tell({ userId: run.userId, channelId }, note).catch(() => undefined);
+        continue;
+      }
       await app.memory.episodes.interrupt(run.runId, 'Cairn was shutting down', Date.now()).catch((error: unknown) => {
         log.error({ err: error, runId: run.runId }, 'could not mark a run interrupted');
       });

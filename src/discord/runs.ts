@@ -1,3 +1,5 @@
+import { RunSuspension } from '../agent/journal.js';
+
 /** The runs this process is executing right now, so they can be cancelled and drained on shutdown. */
 export interface ActiveRun {
   runId: string;
@@ -12,6 +14,8 @@ export interface ActiveRun {
   controller: AbortController;
   /** Settles when the run has finished and its answer was posted. */
   done: Promise<unknown>;
+  /** Recorded with src/durable: a shutdown suspends it, and the next start resumes it. */
+  durable?: boolean;
   /** What to post in its channel if a restart interrupts it (default: asks the starter to start it again). */
   interruptedNote?: string;
 }
@@ -51,7 +55,8 @@ export class RunRegistry {
       Promise.race([Promise.allSettled(runs.map((r) => r.done)), new Promise((resolve) => setTimeout(resolve, ms).unref())]);
     await settled(graceMs, all);
     const left = [...this.runs.values()];
-    for (const run of left) run.controller.abort('the bot is restarting');
+    // A durable run is suspended (it resumes at the next start); the others are cancelled.
+    for (const run of left) run.controller.abort(run.durable === true ? new RunSuspension('Cairn is restarting') : 'the bot is restarting');
     await settled(windDownMs, left);
     return left;
   }

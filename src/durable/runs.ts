@@ -31,8 +31,11 @@ export interface Abandoned {
   reason: string;
 }
 
-/** What only the surface resuming a run has: where its events go, who approves, what cancels it. */
-export type LiveParts = Pick<RunRequest, 'sinks' | 'approver' | 'signal'>;
+/**
+ * What only the surface resuming a run has: where its events go, who approves, what cancels it,
+ * and limits of its own (the budget left today), applied over the stored ones.
+ */
+export type LiveParts = Pick<RunRequest, 'sinks' | 'approver' | 'signal' | 'limits'>;
 
 /**
  * Shows a finished run's result (posts the answer). The run's record is kept until it resolves:
@@ -114,7 +117,8 @@ export class DurableRuns {
       });
     });
     this.log.info({ runId: run.runId, resumes, crashes: run.crashes, entries: entries.length }, 'resuming a run after a restart');
-    return this.execute({ ...request, ...live, ...(model === undefined ? {} : { model }), journal, resumed: { startedAt: new Date(run.startedAt), resumes } }, deliver);
+    const limits = { ...request.limits, ...live.limits };
+    return this.execute({ ...request, ...live, limits, ...(model === undefined ? {} : { model }), journal, resumed: { startedAt: new Date(run.startedAt), resumes } }, deliver);
   }
 
   private async execute(request: RunRequest & { runId: string }, deliver: Deliver): Promise<RunResult> {
@@ -138,6 +142,11 @@ export class DurableRuns {
       await this.end(request.runId);
     }
     return result;
+  }
+
+  /** A run no surface here can show again: ended unresumed (its surface tells its starter). */
+  async abandon(runId: string): Promise<void> {
+    await this.end(runId);
   }
 
   /** Forgets a run's record and journal; a failure is logged (the next start would resume it). */

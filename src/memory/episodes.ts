@@ -217,10 +217,10 @@ export class EpisodeStore {
     return out;
   }
 
-  /** Runs a crash left "running": marked interrupted and returned so surfaces can say so. */
-  async markInterrupted(reason: string, now: number): Promise<Episode[]> {
-    // Bounded: a later start marks any beyond this.
-    const stranded = await this.list(`status = 'running'`, 1_000);
+  /** Runs a crash left "running" (but those `resumed`): marked interrupted and returned so surfaces can say so. */
+  async markInterrupted(reason: string, now: number, resumed: ReadonlySet<string> = new Set()): Promise<Episode[]> {
+    // Bounded: a later start marks any beyond this. Runs resumed from their journal are running again.
+    const stranded = (await this.list(`status = 'running'`, 1_000)).filter((episode) => !resumed.has(episode.id));
     for (const episode of stranded) await this.update(episode.id, { status: 'interrupted', reason, ended_at: now });
     return stranded.map((e) => ({ ...e, status: 'interrupted' as const, reason, endedAt: now }));
   }

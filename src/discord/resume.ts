@@ -1,0 +1,127 @@
+/**
+ * At the bot's start: the runs a shutdown or a crash left unfinished (src/durable) go on where
+ * they are shown — the status message edited on, a "resumed" line in the thread, approvals and
+ * the answer where they would have gone. Those that cannot go on are ended, and their starters
+ * told why.
+ */
+import { WebhookClient } from 'discord.js';
+import { RunSuspendedError } from '../agent/journal.js';
+import type { Abandoned, Resumable } from '../durable/runs.js';
+import { NO_PREVIEWS } from './answer.js';
+import type { BotApp } from './context.js';
+import { explainDiscordError } from './errors.js';
+import { RunView } from './run-view.js';
+import { sendToChannel } from './send.js';
+import { SlashSurface } from './slash-place.js';
+import { approvalPoster, deliverAnswer, viewTargets, type InteractionReplies } from './slash-targets.js';
+
+/** Resumes what can go on and reports what cannot; returns the ids of the runs resumed. */
+export async function resumeRuns(bot: BotApp): Promise<Set<string>> {
+  const { resumable, abandoned } = await bot.app.durable.unfinished();
+  const resumed = new Set<string>();
+  for (const run of resumable) {
+    const surface = SlashSurface.safeParse(run.run.surface);
+    if (!surface.success) {
+      bot.log.warn({ runId: run.run.runId, issue: surface.error.issues[0]?.message }, 'a durable run has no surface this bot can show it on');
+      abandoned.push({ run: run.run, reason: 'It was started somewhere this version of Cairn cannot show it again, so it was not resumed. Start it again if you still need it.' });
+      await bot.app.durable.abandon(run.run.runId);
+      continue;
+    }
+    resumeSlashRun(bot, run, surface.data);
+    resumed.add(run.run.runId);
+  }
+  for (const run of abandoned) await tellAbandoned(bot, run);
+  return resumed;
+}
+
+/** A slash-started run again, on its stored surface: replies through its token while it lives, the bot token after. */
+function resumeSlashRun(bot: BotApp, resumable: Resumable, surface: SlashSurface): void {
+  const { runId } = resumable.run;
+  const log = bot.log.child({ runId, userId: surface.userId });
+  const webhook = new WebhookClient({ id: surface.applicationId, token: surface.token }, { rest: bot.client.rest.options, allowedMentions: { parse: [] } });
+  const replies = webhookReplies(bot, webhook, surface.userId);
+  const onError = (error: unknown, what: string) => {
+    log.warn({ err: error, reason: explainDiscordError(error) }, `could not ${what}`);
+  };
+  const view = new RunView(viewTargets(bot, surface, replies, onError));
+  const controller = new AbortController();
+  const where = { guildId: surface.guildId, channelId: surface.parentChannelId };
+  const ticket = bot.limiter.resume(surface.userId, resumable.run.request.limits.maxCostUsd ?? bot.app.agent.defaultLimits.maxCostUsd, where);
+  const done = bot.app.durable
+    .resume(
+      resumable,
+      {
+        sinks: [view.sink],
+        signal: controller.signal,
+        limits: { maxCostUsd: ticket.capUsd },
+        approver: bot.approvals.approverFor(surface.userId, runId, approvalPoster(bot, surface, replies), (error) => {
+          log.warn({ err: error }, 'could not update an approval request');
+        }),
+      },
+      async (outcome) => {
+        await view.settled();
+        await bot.app.conversations.during(surface.conversation?.id ?? null, deliverAnswer(bot, surface, replies, outcome));
+      },
+    )
+    .then(
+      (result) => {
+        ticket.finish(result.costUsd, runId);
+      },
+      (error: unknown) => {
+        ticket.finish(null, runId);
+        // Suspended again by a shutdown: the next start goes on with it.
+        if (!(error instanceof RunSuspendedError)) log.error({ err: error }, 'a resumed run failed');
+      },
+    )
+    .finally(() => {
+      webhook.destroy();
+    });
+  bot.runs.add({ runId, userId: surface.userId, channelId: surface.channelId, guildId: surface.guildId, private: surface.private, scheduled: false, durable: true, controller, done });
+}
+
+/**
+ * Replies through a webhook on the stored token. discord.js's webhook client cannot send an
+ * ephemeral follow-up, so a private run's follow-ups (approvals, the answer) go to its starter's DMs.
+ */
+function webhookReplies(bot: BotApp, webhook: WebhookClient, userId: string): InteractionReplies {
+  return {
+    editOriginal: async (payload) => {
+      await webhook.editMessage('@original', payload);
+    },
+    followUp: async ({ flags, ...payload }) => {
+      if (flags !== NO_PREVIEWS) {
+        const message = await (await bot.client.users.fetch(userId)).send({ ...payload, flags: NO_PREVIEWS });
+        return {
+          id: message.id,
+          edit: async (content) => {
+            await message.edit({ content, components: [] });
+          },
+        };
+      }
+      const message = await webhook.send({ ...payload, flags });
+      return {
+        id: message.id,
+        edit: async (content) => {
+          await webhook.editMessage(message.id, { content, components: [] });
+        },
+      };
+    },
+  };
+}
+
+/** Tells a run's starter it will not go on: in its channel with a mention, or by DM for a private run. */
+async function tellAbandoned(bot: BotApp, { run, reason }: Abandoned): Promise<void> {
+  await bot.app.memory.episodes.interrupt(run.runId, reason, Date.now()).catch((error: unknown) => {
+    bot.log.warn({ err: error, runId: run.runId }, 'could not mark a run interrupted');
+  });
+  const surface = SlashSurface.safeParse(run.surface);
+  const { userId, channelId } = run.request.scope;
+  const privately = run.request.visibility === 'private' || channelId === undefined || (surface.success && surface.data.private);
+  const text = `⚠️ ${privately ? 'Your' : `<@${userId}>, your`} run \`${run.runId}\` was not resumed after Cairn restarted. ${reason}`;
+  try {
+    if (privately) await (await bot.client.users.fetch(userId)).send(text);
+    else await sendToChannel(bot.client, surface.success ? surface.data.channelId : channelId, { content: text, allowedMentions: { users: [userId] } });
+  } catch (error) {
+    bot.log.warn({ err: error, runId: run.runId, reason: explainDiscordError(error) }, 'could not tell a starter their run was not resumed');
+  }
+}
