@@ -15,3 +15,8 @@ export function stopReason(hit: LimitHit): string {
   if (hit.limit !== 'cancelled') return `Stopped: ${hit.detail}.`;
   return hit.detail === 'the run was cancelled' ? 'Cancelled.' : `Cancelled: ${hit.detail}.`;
 }
+
+/** Whether the run's signal fired for a suspension (a shutdown): it resumes later, so nothing it waits on is given up. */
+export function suspendedBy(signal: AbortSignal): boolean {
+  return abortHit(signal)?.suspended === true;
+}

@@ -15,6 +15,8 @@ export interface RunLimits {
 export interface LimitHit {
   limit: LimitKind;
   detail: string;
+  /** Stopped by a RunSuspension (src/agent/journal.ts): the run resumes later, so what waits for a person keeps waiting. */
+  suspended?: true;
 }
 
 export interface ModelPrice {

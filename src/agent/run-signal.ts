@@ -49,7 +49,11 @@ export class RunSignal {
 
   private readonly onCancel = (): void => {
     const why: unknown = this.caller?.reason;
-    if (why instanceof RunSuspension) this.suspendedByCaller = true;
-    this.stop({ limit: 'cancelled', detail: why instanceof RunSuspension ? why.detail : typeof why === 'string' ? why : CANCELLED });
+    if (why instanceof RunSuspension) {
+      this.suspendedByCaller = true;
+      this.stop({ limit: 'cancelled', detail: why.detail, suspended: true });
+      return;
+    }
+    this.stop({ limit: 'cancelled', detail: typeof why === 'string' ? why : CANCELLED });
   };
 }

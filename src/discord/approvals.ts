@@ -4,10 +4,15 @@ import type { ApprovalDecision, ApprovalRequest, Approver } from '../agent/appro
 import { clip } from '../text.js';
 import { NO_PREVIEWS } from './answer.js';
 import { encodeAction } from './components.js';
+import { suspendedBy } from '../agent/abort.js';
+import { approvalKey, type PendingApprovalStore, type PostedRef } from '../durable/approvals.js';
+import type { Logger } from '../log.js';
 
 /** A posted approval request: edited once it is decided or has timed out. */
 export interface PostedRequest {
   edit(content: string): Promise<void>;
+  /** Where it is, for editing it after a restart (null: an ephemeral message, which only its interaction can edit). */
+  ref: PostedRef | null;
 }
 
 /** How an approval request is posted for a run (a follow-up, a reply, …). */
@@ -28,9 +33,24 @@ interface Waiting {
   decide: (decision: ApprovalDecision) => void;
 }
 
-/** Approval requests waiting for a button, by their token (which the buttons carry). */
+export interface PendingApprovalsOptions {
+  /** Keeps requests across restarts (src/durable/approvals.ts); without it they live in this process only. */
+  store?: PendingApprovalStore;
+  /** A handle on a request posted before a restart, from where it is. */
+  reopen?: (ref: PostedRef) => PostedRequest;
+  log?: Logger;
+}
+
+/**
+ * Approval requests waiting for a button, by their token (which the buttons carry). With a
+ * store, a request outlives the process: a run resumed after a restart waits on the request it
+ * posted before (its buttons still work, its deadline stands), and a press that comes before the
+ * run gets back to it is kept for it.
+ */
 export class PendingApprovals {
   private readonly waiting = new Map<string, Waiting>();
+
+  constructor(private readonly options: PendingApprovalsOptions = {}) {}
 
   /**
    * An approver that asks the run's starter with Approve/Deny buttons. No answer within the
@@ -39,14 +59,30 @@ export class PendingApprovals {
   approverFor(starterId: string, runId: string, post: PostRequest, onError: (error: unknown) => void): Approver {
     return async (request, signal) => {
       if (signal.aborted) return { outcome: 'denied', by: null };
-      const token = randomBytes(16).toString('hex');
+      const { store } = this.options;
+      const key = approvalKey(runId, request.callId);
+      const before = await store?.byKey(key).catch((error: unknown) => {
+        onError(error);
+        return undefined;
+      });
+      // The same run, call and person as before a restart: wait on that request, not a new one.
+      const resumed = before !== undefined && before.starterId === starterId && before.tool === request.tool ? before : undefined;
+      if (resumed?.decision != null) {
+        await store?.remove(key).catch(onError);
+        return resumed.decision;
+      }
+      const token = resumed?.token ?? randomBytes(16).toString('hex');
+      const deadline = resumed?.deadline ?? Date.now() + request.timeoutMs;
       const seconds = Math.round(request.timeoutMs / 1000);
       // Waiting before the request is posted: a press can arrive as soon as the message exists.
       let finish: (decision: ApprovalDecision) => void = () => undefined;
       const decided = new Promise<ApprovalDecision>((resolve) => {
-        const timer = setTimeout(() => {
-          finish({ outcome: 'timed_out', by: null });
-        }, request.timeoutMs);
+        const timer = setTimeout(
+          () => {
+            finish({ outcome: 'timed_out', by: null });
+          },
+          Math.max(0, deadline - Date.now()),
+        );
         timer.unref();
         const onAbort = () => {
           finish({ outcome: 'denied', by: null });
@@ -60,25 +96,40 @@ export class PendingApprovals {
         signal.addEventListener('abort', onAbort, { once: true });
       });
       this.waiting.set(token, { starterId, tool: request.tool, decide: finish });
-      let posted: PostedRequest;
-      try {
-        posted = await post({
-          content: requestText(starterId, request, `Approve within ${seconds} s, or it will not run.`),
-          components: [buttons(token, runId)],
-          allowedMentions: { users: [starterId] },
-          // The request shows the full URL: a preview would fetch it before anyone approved it.
-          flags: NO_PREVIEWS,
-          files: request.arguments.length > INLINE_ARGUMENTS ? [new AttachmentBuilder(Buffer.from(request.arguments), { name: 'arguments.json' })] : [],
-        });
-      } catch (error) {
-        finish({ outcome: 'unavailable', by: null });
-        throw error;
+      let posted: PostedRequest | null;
+      const stored = { key, token, runId, starterId, tool: request.tool, deadline, decision: null };
+      if (resumed?.posted.sent === true) {
+        posted = resumed.posted.ref === null ? null : (this.options.reopen?.(resumed.posted.ref) ?? null);
+        // A press kept since the lookup above.
+        const pressed = (await store?.byKey(key).catch(() => undefined))?.decision;
+        if (pressed != null) finish(pressed);
+      } else {
+        // Kept before it is posted: a press can come as soon as it is out, and the process may die just after.
+        await store?.save({ ...stored, posted: { sent: false, ref: null } }).catch(onError);
+        try {
+          posted = await post({
+            content: requestText(starterId, request, `Approve within ${seconds} s, or it will not run.`),
+            components: [buttons(token, runId)],
+            allowedMentions: { users: [starterId] },
+            // The request shows the full URL: a preview would fetch it before anyone approved it.
+            flags: NO_PREVIEWS,
+            files: request.arguments.length > INLINE_ARGUMENTS ? [new AttachmentBuilder(Buffer.from(request.arguments), { name: 'arguments.json' })] : [],
+          });
+        } catch (error) {
+          finish({ outcome: 'unavailable', by: null });
+          await store?.remove(key).catch(onError);
+          throw error;
+        }
+        await store?.save({ ...stored, posted: { sent: true, ref: posted.ref } }).catch(onError);
       }
       const decision = await decided;
+      // Suspended by a shutdown: the request stays open for the run to wait on after the restart.
+      if (suspendedBy(signal)) return decision;
+      await store?.remove(key).catch(onError);
       // A button press has already updated the message; a timeout or cancellation has not.
       if (decision.by === null) {
         const why = decision.outcome === 'timed_out' ? `⏱️ No answer within ${seconds} s: not run.` : '⏹️ The run stopped before an answer: not run.';
-        await posted.edit(requestText(starterId, request, why)).catch(onError);
+        await posted?.edit(requestText(starterId, request, why)).catch(onError);
       }
       return decision;
     };
@@ -86,23 +137,45 @@ export class PendingApprovals {
 
   /**
    * A press on Approve or Deny: only the run's starter may decide. The first press decides at
-   * once (a second one finds nothing waiting), then the message is edited to say so.
+   * once (a second one finds nothing waiting), then the message is edited to say so. A press on a
+   * request whose run is not waiting yet (just after a restart) is kept for it.
    */
   async press(interaction: ButtonInteraction, token: string, approve: boolean): Promise<void> {
     const waiting = this.waiting.get(token);
+    const decision: ApprovalDecision = { outcome: approve ? 'approved' : 'denied', by: interaction.user.username };
+    let later = false;
     if (waiting === undefined) {
-      await interaction.reply({ content: 'This request is no longer waiting for an answer.', flags: MessageFlags.Ephemeral });
-      return;
+      const stored = await this.options.store?.byToken(token).catch((error: unknown) => {
+        this.options.log?.warn({ err: error }, 'could not look up an approval request');
+        return undefined;
+      });
+      if (stored === undefined || stored.decision !== null || stored.deadline < Date.now()) {
+        await interaction.reply({ content: 'This request is no longer waiting for an answer.', flags: MessageFlags.Ephemeral });
+        return;
+      }
+      if (interaction.user.id !== stored.starterId) {
+        await interaction.reply({ content: `Only <@${stored.starterId}>, who started this run, can approve its tool calls.`, flags: MessageFlags.Ephemeral });
+        return;
+      }
+      if (!(await this.options.store?.decide(stored.key, decision))) {
+        await interaction.reply({ content: 'This request is no longer waiting for an answer.', flags: MessageFlags.Ephemeral });
+        return;
+      }
+      // The run may have got back to it meanwhile.
+      this.waiting.get(token)?.decide(decision);
+      later = true;
+    } else {
+      if (interaction.user.id !== waiting.starterId) {
+        await interaction.reply({ content: `Only <@${waiting.starterId}>, who started this run, can approve its tool calls.`, flags: MessageFlags.Ephemeral });
+        return;
+      }
+      waiting.decide(decision);
     }
-    if (interaction.user.id !== waiting.starterId) {
-      await interaction.reply({ content: `Only <@${waiting.starterId}>, who started this run, can approve its tool calls.`, flags: MessageFlags.Ephemeral });
-      return;
-    }
-    waiting.decide({ outcome: approve ? 'approved' : 'denied', by: interaction.user.username });
     const by = `<@${interaction.user.id}>`;
     const verdict = approve ? `✅ Approved by ${by}.` : `❌ Denied by ${by}: not run.`;
     const original = interaction.message.content.split('\n').slice(0, -1).join('\n');
-    await interaction.update({ content: clip(`${original}\n${verdict}`, 2_000), components: [], allowedMentions: { parse: [] } });
+    const resuming = later ? ' The run goes on from here as Cairn resumes it.' : '';
+    await interaction.update({ content: clip(`${original}\n${verdict}${resuming}`, 2_000), components: [], allowedMentions: { parse: [] } });
   }
 }
 

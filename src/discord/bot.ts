@@ -16,6 +16,7 @@ import { createRouter } from './router.js';
 import { RunRegistry } from './runs.js';
 import { resumeRuns } from './resume.js';
 import { PendingApprovals } from './approvals.js';
+import { PendingApprovalStore } from '../durable/approvals.js';
 import { DiscordReportDelivery } from './report-delivery.js';
 import { sendToChannel } from './send.js';
 
@@ -39,6 +40,7 @@ export class DiscordBot {
     readonly client: Client,
     readonly context: BotApp,
     private readonly state: { accepting: boolean },
+    private readonly approvalStore: PendingApprovalStore,
   ) {}
 
   static async start(app: App, options: { tokenLifetimeMs?: number; conversationPolicy?: ConversationPolicy } = {}): Promise<DiscordBot> {
@@ -46,6 +48,8 @@ export class DiscordBot {
     const client = createClient(config);
     const state = { accepting: true };
     const runs = new RunRegistry();
+    // Approval requests outlive the process: a run resumed after a restart waits on the same buttons.
+    const approvalStore = new PendingApprovalStore((name, schema) => app.memory.db.table(name, schema), log);
     const limiter = new RunLimiter(config.discord, app.budgets);
     postServerWarnings(app, client, log);
     // Opened (and pruned) while connecting: Retry's first lookup must fit Discord's 3 s deadline.
@@ -78,13 +82,24 @@ export class DiscordBot {
       limiter,
       runs,
       scheduler,
-      approvals: new PendingApprovals(),
+      approvals: new PendingApprovals({
+        store: approvalStore,
+        log,
+        // A request posted before a restart is edited where it is, with the bot's token.
+        reopen: (ref) => ({
+          ref,
+          edit: async (content) => {
+            const channel = await client.channels.fetch(ref.channelId);
+            if (channel?.isTextBased() === true) await channel.messages.edit(ref.messageId, { content, components: [] });
+          },
+        }),
+      }),
       accepting: () => state.accepting,
       tokenLifetimeMs: options.tokenLifetimeMs ?? TOKEN_LIFETIME_MS,
       // Per server and channel (/config `threads`, `mentions`), inheriting CAIRN_THREADS.
       conversationPolicy: options.conversationPolicy ?? settingsConversationPolicy(app.settings),
     };
-    const bot = new DiscordBot(client, context, state);
+    const bot = new DiscordBot(client, context, state, approvalStore);
     const route = createRouter(context, COMMANDS, MESSAGE_MENUS);
     const report = (what: string) => (error: unknown) => {
       log.error({ err: error }, `${what} failed`);
@@ -197,6 +212,7 @@ export class DiscordBot {
     log.info({ interrupted: interrupted.length }, 'shutting down');
     // Interrupted scheduled runs still record how they ended before memory closes.
     await scheduler.settled();
+    await this.approvalStore.close();
     await app.close();
     await this.client.destroy();
   }

@@ -81,6 +81,7 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
           async (payload) => {
             const posted = await post(payload, true);
             return {
+              ref: { channelId: posted.channelId, messageId: posted.id },
               edit: async (content) => {
                 await posted.edit({ content, components: [] });
               },

@@ -53,11 +53,13 @@ export function approvalPoster(bot: BotApp, surface: SlashSurface, replies: Inte
   return async (payload) => {
     if (tokenAlive(bot, surface)) {
       const posted = await replies.followUp({ ...payload, flags: surface.private ? EPHEMERAL_NO_PREVIEWS : NO_PREVIEWS });
-      return { edit: (content) => posted.edit(content) };
+      // A private run's follow-up is ephemeral: only its interaction's token edits it.
+      return { ref: surface.private ? null : { channelId: surface.channelId, messageId: posted.id }, edit: (content) => posted.edit(content) };
     }
     const target = surface.private ? await (await bot.client.users.fetch(surface.userId)).createDM() : await sendable(bot, surface.channelId);
     const message = await target.send(payload);
     return {
+      ref: { channelId: message.channelId, messageId: message.id },
       edit: async (content) => {
         await message.edit({ content, components: [] });
       },

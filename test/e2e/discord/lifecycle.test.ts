@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,6 +9,7 @@ import { createEmbedder } from '../../../src/memory/embedders/index.js';
 import { Memory } from '../../../src/memory/memory.js';
 import { startFakeDiscord, type FakeDiscord } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
+import { buttons } from './harness.js';
 
 const BIN = fileURLToPath(new URL('../../../src/bin/cairn.js', import.meta.url));
 const openai = useFakeOpenAi();
@@ -136,6 +137,31 @@ describe('the bot process', () => {
     // The append ran once: replayed from the journal after the crash, not run again.
     expect((await workingText(dataDir, { userId: discord.users.alice.id, channelId: discord.channels.general })).match(/pebble-4729/g)).toHaveLength(1);
     expect(i.followUps().filter((m) => m.content.includes('Noted the pebble.'))).toHaveLength(1);
+  }, 60_000);
+
+  it('an approval request posted before a crash still works after the restart: the same buttons, honoured once', async () => {
+    const { discord, dataDir, env } = await setup();
+    // write_file is medium risk: with this threshold it needs the starter's approval.
+    const risky = { ...env, CAIRN_APPROVAL_RISK: 'medium', CAIRN_APPROVAL_TIMEOUT_S: '120' };
+    const first = await startBotProcess(discord, risky);
+    openai.script({ kind: 'tool_calls', calls: [{ name: 'write_file', arguments: { path: 'note.txt', content: 'hello' } }] }, { kind: 'text', content: 'All done.' });
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'Write a note' } });
+    const request = await discord.waitFor(() => i.followUps().find((m) => m.content.startsWith('🔐')), 10_000);
+    const runId = await discord.waitFor(() => /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1]);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startBotProcess(discord, risky);
+    const approve = buttons(request).find((b) => b.label === 'Approve')?.customId ?? '';
+    const press = discord.clickButton({ user: discord.users.alice, message: request, customId: approve });
+    await press.acknowledged();
+    await discord.waitFor(() => i.followUps().find((m) => m.content === 'All done.'), 20_000);
+    expect(discord.message(request.id)?.content).toContain(`✅ Approved by <@${discord.users.alice.id}>.`);
+    // The run waited on the request it had posted: no second one.
+    expect(i.followUps().filter((m) => m.content.startsWith('🔐'))).toHaveLength(1);
+    expect(await readdir(path.join(dataDir, 'workspaces', runId))).toEqual(['note.txt']);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
   }, 60_000);
 });
 
