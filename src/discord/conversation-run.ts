@@ -1,14 +1,14 @@
-import { SnowflakeUtil, type Message, type MessageCreateOptions, type SendableChannels } from 'discord.js';
+import type { Message, MessageCreateOptions, SendableChannels } from 'discord.js';
 import type { RunResult } from '../agent/events.js';
 import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
-import { CAIRN_AUTHOR, type Conversation } from '../conversations/types.js';
+import type { Conversation } from '../conversations/types.js';
 import type { Caller, RunTicket } from './access.js';
 import type { AttachmentRef } from '../files/types.js';
-import { answerMessages, answerText, fileNames, sendPart, type AnswerPart } from './answer.js';
 import { splitMessage } from './chunk.js';
 import { intakeNote, takeFiles } from './files-in.js';
-import { readAnswerFiles, recordFilesOut } from './files-out.js';
 import { runSettings, type BotApp } from './context.js';
+import { deliverMention, mentionApprovals, type MentionSurface } from './mention-place.js';
+import { RunSuspendedError } from '../agent/journal.js';
 import { discordCode, explainDiscordError } from './errors.js';
 
 /** Where the answer goes: a reply to the person's message, or a thread opened for it. */
@@ -62,59 +62,53 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
       const prior = await bot.app.conversations.forRun(conversation, speaker);
       const threadId = message.channel.isThread() ? message.channelId : target.kind === 'thread' ? target.channel.id : null;
       const { limits: placeLimits, ...placeOptions } = runSettings(bot, { guildId: message.guildId, channelId: caller.channelId, threadId });
-      const result = await bot.app.agent.run({
-        ...placeOptions,
-        goal: request.goal.slice(0, MAX_GOAL_CHARS),
+      const surface: MentionSurface = {
+        kind: 'mention',
         runId,
-        signal: controller.signal,
-        ...(intake.files.length === 0 ? {} : { files: intake.files }),
-        scope: { userId: caller.userId, userName: message.author.username, channelId: caller.channelId, ...(message.guildId === null ? {} : { guildId: message.guildId }) },
-        trigger: 'mention',
-        visibility: direct ? 'private' : 'channel',
-        history: prior.history,
-        historyFromOthers: prior.historyFromOthers,
-        ...(prior.briefing === null ? {} : { briefing: prior.briefing }),
-        limits: { ...placeLimits, maxCostUsd: ticket.capUsd },
-        approver: bot.approvals.approverFor(
-          caller.userId,
+        userId: caller.userId,
+        speakerName: speaker.name,
+        guildId: message.guildId,
+        messageId: message.id,
+        messageChannelId: message.channelId,
+        messageCreatedAt: message.createdTimestamp,
+        answerChannelId: channel?.id ?? message.channelId,
+        replyFirst: target.kind === 'reply',
+        direct,
+        goal: request.goal.slice(0, MAX_GOAL_CHARS),
+        conversation,
+      };
+      const result = await bot.app.durable.run(
+        {
+          ...placeOptions,
+          goal: request.goal.slice(0, MAX_GOAL_CHARS),
           runId,
-          async (payload) => {
-            const posted = await post(payload, true);
-            return {
-              ref: { channelId: posted.channelId, messageId: posted.id },
-              edit: async (content) => {
-                await posted.edit({ content, components: [] });
-              },
-            };
-          },
-          (error) => {
+          signal: controller.signal,
+          ...(intake.files.length === 0 ? {} : { files: intake.files }),
+          scope: { userId: caller.userId, userName: message.author.username, channelId: caller.channelId, ...(message.guildId === null ? {} : { guildId: message.guildId }) },
+          trigger: 'mention',
+          visibility: direct ? 'private' : 'channel',
+          history: prior.history,
+          historyFromOthers: prior.historyFromOthers,
+          ...(prior.briefing === null ? {} : { briefing: prior.briefing }),
+          limits: { ...placeLimits, maxCostUsd: ticket.capUsd },
+          approver: bot.approvals.approverFor(caller.userId, runId, mentionApprovals(post), (error) => {
             bot.log.warn({ err: error, runId }, 'could not update an approval request');
-          },
-        ),
-      });
-      cost = result.costUsd;
-      clearInterval(typing);
-      await bot.app.conversations.during(
-        conversation.id,
-        (async () => {
-          const files = await readAnswerFiles(result);
-          const postedFiles = new Set<string>();
-          const posted = await postAll(answerMessages(result, files, { retry: true }), async (part, first) => {
-            // The note naming refused files is a later message, never the reply itself.
-            let replied = false;
-            const { sent, filesPosted } = await sendPart(part, (p) => post(p, first && !replied).finally(() => (replied = true)), runId);
-            if (filesPosted) for (const name of fileNames(part)) postedFiles.add(name);
-            return sent;
-          });
-          await recordFilesOut(bot, runId, files, postedFiles);
-          if (posted.length > 0) await record(message, bot, { conversation, speaker, result, goal: request.goal, posted });
-        })(),
+          }),
+        },
+        surface,
+        async (outcome) => {
+          clearInterval(typing);
+          await bot.app.conversations.during(conversation.id, deliverMention(bot, surface, outcome, post));
+        },
       );
+      cost = result.costUsd;
       return result;
     })();
-    bot.runs.add({ runId, userId: caller.userId, channelId: channel?.id ?? message.channelId, guildId: message.guildId, private: direct, scheduled: false, controller, done });
+    bot.runs.add({ runId, userId: caller.userId, channelId: channel?.id ?? message.channelId, guildId: message.guildId, private: direct, scheduled: false, durable: true, controller, done });
     await done;
   } catch (error) {
+    // Suspended by a shutdown: it resumes at the next start (the shutdown has said so).
+    if (error instanceof RunSuspendedError) return;
     bot.log.warn({ err: error, runId }, 'could not answer a message');
     const why = discordCode(error) === undefined ? `something went wrong on my side (run \`${runId}\`).` : explainDiscordError(error);
     await message.author.send(`I could not answer your message: ${why}`).catch(() => undefined);
@@ -155,42 +149,6 @@ async function tellRefused(note: string, post: (payload: MessageCreateOptions, f
     for (const [i, content] of splitMessage(note).entries()) await post({ content, allowedMentions: { parse: [] } }, i === 0);
   } catch (error) {
     log.warn({ err: error }, 'could not say which files were not taken');
-  }
-}
-
-/** Posts the parts in order; the ids of those posted (a later part failing is logged, the rest kept). */
-async function postAll(parts: AnswerPart[], post: (payload: AnswerPart, first: boolean) => Promise<Message>): Promise<string[]> {
-  const ids: string[] = [];
-  for (const [i, part] of parts.entries()) {
-    // The first part failing fails the answer (the caller tells the person); a later one loses only itself.
-    if (i === 0) ids.push((await post(part, true)).id);
-    else ids.push(...(await post(part, false).then((m) => [m.id], () => [])));
-  }
-  return ids;
-}
-
-/**
- * When an answer was posted, by Discord's clock (its first message's id), like the person's turn:
- * turns are ordered by time, and one clock orders a reply after the answer it replies to.
- */
-export function postedAt(messageIds: readonly string[]): number {
-  const first = messageIds[0];
-  return first === undefined ? Date.now() : SnowflakeUtil.timestampFrom(first);
-}
-
-async function record(
-  message: Message,
-  bot: BotApp,
-  turn: { conversation: Conversation; speaker: { id: string; name: string }; result: RunResult; goal: string; posted: string[] },
-): Promise<void> {
-  try {
-    await bot.app.conversations.record(turn.conversation, [
-      { role: 'user', authorId: turn.speaker.id, authorName: turn.speaker.name, text: turn.goal, runId: turn.result.runId, messageIds: [message.id], createdAt: message.createdTimestamp },
-      { role: 'assistant', authorId: CAIRN_AUTHOR, authorName: 'Cairn', text: answerText(turn.result), runId: turn.result.runId, messageIds: turn.posted, createdAt: postedAt(turn.posted) },
-    ]);
-  } catch (error) {
-    // The answer is out; only the next turn's context is poorer.
-    bot.log.warn({ err: error, runId: turn.result.runId, conversationId: turn.conversation.id }, 'could not store the conversation turns');
   }
 }
 

@@ -13,6 +13,7 @@ import { explainDiscordError } from './errors.js';
 import { RunView } from './run-view.js';
 import { sendToChannel } from './send.js';
 import { SlashSurface } from './slash-place.js';
+import { deliverMention, mentionApprovals, mentionPoster, MentionSurface } from './mention-place.js';
 import { approvalPoster, deliverAnswer, viewTargets, type InteractionReplies } from './slash-targets.js';
 
 /** Resumes what can go on and reports what cannot; returns the ids of the runs resumed. */
@@ -20,14 +21,16 @@ export async function resumeRuns(bot: BotApp): Promise<Set<string>> {
   const { resumable, abandoned } = await bot.app.durable.unfinished();
   const resumed = new Set<string>();
   for (const run of resumable) {
-    const surface = SlashSurface.safeParse(run.run.surface);
-    if (!surface.success) {
-      bot.log.warn({ runId: run.run.runId, issue: surface.error.issues[0]?.message }, 'a durable run has no surface this bot can show it on');
+    const slash = SlashSurface.safeParse(run.run.surface);
+    const mention = MentionSurface.safeParse(run.run.surface);
+    if (slash.success) resumeSlashRun(bot, run, slash.data);
+    else if (mention.success) resumeMentionRun(bot, run, mention.data);
+    else {
+      bot.log.warn({ runId: run.run.runId, issue: slash.error.issues[0]?.message }, 'a durable run has no surface this bot can show it on');
       abandoned.push({ run: run.run, reason: 'It was started somewhere this version of Cairn cannot show it again, so it was not resumed. Start it again if you still need it.' });
       await bot.app.durable.abandon(run.run.runId);
       continue;
     }
-    resumeSlashRun(bot, run, surface.data);
     resumed.add(run.run.runId);
   }
   for (const run of abandoned) await tellAbandoned(bot, run);
@@ -83,6 +86,52 @@ function resumeSlashRun(bot: BotApp, resumable: Resumable, surface: SlashSurface
  * Replies through a webhook on the stored token. discord.js's webhook client cannot send an
  * ephemeral follow-up, so a private run's follow-ups (approvals, the answer) go to its starter's DMs.
  */
+/** A run answering a message, again: "typing…" while it works, the answer where it would have gone. */
+function resumeMentionRun(bot: BotApp, resumable: Resumable, surface: MentionSurface): void {
+  const { runId } = resumable.run;
+  const log = bot.log.child({ runId, userId: surface.userId });
+  const post = mentionPoster(bot, surface);
+  const controller = new AbortController();
+  const ticket = bot.limiter.resume(surface.userId, resumable.run.request.limits.maxCostUsd ?? bot.app.agent.defaultLimits.maxCostUsd, { guildId: surface.guildId, channelId: surface.answerChannelId });
+  const showTyping = () => {
+    bot.client.channels
+      .fetch(surface.answerChannelId)
+      .then((channel) => (channel?.isSendable() === true ? channel.sendTyping() : undefined))
+      .catch(() => undefined);
+  };
+  showTyping();
+  const typing = setInterval(showTyping, 8_000);
+  typing.unref();
+  const done = bot.app.durable
+    .resume(
+      resumable,
+      {
+        signal: controller.signal,
+        limits: { maxCostUsd: ticket.capUsd },
+        approver: bot.approvals.approverFor(surface.userId, runId, mentionApprovals(post), (error) => {
+          log.warn({ err: error }, 'could not update an approval request');
+        }),
+      },
+      async (outcome) => {
+        clearInterval(typing);
+        await bot.app.conversations.during(surface.conversation.id, deliverMention(bot, surface, outcome, post));
+      },
+    )
+    .then(
+      (result) => {
+        ticket.finish(result.costUsd, runId);
+      },
+      (error: unknown) => {
+        ticket.finish(null, runId);
+        if (!(error instanceof RunSuspendedError)) log.error({ err: error }, 'a resumed run failed');
+      },
+    )
+    .finally(() => {
+      clearInterval(typing);
+    });
+  bot.runs.add({ runId, userId: surface.userId, channelId: surface.answerChannelId, guildId: surface.guildId, private: surface.direct, scheduled: false, durable: true, controller, done });
+}
+
 function webhookReplies(bot: BotApp, webhook: WebhookClient, userId: string): InteractionReplies {
   return {
     editOriginal: async (payload) => {

@@ -10,6 +10,19 @@ import { CONVERSATION_KINDS } from '../conversations/types.js';
 
 const id = z.string().min(1).max(64);
 
+/** A conversation as stored with a surface (src/conversations/types.ts Conversation). */
+export const StoredConversation = z.object({
+  id,
+  kind: z.enum(CONVERSATION_KINDS),
+  visibility: z.enum(['private', 'channel']),
+  ownerId: id.nullable(),
+  guildId: id.nullable(),
+  channelId: id.nullable(),
+  createdAt: z.number(),
+  updatedAt: z.number(),
+  turns: z.number().int().nonnegative(),
+});
+
 export const SlashSurface = z.object({
   kind: z.literal('slash'),
   runId: id,
@@ -37,18 +50,6 @@ export const SlashSurface = z.object({
   /** Lines under the status: the Retry notice, what became of the files. */
   notes: z.string().max(2_000),
   /** The conversation the run's turns join (its thread's, or the one a Retry continues). */
-  conversation: z
-    .object({
-      id,
-      kind: z.enum(CONVERSATION_KINDS),
-      visibility: z.enum(['private', 'channel']),
-      ownerId: id.nullable(),
-      guildId: id.nullable(),
-      channelId: id.nullable(),
-      createdAt: z.number(),
-      updatedAt: z.number(),
-      turns: z.number().int().nonnegative(),
-    })
-    .nullable(),
+  conversation: StoredConversation.nullable(),
 });
 export type SlashSurface = z.output<typeof SlashSurface>;

@@ -10,7 +10,7 @@ import { answerMessages, answerText, EPHEMERAL_NO_PREVIEWS, fileNames, NO_PREVIE
 import type { PostRequest } from './approvals.js';
 import { cancelRow } from './components.js';
 import type { BotApp } from './context.js';
-import { postedAt } from './conversation-run.js';
+import { postedAt } from './mention-place.js';
 import { discordCode, explainDiscordError } from './errors.js';
 import { readAnswerFiles, recordFilesOut } from './files-out.js';
 import type { RunViewTargets } from './run-view.js';

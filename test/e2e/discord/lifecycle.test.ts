@@ -139,6 +139,25 @@ describe('the bot process', () => {
     expect(i.followUps().filter((m) => m.content.includes('Noted the pebble.'))).toHaveLength(1);
   }, 60_000);
 
+  it('a mention answered when the crash came is answered after the restart, as a reply to it, once', async () => {
+    const { discord, env } = await setup();
+    const first = await startBotProcess(discord, env);
+    openai.script({ kind: 'tool_calls', calls: [{ name: 'current_time', arguments: {} }] }, { kind: 'hang' }, { kind: 'text', content: 'Answered after the restart.' });
+    const asked = discord.postMessage({ user: discord.users.alice, channelId: discord.channels.general, content: 'what time is it?', mentionBot: true });
+    await discord.waitFor(() => (openai.chatRequests().length > 1 ? true : undefined), 10_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startBotProcess(discord, env);
+    const answer = await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content.includes('Answered after the restart.')), 20_000);
+    expect(answer.replyTo).toBe(asked.id);
+    expect(discord.channelMessages(discord.channels.general).filter((m) => m.content.includes('Answered after the restart.'))).toHaveLength(1);
+    expect(discord.channelMessages(discord.channels.general).some((m) => m.content.includes('was interrupted'))).toBe(false);
+    expect(openai.chatRequests()).toHaveLength(3);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+
   it('an approval request posted before a crash still works after the restart: the same buttons, honoured once', async () => {
     const { discord, dataDir, env } = await setup();
     // write_file is medium risk: with this threshold it needs the starter's approval.
