@@ -32,8 +32,8 @@ export type JournalRecord = { [K in JournalKind]: Omit<EntryOf<K>, 'elapsedMs'> 
 export interface RunJournal {
   /** Entries recorded before this process took the run over, oldest first (empty for a new run). */
   readonly recorded: readonly JournalEntry[];
-  /** Stores an entry; resolves once it is durable (the run does not act on it before). */
-  append(entry: JournalEntry): Promise<void>;
+  /** Stores entries, in order, in one write; resolves once they are durable (the run does not act on them before). */
+  append(entries: readonly JournalEntry[]): Promise<void>;
 }
 
 /** A journal that records nothing: runs that are not durable (the terminal's, tests'). */
@@ -52,8 +52,8 @@ export function interruptedNote(tool: string): string {
 
 /**
  * A tool that may run again after a restart cut it short: it only reads (files, the time, a
- * search, a GET) or writes what it would write anyway (a memory saved by content). Others are
- * reported to the model as interrupted instead.
+ * search, a GET) or doing it twice is doing it once (attaching a file). Others are reported to
+ * the model as interrupted instead.
  */
 export function safeToRepeat(tool: Tool | undefined): boolean {
   return tool?.idempotent === true;
@@ -123,11 +123,23 @@ export class RunReplay {
     this.resumed();
   }
 
-  /** Records a live effect. */
+  /** Records a live effect (with the entries held back by `defer`, in one write). */
   async record(entry: JournalRecord): Promise<void> {
     this.goLive();
-    await this.journal.append({ ...entry, elapsedMs: this.elapsedMs() });
+    const entries = [...this.deferred.splice(0), { ...entry, elapsedMs: this.elapsedMs() }];
+    await this.journal.append(entries);
   }
+
+  /**
+   * Records an entry with the next one, in the same write: for what the run took in before acting
+   * (its files, its recall), which nothing outside depends on until the run's next record.
+   */
+  defer(entry: JournalRecord): void {
+    this.goLive();
+    this.deferred.push({ ...entry, elapsedMs: this.elapsedMs() });
+  }
+
+  private readonly deferred: JournalEntry[] = [];
 
   /** The run's model, journaled: replies come from the journal while it lasts, and are recorded after. */
   model(inner: ChatModel): ChatModel {

@@ -11,7 +11,8 @@ export async function journaledFiles(replay: RunReplay, workspaceDir: string, fi
   const recorded = replay.take('files');
   if (recorded !== undefined) return { placed: recorded.placed, images: await readImages(workspaceDir, recorded.images) };
   const given = await placeFiles(workspaceDir, files, files.some((file) => file.kind === 'image') && (await sees()));
-  await replay.record({ kind: 'files', placed: given.placed, images: given.images.map((i) => ({ name: i.name ?? '', mimeType: i.mimeType })) });
+  // Written with the recall that follows: one write, not two, before the first step.
+  replay.defer({ kind: 'files', placed: given.placed, images: given.images.map((i) => ({ name: i.name ?? '', mimeType: i.mimeType })) });
   return given;
 }
 

@@ -143,7 +143,7 @@ export class DiscordBot {
       else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
     };
     await recordsReady;
-    // Durable runs go on first; the runs left over (not durable: mentions, schedules) are announced as interrupted.
+    // Durable runs go on first; the runs left over (scheduled runs are not durable) are announced as interrupted.
     const resumed = await resumeRuns(context).catch((error: unknown) => {
       log.error({ err: error }, 'could not resume the runs a restart interrupted');
       return new Set<string>();

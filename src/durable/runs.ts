@@ -64,7 +64,7 @@ export class DurableRuns {
     const modelId = request.model === undefined ? null : request.model.chat.model;
     const startedAt = this.now();
     try {
-      await this.store.save({ runId: request.runId, status: 'running', owner: this.owner, resumes: 0, crashes: 0, request: storedRequest(request, modelId), surface, startedAt, updatedAt: startedAt });
+      await this.store.create({ runId: request.runId, status: 'running', owner: this.owner, resumes: 0, crashes: 0, request: storedRequest(request, modelId), surface, startedAt, updatedAt: startedAt });
     } catch (error) {
       this.log.error({ err: error, runId: request.runId }, 'could not record the run as durable; it will not survive a restart');
       const result = await this.agent.run(request);

@@ -112,7 +112,7 @@ function rowOf(run: DurableRun): Record<string, unknown> {
 }
 
 interface Pending {
-  row: Record<string, unknown>;
+  rows: Record<string, unknown>[];
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -142,7 +142,15 @@ export class DurableRunStore {
     return this.opened;
   }
 
-  /** Records a run as running (a new one, or one taken over after a restart). */
+  /** Records a new run (a plain append: no other process knows its id yet). */
+  async create(run: DurableRun): Promise<void> {
+    const { runs } = await this.tables();
+    const row = rowOf({ ...run, updatedAt: this.now() });
+    await withCommitRetry(runs, () => runs.add([row]));
+    tableUpkeep.noteCommit(runs);
+  }
+
+  /** Records a run as running (one taken over after a restart) or changes its record. */
   async save(run: DurableRun): Promise<void> {
     const { write } = await this.tables();
     const row = rowOf({ ...run, updatedAt: this.now() });
@@ -185,9 +193,9 @@ export class DurableRunStore {
     let seq = recorded.length;
     return {
       recorded,
-      append: async (entry) => {
-        const row = { run_id: runId, seq: seq++, entry: JSON.stringify(entry), at: this.now() };
-        await this.append(row);
+      append: async (entries) => {
+        const rows = entries.map((entry) => ({ run_id: runId, seq: seq++, entry: JSON.stringify(entry), at: this.now() }));
+        await this.append(rows);
         onAppend?.();
       },
     };
@@ -225,9 +233,9 @@ export class DurableRunStore {
   }
 
   /** Entries of every run queued while a commit is in flight share the next one. */
-  private append(row: Record<string, unknown>): Promise<void> {
+  private append(rows: Record<string, unknown>[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ row, resolve, reject });
+      this.queue.push({ rows, resolve, reject });
       this.flushing ??= this.flush();
     });
   }
@@ -239,7 +247,7 @@ export class DurableRunStore {
         const batch = this.queue;
         this.queue = [];
         try {
-          await withCommitRetry(journal, () => journal.add(batch.map((p) => p.row)));
+          await withCommitRetry(journal, () => journal.add(batch.flatMap((p) => p.rows)));
           tableUpkeep.noteCommit(journal);
           for (const p of batch) p.resolve();
         } catch (error) {

@@ -12,7 +12,7 @@ const h = useHarness();
 /** A journal in memory: what a store would keep, and what a restarted process would read back. */
 function memoryJournal(recorded: JournalEntry[] = []): RunJournal & { entries: JournalEntry[] } {
   const entries = [...recorded];
-  return { recorded, entries, append: (entry) => Promise.resolve(void entries.push(structuredClone(entry))) };
+  return { recorded, entries, append: (added) => Promise.resolve(void entries.push(...structuredClone(added))) };
 }
 
 /** Tools that count their runs: `send` has effects (not safe to repeat), `lookup` only reads. */
