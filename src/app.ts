@@ -91,7 +91,11 @@ export function workspaceRootFor(dataDir: string): string {
 }
 
 /** Opens the memory database with the configured embedder. */
-export async function openMemory(config: Config, log: Logger, options: { anyEmbedder?: boolean; onRunRecords?: (store: RunRecordStore) => void } = {}): Promise<Memory> {
+export async function openMemory(
+  config: Config,
+  log: Logger,
+  options: { anyEmbedder?: boolean; onRunRecords?: (store: RunRecordStore) => void; onDurableRuns?: (store: DurableRunStore) => void } = {},
+): Promise<Memory> {
   const embedder = await createEmbedder(
     config.embeddings,
     { baseURL: config.llm.baseURL, apiKey: config.llm.apiKey, timeoutMs: config.llm.timeoutMs, maxRetries: config.llm.maxRetries },
@@ -110,7 +114,10 @@ export async function openMemory(config: Config, log: Logger, options: { anyEmbe
     personTurns: (db) => {
       const runRecords = new RunRecordStore((name, schema) => db.table(name, schema), log);
       options.onRunRecords?.(runRecords);
-      return forgettingRunRecords(new StoredPersonTurns((name, schema) => db.table(name, schema), log), runRecords, log);
+      // The one store of durable runs too: forgetting a person forgets their unfinished runs' journals.
+      const durable = new DurableRunStore((name, schema) => db.table(name, schema), log);
+      options.onDurableRuns?.(durable);
+      return forgettingRunRecords(new StoredPersonTurns((name, schema) => db.table(name, schema), log), runRecords, log, durable);
     },
   });
 }
@@ -158,10 +165,13 @@ export async function createApp(config: Config, log: Logger, options: { external
   const priceTable = buildPriceTable(config.llm.pricesJson);
   // The default model and the others a server may pick (CAIRN_MODELS), each built on first use.
   const models = new ModelCatalog(config.llm.model, config.llm.models, (id) => (id === config.llm.model ? model : chatModelFor(config, id, log)), (id) => priceFor(id, priceTable));
-  const shared: { runRecords?: RunRecordStore } = {};
+  const shared: { runRecords?: RunRecordStore; durableRuns?: DurableRunStore } = {};
   const memory = await openMemory(config, log, {
     onRunRecords: (store) => {
       shared.runRecords = store;
+    },
+    onDurableRuns: (store) => {
+      shared.durableRuns = store;
     },
   });
   // Small tables are compacted as their writes pile up (episodes, conversations, spend …), not on a timer.
@@ -226,7 +236,7 @@ export async function createApp(config: Config, log: Logger, options: { external
       memory.track(reflector.request({ runId: run.runId, cause, userId: run.billedTo, comment: null }), 'queueing a reflection', log);
     }), usage, track),
   });
-  const durableStore = new DurableRunStore((name, schema) => memory.db.table(name, schema), log);
+  const durableStore = shared.durableRuns ?? new DurableRunStore((name, schema) => memory.db.table(name, schema), log);
   const durable = new DurableRuns(agent, durableStore, models, log);
   const close = async () => {
     await durableStore.close();

@@ -79,7 +79,11 @@ export class RunReplay {
     private readonly resumed: () => void = () => undefined,
   ) {
     this.live = journal.recorded.length === 0;
+    this.durable = journal !== NO_JOURNAL;
   }
+
+  /** False for a run without a journal: nothing is recorded, and calls go straight through. */
+  private readonly durable: boolean;
 
   /** True while a resumed run is being replayed: until it does its first live work. */
   get replaying(): boolean {
@@ -126,6 +130,7 @@ export class RunReplay {
   /** Records a live effect (with the entries held back by `defer`, in one write). */
   async record(entry: JournalRecord): Promise<void> {
     this.goLive();
+    if (!this.durable) return;
     const entries = [...this.deferred.splice(0), { ...entry, elapsedMs: this.elapsedMs() }];
     await this.journal.append(entries);
   }
@@ -136,6 +141,7 @@ export class RunReplay {
    */
   defer(entry: JournalRecord): void {
     this.goLive();
+    if (!this.durable) return;
     this.deferred.push({ ...entry, elapsedMs: this.elapsedMs() });
   }
 
@@ -143,6 +149,7 @@ export class RunReplay {
 
   /** The run's model, journaled: replies come from the journal while it lasts, and are recorded after. */
   model(inner: ChatModel): ChatModel {
+    if (!this.durable) return inner;
     const chat = async (request: ChatRequest): Promise<ChatResponse> => {
       const recorded = this.take('model');
       if (recorded !== undefined) return recorded.response;
@@ -161,6 +168,7 @@ export class RunReplay {
    * outcome is unknown. Live: recorded as started before it runs, and with its outcome after.
    */
   async tool(call: ToolCall, tool: Tool | undefined, attach: ((file: OutgoingFile) => void) | undefined, run: (attached: OutgoingFile[]) => Promise<ToolOutcome>): Promise<ToolOutcome> {
+    if (!this.durable) return run([]);
     try {
       return await this.toolOnce(call, tool, attach, run);
     } catch (error) {
@@ -197,6 +205,7 @@ export class RunReplay {
 
   /** A person's decision on a call: the recorded one, or asked for and recorded. */
   async approval(callId: string, ask: () => Promise<ApprovalDecision>): Promise<ApprovalDecision> {
+    if (!this.durable) return ask();
     let recorded: EntryOf<'approval'> | undefined;
     try {
       recorded = this.take('approval', (e) => e.callId === callId);

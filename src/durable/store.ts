@@ -10,7 +10,7 @@ import type { JournalEntry, RunJournal } from '../agent/journal.js';
 import type { Logger } from '../log.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
 import { GroupCommitter } from '../memory/group-commit.js';
-import { sqlString } from '../memory/schema.js';
+import { sqlList, sqlString } from '../memory/schema.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
 import type { OpenTable } from '../runs/store.js';
 import { JournalEntrySchema } from './entries.js';
@@ -29,6 +29,8 @@ const number = (name: string) => new Field(name, new Float64(), false);
 
 export const durableRunsSchema = new Schema([
   text('run_id'),
+  // Apart from the request's JSON so that forgetting a person finds their runs.
+  text('user_id'),
   text('status'),
   text('owner'),
   number('resumes'),
@@ -100,6 +102,7 @@ const JournalRow = z.object({ seq: z.number().int().nonnegative(), entry: json.p
 function rowOf(run: DurableRun): Record<string, unknown> {
   return {
     run_id: run.runId,
+    user_id: run.request.scope.userId,
     status: run.status,
     owner: run.owner,
     resumes: run.resumes,
@@ -223,6 +226,22 @@ export class DurableRunStore {
     await write.idle();
     await withCommitRetry(runs, () => runs.delete(`run_id = ${sqlString(runId)}`));
     tableUpkeep.noteCommit(runs);
+  }
+
+  /**
+   * Forgets a person's unfinished runs (what they asked, what their runs saw): their records and
+   * journals go, and they are not resumed. Returns how many went.
+   */
+  async forgetUser(userId: string): Promise<number> {
+    const { runs, journal, write } = await this.tables();
+    await write.idle();
+    const ids = z.array(z.object({ run_id: z.string() })).parse(await runs.query().where(`user_id = ${sqlString(userId)}`).select(['run_id']).limit(MAX_UNFINISHED).toArray());
+    if (ids.length === 0) return 0;
+    const list = sqlList(ids.map((r) => r.run_id));
+    await this.flushing;
+    await withCommitRetry(journal, () => journal.delete(`run_id IN ${list}`));
+    await withCommitRetry(runs, () => runs.delete(`run_id IN ${list}`));
+    return ids.length;
   }
 
   /** Waits for the writes under way, so the database can close. */

@@ -7,7 +7,13 @@ import type { Logger } from '../log.js';
 import type { PersonTurns } from '../memory/memory.js';
 import type { RunRecordStore } from './store.js';
 
-export function forgettingRunRecords(turns: PersonTurns, records: Pick<RunRecordStore, 'forgetUser' | 'recordsOf'>, log: Logger): PersonTurns {
+export function forgettingRunRecords(
+  turns: PersonTurns,
+  records: Pick<RunRecordStore, 'forgetUser' | 'recordsOf'>,
+  log: Logger,
+  /** Unfinished durable runs (src/durable): their records and journals hold what the person asked and what their runs saw. */
+  unfinished?: { forgetUser(userId: string): Promise<number> },
+): PersonTurns {
   return {
     turnsOf: (userId) => turns.turnsOf(userId),
     // `/memory export` includes them: what a person asked is their data.
@@ -17,7 +23,8 @@ export function forgettingRunRecords(turns: PersonTurns, records: Pick<RunRecord
     forgetUser: async (userId) => {
       const forgotten = await turns.forgetUser(userId);
       const runs = await records.forgetUser(userId);
-      log.info({ userId, runRecords: runs }, 'forgot a person’s run records');
+      const durable = (await unfinished?.forgetUser(userId)) ?? 0;
+      log.info({ userId, runRecords: runs, unfinishedRuns: durable }, 'forgot a person’s run records');
       return forgotten;
     },
   };

@@ -13,6 +13,7 @@ import { defineTool } from '../../src/tools/define.js';
 import type { ScriptedReply } from '../fakes/openai-server.js';
 import { toolMessages, useHarness } from '../agent/harness.js';
 import { useTempMemory } from '../memory/helpers.js';
+import { forgettingRunRecords } from '../../src/runs/person-runs.js';
 
 const h = useHarness();
 const mem = useTempMemory();
@@ -181,6 +182,28 @@ describe('durable runs', () => {
     expect(delivered).toHaveLength(1);
     expect(h.fake.chatRequests()).toHaveLength(0);
     expect(again.sent).toEqual([]);
+  });
+
+  it('forgetting a person forgets their unfinished runs: records and journals, not resumed; others stay', async () => {
+    const memory = await mem.open();
+    const { runs, store } = process_(memory, h.agent({ extraTools: [sendTool(true).tool] }));
+    for (const userId of ['u1', 'u2']) {
+      h.fake.reset();
+      h.fake.script(...SCRIPT);
+      const held = sendTool(true);
+      const own = process_(memory, h.agent({ extraTools: [held.tool] }));
+      const controller = new AbortController();
+      const running = own.runs.run({ ...request(`r-${userId}`), scope: { userId, channelId: 'c1' }, signal: controller.signal }, { kind: 'test' }, () => Promise.resolve());
+      await held.inFlight;
+      controller.abort(new RunSuspension('restart'));
+      await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
+    }
+    const forgets = forgettingRunRecords({ turnsOf: async function* () {}, forgetUser: () => Promise.resolve(0) }, { forgetUser: () => Promise.resolve(0), recordsOf: () => Promise.resolve([]) }, silentLogger(), store);
+    await forgets.forgetUser('u1');
+    const { resumable } = await runs.unfinished();
+    expect(resumable.map((r) => r.run.runId)).toEqual(['r-u2']);
+    expect(await store.entries('r-u1')).toEqual([]);
+    expect((await store.entries('r-u2')).length).toBeGreaterThan(0);
   });
 
   it('gives up, with a reason, on a run whose journal cannot be read back', async () => {
