@@ -5,7 +5,10 @@
  * told why.
  */
 import { WebhookClient } from 'discord.js';
+import type { RunResult } from '../agent/events.js';
 import { RunSuspendedError } from '../agent/journal.js';
+import type { Logger } from '../log.js';
+import type { RunTicket } from './access.js';
 import type { Abandoned, Resumable } from '../durable/runs.js';
 import { NO_PREVIEWS } from './answer.js';
 import type { BotApp } from './context.js';
@@ -66,20 +69,24 @@ function resumeSlashRun(bot: BotApp, resumable: Resumable, surface: SlashSurface
         await bot.app.conversations.during(surface.conversation?.id ?? null, deliverAnswer(bot, surface, replies, outcome));
       },
     )
-    .then(
-      (result) => {
-        ticket.finish(result.costUsd, runId);
-      },
-      (error: unknown) => {
-        ticket.finish(null, runId);
-        // Suspended again by a shutdown: the next start goes on with it.
-        if (!(error instanceof RunSuspendedError)) log.error({ err: error }, 'a resumed run failed');
-      },
-    )
+    .then(...settled(ticket, runId, log))
     .finally(() => {
       webhook.destroy();
     });
   bot.runs.add({ runId, userId: surface.userId, channelId: surface.channelId, guildId: surface.guildId, private: surface.private, scheduled: false, durable: true, controller, done });
+}
+
+/** How a resumed run's end is taken: its cost booked, a failure logged (a suspension is not one: the next start goes on with it). */
+function settled(ticket: RunTicket, runId: string, log: Logger): [(result: RunResult) => void, (error: unknown) => void] {
+  return [
+    (result) => {
+      ticket.finish(result.costUsd, runId);
+    },
+    (error) => {
+      ticket.finish(null, runId);
+      if (!(error instanceof RunSuspendedError)) log.error({ err: error }, 'a resumed run failed');
+    },
+  ];
 }
 
 /**
@@ -117,15 +124,7 @@ function resumeMentionRun(bot: BotApp, resumable: Resumable, surface: MentionSur
         await bot.app.conversations.during(surface.conversation.id, deliverMention(bot, surface, outcome, post));
       },
     )
-    .then(
-      (result) => {
-        ticket.finish(result.costUsd, runId);
-      },
-      (error: unknown) => {
-        ticket.finish(null, runId);
-        if (!(error instanceof RunSuspendedError)) log.error({ err: error }, 'a resumed run failed');
-      },
-    )
+    .then(...settled(ticket, runId, log))
     .finally(() => {
       clearInterval(typing);
     });

@@ -63,6 +63,21 @@ function process_(memory: Memory, agent: Agent): { runs: DurableRuns; store: Dur
 
 const request = (runId: string) => ({ runId, goal: 'Send hello', scope: { userId: 'u1', channelId: 'c1' }, trigger: 'slash' as const });
 
+/** Starts a run whose `send` is held in flight, then suspends it, as a shutdown would; the process it ran in. */
+async function suspendedMidSend(memory: Memory, runId: string, options: { scope?: { userId: string; channelId: string }; surface?: unknown } = {}) {
+  h.fake.reset();
+  h.fake.script(...SCRIPT);
+  const held = sendTool(true);
+  const before = process_(memory, h.agent({ extraTools: [held.tool] }));
+  const controller = new AbortController();
+  const scope = options.scope ?? { userId: 'u1', channelId: 'c1' };
+  const running = before.runs.run({ ...request(runId), scope, signal: controller.signal }, options.surface ?? { kind: 'test' }, () => Promise.resolve());
+  await held.inFlight;
+  controller.abort(new RunSuspension('restart'));
+  await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
+  return before;
+}
+
 describe('durable runs', () => {
   it('a run that ends and is delivered leaves no record behind', async () => {
     const memory = await mem.open();
@@ -78,14 +93,7 @@ describe('durable runs', () => {
 
   it('a suspended run resumes in the next process from its journal, without repeating a call with effects', async () => {
     const memory = await mem.open();
-    h.fake.script(...SCRIPT);
-    const first = sendTool(true);
-    const before = process_(memory, h.agent({ extraTools: [first.tool] }));
-    const controller = new AbortController();
-    const running = before.runs.run({ ...request('r-suspend'), signal: controller.signal }, { kind: 'test', where: 'c1' }, () => Promise.resolve());
-    await first.inFlight;
-    controller.abort(new RunSuspension('Cairn is restarting'));
-    await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
+    await suspendedMidSend(memory, 'r-suspend', { surface: { kind: 'test', where: 'c1' } });
 
     h.fake.reset();
     h.fake.script(...SCRIPT.slice(1));
@@ -106,14 +114,7 @@ describe('durable runs', () => {
 
   it('counts a run its process died in as a crash, and ends it at the second crash in a row', async () => {
     const memory = await mem.open();
-    h.fake.script(...SCRIPT);
-    const first = sendTool(true);
-    const before = process_(memory, h.agent({ extraTools: [first.tool] }));
-    const controller = new AbortController();
-    const running = before.runs.run({ ...request('r-crash'), signal: controller.signal }, { kind: 'test' }, () => Promise.resolve());
-    await first.inFlight;
-    controller.abort(new RunSuspension('stand-in for a crash'));
-    await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
+    const before = await suspendedMidSend(memory, 'r-crash');
     // A crash leaves the run "running" (no suspension was recorded).
     const [suspended] = (await before.runs.unfinished()).resumable;
     await before.store.save({ ...(suspended ?? expect.fail('no run')).run, status: 'running', crashes: 0 });
@@ -132,14 +133,7 @@ describe('durable runs', () => {
 
   it('progress after a resume clears the crash count', async () => {
     const memory = await mem.open();
-    h.fake.script(...SCRIPT);
-    const first = sendTool(true);
-    const before = process_(memory, h.agent({ extraTools: [first.tool] }));
-    const controller = new AbortController();
-    const running = before.runs.run({ ...request('r-progress'), signal: controller.signal }, { kind: 'test' }, () => Promise.resolve());
-    await first.inFlight;
-    controller.abort(new RunSuspension('stand-in for a crash'));
-    await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
+    const before = await suspendedMidSend(memory, 'r-progress');
     const [left] = (await before.runs.unfinished()).resumable;
     await before.store.save({ ...(left ?? expect.fail('no run')).run, status: 'running' });
 
@@ -186,18 +180,8 @@ describe('durable runs', () => {
 
   it('forgetting a person forgets their unfinished runs: records and journals, not resumed; others stay', async () => {
     const memory = await mem.open();
-    const { runs, store } = process_(memory, h.agent({ extraTools: [sendTool(true).tool] }));
-    for (const userId of ['u1', 'u2']) {
-      h.fake.reset();
-      h.fake.script(...SCRIPT);
-      const held = sendTool(true);
-      const own = process_(memory, h.agent({ extraTools: [held.tool] }));
-      const controller = new AbortController();
-      const running = own.runs.run({ ...request(`r-${userId}`), scope: { userId, channelId: 'c1' }, signal: controller.signal }, { kind: 'test' }, () => Promise.resolve());
-      await held.inFlight;
-      controller.abort(new RunSuspension('restart'));
-      await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
-    }
+    const { runs, store } = process_(memory, h.agent());
+    for (const userId of ['u1', 'u2']) await suspendedMidSend(memory, `r-${userId}`, { scope: { userId, channelId: 'c1' } });
     const forgets = forgettingRunRecords({ turnsOf: async function* () {}, forgetUser: () => Promise.resolve(0) }, { forgetUser: () => Promise.resolve(0), recordsOf: () => Promise.resolve([]) }, silentLogger(), store);
     await forgets.forgetUser('u1');
     const { resumable } = await runs.unfinished();
@@ -208,14 +192,7 @@ describe('durable runs', () => {
 
   it('gives up, with a reason, on a run whose journal cannot be read back', async () => {
     const memory = await mem.open();
-    h.fake.script(...SCRIPT);
-    const first = sendTool(true);
-    const before = process_(memory, h.agent({ extraTools: [first.tool] }));
-    const controller = new AbortController();
-    const running = before.runs.run({ ...request('r-broken'), signal: controller.signal }, { kind: 'test' }, () => Promise.resolve());
-    await first.inFlight;
-    controller.abort(new RunSuspension('restart'));
-    await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
+    await suspendedMidSend(memory, 'r-broken');
     const journal = await memory.db.table(RUN_JOURNAL_TABLE, runJournalSchema);
     await withCommitRetry(journal, () => journal.update({ where: 'seq = 2', values: { entry: '{"kind":"model","response":' } }));
 
