@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DurableRuns } from './durable/runs.js';
+import { CairnMetrics } from './metrics/metrics.js';
 import { DurableRunStore } from './durable/store.js';
 import { Agent } from './agent/agent.js';
 import { ConfigError, type Config } from './config.js';
@@ -79,6 +80,8 @@ export interface App {
   runRecords: RunRecords;
   /** Runs that survive restarts: journaled as they go, suspended on shutdown, resumed at the next start (src/durable). */
   durable: DurableRuns;
+  /** What `/metrics` serves (src/metrics): every run's events are counted here. */
+  metrics: CairnMetrics;
   /** Flushes and closes the memory database. */
   close(): Promise<void>;
 }
@@ -212,7 +215,9 @@ export async function createApp(config: Config, log: Logger, options: { external
     log,
   });
   workspaces.start();
+  const metrics = new CairnMetrics(new Set(tools.list().map((tool) => tool.name)));
   const agent = new Agent({
+    observers: [(run) => metrics.observe(run)],
     model,
     tools,
     log,
@@ -260,7 +265,7 @@ export async function createApp(config: Config, log: Logger, options: { external
     ...config.conversations,
   });
   const runRecords = shared.runRecords ?? new RunRecordStore((name, schema) => memory.db.table(name, schema), log);
-  return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, runRecords, durable, close };
+  return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, runRecords, durable, metrics, close };
 }
 
 /** Backoff never grows past this, however many failures. */

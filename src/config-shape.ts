@@ -77,6 +77,8 @@ export interface Config {
   };
   logLevel: (typeof LOG_LEVELS)[number];
   /** Conversations: turns one keeps, and the most tokens of earlier turns a prompt carries. */
+  /** `/healthz`, `/readyz` and `/metrics` (src/metrics): where they are served; port null, nowhere. */
+  metrics: { port: number | null; host: string };
   conversations: { maxTurns: number; historyTokens: number };
   /** Recall may ask the model for keyword rewrites (memory_search only); off by default. */
   recallRewrite: { enabled: boolean; timeoutMs: number };

@@ -125,6 +125,9 @@ const envSchema = z.object({
   CAIRN_CONVERSATION_TOKENS: wholeNumber(256, 1_000_000, 6_000),
   CAIRN_MAX_CONCURRENT_RUNS: wholeNumber(1, 1_000, 64),
   CAIRN_SHUTDOWN_GRACE_S: wholeNumber(0, 9, 7),
+  // Port 0 picks a free port (tests); unset, no endpoint is served.
+  CAIRN_METRICS_PORT: optionalWholeNumber(0, 65_535, 'port'),
+  CAIRN_METRICS_HOST: z.string().min(1).max(255).default('127.0.0.1'),
   DISCORD_GLOBAL_REQUESTS_PER_SECOND: wholeNumber(1, 10_000, 50),
   CAIRN_COMPLETION_CHECK: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
   CAIRN_REFLEXION_ATTEMPTS: wholeNumber(1, 10, 3),
@@ -280,6 +283,7 @@ export function loadConfig(
       maxSchedules: e.CAIRN_MAX_SCHEDULES,
     },
     logLevel: e.LOG_LEVEL,
+    metrics: { port: e.CAIRN_METRICS_PORT ?? null, host: e.CAIRN_METRICS_HOST },
     conversations: { maxTurns: e.CAIRN_CONVERSATION_MAX_TURNS, historyTokens: e.CAIRN_CONVERSATION_TOKENS },
     limits: {
       maxSteps: e.CAIRN_MAX_STEPS,

@@ -50,6 +50,8 @@ export interface AgentDependencies {
    * model is sent images and image files are listed as files it cannot see.
    */
   sees?: (modelId: string, signal?: AbortSignal) => boolean | Promise<boolean>;
+  /** Sinks given every run's events (metrics), made for each run from what it is. */
+  observers?: readonly ((run: RunInfo) => RunSink)[];
 }
 
 export interface RunRequest {
@@ -156,7 +158,6 @@ export class Agent {
     let elapsedBefore = 0;
     const elapsedMs = () => elapsedBefore + Math.round(performance.now() - startedMs);
     const stepLog = new StepLog();
-    const events = new EventFanout([stepLog.sink, ...(request.sinks ?? [])], log);
     const scope = request.scope ?? LOCAL_SCOPE;
     const info: RunInfo = {
       runId,
@@ -168,6 +169,7 @@ export class Agent {
       billedTo: request.billedTo ?? scope.userId,
       startedAt,
     };
+    const events = new EventFanout([stepLog.sink, ...(this.deps.observers ?? []).map((observe) => observe(info)), ...(request.sinks ?? [])], log);
     const budget = new Budget(limits, request.model === undefined ? this.deps.price : request.model.price);
     const tools = (request.disabledTools?.length ?? 0) > 0 ? this.deps.tools.without(request.disabledTools ?? []) : this.deps.tools;
 

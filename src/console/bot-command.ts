@@ -1,5 +1,7 @@
 import type { Config } from '../config.js';
+import type { App } from '../app.js';
 import type { Logger } from '../log.js';
+import type { OpsServer } from '../metrics/server.js';
 import { errorMessage } from '../text.js';
 
 /** Hard limit after SIGTERM: whatever is still going, the process is gone by then. */
@@ -23,10 +25,13 @@ export async function runBotCommand(config: Config, log: Logger): Promise<number
   const { createApp } = await import('../app.js');
   const { DiscordBot } = await import('../discord/bot.js');
   const app = await createApp(config, log);
-  let bot: Awaited<ReturnType<typeof DiscordBot.start>>;
+  let bot: Awaited<ReturnType<typeof DiscordBot.start>> | undefined;
+  // Served from the start: /healthz answers while connecting, /readyz once the bot takes runs.
+  const ops = config.metrics.port === null ? null : await startOps(config, app, () => bot?.ready() ?? false, log);
   try {
     bot = await DiscordBot.start(app);
   } catch (error) {
+    await ops?.close();
     await app.close();
     throw new Error(`Could not connect to Discord: ${errorMessage(error)}. Check DISCORD_TOKEN (and DISCORD_REST_URL if you set it).`, {
       cause: error,
@@ -39,7 +44,21 @@ export async function runBotCommand(config: Config, log: Logger): Promise<number
     process.exit(1);
   }, EXIT_DEADLINE_MS).unref();
   await bot.stop();
+  await ops?.close();
   return 0;
+}
+
+async function startOps(config: Config, app: App, ready: () => boolean, log: Logger): Promise<OpsServer> {
+  const { startOpsServer } = await import('../metrics/server.js');
+  const { host, port } = config.metrics;
+  try {
+    const ops = await startOpsServer({ host, port: port ?? 0, metrics: app.metrics, ready });
+    log.info({ host, port: ops.port }, 'serving /healthz, /readyz and /metrics');
+    return ops;
+  } catch (error) {
+    await app.close();
+    throw new Error(`Could not serve /metrics on ${host}:${String(port)} (CAIRN_METRICS_HOST, CAIRN_METRICS_PORT): ${errorMessage(error)}.`, { cause: error });
+  }
 }
 
 /** `cairn deploy-commands [--guild id]`: registers the slash commands over REST. */

@@ -1,4 +1,4 @@
-import { Events, REST, Routes, type Client } from 'discord.js';
+import { Events, REST, RESTEvents, Routes, type Client } from 'discord.js';
 import { z } from 'zod';
 import { commandBodies, COMMANDS, MESSAGE_MENUS } from '../../commands/index.js';
 import { createScheduler, type App } from '../app.js';
@@ -39,14 +39,14 @@ export class DiscordBot {
   private constructor(
     readonly client: Client,
     readonly context: BotApp,
-    private readonly state: { accepting: boolean },
+    private readonly state: { accepting: boolean; ready: boolean },
     private readonly approvalStore: PendingApprovalStore,
   ) {}
 
   static async start(app: App, options: { tokenLifetimeMs?: number; conversationPolicy?: ConversationPolicy } = {}): Promise<DiscordBot> {
     const { config, log } = app;
     const client = createClient(config);
-    const state = { accepting: true };
+    const state = { accepting: true, ready: false };
     const runs = new RunRegistry();
     // Approval requests outlive the process: a run resumed after a restart waits on the same buttons.
     const approvalStore = new PendingApprovalStore((name, schema) => app.memory.db.table(name, schema), log);
@@ -104,6 +104,14 @@ export class DiscordBot {
     const report = (what: string) => (error: unknown) => {
       log.error({ err: error }, `${what} failed`);
     };
+    // For /metrics: runs in flight here, and what Discord's rate limits did to our requests.
+    app.metrics.countInFlight(() => runs.inFlight());
+    client.rest.on(RESTEvents.Response, (_request, response) => {
+      app.metrics.discordResponse(response.status);
+    });
+    client.rest.on(RESTEvents.RateLimited, () => {
+      app.metrics.discordRateLimited();
+    });
     client.on(Events.InteractionCreate, (interaction) => void route(interaction));
     client.on(Events.MessageCreate, (message) => void handleMessage(message, context).catch(report('answering a message')));
     client.on(Events.MessageReactionAdd, (reaction, user) => void handleReaction(reaction, user, context).catch(report('recording a reaction')));
@@ -150,6 +158,7 @@ export class DiscordBot {
     });
     await bot.announceInterrupted(resumed);
     await scheduler.start();
+    state.ready = true;
     return bot;
   }
 
@@ -188,6 +197,11 @@ export class DiscordBot {
    * Graceful shutdown: take no new runs, let running ones finish within the grace period,
    * interrupt the rest (saying so in their channels), then close memory and the connection.
    */
+  /** Connected, its interrupted runs resumed, and taking new runs (`/readyz`). */
+  ready(): boolean {
+    return this.state.ready && this.state.accepting;
+  }
+
   async stop(): Promise<void> {
     this.state.accepting = false;
     const { app, runs, log, scheduler } = this.context;

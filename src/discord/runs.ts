@@ -22,10 +22,23 @@ export interface ActiveRun {
 
 export class RunRegistry {
   private readonly runs = new Map<string, ActiveRun>();
+  private readonly startedAt = new Map<string, number>();
 
   add(run: ActiveRun): void {
     this.runs.set(run.runId, run);
-    void run.done.finally(() => this.runs.delete(run.runId)).catch(() => undefined);
+    this.startedAt.set(run.runId, Date.now());
+    void run.done
+      .finally(() => {
+        this.runs.delete(run.runId);
+        this.startedAt.delete(run.runId);
+      })
+      .catch(() => undefined);
+  }
+
+  /** How many runs are going here, and since when the oldest (for /metrics). */
+  inFlight(): { count: number; oldestStartedAt: number | null } {
+    const starts = [...this.startedAt.values()];
+    return { count: starts.length, oldestStartedAt: starts.length === 0 ? null : Math.min(...starts) };
   }
 
   /** The run, while it is running in this process. */

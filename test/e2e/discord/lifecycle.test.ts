@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -68,6 +69,19 @@ async function episodeStatus(dataDir: string, runId: string): Promise<string | u
   }
 }
 
+/** A loopback port nothing listens on now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
+  return port;
+}
+
 /** Working-memory text a run wrote, read from the data directory once the bot has exited. */
 async function workingText(dataDir: string, scope: { userId: string; channelId: string }): Promise<string> {
   const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger() });
@@ -96,9 +110,16 @@ describe('the bot process', () => {
     // Not ended: it goes on at the next start.
     expect(await episodeStatus(dataDir, runId)).toBe('running');
 
-    const second = await startBotProcess(discord, env);
+    // The second process serves /metrics, /healthz and /readyz.
+    const port = await freePort();
+    const second = await startBotProcess(discord, { ...env, CAIRN_METRICS_PORT: String(port) });
     const answer = await discord.waitFor(() => i.followUps().find((m) => m.content.includes('It is late.')), 20_000);
     expect(answer.content).toBe('It is late.');
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    await expect.poll(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status, { timeout: 10_000 }).toBe(200);
+    const metrics = () => fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+    await expect.poll(metrics, { timeout: 10_000 }).toContain('cairn_runs_total{status="succeeded",trigger="slash"} 1');
+    expect(await metrics()).toContain('cairn_runs_resumed_total 1');
     // The status message carried on to the end, and the thread says where the run went on from.
     await discord.waitFor(() => (i.original()?.content.includes('✅ **Done**') === true ? true : undefined), 10_000);
     expect(i.original()?.content).toContain('resumed after a restart');
