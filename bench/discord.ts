@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { DiscordBot } from '../src/discord/bot.js';
+import { InteractionExemptREST } from '../src/discord/rest-budget.js';
 import { silentLogger } from '../src/log.js';
 import { startFakeDiscord, type FakeInteraction, type FakeMessage } from '../test/fakes/discord/index.js';
 import { startFakeOpenAi } from '../test/fakes/openai-server.js';
@@ -96,8 +97,19 @@ await Promise.all(
   }),
 );
 const wallMs = Math.round(performance.now() - started);
-// Every REST call discord.js made counts against its global budget (interaction replies too).
-const discordRequests = discord.requests.filter((r) => r.at >= Date.now() - wallMs).length;
+const made = discord.requests.filter((r) => r.at >= Date.now() - wallMs);
+const discordRequests = made.length;
+// Interaction traffic (the defer, edits of the reply, follow-ups, button callbacks) is not Discord's global budget's.
+const rest = bot.client.rest;
+const budgetedRequests = made.filter((r) => !(rest instanceof InteractionExemptREST && rest.isInteractionRoute(r.path)));
+const budgeted = budgetedRequests.length;
+// Which routes spend the budget (stderr: stdout's last line is the JSON result).
+const byRoute = new Map<string, number>();
+for (const r of budgetedRequests) {
+  const route = `${r.method} ${r.path.replace(/\d{17,20}/g, ':id')}`;
+  byRoute.set(route, (byRoute.get(route) ?? 0) + 1);
+}
+process.stderr.write(`budgeted requests by route: ${JSON.stringify(Object.fromEntries([...byRoute].sort((a, b) => b[1] - a[1])))}\n`);
 lag.disable();
 await bot.stop();
 await discord.close();
@@ -113,8 +125,10 @@ const report = {
   idealWallMs: steps * latencyMs,
   wallOverIdeal: Math.round((wallMs / (steps * latencyMs)) * 100) / 100,
   discordRequests,
-  /** The wall time the global request budget alone imposes: requests / (requests per second). */
-  discordBudgetMs: Math.round((discordRequests / Number(values.rps)) * 1000),
+  /** Requests that count against the bot's global budget, per run (votes included). */
+  budgetedRequestsPerRun: Math.round((budgeted / runs) * 100) / 100,
+  /** The wall time the global request budget alone imposes: budgeted requests / (requests per second). */
+  discordBudgetMs: Math.round((budgeted / Number(values.rps)) * 1000),
   globalRequestsPerSecond: Number(values.rps),
   modelLatencyMs: latencyMs,
   stepsPerRun: steps,

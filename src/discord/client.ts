@@ -1,4 +1,5 @@
-import { Client, GatewayIntentBits, Partials } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
+import { InteractionExemptREST } from './rest-budget.js';
 import type { Config } from '../config.js';
 
 /**
@@ -24,7 +25,7 @@ export function intentsFor(config: Pick<Config['discord'], 'messageContent'>): G
 }
 
 export function createClient(config: Config): Client {
-  return new Client({
+  const client = new Client({
     intents: intentsFor(config.discord),
     partials: [Partials.Message, Partials.Reaction, Partials.Channel, Partials.User],
     // discord.js paces every request, interaction replies included, by this global budget.
@@ -36,4 +37,11 @@ export function createClient(config: Config): Client {
     // answer, a step summary or a lesson note may contain <@id> or @everyone, written by anyone.
     allowedMentions: { parse: [], repliedUser: false },
   });
+  // Interaction replies, edits and follow-ups go around the global budget, as Discord counts them (rest-budget.ts).
+  const rest = new InteractionExemptREST(client.options.rest ?? {});
+  client.rest = rest;
+  client.once(Events.ClientReady, (ready) => {
+    rest.setApplicationId(ready.application.id);
+  });
+  return client;
 }

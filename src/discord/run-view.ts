@@ -19,8 +19,13 @@ export interface RunViewTargets {
 }
 
 const INLINE_STEPS = 6;
-/** Step summaries posted to a thread are batched: one message at most this often per run. */
-const STEP_POST_INTERVAL_MS = 1_500;
+/**
+ * Step summaries posted to a thread are batched: one message at most this often per run, the
+ * first this long after the run starts. Each post spends the bot's global request budget (the
+ * status message's edits do not: they go through the interaction), so a run of a few seconds
+ * posts its steps once, at its end.
+ */
+const STEP_POST_INTERVAL_MS = 3_000;
 const tokens = (n: number) => (n < 1000 ? String(n) : `${(n / 1000).toFixed(1)}k`);
 /** Longer reasoning is attached as a file rather than shown in the step summary. */
 const REASONING_INLINE_CHARS = 1_500;
@@ -57,7 +62,7 @@ export class RunView {
   private finished = false;
   private readonly stepBatch: { text: string; file: StepFile | undefined }[] = [];
   private stepTimer: NodeJS.Timeout | undefined;
-  private lastStepPost = 0;
+  private lastStepPost = Date.now();
   /** Set while a replayed event (src/agent/journal.ts) is handled: it was shown before the restart. */
   private replaying = false;
   private resumedLine = '';

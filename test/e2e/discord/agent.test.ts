@@ -40,7 +40,7 @@ describe('/agent through the real discord.js client', () => {
     expect(buttons(status)).toEqual([]); // Cancel is gone once the run ended
     const thread = discord.threads()[0];
     expect(thread?.parentId).toBe(discord.channels.general);
-    // Step summaries are batched (at most one thread message per 1.5 s per run), in order.
+    // Step summaries are batched (at most one thread message per 3 s per run), in order.
     const steps = await discord.waitFor(() => {
       const text = discord.channelMessages(thread?.id ?? '').map((m) => m.content).join('\n');
       return text.includes('**Step 2**') ? text : undefined;
