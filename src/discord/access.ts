@@ -1,4 +1,5 @@
 /** Who may use the bot where, and how much: allow-lists, admins, rate limits, the daily budgets. */
+import { RunLine, type QueuedStart } from './run-line.js';
 import { isBudgetRefusal, type BudgetHold, type Budgets, type SpendPlace } from '../budget/budgets.js';
 import type { DailyBudget } from '../budget/daily-budget.js';
 import { refusalForPerson } from '../budget/refusal-text.js';
@@ -103,6 +104,8 @@ export class RunLimiter {
   private readonly runStarts: SlidingMinute;
   private readonly commandStarts: SlidingMinute;
   private running = 0;
+  /** Runs waiting for a slot: up to ten times the slots. */
+  private readonly line: RunLine<RunTicket>;
 
   constructor(
     private readonly config: LimitConfig,
@@ -110,6 +113,7 @@ export class RunLimiter {
     now: () => number = Date.now,
   ) {
     this.runStarts = new SlidingMinute(now);
+    this.line = new RunLine(10 * config.maxConcurrentRuns);
     this.commandStarts = new SlidingMinute(now);
   }
 
@@ -135,16 +139,36 @@ export class RunLimiter {
    * server's — or returns why not. Runs in flight hold their share, so concurrent runs cannot
    * together overspend either budget.
    */
-  tryStart(userId: string, maxCostUsd: number, where: Omit<SpendPlace, 'userId'> = NOWHERE): RunTicket | string {
-    if (this.running >= this.config.maxConcurrentRuns) return `Cairn is busy with ${this.running} runs right now. Try again in a minute.`;
+  tryStart(userId: string, maxCostUsd: number, where: Omit<SpendPlace, 'userId'> = NOWHERE): RunTicket | string | QueuedStart<RunTicket> {
     const spent = this.budgetRefusal(userId, where);
     if (spent !== null) return spent;
     const waitS = this.runStarts.take(userId, this.config.runsPerMinute);
     if (waitS !== null) return `Slow down a little: at most ${this.config.runsPerMinute} runs a minute. Try again in ${waitS} s.`;
-    const hold = this.budgets.reserve({ userId, ...where }, maxCostUsd);
-    if (isBudgetRefusal(hold)) return refusalForPerson(hold);
-    this.running += 1;
-    return this.ticket(hold);
+    const admit = () => {
+      // The budget is held when the run starts: it may have been spent while it waited.
+      const hold = this.budgets.reserve({ userId, ...where }, maxCostUsd);
+      if (isBudgetRefusal(hold)) return refusalForPerson(hold);
+      this.running += 1;
+      return this.ticket(hold);
+    };
+    if (this.running < this.config.maxConcurrentRuns && this.line.length === 0) return admit();
+    return this.line.join(admit) ?? `Cairn is busy with ${this.running} runs and ${this.line.length} more waiting. Try again in a minute.`;
+  }
+
+  /** Runs waiting for a slot, and since when the first of them (for /metrics). */
+  waiting(): { count: number; oldestSince: number | null } {
+    return { count: this.line.length, oldestSince: this.line.oldestJoinedAt() };
+  }
+
+  /** Shutdown: those still waiting are told why their run will not start. */
+  closeLine(reason: string): void {
+    this.line.close(reason);
+  }
+
+  /** A slot was given back: the first run in line (if any) takes it. */
+  private freed(): void {
+    this.running = Math.max(0, this.running - 1);
+    if (this.running < this.config.maxConcurrentRuns) this.line.next();
   }
 
   /**
@@ -162,7 +186,7 @@ export class RunLimiter {
       finish: () => {
         if (finished) return;
         finished = true;
-        this.running = Math.max(0, this.running - 1);
+        this.freed();
       },
     };
   }
@@ -174,8 +198,8 @@ export class RunLimiter {
       finish: (costUsd, runId) => {
         if (finished) return;
         finished = true;
-        this.running = Math.max(0, this.running - 1);
         hold.settle(costUsd, { kind: 'run', id: runId });
+        this.freed();
       },
     };
   }

@@ -105,7 +105,10 @@ export class DiscordBot {
       log.error({ err: error }, `${what} failed`);
     };
     // For /metrics: runs in flight here, and what Discord's rate limits did to our requests.
-    app.metrics.countInFlight(() => runs.inFlight());
+    app.metrics.countInFlight(() => {
+      const waiting = limiter.waiting();
+      return { ...runs.inFlight(), waiting: waiting.count, oldestWaitingSince: waiting.oldestSince };
+    });
     client.rest.on(RESTEvents.Response, (_request, response) => {
       app.metrics.discordResponse(response.status);
     });
@@ -204,7 +207,9 @@ export class DiscordBot {
 
   async stop(): Promise<void> {
     this.state.accepting = false;
-    const { app, runs, log, scheduler } = this.context;
+    const { app, runs, log, scheduler, limiter } = this.context;
+    // Runs still waiting for a slot never started: their starters are told to try again.
+    limiter.closeLine('Cairn is restarting, so your run did not start. Start it again in a minute.');
     scheduler.stop();
     const interrupted = await runs.drain(app.config.discord.shutdownGraceMs);
     for (const run of interrupted) {

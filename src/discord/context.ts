@@ -2,6 +2,7 @@ import { GuildMember, PermissionFlagsBits, type Client, type Interaction, type M
 import type { App } from '../app.js';
 import type { Logger } from '../log.js';
 import type { AccessPolicy, Caller, RunLimiter, RunTicket } from './access.js';
+import type { QueuedStart } from './run-line.js';
 import type { Scheduler } from '../scheduler/scheduler.js';
 import type { ConversationPolicy } from '../conversations/types.js';
 import type { PendingApprovals } from './approvals.js';
@@ -72,7 +73,7 @@ export function callerOfMessage(message: Message, reactor?: User | PartialUser):
  * already: the router does it for every interaction, the message handler for every message.
  * The ticket must be finished.
  */
-export function reserveRun(bot: BotApp, caller: Caller): RunTicket | string {
+export function reserveRun(bot: BotApp, caller: Caller): RunTicket | string | QueuedStart<RunTicket> {
   if (!bot.accepting()) return 'Cairn is restarting and is not taking new runs. Try again in a minute.';
   // In a server the run is held to the server's budget too; its 80% notice goes to this channel.
   return bot.limiter.tryStart(caller.userId, bot.app.agent.defaultLimits.maxCostUsd, { guildId: caller.guildId, channelId: caller.channelId === '' ? null : caller.channelId });

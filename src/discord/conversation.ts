@@ -4,6 +4,8 @@ import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
 import type { Conversation, ConversationPlace } from '../conversations/types.js';
 import { oneLine } from '../text.js';
 import { callerOfMessage, gate, reserveRun, type BotApp } from './context.js';
+import type { RunTicket } from './access.js';
+import { isQueued, type QueuedStart } from './run-line.js';
 import { answerInConversation, type AnswerTarget } from './conversation-run.js';
 import { attachmentRefs } from './files-in.js';
 
@@ -67,7 +69,12 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
     await message.reply('Ask me something, or give me a goal — for example: “@Cairn summarise this week’s notes”. `/help` lists everything.');
     return;
   }
-  const ticket = reserveRun(bot, caller);
+  const reserved = reserveRun(bot, caller);
+  if (typeof reserved === 'string') {
+    await refuse(reserved);
+    return;
+  }
+  const ticket = isQueued(reserved) ? await waitInLine(message, reserved) : reserved;
   if (typeof ticket === 'string') {
     await refuse(ticket);
     return;
@@ -113,4 +120,11 @@ async function startConversation(message: Message, bot: BotApp, at: { direct: bo
     }
   }
   return { conversation: await conversations.start({ kind: 'chain', ...shared }, []), target: { kind: 'reply' } };
+}
+
+/** All slots are taken: one note with the place in line (no edits: each is a request), then wait for the turn. */
+async function waitInLine(message: Message, place: QueuedStart<RunTicket>): Promise<RunTicket | string> {
+  const position = place.position();
+  await message.reply({ content: `⏳ I'm busy with other runs: yours is number ${position} in line and starts as soon as one ends.`, allowedMentions: { parse: [] } }).catch(() => undefined);
+  return place.ready;
 }

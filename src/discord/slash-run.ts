@@ -4,7 +4,9 @@ import type { AgentMode, RunResult } from '../agent/events.js';
 import { RunSuspendedError } from '../agent/journal.js';
 import { messageKey, threadKey } from '../conversations/keys.js';
 import type { Conversation } from '../conversations/types.js';
+import type { RunTicket } from './access.js';
 import { callerOfInteraction, reserveRun, runSettings, type BotApp } from './context.js';
+import { isQueued, type QueuedStart } from './run-line.js';
 import { RunView } from './run-view.js';
 import { fetchingText, intakeNote, takeFiles } from './files-in.js';
 import type { SlashSurface } from './slash-place.js';
@@ -51,13 +53,15 @@ export interface SlashRunOptions {
  */
 export async function runFromSlash(interaction: RunInteraction, bot: BotApp, options: SlashRunOptions): Promise<RunResult | null> {
   const caller = callerOfInteraction(interaction);
-  const ticket = reserveRun(bot, caller);
-  if (typeof ticket === 'string') {
+  const reserved = reserveRun(bot, caller);
+  if (typeof reserved === 'string') {
     // A retry may have acknowledged already (it waits for a lesson first).
-    if (interaction.deferred) await interaction.editReply({ content: ticket });
-    else await interaction.reply({ content: ticket, flags: MessageFlags.Ephemeral });
+    if (interaction.deferred) await interaction.editReply({ content: reserved });
+    else await interaction.reply({ content: reserved, flags: MessageFlags.Ephemeral });
     return null;
   }
+  const ticket = isQueued(reserved) ? await waitInLine(interaction, reserved, options.private) : reserved;
+  if (typeof ticket === 'string') return null;
   let result: RunResult | null = null;
   const runId = newRunId();
   try {
@@ -173,6 +177,42 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
   } finally {
     ticket.finish(result?.costUsd ?? null, runId);
   }
+}
+
+/** How often a run waiting in line has its place updated (each update is a request). */
+const LINE_UPDATE_MS = 2_000;
+
+/**
+ * All slots are taken: acknowledge at once (Discord's 3 s), show the run's place in line and keep
+ * it current, and hand over the ticket when its turn comes — or say why it did not start.
+ */
+async function waitInLine(interaction: RunInteraction, place: QueuedStart<RunTicket>, privately: boolean): Promise<RunTicket | string> {
+  if (!interaction.deferred) await interaction.deferReply(privately ? { flags: MessageFlags.Ephemeral } : {});
+  let shown = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const show = async () => {
+    shown = Date.now();
+    const position = place.position();
+    if (position > 0) await interaction.editReply({ content: `⏳ Cairn is busy with other runs: yours is **${ordinal(position)}** in line and starts as soon as one ends.` }).catch(() => undefined);
+  };
+  await show();
+  place.onMove(() => {
+    if (timer !== undefined) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      void show();
+    }, Math.max(0, shown + LINE_UPDATE_MS - Date.now()));
+  });
+  const ticket = await place.ready;
+  clearTimeout(timer);
+  if (typeof ticket === 'string') await interaction.editReply({ content: ticket }).catch(() => undefined);
+  return ticket;
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][n % 10] ?? 'th');
+  return `${n}${suffix}`;
 }
 
 /** An interaction's replies (the live run's; a resumed run uses a webhook on the stored token). */

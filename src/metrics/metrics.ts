@@ -9,10 +9,12 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RunEvent, RunSink } from '../agent/events.js';
 import type { RunInfo } from '../agent/memory-port.js';
 
-/** Runs this process is executing: how many, and since when the oldest. */
+/** Runs this process is executing (how many, since when the oldest) and runs waiting for a slot. */
 export interface InFlight {
   count: number;
   oldestStartedAt: number | null;
+  waiting: number;
+  oldestWaitingSince: number | null;
 }
 
 const SECONDS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -30,7 +32,7 @@ export class CairnMetrics {
   private readonly discordLimited = new Counter({ name: 'cairn_discord_rate_limited_total', help: 'Requests discord.js held back for a rate limit.', registers: [this.registry] });
 
   /** Runs in flight, as the surface running them counts them (none until one says). */
-  private inFlight: () => InFlight = () => ({ count: 0, oldestStartedAt: null });
+  private inFlight: () => InFlight = () => ({ count: 0, oldestStartedAt: null, waiting: 0, oldestWaitingSince: null });
 
   constructor(
     /** The tools runs may call: other names (a model's invention) are counted as "(unknown)". */
@@ -45,6 +47,23 @@ export class CairnMetrics {
       registers: [this.registry],
       collect() {
         this.set(inFlight().count);
+      },
+    });
+    new Gauge({
+      name: 'cairn_runs_waiting',
+      help: 'Runs waiting in line for a slot (CAIRN_MAX_CONCURRENT_RUNS).',
+      registers: [this.registry],
+      collect() {
+        this.set(inFlight().waiting);
+      },
+    });
+    new Gauge({
+      name: 'cairn_run_wait_oldest_seconds',
+      help: 'How long the first run in line has waited (0 with none).',
+      registers: [this.registry],
+      collect() {
+        const since = inFlight().oldestWaitingSince;
+        this.set(since === null ? 0 : Math.max(0, (now() - since) / 1000));
       },
     });
     new Gauge({

@@ -1,3 +1,4 @@
+import { isQueued, type QueuedStart } from '../../src/discord/run-line.js';
 import { describe, expect, it } from 'vitest';
 import { Budgets } from '../../src/budget/budgets.js';
 import { DailyBudget } from '../../src/budget/daily-budget.js';
@@ -47,8 +48,9 @@ const limiterWith = (limits: { runsPerMinute?: number; maxConcurrentRuns?: numbe
     new Budgets(new DailyBudget(limits.dailyUsd ?? 10, null, noTrack, now)),
     now,
   );
-const started = (ticket: RunTicket | string): RunTicket => {
+const started = (ticket: RunTicket | string | QueuedStart<RunTicket>): RunTicket => {
   if (typeof ticket === 'string') throw new Error(`refused: ${ticket}`);
+  if (isQueued(ticket)) throw new Error(`waiting, ${ticket.position()} in line`);
   return ticket;
 };
 
@@ -100,13 +102,36 @@ describe('run limiter', () => {
     expect(limiter.budget.spentToday('a')).toBeCloseTo(0.25);
   });
 
-  it('caps concurrent runs across users and frees slots when runs finish', () => {
+  it('caps concurrent runs across users; later runs wait in line, first come first served, and start as slots free', async () => {
     const limiter = limiterWith({ maxConcurrentRuns: 2 });
     const first = started(limiter.tryStart('a', 0.01));
-    started(limiter.tryStart('b', 0.01));
-    expect(limiter.tryStart('c', 0.01)).toMatch(/busy with 2 runs/);
+    const second = started(limiter.tryStart('b', 0.01));
+    const c = limiter.tryStart('c', 0.01);
+    const d = limiter.tryStart('d', 0.01);
+    if (!isQueued(c) || !isQueued(d)) throw new Error('expected both to wait');
+    expect([c.position(), d.position()]).toEqual([1, 2]);
+    const moves: number[] = [];
+    d.onMove((position) => moves.push(position));
     first.finish(null, 'r1');
-    started(limiter.tryStart('c', 0.01));
+    const cTicket = started(await c.ready);
+    expect(d.position()).toBe(1);
+    expect(moves).toEqual([1]);
+    // A new run joins the line behind those waiting, even with a slot free in between.
+    second.finish(null, 'r2');
+    started(await d.ready);
+    cTicket.finish(null, 'r3');
+    started(limiter.tryStart('e', 0.01));
+  });
+
+  it('bounds the line, and a shutdown tells those in it why their run will not start', async () => {
+    const limiter = limiterWith({ maxConcurrentRuns: 1 });
+    started(limiter.tryStart('a', 0.01));
+    const waiting = Array.from({ length: 10 }, (_, i) => limiter.tryStart(`u${i}`, 0.01));
+    expect(waiting.every((w) => isQueued(w))).toBe(true);
+    expect(limiter.tryStart('late', 0.01)).toMatch(/busy with 1 runs and 10 more waiting/);
+    limiter.closeLine('Cairn is restarting.');
+    const first = waiting[0];
+    expect(isQueued(first) ? await first.ready : first).toBe('Cairn is restarting.');
   });
 });
 

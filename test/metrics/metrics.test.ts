@@ -38,7 +38,7 @@ describe('/metrics, /healthz, /readyz', () => {
   it('counts runs by status and trigger, steps, tokens, cost and tool calls, and serves them in Prometheus text', async () => {
     const tools = new ToolRegistry(builtinTools());
     const metrics = new CairnMetrics(new Set(tools.list().map((t) => t.name)));
-    metrics.countInFlight(() => ({ count: 2, oldestStartedAt: Date.now() - 30_000 }));
+    metrics.countInFlight(() => ({ count: 2, oldestStartedAt: Date.now() - 30_000, waiting: 3, oldestWaitingSince: Date.now() - 5_000 }));
     let ready = false;
     const ops = await startOpsServer({ host: '127.0.0.1', port: 0, metrics, ready: () => ready });
     servers.push(ops);
@@ -65,6 +65,8 @@ describe('/metrics, /healthz, /readyz', () => {
     expect(sample(text, 'cairn_model_call_seconds_count')).toBe(2);
     expect(sample(text, 'cairn_runs_in_flight')).toBe(2);
     expect(sample(text, 'cairn_run_oldest_age_seconds')).toBeGreaterThanOrEqual(29);
+    expect(sample(text, 'cairn_runs_waiting')).toBe(3);
+    expect(sample(text, 'cairn_run_wait_oldest_seconds')).toBeGreaterThanOrEqual(4);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
 
     expect((await fetch(`${base}/healthz`)).status).toBe(200);

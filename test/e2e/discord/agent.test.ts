@@ -54,6 +54,25 @@ describe('/agent through the real discord.js client', () => {
     expect(await app.memory.episodes.get(runId)).toMatchObject({ status: 'succeeded', trigger: 'slash', scope: { userId: alice.id, channelId: discord.channels.general } });
   });
 
+  it('with every slot taken, a run waits in line with its place shown, then starts when the slot frees', async () => {
+    const { discord } = await startBot({ env: { CAIRN_MAX_CONCURRENT_RUNS: '1' } });
+    openai.script({ kind: 'hang' }, { kind: 'text', content: 'Second answer.' });
+    const first = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'first job' } });
+    await discord.waitFor(() => (openai.chatRequests().length > 0 ? true : undefined));
+    const second = discord.slash({ user: discord.users.bob, channelId: discord.channels.general, name: 'agent', options: { goal: 'second job' } });
+    const waiting = await discord.waitFor(() => (second.original()?.content.startsWith('⏳') === true ? second.original() : undefined));
+    expect(waiting.content).toContain('yours is **1st** in line');
+    // Not refused, and not started: the one slot is the first run's.
+    expect(openai.chatRequests()).toHaveLength(1);
+    // The first run is cancelled: its slot goes to the run in line.
+    const status = await discord.waitFor(() => first.original());
+    const cancel = buttons(status).find((b) => b.label === 'Cancel')?.customId ?? '';
+    await discord.clickButton({ user: discord.users.alice, message: status, customId: cancel }).acknowledged();
+    const answer = await discord.waitFor(() => second.followUps().find((m) => m.content === 'Second answer.'));
+    expect(answer.content).toBe('Second answer.');
+    expect(second.original()?.content).toMatch(/✅ \*\*Done\*\*/);
+  });
+
   it('keeps a private run private: ephemeral replies, no thread', async () => {
     const { discord } = await startBot();
     timeThenAnswer('Private answer.');
