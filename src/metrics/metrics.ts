@@ -41,40 +41,20 @@ export class CairnMetrics {
   ) {
     const inFlight = () => this.inFlight();
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'cairn_runs_in_flight',
-      help: 'Runs this process is executing now.',
-      registers: [this.registry],
-      collect() {
-        this.set(inFlight().count);
-      },
-    });
-    new Gauge({
-      name: 'cairn_runs_waiting',
-      help: 'Runs waiting in line for a slot (CAIRN_MAX_CONCURRENT_RUNS).',
-      registers: [this.registry],
-      collect() {
-        this.set(inFlight().waiting);
-      },
-    });
-    new Gauge({
-      name: 'cairn_run_wait_oldest_seconds',
-      help: 'How long the first run in line has waited (0 with none).',
-      registers: [this.registry],
-      collect() {
-        const since = inFlight().oldestWaitingSince;
-        this.set(since === null ? 0 : Math.max(0, (now() - since) / 1000));
-      },
-    });
-    new Gauge({
-      name: 'cairn_run_oldest_age_seconds',
-      help: 'Age of the oldest run in flight (0 with none).',
-      registers: [this.registry],
-      collect() {
-        const oldest = inFlight().oldestStartedAt;
-        this.set(oldest === null ? 0 : Math.max(0, (now() - oldest) / 1000));
-      },
-    });
+    const gauge = (name: string, help: string, value: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(value());
+        },
+      });
+    const ageOf = (since: number | null) => (since === null ? 0 : Math.max(0, (now() - since) / 1000));
+    gauge('cairn_runs_in_flight', 'Runs this process is executing now.', () => inFlight().count);
+    gauge('cairn_runs_waiting', 'Runs waiting in line for a slot (CAIRN_MAX_CONCURRENT_RUNS).', () => inFlight().waiting);
+    gauge('cairn_run_wait_oldest_seconds', 'How long the first run in line has waited (0 with none).', () => ageOf(inFlight().oldestWaitingSince));
+    gauge('cairn_run_oldest_age_seconds', 'Age of the oldest run in flight (0 with none).', () => ageOf(inFlight().oldestStartedAt));
   }
 
   /** Where runs in flight are counted (the Discord bot's run registry). */
