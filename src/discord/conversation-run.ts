@@ -77,6 +77,7 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
         goal: request.goal.slice(0, MAX_GOAL_CHARS),
         conversation,
       };
+      bot.runs.markDurable(runId);
       const result = await bot.app.durable.run(
         {
           ...placeOptions,
@@ -104,7 +105,7 @@ export async function answerInConversation(message: Message, bot: BotApp, reques
       cost = result.costUsd;
       return result;
     })();
-    bot.runs.add({ runId, userId: caller.userId, channelId: channel?.id ?? message.channelId, guildId: message.guildId, private: direct, scheduled: false, durable: true, controller, done });
+    bot.runs.add({ runId, userId: caller.userId, channelId: channel?.id ?? message.channelId, guildId: message.guildId, private: direct, scheduled: false, controller, done });
     await done;
   } catch (error) {
     // Suspended by a shutdown: it resumes at the next start (the shutdown has said so).

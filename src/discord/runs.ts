@@ -41,6 +41,15 @@ export class RunRegistry {
     return { count: starts.length, oldestStartedAt: starts.length === 0 ? null : Math.min(...starts) };
   }
 
+  /**
+   * From here on the run is recorded (src/durable): a shutdown pauses it rather than stopping it.
+   * Until then (its files downloading, say) there is nothing to resume, so a shutdown stops it.
+   */
+  markDurable(runId: string): void {
+    const run = this.runs.get(runId);
+    if (run !== undefined) run.durable = true;
+  }
+
   /** The run, while it is running in this process. */
   get(runId: string): ActiveRun | undefined {
     return this.runs.get(runId);

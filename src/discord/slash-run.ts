@@ -143,6 +143,7 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
       surface = { ...surface, notes: [options.notice ?? '', intakeNote(intake)].filter((n) => n !== '').join('\n') };
       const view = new RunView(viewTargets(bot, surface, replies, onError));
       const { limits: placeLimits, ...placeOptions } = runSettings(bot, { guildId: interaction.guildId, channelId: caller.channelId, threadId: interaction.channel?.isThread() === true ? interaction.channelId : null }, options.mode);
+      bot.runs.markDurable(runId);
       return bot.app.durable.run(
         {
           ...placeOptions,
@@ -167,7 +168,7 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
         },
       );
     })();
-    bot.runs.add({ runId, userId: caller.userId, channelId: interaction.channelId, guildId: interaction.guildId, private: options.private, scheduled: false, durable: true, controller, done: run });
+    bot.runs.add({ runId, userId: caller.userId, channelId: interaction.channelId, guildId: interaction.guildId, private: options.private, scheduled: false, controller, done: run });
     result = await run;
     return result;
   } catch (error) {
