@@ -18,6 +18,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { DiscordBot } from '../src/discord/bot.js';
 import { InteractionExemptREST } from '../src/discord/rest-budget.js';
+import { percentile } from './stats.js';
 import { silentLogger } from '../src/log.js';
 import { startFakeDiscord, type FakeInteraction, type FakeMessage } from '../test/fakes/discord/index.js';
 import { startFakeOpenAi } from '../test/fakes/openai-server.js';
@@ -73,13 +74,20 @@ const voteButton = (m: FakeMessage) =>
 
 let completed = 0;
 let feedbackRecorded = 0;
+/** From sending each /agent to Discord receiving its acknowledgement. */
+const ackMs: number[] = [];
 lag.enable();
 const started = performance.now();
 await Promise.all(
   Array.from({ length: runs }, async (_, n) => {
     const user = users[n % users.length] ?? discord.users.alice;
+    const sentAt = Date.now();
     const i: FakeInteraction = discord.slash({ user, channelId: discord.channels.general, name: 'agent', options: { goal: `benchmark run ${n}` } });
     try {
+      // Discord gives 3 s to acknowledge; the first callback (the deferral) is the acknowledgement.
+      // The fake gives up on an interaction not acknowledged within Discord's 3 s: counted as over.
+      const ack = await i.acknowledged().catch(() => null);
+      ackMs.push(ack === null ? Number.POSITIVE_INFINITY : ack.at - sentAt);
       const answer = await discord.waitFor(() => i.followUps().find((m) => voteButton(m) !== undefined), 60_000);
       completed += 1;
       const runId = /:([a-z0-9-]+)$/.exec(voteButton(answer) ?? '')?.[1] ?? '';
@@ -124,6 +132,8 @@ const report = {
   wallMs,
   idealWallMs: steps * latencyMs,
   wallOverIdeal: Math.round((wallMs / (steps * latencyMs)) * 100) / 100,
+  ackP99Ms: percentile(ackMs, 0.99),
+  acksOver3s: ackMs.filter((ms) => ms > 3_000).length,
   discordRequests,
   /** Requests that count against the bot's global budget, per run (votes included). */
   budgetedRequestsPerRun: Math.round((budgeted / runs) * 100) / 100,
