@@ -48,7 +48,7 @@ export const SlashSurface = z.object({
   /** Ask Cairn in a thread: the answer goes into the thread, under the message asked about. */
   answerInThread: z.boolean(),
   /** Lines under the status: the Retry notice, what became of the files. */
-  notes: z.string().max(2_000),
+  notes: z.string().max(20_000),
   /** The conversation the run's turns join (its thread's, or the one a Retry continues). */
   conversation: StoredConversation.nullable(),
 });
