@@ -10,7 +10,7 @@ import type { ApprovalDecision } from '../agent/approval.js';
 import type { Logger } from '../log.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
 import { GroupCommitter } from '../memory/group-commit.js';
-import { sqlString } from '../memory/schema.js';
+import { jsonOf, sqlString } from '../memory/schema.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
 import type { OpenTable } from '../runs/store.js';
 
@@ -55,21 +55,8 @@ export interface StoredApproval {
   decision: ApprovalDecision | null;
 }
 
-const jsonOf = <T extends z.ZodType>(schema: T) =>
-  z
-    .string()
-    .nullable()
-    .transform((raw, ctx) => {
-      if (raw === null) return null;
-      try {
-        const parsed = schema.safeParse(JSON.parse(raw));
-        if (parsed.success) return parsed.data;
-      } catch {
-        // Reported below.
-      }
-      ctx.addIssue({ code: 'custom', message: 'malformed JSON' });
-      return z.NEVER;
-    });
+const Posted = z.object({ sent: z.boolean(), ref: z.object({ channelId: z.string(), messageId: z.string() }).nullable() });
+const Decision = z.object({ outcome: z.enum(['approved', 'denied', 'timed_out', 'unavailable']), by: z.string().nullable() });
 
 const Row = z
   .object({
@@ -79,8 +66,8 @@ const Row = z
     starter_id: z.string(),
     tool: z.string(),
     deadline: z.number(),
-    posted: jsonOf(z.object({ sent: z.boolean(), ref: z.object({ channelId: z.string(), messageId: z.string() }).nullable() })).pipe(z.object({ sent: z.boolean(), ref: z.object({ channelId: z.string(), messageId: z.string() }).nullable() })),
-    decision: jsonOf(z.object({ outcome: z.enum(['approved', 'denied', 'timed_out', 'unavailable']), by: z.string().nullable() })),
+    posted: jsonOf(Posted),
+    decision: jsonOf(Decision).nullable(),
   })
   .transform(
     (row): StoredApproval => ({

@@ -10,7 +10,7 @@ import type { JournalEntry, RunJournal } from '../agent/journal.js';
 import type { Logger } from '../log.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
 import { GroupCommitter } from '../memory/group-commit.js';
-import { sqlList, sqlString } from '../memory/schema.js';
+import { jsonOf, sqlList, sqlString } from '../memory/schema.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
 import type { OpenTable } from '../runs/store.js';
 import { JournalEntrySchema } from './entries.js';
@@ -62,15 +62,6 @@ export interface DurableRun {
   updatedAt: number;
 }
 
-const json = z.string().transform((raw, ctx) => {
-  try {
-    return JSON.parse(raw) as unknown;
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'not JSON' });
-    return z.NEVER;
-  }
-});
-
 const DurableRunRow = z
   .object({
     run_id: z.string().min(1),
@@ -78,8 +69,8 @@ const DurableRunRow = z
     owner: z.string(),
     resumes: z.number().int().nonnegative(),
     crashes: z.number().int().nonnegative(),
-    request: json.pipe(StoredRunRequest),
-    surface: json,
+    request: jsonOf(StoredRunRequest),
+    surface: jsonOf(z.unknown()),
     started_at: z.number(),
     updated_at: z.number(),
   })
@@ -97,7 +88,7 @@ const DurableRunRow = z
     }),
   );
 
-const JournalRow = z.object({ seq: z.number().int().nonnegative(), entry: json.pipe(JournalEntrySchema) });
+const JournalRow = z.object({ seq: z.number().int().nonnegative(), entry: jsonOf(JournalEntrySchema) });
 
 function rowOf(run: DurableRun): Record<string, unknown> {
   return {

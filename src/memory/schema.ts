@@ -244,3 +244,22 @@ export function sqlString(value: string): string {
 export function sqlList(values: readonly string[]): string {
   return `(${values.map(sqlString).join(', ')})`;
 }
+
+/** A JSON text column decoded and checked against `schema`. */
+export function jsonOf<S extends z.ZodType>(schema: S) {
+  return z.string().transform((raw, ctx): z.output<S> => {
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'not JSON' });
+      return z.NEVER;
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid' });
+      return z.NEVER;
+    }
+    return parsed.data;
+  });
+}

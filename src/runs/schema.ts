@@ -5,6 +5,7 @@
  */
 import { Bool, Field, Float64, Schema, Utf8 } from 'apache-arrow';
 import { z } from 'zod';
+import { jsonOf } from '../memory/schema.js';
 import type { AskedMessage, RunRecord } from './types.js';
 
 export const RUN_RECORDS_TABLE = 'run_records';
@@ -68,25 +69,6 @@ const AskedSchema = z.object({
   text: z.string().max(MAX_ASKED_CHARS),
   createdAt: z.number(),
 });
-
-/** A JSON text column decoded and checked against `schema`. */
-function jsonOf<S extends z.ZodType>(schema: S) {
-  return z.string().transform((raw, ctx): z.output<S> => {
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: 'not JSON' });
-      return z.NEVER;
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      ctx.addIssue({ code: 'custom', message: parsed.error.issues[0]?.message ?? 'invalid' });
-      return z.NEVER;
-    }
-    return parsed.data;
-  });
-}
 
 export const RunRecordRow = z
   .object({
