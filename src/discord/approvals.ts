@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, MessageFlags, type ButtonInteraction } from 'discord.js';
+import { ActionRowBuilder, AttachmentBuilder, ButtonBuilder, ButtonStyle, MessageFlags, type ButtonInteraction, type Message } from 'discord.js';
 import type { ApprovalDecision, ApprovalRequest, Approver } from '../agent/approval.js';
 import { clip } from '../text.js';
 import { NO_PREVIEWS } from './answer.js';
@@ -13,6 +13,16 @@ export interface PostedRequest {
   edit(content: string): Promise<void>;
   /** Where it is, for editing it after a restart (null: an ephemeral message, which only its interaction can edit). */
   ref: PostedRef | null;
+}
+
+/** A request posted as a message Cairn can edit with its own token (a reply, a channel message, a DM). */
+export function postedMessage(message: Message): PostedRequest {
+  return {
+    ref: { channelId: message.channelId, messageId: message.id },
+    edit: async (content) => {
+      await message.edit({ content, components: [] });
+    },
+  };
 }
 
 /** How an approval request is posted for a run (a follow-up, a reply, …). */

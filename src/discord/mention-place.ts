@@ -3,14 +3,15 @@
  * shown, by ids: kept with its durable record so that a restarted bot answers in the same place —
  * a reply to the person's message, or the thread opened for it — and records the same turns.
  */
-import { SnowflakeUtil, type Message, type MessageCreateOptions, type SendableChannels } from 'discord.js';
+import { SnowflakeUtil, type Message, type MessageCreateOptions } from 'discord.js';
 import { z } from 'zod';
 import type { RunResult } from '../agent/events.js';
 import { CAIRN_AUTHOR } from '../conversations/types.js';
 import { answerMessages, answerText, fileNames, sendPart, type AnswerPart } from './answer.js';
-import type { PostRequest } from './approvals.js';
+import { postedMessage, type PostRequest } from './approvals.js';
 import type { BotApp } from './context.js';
 import { readAnswerFiles, recordFilesOut } from './files-out.js';
+import { sendableChannel } from './send.js';
 import { StoredConversation } from './slash-place.js';
 
 const id = z.string().min(1).max(64);
@@ -46,23 +47,15 @@ export function mentionPoster(bot: BotApp, surface: MentionSurface): MentionPost
     const options = typeof payload === 'string' ? { content: payload } : payload;
     if (surface.replyFirst && first) {
       // Not failing when the message was deleted meanwhile: the answer is still posted.
-      return (await sendable(bot, surface.messageChannelId)).send({ ...options, reply: { messageReference: surface.messageId, failIfNotExists: false } });
+      return (await sendableChannel(bot.client, surface.messageChannelId)).send({ ...options, reply: { messageReference: surface.messageId, failIfNotExists: false } });
     }
-    return (await sendable(bot, surface.answerChannelId)).send(options);
+    return (await sendableChannel(bot.client, surface.answerChannelId)).send(options);
   };
 }
 
 /** Approval requests are posted in the run's place, replying to the message when it is the first thing posted. */
 export function mentionApprovals(post: MentionPost): PostRequest {
-  return async (payload) => {
-    const posted = await post(payload, true);
-    return {
-      ref: { channelId: posted.channelId, messageId: posted.id },
-      edit: async (content) => {
-        await posted.edit({ content, components: [] });
-      },
-    };
-  };
+  return async (payload) => postedMessage(await post(payload, true));
 }
 
 /** Posts the answer and its files, then stores both turns with their message ids (a reply to either continues the conversation). */
@@ -100,11 +93,6 @@ async function postAll(parts: AnswerPart[], post: (payload: AnswerPart, first: b
   return ids;
 }
 
-async function sendable(bot: BotApp, channelId: string): Promise<SendableChannels> {
-  const channel = await bot.client.channels.fetch(channelId);
-  if (channel?.isSendable() !== true) throw new Error(`channel ${channelId} cannot be written to`);
-  return channel;
-}
 
 /**
  * When an answer was posted, by Discord's clock (its first message's id), like the person's turn:

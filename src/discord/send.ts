@@ -1,8 +1,13 @@
-import type { Client, MessageCreateOptions } from 'discord.js';
+import type { Client, MessageCreateOptions, SendableChannels } from 'discord.js';
+
+/** A channel by id that Cairn can post in; throws (to be logged by the caller) when it cannot be written to. */
+export async function sendableChannel(client: Client, channelId: string): Promise<SendableChannels> {
+  const channel = await client.channels.fetch(channelId);
+  if (channel?.isSendable() !== true) throw new Error(`channel ${channelId} cannot be written to`);
+  return channel;
+}
 
 /** Sends to a channel by id; throws (to be logged by the caller) when it cannot be written to. */
 export async function sendToChannel(client: Client, channelId: string, message: string | MessageCreateOptions): Promise<void> {
-  const channel = await client.channels.fetch(channelId);
-  if (channel?.isSendable() !== true) throw new Error(`channel ${channelId} cannot be written to`);
-  await channel.send(message);
+  await (await sendableChannel(client, channelId)).send(message);
 }

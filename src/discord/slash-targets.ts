@@ -2,17 +2,18 @@
  * The places a slash-started run writes to, built from its stored surface (slash-place.ts) and
  * its interaction's replies: the same for a run started now and one resumed after a restart.
  */
-import { RESTJSONErrorCodes, type SendableChannels } from 'discord.js';
+import { RESTJSONErrorCodes } from 'discord.js';
 import type { RunResult } from '../agent/events.js';
 import { messageKey, dmKey, threadKey } from '../conversations/keys.js';
 import { CAIRN_AUTHOR, type Conversation } from '../conversations/types.js';
 import { answerMessages, answerText, EPHEMERAL_NO_PREVIEWS, fileNames, NO_PREVIEWS, sendPart, type AnswerPart } from './answer.js';
-import type { PostRequest } from './approvals.js';
+import { postedMessage, type PostRequest } from './approvals.js';
 import { cancelRow } from './components.js';
 import type { BotApp } from './context.js';
 import { postedAt } from './mention-place.js';
 import { discordCode, explainDiscordError } from './errors.js';
 import { readAnswerFiles, recordFilesOut } from './files-out.js';
+import { sendableChannel } from './send.js';
 import type { RunViewTargets } from './run-view.js';
 import type { SlashSurface } from './slash-place.js';
 
@@ -36,14 +37,14 @@ export function viewTargets(bot: BotApp, surface: SlashSurface, replies: Interac
   const status = async (content: string, running: boolean) => {
     const payload = { content: withNote(content, surface.notes), components: running ? [cancelRow(surface.runId)] : [], allowedMentions: { parse: [] as [] }, flags: NO_PREVIEWS };
     if (tokenAlive(bot, surface)) await replies.editOriginal(payload);
-    else if (surface.statusMessageId !== null) await (await sendable(bot, surface.channelId)).messages.edit(surface.statusMessageId, payload);
+    else if (surface.statusMessageId !== null) await (await sendableChannel(bot.client, surface.channelId)).messages.edit(surface.statusMessageId, payload);
   };
   const { threadId } = surface;
   if (threadId === null) return { status, onError };
   // Steps quote the model and tool output: no mention in them may ping anyone.
   const step: RunViewTargets['step'] = async (content, files) => {
     const attached = files.map((f) => ({ attachment: Buffer.from(f.content, 'utf8'), name: f.name }));
-    await (await sendable(bot, threadId)).send({ content, allowedMentions: { parse: [] }, flags: NO_PREVIEWS, ...(attached.length === 0 ? {} : { files: attached }) });
+    await (await sendableChannel(bot.client, threadId)).send({ content, allowedMentions: { parse: [] }, flags: NO_PREVIEWS, ...(attached.length === 0 ? {} : { files: attached }) });
   };
   return { status, step, onError };
 }
@@ -56,14 +57,8 @@ export function approvalPoster(bot: BotApp, surface: SlashSurface, replies: Inte
       // A private run's follow-up is ephemeral: only its interaction's token edits it.
       return { ref: surface.private ? null : { channelId: surface.channelId, messageId: posted.id }, edit: (content) => posted.edit(content) };
     }
-    const target = surface.private ? await (await bot.client.users.fetch(surface.userId)).createDM() : await sendable(bot, surface.channelId);
-    const message = await target.send(payload);
-    return {
-      ref: { channelId: message.channelId, messageId: message.id },
-      edit: async (content) => {
-        await message.edit({ content, components: [] });
-      },
-    };
+    const target = surface.private ? await (await bot.client.users.fetch(surface.userId)).createDM() : await sendableChannel(bot.client, surface.channelId);
+    return postedMessage(await target.send(payload));
   };
 }
 
@@ -79,7 +74,7 @@ export async function deliverAnswer(bot: BotApp, surface: SlashSurface, replies:
   const posted: string[] = [];
   let viaToken = tokenAlive(bot, surface);
   const send = async (message: AnswerPart): Promise<string> => {
-    if (surface.answerInThread && surface.threadId !== null) return (await (await sendable(bot, surface.threadId)).send({ ...message, allowedMentions: { parse: [] } })).id;
+    if (surface.answerInThread && surface.threadId !== null) return (await (await sendableChannel(bot.client, surface.threadId)).send({ ...message, allowedMentions: { parse: [] } })).id;
     if (viaToken) {
       try {
         return (await replies.followUp({ ...message, flags: surface.private ? EPHEMERAL_NO_PREVIEWS : NO_PREVIEWS })).id;
@@ -90,7 +85,7 @@ export async function deliverAnswer(bot: BotApp, surface: SlashSurface, replies:
       }
     }
     if (surface.private) return (await (await bot.client.users.fetch(surface.userId)).send(message)).id;
-    return (await (await sendable(bot, surface.channelId)).send(message)).id;
+    return (await (await sendableChannel(bot.client, surface.channelId)).send(message)).id;
   };
   try {
     for (const message of messages) {
@@ -140,11 +135,6 @@ async function recordRun(bot: BotApp, surface: SlashSurface, result: RunResult, 
   }
 }
 
-async function sendable(bot: BotApp, channelId: string): Promise<SendableChannels> {
-  const channel = await bot.client.channels.fetch(channelId);
-  if (channel?.isSendable() !== true) throw new Error(`channel ${channelId} cannot be written to`);
-  return channel;
-}
 
 /** The status with notes under it (files taken and refused), within Discord's 2,000 characters. */
 function withNote(content: string, note: string): string {
