@@ -11,6 +11,7 @@ import type { ContextOptions } from './context.js';
 import { EventFanout, type AgentMode, type RunResult, type RunSink } from './events.js';
 import { Exposure } from './exposure.js';
 import type { AgentMemory, RunInfo, RunMemoryContext, RunScope, Trigger, Visibility } from './memory-port.js';
+import { requestParties } from './request-parties.js';
 import { DEFAULT_MODE_SETTINGS, runReactMode, type ModeRunner, type ModeSettings } from './modes.js';
 import { runPlanAndExecute } from './plan-execute.js';
 import type { LoopOutcome } from './react.js';
@@ -113,8 +114,7 @@ export interface RunModel {
 
 export const DEFAULT_APPROVALS: ApprovalPolicy = { minRisk: 'high', timeoutMs: 120_000 };
 
-/** The scope of runs started from this machine's terminal. */
-export const LOCAL_SCOPE: RunScope = { userId: 'local', userName: 'user' };
+export { LOCAL_SCOPE, requestParties } from './request-parties.js';
 
 const MODE_RUNNERS: Record<AgentMode, ModeRunner> = { react: runReactMode, plan: runPlanAndExecute, reflexion: runReflexion };
 
@@ -140,7 +140,7 @@ export class Agent {
   async run(request: RunRequest): Promise<RunResult> {
     const goal = request.goal.trim();
     if (goal === '') throw new Error('The goal is empty: say what the agent should do.');
-    const mode = request.mode ?? 'react';
+    const { mode, trigger, scope, visibility, billedTo } = requestParties(request);
     if (!AGENT_MODES.includes(mode)) throw new Error(`Unknown mode "${mode}". Available: ${AGENT_MODES.join(', ')}.`);
     const files = request.files ?? [];
     // Before anything is created: a bad hand-over is the caller's error, not a failed run.
@@ -158,17 +158,7 @@ export class Agent {
     let elapsedBefore = 0;
     const elapsedMs = () => elapsedBefore + Math.round(performance.now() - startedMs);
     const stepLog = new StepLog();
-    const scope = request.scope ?? LOCAL_SCOPE;
-    const info: RunInfo = {
-      runId,
-      goal,
-      mode,
-      trigger: request.trigger ?? 'cli',
-      scope,
-      visibility: request.visibility ?? (scope.channelId === undefined ? 'private' : 'channel'),
-      billedTo: request.billedTo ?? scope.userId,
-      startedAt,
-    };
+    const info: RunInfo = { runId, goal, mode, trigger, scope, visibility, billedTo, startedAt };
     const events = new EventFanout([stepLog.sink, ...(this.deps.observers ?? []).map((observe) => observe(info)), ...(request.sinks ?? [])], log);
     const budget = new Budget(limits, request.model === undefined ? this.deps.price : request.model.price);
     const tools = (request.disabledTools?.length ?? 0) > 0 ? this.deps.tools.without(request.disabledTools ?? []) : this.deps.tools;

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { RunRequest } from '../agent/agent.js';
+import { requestParties } from '../agent/request-parties.js';
 import { TRIGGERS } from '../memory/episodes.js';
 
 const id = z.string().min(1).max(200);
@@ -50,11 +51,8 @@ export function storedRequest(request: RunRequest & { runId: string }, modelId: 
   return StoredRunRequest.parse({
     runId: request.runId,
     goal: request.goal,
-    mode: request.mode ?? 'react',
-    trigger: request.trigger ?? 'cli',
-    scope: request.scope ?? { userId: 'local', userName: 'user' },
-    visibility: request.visibility ?? (request.scope?.channelId === undefined ? 'private' : 'channel'),
-    billedTo: request.billedTo ?? request.scope?.userId ?? 'local',
+    // As the run takes them: resumed, it is asked for the same.
+    ...requestParties(request),
     briefing: request.briefing ?? null,
     instructions: request.instructions ?? null,
     modelId,

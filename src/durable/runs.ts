@@ -106,7 +106,7 @@ export class DurableRuns {
     const resumes = run.resumes + 1;
     await this.store.save({ ...run, status: 'running', owner: this.owner, resumes });
     const request = requestFrom(run.request);
-    const model = run.request.modelId === null ? undefined : this.models.get(this.models.allows(run.request.modelId) ? run.request.modelId : this.models.defaultId);
+    const model = run.request.modelId === null ? undefined : this.models.getOrDefault(run.request.modelId);
     // Progress since the restart: the crashes before it were not this run's doing, or not in a row.
     let cleared = run.crashes === 0;
     const journal = this.store.journal(run.runId, entries, () => {

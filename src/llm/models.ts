@@ -25,6 +25,11 @@ export class ModelCatalog {
     return this.allowed.includes(id);
   }
 
+  /** The model `id`, or the default model when `id` is (no longer) on the allow-list. */
+  getOrDefault(id: string): RunModel {
+    return this.get(this.allows(id) ? id : this.defaultId);
+  }
+
   /** The model `id` with its price; throws for an id off the allow-list (settings check first). */
   get(id: string): RunModel {
     if (!this.allows(id)) throw new Error(`The model "${id}" is not on the operator's list (CAIRN_MODELS): ${this.allowed.join(', ')}.`);

@@ -15,7 +15,7 @@ export type SettingsRunOptions = Pick<RunRequest, 'instructions' | 'model' | 'di
 export function runOptionsFor(settings: SettingsReader, models: ModelCatalog, where: SettingsWhere, chosenMode?: AgentMode): SettingsRunOptions {
   const values = valuesOf(settings.resolve(where));
   // Values are checked against the allow-list on write and on load; should one slip through, the default model runs.
-  const model = models.get(models.allows(values.model) ? values.model : models.defaultId);
+  const model = models.getOrDefault(values.model);
   return {
     ...(values.instructions === null ? {} : { instructions: values.instructions }),
     model,
