@@ -79,6 +79,11 @@ export interface Config {
   /** Conversations: turns one keeps, and the most tokens of earlier turns a prompt carries. */
   /** `/healthz`, `/readyz` and `/metrics` (src/metrics): where they are served; port null, nowhere. */
   metrics: { port: number | null; host: string };
+  /**
+   * With a Redis URL, runs are BullMQ jobs shared by every process (src/queue); null: one process,
+   * as embedded. lockMs: how long a silent worker keeps a run before another takes it over.
+   */
+  queue: { redisUrl: string | null; lockMs: number };
   conversations: { maxTurns: number; historyTokens: number };
   /** Recall may ask the model for keyword rewrites (memory_search only); off by default. */
   recallRewrite: { enabled: boolean; timeoutMs: number };

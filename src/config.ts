@@ -128,6 +128,10 @@ const envSchema = z.object({
   // Port 0 picks a free port (tests); unset, no endpoint is served.
   CAIRN_METRICS_PORT: optionalWholeNumber(0, 65_535, 'port'),
   CAIRN_METRICS_HOST: z.string().min(1).max(255).default('127.0.0.1'),
+  // Set: runs are BullMQ jobs in this Redis, shared by every Cairn process (README: Scaling out).
+  CAIRN_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  // How long a worker that stopped answering keeps its runs before another takes them over.
+  CAIRN_QUEUE_LOCK_S: wholeNumber(1, 600, 30),
   DISCORD_GLOBAL_REQUESTS_PER_SECOND: wholeNumber(1, 10_000, 50),
   CAIRN_COMPLETION_CHECK: z.enum(['on', 'off'], { error: 'must be on or off' }).default('off'),
   CAIRN_REFLEXION_ATTEMPTS: wholeNumber(1, 10, 3),
@@ -284,6 +288,7 @@ export function loadConfig(
     },
     logLevel: e.LOG_LEVEL,
     metrics: { port: e.CAIRN_METRICS_PORT ?? null, host: e.CAIRN_METRICS_HOST },
+    queue: { redisUrl: e.CAIRN_REDIS_URL ?? null, lockMs: e.CAIRN_QUEUE_LOCK_S * 1000 },
     conversations: { maxTurns: e.CAIRN_CONVERSATION_MAX_TURNS, historyTokens: e.CAIRN_CONVERSATION_TOKENS },
     limits: {
       maxSteps: e.CAIRN_MAX_STEPS,
@@ -320,5 +325,12 @@ export function loadConfig(
 
 /** Secret values for the logger to scrub. */
 export function secretsOf(config: Config): string[] {
-  return [config.discord.token, config.llm.apiKey, config.search.braveApiKey, ...mcpSecretValues(config.mcpServers)].filter((s): s is string => s !== undefined);
+  return [config.discord.token, config.llm.apiKey, config.search.braveApiKey, redisPassword(config.queue.redisUrl), ...mcpSecretValues(config.mcpServers)].filter((s): s is string => s !== undefined);
+}
+
+/** The password in a Redis URL (redis://user:password@host), scrubbed from logs like any secret. */
+function redisPassword(url: string | null): string | undefined {
+  if (url === null) return undefined;
+  const password = decodeURIComponent(new URL(url).password);
+  return password === '' ? undefined : password;
 }

@@ -19,7 +19,7 @@ export const MAX_CRASHES = 2;
 export const CRASHED_TWICE =
   "Cairn's process stopped twice in a row while running this run (a crash, or the machine running out of memory), so it was not resumed again. Start it again if you still need it.";
 
-/** A run a restart left unfinished, ready to resume: its record and its journal so far. */
+/** A run a restart left unfinished (or a queued one, not started), ready to go on: its record and its journal so far. */
 export interface Resumable {
   run: DurableRun;
   entries: JournalEntry[];
@@ -35,7 +35,7 @@ export interface Abandoned {
  * What only the surface resuming a run has: where its events go, who approves, what cancels it,
  * and limits of its own (the budget left today), applied over the stored ones.
  */
-export type LiveParts = Pick<RunRequest, 'sinks' | 'approver' | 'signal' | 'limits'>;
+export type LiveParts = Pick<RunRequest, 'sinks' | 'approver' | 'signal' | 'limits' | 'files'>;
 
 /**
  * Shows a finished run's result (posts the answer). The run's record is kept until it resolves:
@@ -75,13 +75,41 @@ export class DurableRuns {
   }
 
   /**
+   * Records `request` as queued for a worker (src/queue), which claims it by id. Throws when the
+   * record cannot be written: a queued run lives nowhere else.
+   */
+  async enqueue(request: RunRequest & { runId: string }, surface: unknown): Promise<void> {
+    const modelId = request.model === undefined ? null : request.model.chat.model;
+    const at = this.now();
+    await this.store.create({ runId: request.runId, status: 'queued', owner: this.owner, resumes: 0, crashes: 0, request: storedRequest(request, modelId), surface, startedAt: at, updatedAt: at });
+  }
+
+  /**
+   * A queued run taken by this process: to start (queued), resume (suspended, or left running by
+   * a process that died: one crash more), or end (crashed twice). Undefined when it has ended
+   * already (a job delivered again after its run finished).
+   */
+  async claim(runId: string): Promise<{ resumable: Resumable } | { abandoned: Abandoned } | undefined> {
+    const run = await this.store.get(runId);
+    if (run === undefined) return undefined;
+    const { resumable, abandoned } = await this.split([run]);
+    if (resumable[0] !== undefined) return { resumable: resumable[0] };
+    if (abandoned[0] !== undefined) return { abandoned: abandoned[0] };
+    return undefined;
+  }
+
+  /**
    * The runs a shutdown or crash left, split into those to resume and those that cannot go on
    * (ended here, with the reason). A run left `running` died with its process: one crash more.
    */
   async unfinished(): Promise<{ resumable: Resumable[]; abandoned: Abandoned[] }> {
+    return this.split(await this.store.unfinished());
+  }
+
+  private async split(runs: readonly DurableRun[]): Promise<{ resumable: Resumable[]; abandoned: Abandoned[] }> {
     const resumable: Resumable[] = [];
     const abandoned: Abandoned[] = [];
-    for (const run of await this.store.unfinished()) {
+    for (const run of runs) {
       const crashes = run.crashes + (run.status === 'running' ? 1 : 0);
       const counted = { ...run, crashes };
       if (crashes >= MAX_CRASHES) {
@@ -101,9 +129,13 @@ export class DurableRuns {
     return { resumable, abandoned };
   }
 
-  /** Resumes a run from its journal with a surface's live parts; resolves or rejects as `run` does. */
+  /**
+   * Resumes a run from its journal with a surface's live parts (a queued run starts: nothing to
+   * resume); resolves or rejects as `run` does.
+   */
   async resume({ run, entries }: Resumable, live: LiveParts, deliver: Deliver): Promise<RunResult> {
-    const resumes = run.resumes + 1;
+    const starting = run.status === 'queued' && entries.length === 0;
+    const resumes = starting ? 0 : run.resumes + 1;
     await this.store.save({ ...run, status: 'running', owner: this.owner, resumes });
     const request = requestFrom(run.request);
     const model = run.request.modelId === null ? undefined : this.models.getOrDefault(run.request.modelId);
@@ -116,9 +148,10 @@ export class DurableRuns {
         this.log.warn({ err: error, runId: run.runId }, 'could not clear a resumed run\'s crash count');
       });
     });
-    this.log.info({ runId: run.runId, resumes, crashes: run.crashes, entries: entries.length }, 'resuming a run after a restart');
+    if (!starting) this.log.info({ runId: run.runId, resumes, crashes: run.crashes, entries: entries.length }, 'resuming a run');
     const limits = { ...request.limits, ...live.limits };
-    return this.execute({ ...request, ...live, limits, ...(model === undefined ? {} : { model }), journal, resumed: { startedAt: new Date(run.startedAt), resumes } }, deliver);
+    const resumed = starting ? {} : { resumed: { startedAt: new Date(run.startedAt), resumes } };
+    return this.execute({ ...request, ...live, limits, ...(model === undefined ? {} : { model }), journal, ...resumed }, deliver);
   }
 
   private async execute(request: RunRequest & { runId: string }, deliver: Deliver): Promise<RunResult> {

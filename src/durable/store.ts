@@ -43,8 +43,12 @@ export const durableRunsSchema = new Schema([
 
 export const runJournalSchema = new Schema([text('run_id'), number('seq'), text('entry'), number('at')]);
 
-/** `running`: a process is (or was, until it died) running it; `suspended`: a shutdown stopped it cleanly. */
-export type DurableStatus = 'running' | 'suspended';
+/**
+ * `queued`: waiting for a worker (src/queue), not started; `running`: a process is (or was, until
+ * it died) running it; `suspended`: a shutdown stopped it cleanly.
+ */
+export const DURABLE_STATUSES = ['queued', 'running', 'suspended'] as const;
+export type DurableStatus = (typeof DURABLE_STATUSES)[number];
 
 export interface DurableRun {
   runId: string;
@@ -65,7 +69,7 @@ export interface DurableRun {
 const DurableRunRow = z
   .object({
     run_id: z.string().min(1),
-    status: z.enum(['running', 'suspended']),
+    status: z.enum(DURABLE_STATUSES),
     owner: z.string(),
     resumes: z.number().int().nonnegative(),
     crashes: z.number().int().nonnegative(),
@@ -151,6 +155,22 @@ export class DurableRunStore {
     await write.apply(run.runId, () => row);
   }
 
+  /**
+   * One run's record as it is now, with other processes' writes seen (a worker claiming a run the
+   * gateway queued a moment ago); undefined when it has ended or never existed.
+   */
+  async get(runId: string): Promise<DurableRun | undefined> {
+    const { runs, write } = await this.tables();
+    await write.idle();
+    await runs.checkoutLatest();
+    const rows: unknown[] = await runs.query().where(`run_id = ${sqlString(runId)}`).limit(1).toArray();
+    if (rows[0] === undefined) return undefined;
+    const parsed = DurableRunRow.safeParse(rows[0]);
+    if (parsed.success) return parsed.data;
+    this.log.warn({ runId, issue: parsed.error.issues[0]?.message }, 'a stored durable run is malformed');
+    return undefined;
+  }
+
   /** The runs a shutdown or a crash left unfinished, oldest first. */
   async unfinished(): Promise<DurableRun[]> {
     const { runs } = await this.tables();
@@ -170,6 +190,8 @@ export class DurableRunStore {
     const { journal } = await this.tables();
     await pendingWrites(journal);
     await this.flushing;
+    // Written by another process, maybe (the worker that ran it until it died).
+    await journal.checkoutLatest();
     const rows: unknown[] = await journal.query().where(`run_id = ${sqlString(runId)}`).select(['seq', 'entry']).limit(MAX_ENTRIES).toArray();
     const ordered: z.output<typeof JournalRow>[] = [];
     for (const row of rows) {
