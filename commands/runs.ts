@@ -98,6 +98,12 @@ export async function execute(interaction: ChatInputCommandInteraction, app: Bot
     await reply(showEpisode(episode, applied, caller.userId, recordLines));
     return;
   }
-  const cancelled = app.runs.cancel(id, run.ownerId === caller.userId ? 'the run was cancelled' : `cancelled by <@${caller.userId}>`);
-  await reply(cancelled ? `Cancelling run \`${id}\`…` : `Run \`${id}\` is not running here.`);
+  const reason = run.ownerId === caller.userId ? 'the run was cancelled' : `cancelled by <@${caller.userId}>`;
+  if (app.runs.cancel(id, reason)) {
+    await reply(`Cancelling run \`${id}\`…`);
+    return;
+  }
+  // With a queue, the run is waiting for a worker or running on one.
+  const elsewhere = app.queue === undefined ? null : await app.queue.cancel(id, reason);
+  await reply(elsewhere === 'removed' ? `Run \`${id}\` was cancelled before it started.` : elsewhere === 'signalled' ? `Cancelling run \`${id}\`…` : `Run \`${id}\` is not running here.`);
 }

@@ -23,7 +23,11 @@ Usage:
       Exit code 0 only when the run succeeded.
   cairn chat [--mode react|plan|reflexion] [--max-steps n] [--yes]
       An interactive conversation with the same agent (/reset, /exit).
-  cairn bot                  Run the Discord bot (same as npm start). Needs DISCORD_TOKEN.
+  cairn bot [--worker | --no-worker]
+      Run the Discord bot (same as npm start). Needs DISCORD_TOKEN. It runs the gateway (Discord
+      events in) and a worker (runs) in one process; with CAIRN_REDIS_URL, --no-worker runs the
+      gateway alone and queues runs for \`cairn worker\` processes.
+  cairn worker               With CAIRN_REDIS_URL: take runs from the queue and post to Discord over REST.
   cairn doctor [--json]
       Check the setup (model server, tool calls, JSON output, context length, embeddings,
       Discord, sandbox, data directory, web search) and say what to fix. Exit 0 when the bot can run.
@@ -145,9 +149,17 @@ async function dispatch(argv: string[]): Promise<number> {
       return withApp((app) => runScheduleCommand(app, rest), { externalTools: rest[0] === 'run' });
     }
     case 'bot': {
+      const { values } = parseArgs({ args: rest, options: { worker: { type: 'boolean' }, 'no-worker': { type: 'boolean' } } });
+      if (values.worker === true && values['no-worker'] === true) throw new UsageError('Give --worker or --no-worker, not both.');
       const { config, log } = terminalSetup(['llm', 'discord'], true);
       const { runBotCommand } = await import('./console/bot-command.js');
-      return runBotCommand(config, log);
+      return runBotCommand(config, log, { gateway: true, worker: values['no-worker'] !== true });
+    }
+    case 'worker': {
+      parseArgs({ args: rest, options: {} });
+      const { config, log } = terminalSetup(['llm', 'discord'], true);
+      const { runBotCommand } = await import('./console/bot-command.js');
+      return runBotCommand(config, log, { gateway: false, worker: true });
     }
     case 'doctor': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });

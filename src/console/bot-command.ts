@@ -1,4 +1,5 @@
-import type { Config } from '../config.js';
+import { ConfigError, type Config } from '../config.js';
+import type { BotRoles } from '../discord/bot.js';
 import type { App } from '../app.js';
 import type { Logger } from '../log.js';
 import type { OpsServer } from '../metrics/server.js';
@@ -7,8 +8,14 @@ import { errorMessage } from '../text.js';
 /** Hard limit after SIGTERM: whatever is still going, the process is gone by then. */
 const EXIT_DEADLINE_MS = 9_500;
 
-/** `cairn bot`: runs the Discord bot until SIGTERM or SIGINT, then shuts down gracefully. */
-export async function runBotCommand(config: Config, log: Logger): Promise<number> {
+/**
+ * `cairn bot` and `cairn worker`: runs the Discord bot in its roles (src/discord/queue-roles.ts)
+ * until SIGTERM or SIGINT, then shuts down gracefully.
+ */
+export async function runBotCommand(config: Config, log: Logger, roles: BotRoles = { gateway: true, worker: true }): Promise<number> {
+  if (config.queue.redisUrl === null && !(roles.gateway && roles.worker)) {
+    throw new ConfigError([roles.gateway ? 'CAIRN_REDIS_URL: `cairn bot --no-worker` queues runs for workers; set it to the Redis they share' : 'CAIRN_REDIS_URL: `cairn worker` takes runs from a queue; set it to the Redis the gateway queues them in']);
+  }
   // Listen before anything else: a signal during start-up must still end in a clean shutdown.
   // `on`, not `once`: a library's exit hook (proper-lockfile's signal-exit) re-raises a signal it
   // finds no other listener for, which killed the process mid-shutdown. A second signal forces exit.
@@ -29,7 +36,7 @@ export async function runBotCommand(config: Config, log: Logger): Promise<number
   // Served from the start: /healthz answers while connecting, /readyz once the bot takes runs.
   const ops = config.metrics.port === null ? null : await startOps(config, app, () => bot?.ready() ?? false, log);
   try {
-    bot = await DiscordBot.start(app);
+    bot = await DiscordBot.start(app, { roles });
   } catch (error) {
     await ops?.close();
     await app.close();

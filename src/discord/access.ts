@@ -140,10 +140,8 @@ export class RunLimiter {
    * together overspend either budget.
    */
   tryStart(userId: string, maxCostUsd: number, where: Omit<SpendPlace, 'userId'> = NOWHERE): RunTicket | string | QueuedStart<RunTicket> {
-    const spent = this.budgetRefusal(userId, where);
-    if (spent !== null) return spent;
-    const waitS = this.runStarts.take(userId, this.config.runsPerMinute);
-    if (waitS !== null) return `Slow down a little: at most ${this.config.runsPerMinute} runs a minute. Try again in ${waitS} s.`;
+    const refused = this.admit(userId, where);
+    if (refused !== null) return refused;
     const admit = () => {
       // The budget is held when the run starts: it may have been spent while it waited.
       const hold = this.budgets.reserve({ userId, ...where }, maxCostUsd);
@@ -153,6 +151,17 @@ export class RunLimiter {
     };
     if (this.running < this.config.maxConcurrentRuns && this.line.length === 0) return admit();
     return this.line.join(admit) ?? `Cairn is busy with ${this.running} runs and ${this.line.length} more waiting. Try again in a minute.`;
+  }
+
+  /**
+   * A run to be queued for a worker (src/queue): the budgets and the per-minute rate are checked
+   * here (one is counted), no slot is taken. Returns why not, or null.
+   */
+  admit(userId: string, where: Omit<SpendPlace, 'userId'> = NOWHERE): string | null {
+    const spent = this.budgetRefusal(userId, where);
+    if (spent !== null) return spent;
+    const waitS = this.runStarts.take(userId, this.config.runsPerMinute);
+    return waitS === null ? null : `Slow down a little: at most ${this.config.runsPerMinute} runs a minute. Try again in ${waitS} s.`;
   }
 
   /** Runs waiting for a slot, and since when the first of them (for /metrics). */

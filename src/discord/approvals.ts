@@ -48,6 +48,11 @@ export interface PendingApprovalsOptions {
   store?: PendingApprovalStore;
   /** A handle on a request posted before a restart, from where it is. */
   reopen?: (ref: PostedRef) => PostedRequest;
+  /**
+   * With a queue: a press here on a request a worker is waiting on (kept in the store) is passed
+   * on, so that worker goes on at once (src/queue/control.ts).
+   */
+  decidedElsewhere?: (token: string) => Promise<void>;
   log?: Logger;
 }
 
@@ -145,6 +150,14 @@ export class PendingApprovals {
     };
   }
 
+  /** A request decided in another process (src/queue): the run waiting on it here reads the decision and goes on. */
+  async decided(token: string): Promise<void> {
+    const waiting = this.waiting.get(token);
+    if (waiting === undefined) return;
+    const stored = await this.options.store?.byToken(token);
+    if (stored?.decision != null) waiting.decide(stored.decision);
+  }
+
   /**
    * A press on Approve or Deny: only the run's starter may decide. The first press decides at
    * once (a second one finds nothing waiting), then the message is edited to say so. A press on a
@@ -173,7 +186,14 @@ export class PendingApprovals {
       }
       // The run may have got back to it meanwhile.
       this.waiting.get(token)?.decide(decision);
-      later = true;
+      const { decidedElsewhere } = this.options;
+      if (decidedElsewhere === undefined) later = true;
+      else {
+        await decidedElsewhere(token).catch((error: unknown) => {
+          // Not lost: the worker finds the decision in the store when it looks again (after a restart at the latest).
+          this.options.log?.warn({ err: error }, 'could not pass an approval on to the worker running its run');
+        });
+      }
     } else {
       if (interaction.user.id !== waiting.starterId) {
         await interaction.reply({ content: `Only <@${waiting.starterId}>, who started this run, can approve its tool calls.`, flags: MessageFlags.Ephemeral });

@@ -18,7 +18,8 @@ import { resumeRuns } from './resume.js';
 import { PendingApprovals } from './approvals.js';
 import { PendingApprovalStore } from '../durable/approvals.js';
 import { DiscordReportDelivery } from './report-delivery.js';
-import { sendToChannel } from './send.js';
+import { fetchChannel, sendToChannel } from './send.js';
+import { openControl, openQueue, type OpenQueue } from './queue-roles.js';
 
 /** Registers the slash commands in one guild (instant) or globally. */
 export async function registerCommands(rest: REST, applicationId: string, guildId: string | undefined): Promise<number> {
@@ -41,11 +42,20 @@ export class DiscordBot {
     readonly context: BotApp,
     private readonly state: { accepting: boolean; ready: boolean },
     private readonly approvalStore: PendingApprovalStore,
+    private readonly queued: OpenQueue | null,
   ) {}
 
-  static async start(app: App, options: { tokenLifetimeMs?: number; conversationPolicy?: ConversationPolicy } = {}): Promise<DiscordBot> {
+  static async start(app: App, options: { tokenLifetimeMs?: number; conversationPolicy?: ConversationPolicy; roles?: BotRoles } = {}): Promise<DiscordBot> {
     const { config, log } = app;
+    const roles = options.roles ?? BOTH_ROLES;
+    const redisUrl = config.queue.redisUrl;
+    if (redisUrl === null && !(roles.gateway && roles.worker)) {
+      throw new Error('A gateway without a worker, or a worker alone, needs a queue to share runs through: set CAIRN_REDIS_URL.');
+    }
     const client = createClient(config);
+    // Messages from the other processes (a Cancel, an approval decided) reach this bot once it is built.
+    const bound: { bot?: BotApp } = {};
+    const control = redisUrl === null ? null : await openControl(redisUrl, () => bound.bot, log);
     const state = { accepting: true, ready: false };
     const runs = new RunRegistry();
     // Approval requests outlive the process: a run resumed after a restart waits on the same buttons.
@@ -85,11 +95,12 @@ export class DiscordBot {
       approvals: new PendingApprovals({
         store: approvalStore,
         log,
+        decidedElsewhere: control === null ? undefined : (token) => control.publish({ kind: 'approval', token }),
         // A request posted before a restart is edited where it is, with the bot's token.
         reopen: (ref) => ({
           ref,
           edit: async (content) => {
-            const channel = await client.channels.fetch(ref.channelId);
+            const channel = await fetchChannel(client, ref.channelId);
             if (channel?.isTextBased() === true) await channel.messages.edit(ref.messageId, { content, components: [] });
           },
         }),
@@ -99,7 +110,9 @@ export class DiscordBot {
       // Per server and channel (/config `threads`, `mentions`), inheriting CAIRN_THREADS.
       conversationPolicy: options.conversationPolicy ?? settingsConversationPolicy(app.settings),
     };
-    const bot = new DiscordBot(client, context, state, approvalStore);
+    bound.bot = context;
+    const queued = control === null ? null : openQueue(redisUrl ?? '', context, roles, control);
+    const bot = new DiscordBot(client, context, state, approvalStore, queued);
     const route = createRouter(context, COMMANDS, MESSAGE_MENUS);
     const report = (what: string) => (error: unknown) => {
       log.error({ err: error }, `${what} failed`);
@@ -123,6 +136,16 @@ export class DiscordBot {
       log.warn({ message }, 'discord.js warning');
     });
 
+    if (!roles.gateway) {
+      // A worker posts over REST alone: the bot's token, no gateway connection.
+      client.token = config.discord.token ?? null;
+      client.rest.setToken(config.discord.token ?? '');
+      app.reflector.onLesson = postLesson(client);
+      await queued?.worker?.ready();
+      state.ready = true;
+      log.info({ concurrency: config.discord.maxConcurrentRuns }, 'taking runs from the queue');
+      return bot;
+    }
     const ready = new Promise<void>((resolve) => {
       client.once(Events.ClientReady, () => {
         resolve();
@@ -146,16 +169,11 @@ export class DiscordBot {
       const count = await registerCommands(client.rest, client.application.id, config.discord.guildId);
       log.info({ guildId: config.discord.guildId, count }, 'slash commands registered');
     }
-    app.reflector.onLesson = async ({ episode, lesson }) => {
-      const note = `📝 **Lesson learned** from run \`${episode.id}\`: ${lesson.doInstead.replace(/\.$/, '')} (applies to: ${lesson.appliesWhen.replace(/\.$/, '')}).`;
-      const channelId = episode.scope.channelId;
-      // A private run's lesson goes to its owner alone.
-      if (episode.visibility !== 'private' && channelId !== undefined) await sendToChannel(client, channelId, note.slice(0, 2_000));
-      else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
-    };
+    app.reflector.onLesson = postLesson(client);
     await recordsReady;
-    // Durable runs go on first; the runs left over (scheduled runs are not durable) are announced as interrupted.
-    const resumed = await resumeRuns(context).catch((error: unknown) => {
+    // Durable runs go on first (with a queue, on whichever worker takes them); the runs left over
+    // (scheduled runs are not durable) are announced as interrupted.
+    const resumed = await (queued === null ? resumeRuns(context) : queued.requeueUnfinished()).catch((error: unknown) => {
       log.error({ err: error }, 'could not resume the runs a restart interrupted');
       return new Set<string>();
     });
@@ -211,12 +229,17 @@ export class DiscordBot {
     // Runs still waiting for a slot never started: their starters are told to try again.
     limiter.closeLine('Cairn is restarting, so your run did not start. Start it again in a minute.');
     scheduler.stop();
+    // Takes no more queued runs; resolves once the runs under way here have ended or been suspended (below).
+    const workerClosed = this.queued?.worker?.close().catch((error: unknown) => {
+      log.warn({ err: error }, 'could not close the queue worker cleanly');
+    });
     const interrupted = await runs.drain(app.config.discord.shutdownGraceMs);
     for (const run of interrupted) {
       if (run.durable === true) {
         // Suspended, not ended: the next start resumes it where it stopped.
         const channelId = run.private ? null : run.channelId;
-        const note = `⏸️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting: your run \`${run.runId}\` is paused and will carry on from where it stopped when Cairn is back.`;
+        const back = this.queued === null ? 'when Cairn is back' : 'as soon as a worker takes it';
+        const note = `⏸️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting: your run \`${run.runId}\` is paused and will carry on from where it stopped ${back}.`;
         await this.tell({ userId: run.userId, channelId }, note).catch(() => undefined);
         continue;
       }
@@ -231,8 +254,28 @@ export class DiscordBot {
     log.info({ interrupted: interrupted.length }, 'shutting down');
     // Interrupted scheduled runs still record how they ended before memory closes.
     await scheduler.settled();
+    await workerClosed;
+    await this.queued?.close();
     await this.approvalStore.close();
     await app.close();
     await this.client.destroy();
   }
+}
+
+/** Which parts of Cairn a process runs: the gateway (Discord events in), the worker (runs), or both. */
+export interface BotRoles {
+  gateway: boolean;
+  worker: boolean;
+}
+
+const BOTH_ROLES: BotRoles = { gateway: true, worker: true };
+
+/** Posts a lesson learned where its run was: in its channel, or to its owner alone for a private run. */
+function postLesson(client: Client): NonNullable<App['reflector']['onLesson']> {
+  return async ({ episode, lesson }) => {
+    const note = `📝 **Lesson learned** from run \`${episode.id}\`: ${lesson.doInstead.replace(/\.$/, '')} (applies to: ${lesson.appliesWhen.replace(/\.$/, '')}).`;
+    const channelId = episode.scope.channelId;
+    if (episode.visibility !== 'private' && channelId !== undefined) await sendToChannel(client, channelId, note.slice(0, 2_000));
+    else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
+  };
 }

@@ -7,6 +7,7 @@ import type { Scheduler } from '../scheduler/scheduler.js';
 import type { ConversationPolicy } from '../conversations/types.js';
 import type { PendingApprovals } from './approvals.js';
 import type { RunRegistry } from './runs.js';
+import type { QueuedRuns } from '../queue/queued-runs.js';
 import type { AgentMode } from '../agent/events.js';
 import { runOptionsFor, type SettingsRunOptions } from '../settings/run-options.js';
 import type { SettingsWhere } from '../settings/types.js';
@@ -29,6 +30,8 @@ export interface BotApp {
   tokenLifetimeMs: number;
   /** Per place: whether mentions are answered and whether they open threads (the environment, or /config). */
   conversationPolicy: ConversationPolicy;
+  /** With CAIRN_REDIS_URL: runs are queued for workers (src/queue) instead of run here. */
+  queue?: QueuedRuns;
 }
 
 /** Interaction tokens die after 15 minutes; stop using them a little before. */
@@ -77,6 +80,15 @@ export function reserveRun(bot: BotApp, caller: Caller): RunTicket | string | Qu
   if (!bot.accepting()) return 'Cairn is restarting and is not taking new runs. Try again in a minute.';
   // In a server the run is held to the server's budget too; its 80% notice goes to this channel.
   return bot.limiter.tryStart(caller.userId, bot.app.agent.defaultLimits.maxCostUsd, { guildId: caller.guildId, channelId: caller.channelId === '' ? null : caller.channelId });
+}
+
+/**
+ * Why a run may not be queued now (shutdown, rate and budget limits), or null. A queued run holds
+ * no slot or budget here: the worker that takes it holds its share of the budgets while it runs.
+ */
+export function reserveQueuedRun(bot: BotApp, caller: Caller): string | null {
+  if (!bot.accepting()) return 'Cairn is restarting and is not taking new runs. Try again in a minute.';
+  return bot.limiter.admit(caller.userId, { guildId: caller.guildId, channelId: caller.channelId === '' ? null : caller.channelId });
 }
 
 /**

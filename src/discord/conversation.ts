@@ -3,10 +3,10 @@ import { newRunId } from '../agent/agent.js';
 import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
 import type { Conversation, ConversationPlace } from '../conversations/types.js';
 import { oneLine } from '../text.js';
-import { callerOfMessage, gate, reserveRun, type BotApp } from './context.js';
+import { callerOfMessage, gate, reserveQueuedRun, reserveRun, type BotApp } from './context.js';
 import type { RunTicket } from './access.js';
 import { isQueued, type QueuedStart } from './run-line.js';
-import { answerInConversation, type AnswerTarget } from './conversation-run.js';
+import { answerInConversation, queueConversationAnswer, type AnswerTarget } from './conversation-run.js';
 import { attachmentRefs } from './files-in.js';
 
 /** The goal of a message that is only files. */
@@ -69,7 +69,14 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
     await message.reply('Ask me something, or give me a goal — for example: “@Cairn summarise this week’s notes”. `/help` lists everything.');
     return;
   }
-  const reserved = reserveRun(bot, caller);
+  if (bot.queue !== undefined) {
+    const refused = reserveQueuedRun(bot, caller);
+    if (refused !== null) {
+      await refuse(refused);
+      return;
+    }
+  }
+  const reserved = bot.queue === undefined ? reserveRun(bot, caller) : QUEUED_ELSEWHERE;
   if (typeof reserved === 'string') {
     await refuse(reserved);
     return;
@@ -91,8 +98,15 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
     ticket.finish(null, runId);
     throw error;
   }
-  await answerInConversation(message, bot, { goal, direct, ticket, caller, runId, attachments, ...started });
+  if (bot.queue !== undefined) await queueConversationAnswer(message, bot, { goal, direct, caller, runId, attachments, ...started }, bot.queue);
+  else await answerInConversation(message, bot, { goal, direct, ticket, caller, runId, attachments, ...started });
 }
+
+/** A queued run holds no slot or budget in the gateway (its worker does): a ticket with nothing to give back. */
+const QUEUED_ELSEWHERE: RunTicket = {
+  capUsd: 0,
+  finish: () => undefined,
+};
 
 /**
  * A new conversation for this message: the DM's; with threads on, a thread opened on the message

@@ -31,8 +31,15 @@ export async function handleButton(interaction: ButtonInteraction, action: Extra
       await interaction.reply(privately(run.ownerId === null ? 'Only an admin of this server can cancel this run.' : `Only <@${run.ownerId}>, who started this run, can cancel it.`));
       return;
     }
-    const cancelled = bot.runs.cancel(action.runId, caller.userId === run.ownerId ? 'the run was cancelled' : `cancelled by <@${caller.userId}>`);
-    await interaction.reply(privately(cancelled ? 'Cancelling the run…' : 'This run is not running any more.'));
+    const reason = caller.userId === run.ownerId ? 'the run was cancelled' : `cancelled by <@${caller.userId}>`;
+    if (bot.runs.cancel(action.runId, reason)) {
+      await interaction.reply(privately('Cancelling the run…'));
+      return;
+    }
+    // With a queue, the run is waiting for a worker or running on one.
+    const elsewhere = bot.queue === undefined ? null : await bot.queue.cancel(action.runId, reason);
+    if (elsewhere === 'removed') await interaction.update({ content: `⏹️ Run \`${action.runId}\` was cancelled before it started.`, components: [] });
+    else await interaction.reply(privately(elsewhere === 'signalled' ? 'Cancelling the run…' : 'This run is not running any more.'));
     return;
   }
   if (!voteTeaches(caller, run)) {

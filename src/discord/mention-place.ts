@@ -12,7 +12,7 @@ import { postedMessage, type PostRequest } from './approvals.js';
 import type { BotApp } from './context.js';
 import { readAnswerFiles, recordFilesOut } from './files-out.js';
 import { sendableChannel } from './send.js';
-import { StoredConversation } from './slash-place.js';
+import { StoredAttachments, StoredConversation } from './slash-place.js';
 
 const id = z.string().min(1).max(64);
 
@@ -36,6 +36,8 @@ export const MentionSurface = z.object({
   /** The person's words, as their turn is recorded. */
   goal: z.string().max(4_000),
   conversation: StoredConversation,
+  /** The message's files, not fetched yet: a queued run's worker fetches them when it starts it. */
+  attachments: StoredAttachments,
 });
 export type MentionSurface = z.output<typeof MentionSurface>;
 

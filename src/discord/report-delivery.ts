@@ -8,6 +8,7 @@ import { errorMessage, oneLine } from '../text.js';
 import { answerMessages, fileNames, NO_PREVIEWS, sendPart } from './answer.js';
 import { discordCode, explainDiscordError } from './errors.js';
 import { filesOutRecord, hasFiles, readAnswerFiles } from './files-out.js';
+import { fetchChannel } from './send.js';
 import type { RunRecords } from '../runs/types.js';
 
 /** Discord errors that will not go away by retrying: the channel is gone or closed to Cairn. */
@@ -66,7 +67,7 @@ export class DiscordReportDelivery implements ReportDelivery {
 
   async deliver(schedule: Schedule, report: Report): Promise<void> {
     try {
-      const channel = await this.client.channels.fetch(schedule.channelId);
+      const channel = await fetchChannel(this.client, schedule.channelId);
       if (channel?.isSendable() !== true) throw new DeliveryError(`<#${schedule.channelId}> is not a channel Cairn can post in`, true);
       // Reports go to a channel's members: never @everyone, roles or users from a model's words.
       await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] }, flags: NO_PREVIEWS });
@@ -119,7 +120,7 @@ export class DiscordReportDelivery implements ReportDelivery {
       await (await this.client.users.fetch(schedule.creatorId)).send(message.slice(0, 2_000));
     } catch (error) {
       this.log.info({ err: error, scheduleId: schedule.id }, 'could not DM the schedule creator; trying the channel');
-      const channel = await this.client.channels.fetch(schedule.channelId);
+      const channel = await fetchChannel(this.client, schedule.channelId);
       if (channel?.isSendable() !== true) throw error;
       await channel.send({ content: `<@${schedule.creatorId}> ${message}`.slice(0, 2_000), allowedMentions: { users: [schedule.creatorId] } });
     }

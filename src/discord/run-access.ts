@@ -28,7 +28,7 @@ export async function findRun(bot: BotApp, runId: string): Promise<RunRef | unde
     return { runId, ownerId: running.userId, guildId: running.guildId, channelId: running.channelId, private: running.private, scheduled: running.scheduled };
   }
   const episode = await bot.app.memory.episodes.get(runId);
-  if (episode === undefined) return undefined;
+  if (episode === undefined) return bot.queue === undefined ? undefined : queuedRun(bot, runId);
   const scheduled = episode.trigger === 'schedule';
   const scheduleId = SCHEDULE_USER.exec(episode.scope.userId)?.[1];
   const ownerId = scheduled ? (scheduleId === undefined ? null : ((await bot.scheduler.get(scheduleId))?.creatorId ?? null)) : episode.scope.userId;
@@ -40,6 +40,14 @@ export async function findRun(bot: BotApp, runId: string): Promise<RunRef | unde
     private: episode.visibility === 'private' || episode.scope.guildId === undefined,
     scheduled,
   };
+}
+
+/** A run queued for a worker (src/queue), maybe not started yet (it has no episode until it starts), from its stored request. */
+async function queuedRun(bot: BotApp, runId: string): Promise<RunRef | undefined> {
+  const run = await bot.app.durable.find(runId);
+  if (run === undefined) return undefined;
+  const { scope, visibility, trigger } = run.request;
+  return { runId, ownerId: scope.userId, guildId: scope.guildId ?? null, channelId: scope.channelId ?? null, private: visibility === 'private' || scope.guildId === undefined, scheduled: trigger === 'schedule' };
 }
 
 /** Its owner; an admin of the run's own server, for runs that are not private. */

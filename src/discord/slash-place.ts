@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { CONVERSATION_KINDS } from '../conversations/types.js';
+import { AttachmentRefSchema, MAX_ATTACHMENTS } from '../runs/schema.js';
 
 const id = z.string().min(1).max(64);
 
@@ -22,6 +23,9 @@ export const StoredConversation = z.object({
   updatedAt: z.number(),
   turns: z.number().int().nonnegative(),
 });
+
+/** Files to fetch when the run starts (records from before there were queued runs have none). */
+export const StoredAttachments = z.array(AttachmentRefSchema).max(MAX_ATTACHMENTS).default([]);
 
 export const SlashSurface = z.object({
   kind: z.literal('slash'),
@@ -51,5 +55,7 @@ export const SlashSurface = z.object({
   notes: z.string().max(20_000),
   /** The conversation the run's turns join (its thread's, or the one a Retry continues). */
   conversation: StoredConversation.nullable(),
+  /** Files sent with the goal, not fetched yet: a queued run's worker fetches them when it starts it. */
+  attachments: StoredAttachments,
 });
 export type SlashSurface = z.output<typeof SlashSurface>;

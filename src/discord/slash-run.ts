@@ -1,16 +1,20 @@
 import { ChannelType, MessageFlags, ThreadAutoArchiveDuration, type Message, type RepliableInteraction } from 'discord.js';
-import { newRunId } from '../agent/agent.js';
+import { newRunId, type RunRequest } from '../agent/agent.js';
 import type { AgentMode, RunResult } from '../agent/events.js';
 import { RunSuspendedError } from '../agent/journal.js';
 import { messageKey, threadKey } from '../conversations/keys.js';
 import type { Conversation } from '../conversations/types.js';
 import type { RunTicket } from './access.js';
-import { callerOfInteraction, reserveRun, runSettings, type BotApp } from './context.js';
+import { callerOfInteraction, reserveQueuedRun, reserveRun, runSettings, type BotApp } from './context.js';
+import type { Logger } from '../log.js';
+import type { QueuedRuns } from '../queue/queued-runs.js';
+import { NO_PREVIEWS } from './answer.js';
+import { cancelRow } from './components.js';
 import { isQueued, type QueuedStart } from './run-line.js';
 import { RunView } from './run-view.js';
 import { fetchingText, intakeNote, takeFiles } from './files-in.js';
 import type { SlashSurface } from './slash-place.js';
-import { approvalPoster, deliverAnswer, viewTargets, type InteractionReplies } from './slash-targets.js';
+import { approvalPoster, deliverAnswer, viewTargets, withNote, type InteractionReplies } from './slash-targets.js';
 import type { AttachmentRef } from '../files/types.js';
 import type { ChatMessage } from '../llm/types.js';
 import type { AskedMessage, RunSource } from '../runs/types.js';
@@ -52,12 +56,14 @@ export interface SlashRunOptions {
  * the channel (or, for a private run, in a DM).
  */
 export async function runFromSlash(interaction: RunInteraction, bot: BotApp, options: SlashRunOptions): Promise<RunResult | null> {
+  if (bot.queue !== undefined) {
+    await queueFromSlash(interaction, bot, options, bot.queue);
+    return null;
+  }
   const caller = callerOfInteraction(interaction);
   const reserved = reserveRun(bot, caller);
   if (typeof reserved === 'string') {
-    // A retry may have acknowledged already (it waits for a lesson first).
-    if (interaction.deferred) await interaction.editReply({ content: reserved });
-    else await interaction.reply({ content: reserved, flags: MessageFlags.Ephemeral });
+    await refuse(interaction, reserved);
     return null;
   }
   const ticket = isQueued(reserved) ? await waitInLine(interaction, reserved, options.private) : reserved;
@@ -65,75 +71,12 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
   let result: RunResult | null = null;
   const runId = newRunId();
   try {
-    const ephemeral = options.private ? { flags: MessageFlags.Ephemeral as const } : {};
-    // The deferral's response carries the reply message: no separate fetch needed (Discord's
-    // global request budget is the bottleneck when many runs start at once).
-    const deferred = interaction.deferred ? null : await interaction.deferReply({ ...ephemeral, withResponse: true });
-    const log = bot.log.child({ runId, userId: caller.userId });
-    // The reply as a channel message: after the token expires it is edited with the bot token.
-    let reply: Message | null = options.private ? null : (deferred?.resource?.message ?? null);
-    if (!options.private && reply === null) reply = await interaction.fetchReply();
-    const replies = interactionReplies(interaction);
+    const { log, replies, surface: opened } = await openPlace(interaction, bot, options, runId);
+    let surface = opened;
     const controller = new AbortController();
-    // The run's thread is its conversation's: a mention there (or a reply to the answer) continues it.
-    let threadConversation: Conversation | null = null;
-    let threadId: string | null = null;
-    const channel = interaction.channel;
-    if (reply !== null && channel !== null && (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement)) {
-      try {
-        const threadOptions = { name: `Run: ${options.goal}`.slice(0, 90), autoArchiveDuration: ThreadAutoArchiveDuration.OneHour };
-        const thread = options.threadOn === undefined ? await reply.startThread(threadOptions) : await channel.threads.create({ ...threadOptions, startMessage: options.threadOn });
-        threadId = thread.id;
-        // Started with the thread, so a mention in it during the run already belongs to it.
-        threadConversation = await startThreadConversation(bot, interaction, thread.id, reply.id);
-      } catch (error) {
-        // No permission to create threads here: steps are shown inline in the status message.
-        log.info({ err: error }, 'no thread for this run; showing steps inline');
-      }
-    }
-    let surface: SlashSurface = {
-      kind: 'slash',
-      runId,
-      userId: caller.userId,
-      userName: interaction.user.username,
-      displayName: interaction.inCachedGuild() ? interaction.member.displayName : interaction.user.displayName,
-      guildId: interaction.guildId,
-      channelId: interaction.channelId ?? caller.channelId,
-      parentChannelId: caller.channelId,
-      private: options.private,
-      applicationId: interaction.applicationId,
-      token: interaction.token,
-      createdAt: interaction.createdTimestamp,
-      attachmentSizeLimit: interaction.attachmentSizeLimit,
-      statusMessageId: reply?.id ?? null,
-      threadId,
-      answerInThread: options.threadOn !== undefined && threadId !== null,
-      notes: options.notice ?? '',
-      conversation: options.conversation ?? threadConversation,
-    };
     const onError = (error: unknown, what: string) => {
       log.warn({ err: error }, `could not ${what}`);
     };
-    // Kept so that the starter can retry it with the same goal, files and mode, even after a restart.
-    await bot.app.runRecords
-      .save({
-        runId,
-        userId: caller.userId,
-        guildId: interaction.guildId,
-        channelId: interaction.channelId ?? caller.channelId,
-        goal: options.goal,
-        mode: options.mode ?? null,
-        private: options.private,
-        source: options.source ?? 'slash',
-        attachments: options.attachments ?? [],
-        retryOf: options.retryOf ?? null,
-        filesOut: [],
-        createdAt: Date.now(),
-        ...(options.askedAbout === undefined ? {} : { askedAbout: options.askedAbout }),
-      })
-      .catch((error: unknown) => {
-        log.warn({ err: error }, 'could not keep the run record; Retry will not be offered for it');
-      });
     const run = (async () => {
       // Fetched once the run is registered: Cancel, /runs cancel and shutdown reach a slow download.
       const refs = options.attachments ?? [];
@@ -142,21 +85,15 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
       // What became of the files sent with the goal stays under the status for the whole run.
       surface = { ...surface, notes: [options.notice ?? '', intakeNote(intake)].filter((n) => n !== '').join('\n') };
       const view = new RunView(viewTargets(bot, surface, replies, onError));
-      const { limits: placeLimits, ...placeOptions } = runSettings(bot, { guildId: interaction.guildId, channelId: caller.channelId, threadId: interaction.channel?.isThread() === true ? interaction.channelId : null }, options.mode);
       bot.runs.markDurable(runId);
+      const request = slashRequest(interaction, bot, options, runId);
       return bot.app.durable.run(
         {
-          ...placeOptions,
-          goal: options.goal,
-          runId,
+          ...request,
           signal: controller.signal,
           sinks: [view.sink],
           ...(intake.files.length === 0 ? {} : { files: intake.files }),
-          scope: { userId: caller.userId, userName: interaction.user.username, channelId: interaction.channelId ?? caller.channelId, ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }) },
-          trigger: 'slash',
-          visibility: options.private ? 'private' : 'channel',
-          ...(options.history === undefined ? {} : { history: options.history.messages, historyFromOthers: options.history.fromOthers }),
-          limits: { ...placeLimits, maxCostUsd: ticket.capUsd },
+          limits: { ...request.limits, maxCostUsd: ticket.capUsd },
           approver: bot.approvals.approverFor(caller.userId, runId, approvalPoster(bot, surface, replies), (error) => {
             log.warn({ err: error }, 'could not update an approval request');
           }),
@@ -178,6 +115,144 @@ export async function runFromSlash(interaction: RunInteraction, bot: BotApp, opt
   } finally {
     ticket.finish(result?.costUsd ?? null, runId);
   }
+}
+
+/**
+ * With a queue (src/queue): the run is acknowledged, shown and recorded here, then queued for a
+ * worker, which fetches its files, runs it and posts its answer. Until a worker takes it, its
+ * place in line is shown.
+ */
+async function queueFromSlash(interaction: RunInteraction, bot: BotApp, options: SlashRunOptions, queue: QueuedRuns): Promise<void> {
+  const caller = callerOfInteraction(interaction);
+  const refused = reserveQueuedRun(bot, caller);
+  if (refused !== null) {
+    await refuse(interaction, refused);
+    return;
+  }
+  const runId = newRunId();
+  const { log, replies, surface } = await openPlace(interaction, bot, options, runId);
+  const request = slashRequest(interaction, bot, options, runId);
+  const queued = { ...surface, attachments: options.attachments ?? [] };
+  let place: number | null;
+  try {
+    place = await queue.enqueue(request, queued);
+  } catch (error) {
+    log.error({ err: error }, 'could not queue a run');
+    await replies.editOriginal({ content: `⚠️ Cairn could not queue your run (run \`${runId}\`): its queue is unreachable. Try again in a minute.`, components: [], allowedMentions: { parse: [] }, flags: NO_PREVIEWS }).catch(() => undefined);
+    return;
+  }
+  showPlace(bot, queued, replies, queue, place);
+}
+
+/** How often a queued run's place is shown again while it waits (each is an exempt interaction edit). */
+const QUEUE_PLACE_MS = 3_000;
+
+/** Keeps a queued run's place shown until a worker takes it (or its token is near its end). */
+function showPlace(bot: BotApp, surface: SlashSurface, replies: InteractionReplies, queue: QueuedRuns, first: number | null): void {
+  const until = surface.createdAt + bot.tokenLifetimeMs;
+  const show = async (place: number | null): Promise<void> => {
+    if (place === null || Date.now() > until || !bot.accepting()) return;
+    await replies.editOriginal({ content: withNote(`⏳ Queued: **${ordinal(place)}** in line for a worker.`, surface.notes), components: [cancelRow(surface.runId)], allowedMentions: { parse: [] }, flags: NO_PREVIEWS }).catch(() => undefined);
+    await new Promise((resolve) => setTimeout(resolve, QUEUE_PLACE_MS).unref());
+    // Looked up just before the edit: a worker that has taken the run owns its status from then on.
+    await show(await queue.place(surface.runId).catch(() => null));
+  };
+  void show(first);
+}
+
+/** A refusal, privately (a retry may have acknowledged already: it waits for a lesson first). */
+async function refuse(interaction: RunInteraction, text: string): Promise<void> {
+  if (interaction.deferred) await interaction.editReply({ content: text });
+  else await interaction.reply({ content: text, flags: MessageFlags.Ephemeral });
+}
+
+/**
+ * Acknowledges the interaction, opens the run's thread (and its conversation), keeps the run's
+ * record for Retry, and returns where the run is shown.
+ */
+async function openPlace(interaction: RunInteraction, bot: BotApp, options: SlashRunOptions, runId: string): Promise<{ log: Logger; replies: InteractionReplies; surface: SlashSurface }> {
+  const caller = callerOfInteraction(interaction);
+  const ephemeral = options.private ? { flags: MessageFlags.Ephemeral as const } : {};
+  // The deferral's response carries the reply message: no separate fetch needed (Discord's
+  // global request budget is the bottleneck when many runs start at once).
+  const deferred = interaction.deferred ? null : await interaction.deferReply({ ...ephemeral, withResponse: true });
+  const log = bot.log.child({ runId, userId: caller.userId });
+  // The reply as a channel message: after the token expires it is edited with the bot token.
+  let reply: Message | null = options.private ? null : (deferred?.resource?.message ?? null);
+  if (!options.private && reply === null) reply = await interaction.fetchReply();
+  // The run's thread is its conversation's: a mention there (or a reply to the answer) continues it.
+  let threadConversation: Conversation | null = null;
+  let threadId: string | null = null;
+  const channel = interaction.channel;
+  if (reply !== null && channel !== null && (channel.type === ChannelType.GuildText || channel.type === ChannelType.GuildAnnouncement)) {
+    try {
+      const threadOptions = { name: `Run: ${options.goal}`.slice(0, 90), autoArchiveDuration: ThreadAutoArchiveDuration.OneHour };
+      const thread = options.threadOn === undefined ? await reply.startThread(threadOptions) : await channel.threads.create({ ...threadOptions, startMessage: options.threadOn });
+      threadId = thread.id;
+      // Started with the thread, so a mention in it during the run already belongs to it.
+      threadConversation = await startThreadConversation(bot, interaction, thread.id, reply.id);
+    } catch (error) {
+      // No permission to create threads here: steps are shown inline in the status message.
+      log.info({ err: error }, 'no thread for this run; showing steps inline');
+    }
+  }
+  const surface: SlashSurface = {
+    kind: 'slash',
+    runId,
+    userId: caller.userId,
+    userName: interaction.user.username,
+    displayName: interaction.inCachedGuild() ? interaction.member.displayName : interaction.user.displayName,
+    guildId: interaction.guildId,
+    channelId: interaction.channelId ?? caller.channelId,
+    parentChannelId: caller.channelId,
+    private: options.private,
+    applicationId: interaction.applicationId,
+    token: interaction.token,
+    createdAt: interaction.createdTimestamp,
+    attachmentSizeLimit: interaction.attachmentSizeLimit,
+    statusMessageId: reply?.id ?? null,
+    threadId,
+    answerInThread: options.threadOn !== undefined && threadId !== null,
+    notes: options.notice ?? '',
+    conversation: options.conversation ?? threadConversation,
+    attachments: [],
+  };
+  // Kept so that the starter can retry it with the same goal, files and mode, even after a restart.
+  await bot.app.runRecords
+    .save({
+      runId,
+      userId: caller.userId,
+      guildId: interaction.guildId,
+      channelId: interaction.channelId ?? caller.channelId,
+      goal: options.goal,
+      mode: options.mode ?? null,
+      private: options.private,
+      source: options.source ?? 'slash',
+      attachments: options.attachments ?? [],
+      retryOf: options.retryOf ?? null,
+      filesOut: [],
+      createdAt: Date.now(),
+      ...(options.askedAbout === undefined ? {} : { askedAbout: options.askedAbout }),
+    })
+    .catch((error: unknown) => {
+      log.warn({ err: error }, 'could not keep the run record; Retry will not be offered for it');
+    });
+  return { log, replies: interactionReplies(interaction), surface };
+}
+
+/** What the run is asked, with the place's settings: everything but its live parts (view, approver, signal, files). */
+function slashRequest(interaction: RunInteraction, bot: BotApp, options: SlashRunOptions, runId: string): RunRequest & { runId: string } {
+  const caller = callerOfInteraction(interaction);
+  const placeOptions = runSettings(bot, { guildId: interaction.guildId, channelId: caller.channelId, threadId: interaction.channel?.isThread() === true ? interaction.channelId : null }, options.mode);
+  return {
+    ...placeOptions,
+    goal: options.goal,
+    runId,
+    scope: { userId: caller.userId, userName: interaction.user.username, channelId: interaction.channelId ?? caller.channelId, ...(interaction.guildId === null ? {} : { guildId: interaction.guildId }) },
+    trigger: 'slash',
+    visibility: options.private ? 'private' : 'channel',
+    ...(options.history === undefined ? {} : { history: options.history.messages, historyFromOthers: options.history.fromOthers }),
+  };
 }
 
 /** How often a run waiting in line has its place updated (each update is a request). */

@@ -137,7 +137,7 @@ async function recordRun(bot: BotApp, surface: SlashSurface, result: RunResult, 
 
 
 /** The status with notes under it (files taken and refused), within Discord's 2,000 characters. */
-function withNote(content: string, note: string): string {
+export function withNote(content: string, note: string): string {
   if (note === '') return content;
   const shownNote = note.slice(0, 900);
   return `${content.slice(0, 2_000 - shownNote.length - 1)}\n${shownNote}`;

@@ -84,6 +84,16 @@ export class DurableRuns {
     await this.store.create({ runId: request.runId, status: 'queued', owner: this.owner, resumes: 0, crashes: 0, request: storedRequest(request, modelId), surface, startedAt: at, updatedAt: at });
   }
 
+  /** The ids of every run not ended (queued, running somewhere, suspended). */
+  async ids(): Promise<string[]> {
+    return (await this.store.unfinished()).map((run) => run.runId);
+  }
+
+  /** A run's record as it is now (another process's writes seen); undefined once it has ended. */
+  find(runId: string): Promise<DurableRun | undefined> {
+    return this.store.get(runId);
+  }
+
   /**
    * A queued run taken by this process: to start (queued), resume (suspended, or left running by
    * a process that died: one crash more), or end (crashed twice). Undefined when it has ended

@@ -228,6 +228,8 @@ export class Maintenance {
   }
 
   private async ensureTextIndex(table: Table): Promise<void> {
+    // Under the lock, as of now: another process may have created it while this one waited.
+    await table.checkoutLatest();
     if (!(await hasTextIndex(table))) {
       await table.createIndex('search_text', { config: textIndex() });
     }

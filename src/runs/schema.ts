@@ -47,7 +47,7 @@ const MAX_TYPE_CHARS = 255;
 const MAX_PATH_CHARS = 4_096;
 const MAX_AUTHOR_CHARS = 256;
 
-const AttachmentRefSchema = z.object({
+export const AttachmentRefSchema = z.object({
   name: z.string().max(MAX_NAME_CHARS),
   url: z.string().max(MAX_URL_CHARS),
   size: z.number().int().nonnegative(),

@@ -1,97 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { spawn } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from '../../../src/log.js';
-import { createEmbedder } from '../../../src/memory/embedders/index.js';
-import { Memory } from '../../../src/memory/memory.js';
-import { startFakeDiscord, type FakeDiscord } from '../../fakes/discord/index.js';
+import type { FakeDiscord } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
+import { episodeStatus, freePort, processSetup, startBotProcess as startCairnBot, workingText, type Cleanups } from './bot-process.js';
 import { buttons } from './harness.js';
 
-const BIN = fileURLToPath(new URL('../../../src/bin/cairn.js', import.meta.url));
 const openai = useFakeOpenAi();
-const cleanups: (() => Promise<unknown>)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
 });
 
-async function setup(): Promise<{ discord: FakeDiscord; dataDir: string; env: Record<string, string> }> {
-  const discord = await startFakeDiscord();
-  cleanups.push(() => discord.close());
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cairn-lifecycle-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: dataDir,
-    DISCORD_TOKEN: discord.token,
-    DISCORD_REST_URL: discord.restApi,
-    DISCORD_GUILD_ID: discord.guildId,
-    OPENAI_BASE_URL: openai.baseURL,
-    CAIRN_DATA_DIR: dataDir,
-    CAIRN_SHUTDOWN_GRACE_S: '1',
-    LOG_LEVEL: 'warn',
-  };
-  return { discord, dataDir, env };
-}
-
-/** `cairn bot` as its own process, as `npm start` runs it; resolves once it has registered its commands. */
-async function startBotProcess(discord: FakeDiscord, env: Record<string, string>): Promise<{ child: ChildProcess; exited: Promise<number | null> }> {
-  const registered = discord.requests.filter((r) => r.method === 'PUT').length;
-  const child = spawn(process.execPath, [BIN, 'bot'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => {
-      resolve(code);
-    });
-  });
-  cleanups.push(async () => {
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  await discord.waitFor(() => discord.requests.filter((r) => r.method === 'PUT').length > registered || child.exitCode !== null, 20_000);
-  if (child.exitCode !== null) throw new Error(`the bot exited early: ${stderr}`);
-  return { child, exited };
-}
-
-async function episodeStatus(dataDir: string, runId: string): Promise<string | undefined> {
-  const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger() });
-  try {
-    return (await memory.episodes.get(runId))?.status;
-  } finally {
-    await memory.close();
-  }
-}
-
-/** A loopback port nothing listens on now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
-  return port;
-}
-
-/** Working-memory text a run wrote, read from the data directory once the bot has exited. */
-async function workingText(dataDir: string, scope: { userId: string; channelId: string }): Promise<string> {
-  const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger() });
-  try {
-    const blocks = await memory.working.blocksFor(scope);
-    return blocks.map((b) => b.text).join('\n');
-  } finally {
-    await memory.close();
-  }
-}
+const setup = () => processSetup(cleanups, openai.baseURL);
+const startBotProcess = (discord: FakeDiscord, env: Record<string, string>) => startCairnBot(discord, env, cleanups);
 
 describe('the bot process', () => {
   it('on SIGTERM pauses a running run and exits within 10 s; the next start resumes it where it stopped', async () => {
@@ -209,7 +133,7 @@ describe('cairn deploy-commands', () => {
   it('registers the slash commands in a guild over REST alone', async () => {
     const { discord, env } = await setup();
     const { DISCORD_GUILD_ID: _unused, ...withoutGuild } = env;
-    const child = spawn(process.execPath, [BIN, 'deploy-commands', '--guild', discord.guildId], { env: withoutGuild, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../../../src/bin/cairn.js', import.meta.url)), 'deploy-commands', '--guild', discord.guildId], { env: withoutGuild, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString();

@@ -1,0 +1,131 @@
+/**
+ * Cairn split in processes over a real redis-server: one gateway (`cairn bot --no-worker`) and
+ * three workers (`cairn worker`), through the fake Discord and the fake model server.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { FakeDiscord } from '../../fakes/discord/index.js';
+import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
+import { startRedisServer, type RedisServer } from '../../support/redis-server.js';
+import { episodeStatus, freePort, processSetup, spawnCairn, startBotProcess, workingText, type CairnProcess, type Cleanups } from './bot-process.js';
+import { buttons } from './harness.js';
+
+const openai = useFakeOpenAi();
+const cleanups: Cleanups = [];
+let redis: RedisServer;
+beforeAll(async () => {
+  redis = await startRedisServer();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  // Each test starts from an empty queue.
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redis.url);
+  await client.flushall();
+  await client.quit();
+});
+
+interface Worker extends CairnProcess {
+  metrics(): Promise<string>;
+}
+
+/** A gateway and `count` workers on one data directory and one Redis; resolves when all are ready. */
+async function deployment(count: number, extra: Record<string, string> = {}): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; workers: Worker[] }> {
+  const { discord, dataDir, env } = await processSetup(cleanups, openai.baseURL);
+  // A worker that stops answering loses its runs after a second (30 s by default).
+  const shared = { ...env, ...extra, CAIRN_REDIS_URL: redis.url, CAIRN_QUEUE_LOCK_S: '1' };
+  // Started at once, as a deployment starts them: they open the same database together.
+  const workers = await Promise.all(
+    Array.from({ length: count }, async (): Promise<Worker> => {
+      const port = await freePort();
+      const worker = spawnCairn(['worker'], { ...shared, CAIRN_METRICS_PORT: String(port) }, cleanups);
+      const url = `http://127.0.0.1:${port}`;
+      await discord.waitFor(async () => (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) || worker.child.exitCode !== null, 30_000);
+      if (worker.child.exitCode !== null) throw new Error(`a worker exited early: ${worker.stderr()}`);
+      // A worker that is gone has no metrics: ''.
+      return { ...worker, metrics: () => fetch(`${url}/metrics`).then((r) => r.text(), () => '') };
+    }),
+  );
+  const gateway = await startBotProcess(discord, shared, cleanups, ['--no-worker']);
+  return { discord, dataDir, gateway, workers };
+}
+
+/** The worker running a run now (its /metrics count one in flight). */
+async function busyWorker(workers: Worker[]): Promise<Worker> {
+  const end = Date.now() + 10_000;
+  while (Date.now() < end) {
+    for (const worker of workers) if (/^cairn_runs_in_flight 1$/m.test(await worker.metrics())) return worker;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('no worker is running the run');
+}
+
+describe('a gateway and workers sharing a queue', () => {
+  it('a worker killed mid-run (SIGKILL): another resumes the run from its journal, which finishes once without repeating a tool call', async () => {
+    const { discord, dataDir, workers } = await deployment(3);
+    openai.script(
+      { kind: 'tool_calls', calls: [{ name: 'working_memory_append', arguments: { block: 'notes', text: 'pebble-5150' } }] },
+      { kind: 'hang' },
+      { kind: 'text', content: 'Noted the pebble.' },
+    );
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'note the pebble' } });
+    await i.acknowledged();
+    await discord.waitFor(() => (openai.chatRequests().length > 1 ? true : undefined), 15_000);
+    const runId = await discord.waitFor(() => /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1]);
+    const busy = await busyWorker(workers);
+    busy.child.kill('SIGKILL');
+    await busy.exited;
+
+    await discord.waitFor(() => i.followUps().find((m) => m.content.includes('Noted the pebble.')), 20_000);
+    await discord.waitFor(() => (i.original()?.content.includes('✅ **Done**') === true ? true : undefined), 10_000);
+    expect(i.original()?.content).toContain('resumed');
+    expect(i.followUps().filter((m) => m.content.includes('Noted the pebble.'))).toHaveLength(1);
+    expect(openai.chatRequests()).toHaveLength(3);
+    const survivors = workers.filter((w) => w !== busy);
+    await expect.poll(async () => (await Promise.all(survivors.map((w) => w.metrics()))).join('\n'), { timeout: 10_000 }).toContain('cairn_runs_resumed_total 1');
+    for (const worker of survivors) worker.child.kill('SIGTERM');
+    for (const worker of survivors) expect(await worker.exited).toBe(0);
+    expect(await episodeStatus(dataDir, runId)).toBe('succeeded');
+    expect((await workingText(dataDir, { userId: discord.users.alice.id, channelId: discord.channels.general })).match(/pebble-5150/g)).toHaveLength(1);
+  }, 90_000);
+
+  it('Cancel pressed on the gateway stops the run on the worker running it', async () => {
+    const { discord, dataDir } = await deployment(2);
+    openai.script({ kind: 'hang' });
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'a job to cancel' } });
+    await discord.waitFor(() => (openai.chatRequests().length > 0 ? true : undefined), 15_000);
+    const status = await discord.waitFor(() => (buttons(i.original()).some((b) => b.label === 'Cancel') ? i.original() : undefined), 10_000);
+    const runId = /run `([^`]+)`/.exec(status.content)?.[1] ?? '';
+    const cancel = buttons(status).find((b) => b.label === 'Cancel')?.customId ?? '';
+    const press = discord.clickButton({ user: discord.users.alice, message: status, customId: cancel });
+    await press.acknowledged();
+    await discord.waitFor(() => (/cancel/i.test(i.original()?.content ?? '') && buttons(i.original()).length === 0 ? true : undefined), 15_000);
+    await expect.poll(() => episodeStatus(dataDir, runId), { timeout: 10_000 }).toBe('stopped');
+  }, 60_000);
+
+  it('an approval request a worker posted is decided by a press on the gateway, and the run goes on', async () => {
+    const { discord, dataDir } = await deployment(2, { CAIRN_APPROVAL_RISK: 'medium', CAIRN_APPROVAL_TIMEOUT_S: '120' });
+    openai.script({ kind: 'tool_calls', calls: [{ name: 'write_file', arguments: { path: 'note.txt', content: 'hello' } }] }, { kind: 'text', content: 'All done.' });
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'Write a note' } });
+    const request = await discord.waitFor(() => i.followUps().find((m) => m.content.startsWith('🔐')), 15_000);
+    const approve = buttons(request).find((b) => b.label === 'Approve')?.customId ?? '';
+    const press = discord.clickButton({ user: discord.users.alice, message: request, customId: approve });
+    await press.acknowledged();
+    await discord.waitFor(() => i.followUps().find((m) => m.content === 'All done.'), 15_000);
+    expect(discord.message(request.id)?.content).toContain(`✅ Approved by <@${discord.users.alice.id}>.`);
+    const runId = /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1] ?? '';
+    await expect.poll(() => episodeStatus(dataDir, runId), { timeout: 10_000 }).toBe('succeeded');
+  }, 60_000);
+
+  it('a mention is answered by a worker, as a reply to the message, once', async () => {
+    const { discord } = await deployment(2);
+    openai.script({ kind: 'text', content: 'Answered by a worker.' });
+    const asked = discord.postMessage({ user: discord.users.alice, channelId: discord.channels.general, content: 'hello there', mentionBot: true });
+    const answer = await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content.includes('Answered by a worker.')), 15_000);
+    expect(answer.replyTo).toBe(asked.id);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(discord.channelMessages(discord.channels.general).filter((m) => m.content.includes('Answered by a worker.'))).toHaveLength(1);
+  }, 60_000);
+});
