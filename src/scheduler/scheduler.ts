@@ -1,13 +1,13 @@
 import { rm } from 'node:fs/promises';
-import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../log.js';
 import { sqlString } from '../memory/schema.js';
-import { checkSchedule, checkStoredSchedule, nextRunOf, ScheduleInputError, storedScheduleProblem } from './cron.js';
+import { checkSchedule, nextRunOf, ScheduleInputError, storedScheduleProblem } from './cron.js';
 import type { FireReason } from './delivery.js';
 import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
 import { recordSkipped } from './skipped.js';
 import { freshSchedule, newScheduleId, type Schedule, type ScheduleStore } from './store.js';
-import { errorMessage } from '../text.js';
+import type { Firing, ScheduleClock } from './clock.js';
+import { LocalScheduleClock } from './local-clock.js';
 
 const BUSY = 'its previous run is still going';
 /** As /agent's goal option allows. */
@@ -31,19 +31,16 @@ export type NewSchedule = Pick<Schedule, 'cron' | 'timeZone' | 'goal' | 'mode' |
 /** `done` resolves to null when the scheduler stopped before the run could start. */
 export type FireOutcome = { started: true; done: Promise<Execution | null> } | { started: false; why: string };
 
-interface Armed {
-  task: ScheduledTask;
-  cron: string;
-  timeZone: string;
-}
+/** A firing this late was missed while down: with catch-up off it is skipped. */
+const LATE_MS = 60_000;
 
 /**
- * Runs goals on cron: node-cron drives each active schedule in its time zone; a schedule never
- * overlaps itself; at most `maxConcurrentRuns` scheduled runs go at once; runs missed while down
- * get one catch-up run or none. Management (add, pause, …) works whether or not it is started.
+ * Runs goals on cron: a clock (node-cron here, or BullMQ job schedulers shared by every process)
+ * fires each active schedule in its time zone; a schedule never overlaps itself in a process; at
+ * most `maxConcurrentRuns` scheduled runs go at once; runs missed while down get one catch-up run
+ * or none. Management (add, pause, …) works whether or not it is started.
  */
 export class Scheduler {
-  private readonly armed = new Map<string, Armed>();
   /** Schedules running or waiting for a run slot. */
   private readonly busy = new Set<string>();
   private readonly executions = new Set<Promise<unknown>>();
@@ -60,6 +57,7 @@ export class Scheduler {
     private readonly settings: SchedulerSettings,
     private readonly run: Omit<ExecuteDeps, 'store' | 'failures' | 'nextRunAt'>,
     private readonly log: Logger,
+    private readonly clock: ScheduleClock = new LocalScheduleClock(log),
   ) {}
 
   /** Loads the schedules, applies the catch-up policy, and starts firing. */
@@ -68,10 +66,15 @@ export class Scheduler {
     this.stopping = false;
     const generation = ++this.generation;
     const now = this.run.now();
-    for (const schedule of await this.store.list(`status = 'active'`)) {
+    const active = await this.store.list(`status = 'active'`);
+    if (generation !== this.generation) return;
+    const refused = await this.clock.start(active, (id, firing) => this.onFiring(id, firing));
+    for (const [id, reason] of refused) await this.pauseUnschedulable(id, reason);
+    // A shared clock keeps firings missed while every process was down: they come late, once.
+    const catchUps = this.clock.shared ? [] : active.filter((s) => !refused.has(s.id));
+    for (const schedule of catchUps) {
       if (generation !== this.generation) return;
       const missed = schedule.nextRunAt !== null && schedule.nextRunAt < now - 1_000;
-      if (!this.arm(schedule)) continue;
       await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
       if (!missed) continue;
       if (this.settings.catchUp === 'none') {
@@ -88,7 +91,37 @@ export class Scheduler {
       });
     }, this.settings.reloadIntervalMs);
     this.reloadTimer.unref();
-    this.log.info({ schedules: this.armed.size }, 'scheduler started');
+    this.log.info({ schedules: active.length - refused.size, shared: this.clock.shared }, 'scheduler started');
+  }
+
+  /** A firing from the clock: the run, or why not (logged; next_run_at moved on). */
+  private async onFiring(id: string, firing: Firing): Promise<void> {
+    const late = firing.scheduledAt < this.run.now() - LATE_MS;
+    if (late && this.settings.catchUp === 'none') {
+      this.log.info({ scheduleId: id, missedAt: firing.scheduledAt }, 'run missed while down; catch-up is off');
+      await this.moveNextRun(id);
+      return;
+    }
+    // next_run_at is written when the run is recorded; one left in the past by a crash mid-run
+    // means that run is caught up after the restart. A skipped firing moves it on.
+    const outcome = await this.fire(id, late ? 'catch-up' : 'cron');
+    if (outcome.started) {
+      await outcome.done;
+      return;
+    }
+    this.log.info({ scheduleId: id, why: outcome.why }, 'scheduled run skipped');
+    if (outcome.why !== BUSY) await this.moveNextRun(id);
+  }
+
+  private async moveNextRun(id: string): Promise<void> {
+    await this.store.update(id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
+  }
+
+  /** A stored expression the clock no longer takes: the schedule is paused, with why. */
+  private async pauseUnschedulable(id: string, pausedReason: string): Promise<void> {
+    await this.store.update(id, () => ({ status: 'paused', pausedReason, nextRunAt: null })).catch((error: unknown) => {
+      this.log.warn({ err: error, scheduleId: id }, 'could not pause a schedule that cannot be armed');
+    });
   }
 
   /** Stops firing; runs in progress go on (the surface drains or cancels them). */
@@ -97,7 +130,9 @@ export class Scheduler {
     this.stopping = true;
     this.generation += 1;
     clearInterval(this.reloadTimer);
-    for (const id of [...this.armed.keys()]) this.disarm(id);
+    void this.clock.stop().catch((error: unknown) => {
+      this.log.warn({ err: error }, 'could not stop the schedule clock cleanly');
+    });
     // Waiting firings wake without a slot and do not run.
     for (const wake of this.queue.splice(0)) wake(false);
   }
@@ -126,7 +161,7 @@ export class Scheduler {
       nextRunAt: checked.nextRuns[0]?.getTime() ?? null,
     });
     await this.store.add(schedule);
-    if (this.started) this.arm(schedule);
+    await this.arm(schedule);
     return { schedule, nextRuns: checked.nextRuns };
   }
 
@@ -145,7 +180,7 @@ export class Scheduler {
 
   /** Deletes the schedule, its workspace and its kept reports (its conversation). */
   async remove(id: string): Promise<boolean> {
-    this.disarm(id);
+    await this.clock.unset(id);
     const schedule = await this.store.get(id);
     const removed = await this.store.remove(id);
     if (!removed) return false;
@@ -162,7 +197,7 @@ export class Scheduler {
   }
 
   async pause(id: string): Promise<Schedule | undefined> {
-    this.disarm(id);
+    await this.clock.unset(id);
     return this.store.update(id, () => ({ status: 'paused', pausedReason: null, nextRunAt: null }));
   }
 
@@ -185,7 +220,7 @@ export class Scheduler {
       backoffUntil: null,
       nextRunAt: nextRunOf(current.cron, current.timeZone),
     }));
-    if (resumed !== undefined && this.started) this.arm(resumed);
+    if (resumed !== undefined) await this.arm(resumed);
     return resumed;
   }
 
@@ -220,14 +255,10 @@ export class Scheduler {
   async reconcile(): Promise<void> {
     if (!this.started) return;
     const generation = this.generation;
-    const active = new Map((await this.store.list(`status = 'active'`)).map((s) => [s.id, s]));
+    const active = await this.store.list(`status = 'active'`);
     // Stopped (or restarted) while reading: arming now would outlive the stop.
     if (generation !== this.generation) return;
-    for (const [id, armed] of this.armed) {
-      const schedule = active.get(id);
-      if (schedule === undefined || schedule.cron !== armed.cron || schedule.timeZone !== armed.timeZone) this.disarm(id);
-    }
-    for (const schedule of active.values()) if (!this.armed.has(schedule.id)) this.arm(schedule);
+    await this.clock.reconcile(active);
   }
 
   private async runWhenFree(schedule: Schedule, reason: FireReason): Promise<Execution | null> {
@@ -244,7 +275,7 @@ export class Scheduler {
       }
       const deps: ExecuteDeps = { ...this.run, store: this.store, failures: this.settings, nextRunAt: (s) => this.nextRunAt(s) };
       const execution = await executeSchedule(deps, current, reason, new AbortController(), hold);
-      if (execution.pausedReason !== null) this.disarm(schedule.id);
+      if (execution.pausedReason !== null) await this.clock.unset(schedule.id);
       return execution;
     } finally {
       this.releaseSlot();
@@ -274,55 +305,15 @@ export class Scheduler {
     else this.active -= 1;
   }
 
+  /** As the schedule stands when recorded (a run that ended or was skipped moves it on from now). */
   private nextRunAt(schedule: Schedule): number | null {
-    if (schedule.status !== 'active') return null;
-    return this.armed.get(schedule.id)?.task.getNextRun()?.getTime() ?? nextRunOf(schedule.cron, schedule.timeZone);
+    return schedule.status === 'active' ? nextRunOf(schedule.cron, schedule.timeZone) : null;
   }
 
-  /** node-cron's own messages (e.g. a firing missed while the event loop was blocked) go to our log. */
-  private readonly cronLogger = {
-    info: (message: string) => { this.log.debug({ source: 'node-cron' }, message); },
-    warn: (message: string) => { this.log.warn({ source: 'node-cron' }, message); },
-    error: (message: string | Error) => { this.log.error({ source: 'node-cron', err: message }, 'node-cron error'); },
-    debug: (message: string | Error) => { this.log.debug({ source: 'node-cron', err: message }, 'node-cron'); },
-  };
-
-  /** Starts firing a schedule; a stored expression node-cron no longer takes pauses it (false). */
-  private arm(schedule: Schedule): boolean {
-    this.disarm(schedule.id);
-    let task: ScheduledTask;
-    try {
-      // The bounded check first: node-cron expands a range before checking it, and searches a
-      // century for the next run of an expression that never fires.
-      const expression = checkStoredSchedule(schedule.cron, schedule.timeZone);
-      task = cron.createTask(
-        expression,
-        async () => {
-          // next_run_at is written when the run is recorded; one left in the past by a crash
-          // mid-run means that run is caught up after the restart. A skipped firing moves it on.
-          const outcome = await this.fire(schedule.id, 'cron');
-          if (outcome.started) return;
-          this.log.info({ scheduleId: schedule.id, why: outcome.why }, 'scheduled run skipped');
-          if (outcome.why !== BUSY) await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
-        },
-        // A firing delayed by a busy event loop still runs (node-cron drops those over 1 s late by default).
-        { timezone: schedule.timeZone, name: `cairn-${schedule.id}`, logger: this.cronLogger, missedExecutionTolerance: 60_000, unref: true },
-      );
-    } catch (error) {
-      const reason = `its cron expression cannot be scheduled: ${errorMessage(error)}`;
-      this.log.error({ err: error, scheduleId: schedule.id }, 'pausing a schedule that cannot be armed');
-      void this.store.update(schedule.id, () => ({ status: 'paused', pausedReason: reason, nextRunAt: null })).catch(() => undefined);
-      return false;
-    }
-    void task.start();
-    this.armed.set(schedule.id, { task, cron: schedule.cron, timeZone: schedule.timeZone });
-    return true;
-  }
-
-  private disarm(id: string): void {
-    const armed = this.armed.get(id);
-    if (armed === undefined) return;
-    this.armed.delete(id);
-    void armed.task.destroy();
+  /** Fires the schedule from now on (added, resumed); one the clock refuses is paused, with why. */
+  private async arm(schedule: Schedule): Promise<void> {
+    if (this.stopping) return;
+    const armed = await this.clock.set(schedule);
+    if (armed !== true) await this.pauseUnschedulable(schedule.id, armed);
   }
 }
