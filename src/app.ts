@@ -1,6 +1,8 @@
 import os from 'node:os';
 import path from 'node:path';
 import { DurableRuns } from './durable/runs.js';
+import { LocalScheduleClock } from './scheduler/local-clock.js';
+import { QueueScheduleClock } from './queue/schedule-clock.js';
 import { CairnMetrics } from './metrics/metrics.js';
 import { DurableRunStore } from './durable/store.js';
 import { Agent } from './agent/agent.js';
@@ -275,9 +277,18 @@ const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
  * The scheduler over the app's agent and memory. `delivery` is where reports go (null from the
  * terminal, which prints them); `hooks` lets a surface track scheduled runs.
  */
-export function createScheduler(app: App, delivery: ReportDelivery | null, hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold'> = {}): Scheduler {
+export function createScheduler(
+  app: App,
+  delivery: ReportDelivery | null,
+  hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold'> = {},
+  /** With a queue: whether this process runs firings (a worker) or only writes schedules. */
+  fires = true,
+): Scheduler {
   const { config, log } = app;
   const workspaceRoot = workspaceRootFor(config.dataDir);
+  const url = config.queue.redisUrl;
+  // With a queue, every process shares one clock in Redis: a schedule fires once, wherever.
+  const clock = url === null ? new LocalScheduleClock(log) : new QueueScheduleClock(url, { fires, concurrency: config.schedules.maxConcurrentRuns, lockMs: config.queue.lockMs }, log);
   return new Scheduler(
     new ScheduleStore(app.memory.db.schedules, log),
     { ...config.schedules, minIntervalS: config.minScheduleIntervalS, backoffMaxMs: MAX_SCHEDULE_BACKOFF_MS, reloadIntervalMs: 30_000 },
@@ -297,5 +308,6 @@ export function createScheduler(app: App, delivery: ReportDelivery | null, hooks
       ...hooks,
     },
     log,
+    clock,
   );
 }

@@ -30,7 +30,8 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
 /** `cairn schedule …`: manage schedules in the database the bot reads. Exit codes: 0 ok, 1 failed run or unknown id, 2 bad input. */
 export async function runScheduleCommand(app: App, args: string[]): Promise<number> {
   const [sub, ...rest] = args;
-  const scheduler = createScheduler(app, null, { sinks: [consoleRenderer(process.stdout)] });
+  // Fires nothing itself: the bot (or a worker) does; `schedule run` runs one here.
+  const scheduler = createScheduler(app, null, { sinks: [consoleRenderer(process.stdout)] }, false);
   try {
     switch (sub) {
       case 'add':
@@ -78,6 +79,7 @@ export async function runScheduleCommand(app: App, args: string[]): Promise<numb
     }
   } finally {
     await scheduler.settled();
+    await scheduler.close();
   }
 }
 

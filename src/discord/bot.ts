@@ -83,7 +83,7 @@ export class DiscordBot {
       },
       // Their cost is held from, and booked to, the creator's daily budget and their server's.
       ...scheduleBudgetHooks(app),
-    });
+    }, roles.worker);
     const context: BotApp = {
       app,
       client,
@@ -142,6 +142,8 @@ export class DiscordBot {
       client.rest.setToken(config.discord.token ?? '');
       app.reflector.onLesson = postLesson(client);
       await queued?.worker?.ready();
+      // Runs the firings of the shared schedules (src/queue/schedule-clock.ts).
+      await scheduler.start();
       state.ready = true;
       log.info({ concurrency: config.discord.maxConcurrentRuns }, 'taking runs from the queue');
       return bot;
@@ -254,6 +256,7 @@ export class DiscordBot {
     log.info({ interrupted: interrupted.length }, 'shutting down');
     // Interrupted scheduled runs still record how they ended before memory closes.
     await scheduler.settled();
+    await scheduler.close();
     await workerClosed;
     await this.queued?.close();
     await this.approvalStore.close();

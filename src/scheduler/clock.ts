@@ -29,4 +29,6 @@ export interface ScheduleClock {
   reconcile(active: readonly Schedule[]): Promise<void>;
   /** Stops firing here (a shared clock goes on in the other processes). */
   stop(): Promise<void>;
+  /** Stops, and lets go of what the clock holds (connections). */
+  close(): Promise<void>;
 }

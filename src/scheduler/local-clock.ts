@@ -61,6 +61,10 @@ export class LocalScheduleClock implements ScheduleClock {
     for (const id of [...this.armed.keys()]) await this.unset(id);
   }
 
+  close(): Promise<void> {
+    return this.stop();
+  }
+
   /** node-cron's own messages (e.g. a firing missed while the event loop was blocked) go to our log. */
   private readonly cronLogger = {
     info: (message: string) => { this.log.debug({ source: 'node-cron' }, message); },

@@ -137,6 +137,12 @@ export class Scheduler {
     for (const wake of this.queue.splice(0)) wake(false);
   }
 
+  /** Stops, and lets go of the clock (a shared clock's connections). */
+  async close(): Promise<void> {
+    this.stop();
+    await this.clock.close();
+  }
+
   /** Resolves when every firing started so far has finished and been recorded. */
   async settled(): Promise<void> {
     while (this.executions.size > 0) await Promise.allSettled([...this.executions]);

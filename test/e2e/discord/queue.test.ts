@@ -7,7 +7,10 @@ import type { FakeDiscord } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
 import { startRedisServer, type RedisServer } from '../../support/redis-server.js';
 import { episodeStatus, freePort, processSetup, spawnCairn, startBotProcess, workingText, type CairnProcess, type Cleanups } from './bot-process.js';
-import { buttons } from './harness.js';
+import { buttons, privateText } from './harness.js';
+import { silentLogger } from '../../../src/log.js';
+import { createEmbedder } from '../../../src/memory/embedders/index.js';
+import { Memory } from '../../../src/memory/memory.js';
 
 const openai = useFakeOpenAi();
 const cleanups: Cleanups = [];
@@ -128,4 +131,30 @@ describe('a gateway and workers sharing a queue', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(discord.channelMessages(discord.channels.general).filter((m) => m.content.includes('Answered by a worker.'))).toHaveLength(1);
   }, 60_000);
+
+  it('a per-second schedule over 10 s posts exactly one report per firing across three workers, and a pause on the gateway stops it everywhere', async () => {
+    const { discord, dataDir } = await deployment(3, { CAIRN_MIN_SCHEDULE_INTERVAL_S: '1' });
+    openai.respondWith(() => ({ kind: 'text', content: 'All systems operational.' }));
+    const schedule = (subcommand: string, options: Record<string, string>) => privateText(discord.slash({ user: discord.users.carol, channelId: discord.channels.general, name: 'schedule', subcommand, options }), discord);
+    const added = await schedule('add', { cron: '* * * * * *', goal: 'Check the status page', notify: 'always' });
+    const id = /`([0-9a-z]{6})`/.exec(added)?.[1] ?? '';
+    expect(id).not.toBe('');
+    await new Promise((r) => setTimeout(r, 10_000));
+    expect(await schedule('pause', { id })).toContain(`Paused schedule \`${id}\``);
+    // A firing already under way when the pause came may still report.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const reports = () => discord.channelMessages(discord.channels.general).filter((m) => m.content.includes('**Scheduled report**'));
+    const atPause = reports().length;
+    await new Promise((r) => setTimeout(r, 3_000));
+    expect(reports()).toHaveLength(atPause);
+    expect(atPause).toBeGreaterThanOrEqual(7);
+    expect(atPause).toBeLessThanOrEqual(12);
+    // One run per firing (each in a second of its own), each reported once.
+    const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger() });
+    const runs = await memory.episodes.list(`trigger = 'schedule'`, 100).finally(() => memory.close());
+    expect(runs).toHaveLength(atPause);
+    expect(new Set(runs.map((r) => Math.floor(r.startedAt / 1000))).size).toBe(runs.length);
+    const reportedRuns = reports().map((m) => /run `([^`]+)`/.exec(m.content)?.[1]);
+    expect(new Set(reportedRuns).size).toBe(atPause);
+  }, 90_000);
 });

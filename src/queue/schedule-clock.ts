@@ -1,0 +1,144 @@
+/**
+ * The shared clock (with CAIRN_REDIS_URL): each active schedule is a BullMQ job scheduler in
+ * Redis, which keeps exactly one delayed job per schedule and adds the next one when a worker
+ * takes the current one (BullMQ guide, "Job Schedulers"), so a schedule fires once however many
+ * processes run. Written only when a schedule is created, resumed or changed, with `pattern`
+ * (never `every`), as BullMQ's tracker advises: upserts in quick succession made duplicate
+ * delayed jobs (taskforcesh/bullmq#2988) or lost schedulers (#3085, #3381). Reconciling with the
+ * table (a start, the periodic reload) upserts only what differs, one process at a time.
+ *
+ * Delivery is at least once (a worker that dies mid-firing loses its lock and the job is taken
+ * again), so each firing is claimed in Redis by its job id (`SET NX`) before it runs: a firing
+ * delivered twice runs once. One that dies mid-run is not run again (its episode is marked
+ * interrupted at the next gateway start); the schedule goes on.
+ */
+import { Queue, Worker, type Job } from 'bullmq';
+import { z } from 'zod';
+import type { Logger } from '../log.js';
+import { errorMessage } from '../text.js';
+import type { FireHandler, ScheduleClock } from '../scheduler/clock.js';
+import type { Schedule } from '../scheduler/store.js';
+import { closeRedis, connectRedis, type Redis } from './connection.js';
+
+export const SCHEDULE_QUEUE = 'cairn-schedules';
+/** Claims of firings are kept a week: far longer than any redelivery comes. */
+const CLAIM_TTL_S = 7 * 24 * 3_600;
+/** One reconciliation at a time across processes; the lock lapses if its holder dies. */
+const RECONCILE_LOCK_MS = 30_000;
+const KEEP_ENDED = { count: 200, age: 24 * 3_600 };
+
+const FiringData = z.object({ scheduleId: z.string().min(1).max(100) });
+
+export interface QueueScheduleClockOptions {
+  /** This process runs firings (a worker); a gateway alone only writes schedules. */
+  fires: boolean;
+  /** Firings run here at once (CAIRN_MAX_SCHEDULED_RUNS); the rest wait for any process. */
+  concurrency: number;
+  lockMs: number;
+  prefix?: string;
+}
+
+export class QueueScheduleClock implements ScheduleClock {
+  readonly shared = true;
+  private readonly queue: Queue;
+  private worker: Worker | null = null;
+  private workerConnection: Redis | null = null;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: QueueScheduleClockOptions,
+    private readonly log: Logger,
+    private readonly connection: Redis = connectRedis(url, 'schedules'),
+  ) {
+    this.prefix = options.prefix ?? 'cairn';
+    this.queue = new Queue(SCHEDULE_QUEUE, { connection, prefix: this.prefix });
+  }
+
+  async start(active: readonly Schedule[], fire: FireHandler): Promise<Map<string, string>> {
+    const refused = await this.reconcileLocked(active);
+    if (this.options.fires && this.worker === null) {
+      this.workerConnection = connectRedis(this.url, 'schedules-worker');
+      this.worker = new Worker(SCHEDULE_QUEUE, (job) => this.runFiring(job, fire), {
+        connection: this.workerConnection,
+        prefix: this.prefix,
+        concurrency: this.options.concurrency,
+        lockDuration: this.options.lockMs,
+        stalledInterval: this.options.lockMs,
+        removeOnComplete: KEEP_ENDED,
+        removeOnFail: KEEP_ENDED,
+      });
+      this.worker.on('error', (error) => {
+        this.log.error({ err: error }, 'the schedule firing worker failed');
+      });
+    }
+    return refused;
+  }
+
+  async set(schedule: Schedule): Promise<true | string> {
+    try {
+      await this.queue.upsertJobScheduler(schedule.id, { pattern: schedule.cron, tz: schedule.timeZone }, { name: 'fire', data: { scheduleId: schedule.id }, opts: { removeOnComplete: KEEP_ENDED, removeOnFail: KEEP_ENDED } });
+      return true;
+    } catch (error) {
+      this.log.error({ err: error, scheduleId: schedule.id }, 'a schedule cannot be written to the shared clock');
+      return `its cron expression cannot be scheduled: ${errorMessage(error)}`;
+    }
+  }
+
+  async unset(id: string): Promise<void> {
+    await this.queue.removeJobScheduler(id);
+  }
+
+  async reconcile(active: readonly Schedule[]): Promise<void> {
+    await this.reconcileLocked(active);
+  }
+
+  /** Stops running firings here; the schedules go on firing in the other processes. */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.worker = null;
+    await worker?.close();
+    if (this.workerConnection !== null) await closeRedis(this.workerConnection);
+    this.workerConnection = null;
+  }
+
+  async close(): Promise<void> {
+    await this.stop();
+    await this.queue.close();
+    await closeRedis(this.connection);
+  }
+
+  /** Runs a firing unless another delivery of it has (its job id claimed first). */
+  private async runFiring(job: Job, fire: FireHandler): Promise<void> {
+    const { scheduleId } = FiringData.parse(job.data);
+    const claimed = await this.connection.set(`${this.prefix}:firing:${job.id ?? ''}`, '1', 'EX', CLAIM_TTL_S, 'NX');
+    if (claimed !== 'OK') {
+      this.log.info({ scheduleId, firing: job.id }, 'a firing delivered again was not run again');
+      return;
+    }
+    // The time it was due (BullMQ keeps it as prevMillis); a job added without one is due when added.
+    const scheduledAt = typeof job.opts.prevMillis === 'number' ? job.opts.prevMillis : job.timestamp;
+    await fire(scheduleId, { scheduledAt });
+  }
+
+  /** Writes what differs between the table and Redis, in one process at a time; returns the schedules refused. */
+  private async reconcileLocked(active: readonly Schedule[]): Promise<Map<string, string>> {
+    const refused = new Map<string, string>();
+    const lock = `${this.prefix}:schedules:reconciling`;
+    if ((await this.connection.set(lock, String(process.pid), 'PX', RECONCILE_LOCK_MS, 'NX')) !== 'OK') return refused;
+    try {
+      const written = new Map((await this.queue.getJobSchedulers(0, -1)).map((s) => [s.id ?? s.key, s]));
+      for (const schedule of active) {
+        const current = written.get(schedule.id);
+        if (current?.pattern === schedule.cron && current.tz === schedule.timeZone) continue;
+        const set = await this.set(schedule);
+        if (set !== true) refused.set(schedule.id, set);
+      }
+      const wanted = new Set(active.map((s) => s.id));
+      for (const id of written.keys()) if (!wanted.has(id)) await this.unset(id);
+    } finally {
+      await this.connection.del(lock);
+    }
+    return refused;
+  }
+}
