@@ -36,7 +36,10 @@ export async function openControl(url: string, bot: () => BotApp | undefined, lo
 
 export function openQueue(url: string, bot: BotApp, roles: { gateway: boolean; worker: boolean }, control: ControlChannel): OpenQueue {
   const queue = roles.gateway ? RunQueue.open(url) : null;
-  if (queue !== null) bot.queue = new QueuedRuns(bot.app.durable, queue, control);
+  if (queue !== null) {
+    bot.queue = new QueuedRuns(bot.app.durable, queue, control);
+    bot.app.metrics.countQueue(() => queue.depth());
+  }
   const { config } = bot.app;
   const worker = roles.worker
     ? RunWorker.start(url, { concurrency: config.discord.maxConcurrentRuns, lockMs: config.queue.lockMs }, (runId, lost) => runQueuedJob(bot, runId, lost), bot.log)

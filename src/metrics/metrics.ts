@@ -8,6 +8,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { RunEvent, RunSink } from '../agent/events.js';
 import type { RunInfo } from '../agent/memory-port.js';
+import type { QueueDepth } from '../queue/run-queue.js';
 
 /** Runs this process is executing (how many, since when the oldest) and runs waiting for a slot. */
 export interface InFlight {
@@ -30,6 +31,9 @@ export class CairnMetrics {
   private readonly resumed = new Counter({ name: 'cairn_runs_resumed_total', help: 'Runs resumed from their journal after a restart.', registers: [this.registry] });
   private readonly discord429 = new Counter({ name: 'cairn_discord_rest_429_total', help: 'Discord REST responses with status 429.', registers: [this.registry] });
   private readonly discordLimited = new Counter({ name: 'cairn_discord_rate_limited_total', help: 'Requests discord.js held back for a rate limit.', registers: [this.registry] });
+
+  /** The shared run queue's depth (src/queue), where this process can see it; null: no queue. */
+  private queueDepth: (() => Promise<QueueDepth>) | null = null;
 
   /** Runs in flight, as the surface running them counts them (none until one says). */
   private inFlight: () => InFlight = () => ({ count: 0, oldestStartedAt: null, waiting: 0, oldestWaitingSince: null });
@@ -55,6 +59,34 @@ export class CairnMetrics {
     gauge('cairn_runs_waiting', 'Runs waiting in line for a slot (CAIRN_MAX_CONCURRENT_RUNS).', () => inFlight().waiting);
     gauge('cairn_run_wait_oldest_seconds', 'How long the first run in line has waited (0 with none).', () => ageOf(inFlight().oldestWaitingSince));
     gauge('cairn_run_oldest_age_seconds', 'Age of the oldest run in flight (0 with none).', () => ageOf(inFlight().oldestStartedAt));
+    const depth = () => this.queueDepth?.().catch(() => null) ?? Promise.resolve(null);
+    new Gauge({
+      name: 'cairn_queue_runs',
+      help: 'Runs in the shared queue (CAIRN_REDIS_URL), by state: waiting for a worker, running, delayed.',
+      labelNames: ['state'] as const,
+      registers: [this.registry],
+      async collect() {
+        const now = await depth();
+        if (now === null) return;
+        this.set({ state: 'waiting' }, now.waiting);
+        this.set({ state: 'active' }, now.active);
+        this.set({ state: 'delayed' }, now.delayed);
+      },
+    });
+    new Gauge({
+      name: 'cairn_queue_oldest_wait_seconds',
+      help: 'How long the oldest run waiting in the shared queue has waited (0 with none).',
+      registers: [this.registry],
+      async collect() {
+        const now = await depth();
+        if (now !== null) this.set(ageOf(now.oldestWaitingSince));
+      },
+    });
+  }
+
+  /** Where the shared queue's depth is read (a gateway's queue). */
+  countQueue(depth: () => Promise<QueueDepth>): void {
+    this.queueDepth = depth;
   }
 
   /** Where runs in flight are counted (the Discord bot's run registry). */

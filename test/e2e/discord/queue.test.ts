@@ -35,7 +35,10 @@ interface Worker extends CairnProcess {
 }
 
 /** A gateway and `count` workers on one data directory and one Redis; resolves when all are ready. */
-async function deployment(count: number, extra: Record<string, string> = {}): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; workers: Worker[] }> {
+async function deployment(
+  count: number,
+  extra: Record<string, string> = {},
+): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; gatewayMetrics: () => Promise<string>; workers: Worker[] }> {
   const { discord, dataDir, env } = await processSetup(cleanups, openai.baseURL);
   // A worker that stops answering loses its runs after a second (30 s by default).
   const shared = { ...env, ...extra, CAIRN_REDIS_URL: redis.url, CAIRN_QUEUE_LOCK_S: '1' };
@@ -51,8 +54,10 @@ async function deployment(count: number, extra: Record<string, string> = {}): Pr
       return { ...worker, metrics: () => fetch(`${url}/metrics`).then((r) => r.text(), () => '') };
     }),
   );
-  const gateway = await startBotProcess(discord, shared, cleanups, ['--no-worker']);
-  return { discord, dataDir, gateway, workers };
+  const gatewayPort = await freePort();
+  const gateway = await startBotProcess(discord, { ...shared, CAIRN_METRICS_PORT: String(gatewayPort) }, cleanups, ['--no-worker']);
+  const gatewayMetrics = () => fetch(`http://127.0.0.1:${gatewayPort}/metrics`).then((r) => r.text());
+  return { discord, dataDir, gateway, gatewayMetrics, workers };
 }
 
 /** The worker running a run now (its /metrics count one in flight). */
@@ -67,7 +72,7 @@ async function busyWorker(workers: Worker[]): Promise<Worker> {
 
 describe('a gateway and workers sharing a queue', () => {
   it('a worker killed mid-run (SIGKILL): another resumes the run from its journal, which finishes once without repeating a tool call', async () => {
-    const { discord, dataDir, workers } = await deployment(3);
+    const { discord, dataDir, workers, gatewayMetrics } = await deployment(3);
     openai.script(
       { kind: 'tool_calls', calls: [{ name: 'working_memory_append', arguments: { block: 'notes', text: 'pebble-5150' } }] },
       { kind: 'hang' },
@@ -78,6 +83,9 @@ describe('a gateway and workers sharing a queue', () => {
     await discord.waitFor(() => (openai.chatRequests().length > 1 ? true : undefined), 15_000);
     const runId = await discord.waitFor(() => /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1]);
     const busy = await busyWorker(workers);
+    // The gateway's /metrics shows the queue: one run taken by a worker, none waiting.
+    expect(await gatewayMetrics()).toMatch(/^cairn_queue_runs\{state="active"\} 1$/m);
+    expect(await gatewayMetrics()).toMatch(/^cairn_queue_runs\{state="waiting"\} 0$/m);
     busy.child.kill('SIGKILL');
     await busy.exited;
 
