@@ -28,6 +28,8 @@ Usage:
       events in) and a worker (runs) in one process; with CAIRN_REDIS_URL, --no-worker runs the
       gateway alone and queues runs for \`cairn worker\` processes.
   cairn worker               With CAIRN_REDIS_URL: take runs from the queue and post to Discord over REST.
+  cairn rest-proxy           One Discord REST budget for several processes: they set DISCORD_REST_URL
+      to http://<CAIRN_REST_PROXY_HOST>:<CAIRN_REST_PROXY_PORT>/api.
   cairn doctor [--json]
       Check the setup (model server, tool calls, JSON output, context length, embeddings,
       Discord, sandbox, data directory, web search) and say what to fix. Exit 0 when the bot can run.
@@ -160,6 +162,12 @@ async function dispatch(argv: string[]): Promise<number> {
       const { config, log } = terminalSetup(['llm', 'discord'], true);
       const { runBotCommand } = await import('./console/bot-command.js');
       return runBotCommand(config, log, { gateway: false, worker: true });
+    }
+    case 'rest-proxy': {
+      parseArgs({ args: rest, options: {} });
+      const { config, log } = terminalSetup(['discord'], true);
+      const { runRestProxyCommand } = await import('./console/rest-proxy-command.js');
+      return runRestProxyCommand(config, log);
     }
     case 'doctor': {
       const { values } = parseArgs({ args: rest, options: { json: { type: 'boolean', default: false } } });

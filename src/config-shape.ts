@@ -84,6 +84,8 @@ export interface Config {
    * as embedded. lockMs: how long a silent worker keeps a run before another takes it over.
    */
   queue: { redisUrl: string | null; lockMs: number };
+  /** `cairn rest-proxy`: where it listens. */
+  restProxy: { host: string; port: number };
   conversations: { maxTurns: number; historyTokens: number };
   /** Recall may ask the model for keyword rewrites (memory_search only); off by default. */
   recallRewrite: { enabled: boolean; timeoutMs: number };

@@ -130,6 +130,9 @@ const envSchema = z.object({
   CAIRN_METRICS_HOST: z.string().min(1).max(255).default('127.0.0.1'),
   // Set: runs are BullMQ jobs in this Redis, shared by every Cairn process (README: Scaling out).
   CAIRN_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  // `cairn rest-proxy`: where it listens (other processes set DISCORD_REST_URL to http://host:port/api).
+  CAIRN_REST_PROXY_PORT: wholeNumber(0, 65_535, 8_080),
+  CAIRN_REST_PROXY_HOST: z.string().min(1).max(255).default('127.0.0.1'),
   // How long a worker that stopped answering keeps its runs before another takes them over.
   CAIRN_QUEUE_LOCK_S: wholeNumber(1, 600, 30),
   DISCORD_GLOBAL_REQUESTS_PER_SECOND: wholeNumber(1, 10_000, 50),
@@ -289,6 +292,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     metrics: { port: e.CAIRN_METRICS_PORT ?? null, host: e.CAIRN_METRICS_HOST },
     queue: { redisUrl: e.CAIRN_REDIS_URL ?? null, lockMs: e.CAIRN_QUEUE_LOCK_S * 1000 },
+    restProxy: { host: e.CAIRN_REST_PROXY_HOST, port: e.CAIRN_REST_PROXY_PORT },
     conversations: { maxTurns: e.CAIRN_CONVERSATION_MAX_TURNS, historyTokens: e.CAIRN_CONVERSATION_TOKENS },
     limits: {
       maxSteps: e.CAIRN_MAX_STEPS,

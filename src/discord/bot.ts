@@ -5,7 +5,7 @@ import { createScheduler, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { AccessPolicy, RunLimiter } from './access.js';
 import { postServerWarnings, scheduleBudgetHooks } from './budget-hooks.js';
-import { createClient } from './client.js';
+import { createClient, learnApplicationId } from './client.js';
 import { settingsConversationPolicy } from '../settings/conversation-policy.js';
 import type { ConversationPolicy } from '../conversations/types.js';
 import { TOKEN_LIFETIME_MS, type BotApp } from './context.js';
@@ -140,6 +140,8 @@ export class DiscordBot {
       // A worker posts over REST alone: the bot's token, no gateway connection.
       client.token = config.discord.token ?? null;
       client.rest.setToken(config.discord.token ?? '');
+      // Its interaction webhook is exempt from the global budget (rest-budget.ts): learned over REST, with no ready event.
+      await learnApplicationId(client);
       app.reflector.onLesson = postLesson(client);
       await queued?.worker?.ready();
       // Runs the firings of the shared schedules (src/queue/schedule-clock.ts).

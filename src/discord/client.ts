@@ -1,4 +1,5 @@
-import { Client, Events, GatewayIntentBits, Partials } from 'discord.js';
+import { Client, Events, GatewayIntentBits, Partials, Routes } from 'discord.js';
+import { z } from 'zod';
 import { InteractionExemptREST } from './rest-budget.js';
 import type { Config } from '../config.js';
 
@@ -44,4 +45,10 @@ export function createClient(config: Config): Client {
     rest.setApplicationId(ready.application.id);
   });
   return client;
+}
+
+/** A client with no gateway connection (a worker) learns its application's id over REST. */
+export async function learnApplicationId(client: Client): Promise<void> {
+  const application = z.object({ id: z.string() }).parse(await client.rest.get(Routes.currentApplication()));
+  if (client.rest instanceof InteractionExemptREST) client.rest.setApplicationId(application.id);
 }

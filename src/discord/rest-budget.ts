@@ -15,46 +15,60 @@ const EXEMPT_REQUESTS_PER_SECOND = 10_000;
 const CALLBACK = /^\/interactions\/\d{17,20}\/[^/]+\/callback$/;
 const WEBHOOK = /^\/webhooks\/(\d{17,20})\/[^/]+(?:\/messages\/[^/]+)?$/;
 
-export class InteractionExemptREST extends REST {
-  private readonly exempt: REST;
-  /** The application's id: its webhook is the interaction webhook (set once the client is ready). */
-  private applicationId: string | null = null;
+/** What the exemption needs of a REST manager class: discord.js's, or @discordjs/rest's own module. */
+type RESTClass = new (options?: Partial<RESTOptions>) => REST;
 
-  constructor(options: Partial<RESTOptions>) {
-    super(options);
-    this.exempt = new REST({ ...options, globalRequestsPerSecond: EXEMPT_REQUESTS_PER_SECOND });
-    // Listeners of this manager (metrics) hear the other's responses and limits too.
-    this.exempt.on(RESTEvents.Response, (request, response) => this.emit(RESTEvents.Response, request, response));
-    this.exempt.on(RESTEvents.RateLimited, (info) => this.emit(RESTEvents.RateLimited, info));
-  }
+/**
+ * The exemption over a REST manager class. discord.js (CommonJS) and @discordjs/rest imported
+ * from ESM are two copies of one module, with distinct error classes: a REST proxy must throw
+ * the errors of the copy @discordjs/proxy checks (src/rest-proxy/proxy.ts).
+ */
+export function exemptingInteractions(Base: RESTClass) {
+  return class InteractionExempt extends Base {
+    private readonly exempt: REST;
+    /** The application's id: its webhook is the interaction webhook (set once the client is ready). */
+    private applicationId: string | null = null;
 
-  setApplicationId(id: string): void {
-    this.applicationId = id;
-  }
+    constructor(options: Partial<RESTOptions> = {}) {
+      super(options);
+      this.exempt = new Base({ ...options, globalRequestsPerSecond: EXEMPT_REQUESTS_PER_SECOND });
+      // Listeners of this manager (metrics) hear the other's responses and limits too.
+      this.exempt.on(RESTEvents.Response, (request, response) => this.emit(RESTEvents.Response, request, response));
+      this.exempt.on(RESTEvents.RateLimited, (info) => this.emit(RESTEvents.RateLimited, info));
+    }
 
-  /** Whether `route` is interaction traffic, which Discord does not count against the global budget. */
-  isInteractionRoute(route: string): boolean {
-    if (CALLBACK.test(route)) return true;
-    const webhook = WEBHOOK.exec(route);
-    return webhook !== null && webhook[1] === this.applicationId;
-  }
+    setApplicationId(id: string): void {
+      this.applicationId = id;
+    }
 
-  override setToken(token: string): this {
-    this.exempt.setToken(token);
-    return super.setToken(token);
-  }
+    /** Whether `route` is interaction traffic, which Discord does not count against the global budget. */
+    isInteractionRoute(route: string): boolean {
+      if (CALLBACK.test(route)) return true;
+      const webhook = WEBHOOK.exec(route);
+      return webhook !== null && webhook[1] === this.applicationId;
+    }
 
-  override queueRequest(request: InternalRequest): Promise<ResponseLike> {
-    return this.isInteractionRoute(request.fullRoute) ? this.exempt.queueRequest(request) : super.queueRequest(request);
-  }
+    override setToken(token: string): this {
+      this.exempt.setToken(token);
+      return super.setToken(token);
+    }
 
-  override clearHashSweeper(): void {
-    this.exempt.clearHashSweeper();
-    super.clearHashSweeper();
-  }
+    override queueRequest(request: InternalRequest): Promise<ResponseLike> {
+      return this.isInteractionRoute(request.fullRoute) ? this.exempt.queueRequest(request) : super.queueRequest(request);
+    }
 
-  override clearHandlerSweeper(): void {
-    this.exempt.clearHandlerSweeper();
-    super.clearHandlerSweeper();
-  }
+    override clearHashSweeper(): void {
+      this.exempt.clearHashSweeper();
+      super.clearHashSweeper();
+    }
+
+    override clearHandlerSweeper(): void {
+      this.exempt.clearHandlerSweeper();
+      super.clearHandlerSweeper();
+    }
+  };
 }
+
+/** discord.js's REST with the exemption: the client's. */
+export const InteractionExemptREST = exemptingInteractions(REST);
+export type InteractionExemptREST = InstanceType<typeof InteractionExemptREST>;

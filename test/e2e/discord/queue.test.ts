@@ -38,10 +38,19 @@ interface Worker extends CairnProcess {
 async function deployment(
   count: number,
   extra: Record<string, string> = {},
+  { proxy = false } = {},
 ): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; gatewayMetrics: () => Promise<string>; workers: Worker[] }> {
   const { discord, dataDir, env } = await processSetup(cleanups, openai.baseURL);
   // A worker that stops answering loses its runs after a second (30 s by default).
-  const shared = { ...env, ...extra, CAIRN_REDIS_URL: redis.url, CAIRN_QUEUE_LOCK_S: '1' };
+  let shared: Record<string, string> = { ...env, ...extra, CAIRN_REDIS_URL: redis.url, CAIRN_QUEUE_LOCK_S: '1' };
+  if (proxy) {
+    // One REST budget: the proxy forwards to (fake) Discord, every other process goes through it.
+    const port = await freePort();
+    const started = spawnCairn(['rest-proxy'], { ...shared, CAIRN_REST_PROXY_PORT: String(port) }, cleanups);
+    await discord.waitFor(async () => (await fetch(`http://127.0.0.1:${port}/api/v10/gateway`).then(() => true, () => false)) || started.child.exitCode !== null, 20_000);
+    if (started.child.exitCode !== null) throw new Error(`the REST proxy exited early: ${started.stderr()}`);
+    shared = { ...shared, DISCORD_REST_URL: `http://127.0.0.1:${port}/api` };
+  }
   // Started at once, as a deployment starts them: they open the same database together.
   const workers = await Promise.all(
     Array.from({ length: count }, async (): Promise<Worker> => {
@@ -130,8 +139,8 @@ describe('a gateway and workers sharing a queue', () => {
     await expect.poll(() => episodeStatus(dataDir, runId), { timeout: 10_000 }).toBe('succeeded');
   }, 60_000);
 
-  it('a mention is answered by a worker, as a reply to the message, once', async () => {
-    const { discord } = await deployment(2);
+  it('a mention is answered by a worker, as a reply to the message, once, with every process behind one REST proxy', async () => {
+    const { discord } = await deployment(2, {}, { proxy: true });
     openai.script({ kind: 'text', content: 'Answered by a worker.' });
     const asked = discord.postMessage({ user: discord.users.alice, channelId: discord.channels.general, content: 'hello there', mentionBot: true });
     const answer = await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content.includes('Answered by a worker.')), 15_000);
