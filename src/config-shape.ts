@@ -12,6 +12,8 @@ export interface Config {
   discord: {
     token: string | undefined;
     restUrl: string | undefined;
+    /** Gateway shards: 'auto', a count, or null (one connection, shard 0 of 1). */
+    shards: 'auto' | number | null;
     guildId: string | undefined;
     /** Who may use the bot; empty lists mean everyone. A user passes by id or by any listed role. */
     allowedUsers: string[];

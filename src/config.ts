@@ -17,7 +17,7 @@ import { LOG_LEVELS, type Config } from './config-shape.js';
 export type { Config } from './config-shape.js';
 /** Variables whose values are never echoed back in error messages. */
 // CAIRN_MCP_SERVERS may carry tokens in headers or env.
-const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'OPENAI_API_KEY', 'CAIRN_BRAVE_API_KEY', 'CAIRN_MCP_SERVERS']);
+const SECRET_VARIABLES = new Set(['DISCORD_TOKEN', 'OPENAI_API_KEY', 'CAIRN_BRAVE_API_KEY', 'CAIRN_MCP_SERVERS', 'CAIRN_REDIS_URL']);
 
 const wholeNumber = (min: number, max: number, fallback: number) =>
   z.coerce
@@ -130,6 +130,10 @@ const envSchema = z.object({
   CAIRN_METRICS_HOST: z.string().min(1).max(255).default('127.0.0.1'),
   // Set: runs are BullMQ jobs in this Redis, shared by every Cairn process (README: Scaling out).
   CAIRN_REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+  // The gateway's shards: `auto` (Discord's recommendation) or a count; unset, one connection.
+  CAIRN_SHARDS: z
+    .union([z.literal('auto'), z.coerce.number({ error: 'must be auto or a number of shards' }).int({ error: 'must be auto or a whole number of shards' }).min(1, { error: 'must be at least 1' }).max(1_000, { error: 'must be at most 1000' })], { error: 'must be auto or a number of shards' })
+    .optional(),
   // `cairn rest-proxy`: where it listens (other processes set DISCORD_REST_URL to http://host:port/api).
   CAIRN_REST_PROXY_PORT: wholeNumber(0, 65_535, 8_080),
   CAIRN_REST_PROXY_HOST: z.string().min(1).max(255).default('127.0.0.1'),
@@ -260,6 +264,7 @@ export function loadConfig(
       maxConcurrentRuns: e.CAIRN_MAX_CONCURRENT_RUNS,
       shutdownGraceMs: e.CAIRN_SHUTDOWN_GRACE_S * 1000,
       globalRequestsPerSecond: e.DISCORD_GLOBAL_REQUESTS_PER_SECOND,
+      shards: e.CAIRN_SHARDS ?? null,
     },
     llm: {
       apiKey: e.OPENAI_API_KEY,

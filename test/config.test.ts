@@ -49,6 +49,23 @@ describe('configuration', () => {
     ]);
   });
 
+  it('checks the scaling settings: the queue, its lock, the shards, the REST proxy', () => {
+    const config = loadConfig({ CAIRN_REDIS_URL: 'redis://:hunter2@redis:6379', CAIRN_QUEUE_LOCK_S: '5', CAIRN_SHARDS: 'auto', CAIRN_REST_PROXY_PORT: '9000' });
+    expect(config.queue).toEqual({ redisUrl: 'redis://:hunter2@redis:6379', lockMs: 5_000 });
+    expect(config.discord.shards).toBe('auto');
+    expect(config.restProxy.port).toBe(9000);
+    // The Redis password is scrubbed from logs like any secret.
+    expect(secretsOf(config)).toContain('hunter2');
+    expect(loadConfig({ CAIRN_SHARDS: '4' }).discord.shards).toBe(4);
+    expect(loadConfig({}).discord.shards).toBeNull();
+    const problems = problemsOf(() => loadConfig({ CAIRN_REDIS_URL: 'http://:hunter2@redis', CAIRN_QUEUE_LOCK_S: '0', CAIRN_SHARDS: 'many' }));
+    expect(problems).toHaveLength(3);
+    expect(problems.find((p) => p.startsWith('CAIRN_REDIS_URL'))).toMatch(/redis:\/\/ or rediss:\/\/ URL/);
+    expect(problems.join('\n')).not.toContain('hunter2');
+    expect(problems).toContain('CAIRN_QUEUE_LOCK_S: must be at least 1 (got "0")');
+    expect(problems.find((p) => p.startsWith('CAIRN_SHARDS'))).toMatch(/auto or a/);
+  });
+
   it('bounds the plan and reflexion limits', () => {
     expect(loadConfig({ CAIRN_REFLEXION_ATTEMPTS: '5', CAIRN_PLAN_REPLANS: '0' }).modes).toEqual({ reflexionAttempts: 5, planReplans: 0 });
     expect(problemsOf(() => loadConfig({ CAIRN_REFLEXION_ATTEMPTS: '0', CAIRN_PLAN_REPLANS: '9' }))).toEqual([

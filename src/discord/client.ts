@@ -29,6 +29,9 @@ export function createClient(config: Config): Client {
   const client = new Client({
     intents: intentsFor(config.discord),
     partials: [Partials.Message, Partials.Reaction, Partials.Channel, Partials.User],
+    // Several gateway connections in this process, for bots in many servers (Discord requires
+    // sharding from 2,500): events of a server arrive on its shard; DMs on shard 0.
+    ...shardOptions(config.discord.shards),
     // discord.js paces every request, interaction replies included, by this global budget.
     rest: {
       globalRequestsPerSecond: config.discord.globalRequestsPerSecond,
@@ -51,4 +54,10 @@ export function createClient(config: Config): Client {
 export async function learnApplicationId(client: Client): Promise<void> {
   const application = z.object({ id: z.string() }).parse(await client.rest.get(Routes.currentApplication()));
   if (client.rest instanceof InteractionExemptREST) client.rest.setApplicationId(application.id);
+}
+
+function shardOptions(shards: 'auto' | number | null): { shards: 'auto' | number[]; shardCount?: number } | Record<string, never> {
+  if (shards === null) return {};
+  if (shards === 'auto') return { shards: 'auto' };
+  return { shards: Array.from({ length: shards }, (_, id) => id), shardCount: shards };
 }

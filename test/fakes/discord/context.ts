@@ -14,4 +14,6 @@ export interface Ctx {
   /** The application's flags, as GET /applications/@me reports them (the privileged intents it was given). */
   applicationFlags: number;
   gatewayUrl(): string;
+  /** GET /gateway/bot's `shards`. */
+  recommendedShards: number;
 }

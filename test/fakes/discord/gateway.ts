@@ -1,6 +1,9 @@
 /**
  * The fake gateway: HELLO → IDENTIFY (token and privileged intents checked) → READY →
  * GUILD_CREATE, heartbeat ACKs, RESUME, and dispatches filtered by each session's intents.
+ * Sharding as Discord documents it (discord-api-docs, Gateway > Sharding): IDENTIFY's
+ * `shard: [id, count]`, an id not below the count closed with 4010 "Invalid shard"; a shard gets
+ * the guilds with `(guild_id >> 22) % count == id`, their events, and DMs only on shard 0.
  * Speaks plain JSON, or zlib-stream when the client asks for it (discord.js does when zlib-sync
  * is installed).
  */
@@ -44,10 +47,23 @@ const Identify = z.looseObject({
   shard: z.tuple([z.number(), z.number()]).optional(),
   presence: z.unknown().optional(),
 });
+/** Discord's routing: `shard_id = (guild_id >> 22) % num_shards`; no guild (DMs): shard 0. */
+function onShard([id, count]: [number, number], guildId: string | undefined): boolean {
+  if (guildId === undefined) return id === 0;
+  return Number((BigInt(guildId) >> 22n) % BigInt(count)) === id;
+}
+
+function guildOf(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null || !('guild_id' in data)) return undefined;
+  return typeof data.guild_id === 'string' ? data.guild_id : undefined;
+}
+
 const Resume = z.looseObject({ token: z.string(), session_id: z.string(), seq: z.number().nullable() });
 
 interface Session {
   socket: WebSocket;
+  /** [id, count]: [0, 1] unsharded. */
+  shard: [number, number];
   sessionId?: string;
   intents: number;
   seq: number;
@@ -67,10 +83,11 @@ export interface GatewayDeps {
 export class Gateway {
   readonly #wss = new WebSocketServer({ noServer: true });
   readonly #sessions = new Set<Session>();
-  /** session_id → intents, so a RESUME gets the intents it identified with. */
-  readonly #resumable = new Map<string, number>();
+  /** session_id → intents and shard, so a RESUME gets what it identified with. */
+  readonly #resumable = new Map<string, { intents: number; shard: [number, number] }>();
   #waiters: (() => void)[] = [];
   #lastIdentify: IdentifyRecord | undefined;
+  readonly #identifies: IdentifyRecord[] = [];
 
   constructor(private readonly deps: GatewayDeps) {}
 
@@ -84,13 +101,20 @@ export class Gateway {
     });
   }
 
-  /** Sends `event` to every ready session for which `build` (given its intents) returns data. */
+  /**
+   * Sends `event` to every ready session for which `build` (given its intents) returns data, on
+   * the shard its guild is routed to (DMs and events without a guild: shard 0).
+   */
   broadcast(event: string, build: (intents: number) => unknown): void {
     for (const session of this.#sessions) {
       if (!session.ready) continue;
       const data = build(session.intents);
-      if (data !== undefined) this.#dispatch(session, event, data);
+      if (data !== undefined && onShard(session.shard, guildOf(data))) this.#dispatch(session, event, data);
     }
+  }
+
+  identifies(): IdentifyRecord[] {
+    return [...this.#identifies];
   }
 
   ready(): Promise<void> {
@@ -112,7 +136,7 @@ export class Gateway {
   }
 
   #open(socket: WebSocket, query: URLSearchParams): void {
-    const session: Session = { socket, intents: 0, seq: 0, ready: false, queue: Promise.resolve() };
+    const session: Session = { socket, shard: [0, 1], intents: 0, seq: 0, ready: false, queue: Promise.resolve() };
     if (query.get('encoding') !== null && query.get('encoding') !== 'json') {
       socket.close(4002, 'Error while decoding payload.');
       return;
@@ -185,6 +209,12 @@ export class Gateway {
       ...(transportCompression === undefined ? {} : { transportCompression }),
       at: Date.now(),
     };
+    this.#identifies.push(this.#lastIdentify);
+    const shard = d.shard ?? [0, 1];
+    if (shard[1] < 1 || shard[0] < 0 || shard[0] >= shard[1]) {
+      session.socket.close(4010, 'Invalid shard.');
+      return;
+    }
     const refusal = this.#refusal(session, d.intents, tokenValid);
     if (refusal) {
       session.socket.close(refusal.code, refusal.reason);
@@ -193,17 +223,19 @@ export class Gateway {
     const { world } = this.deps;
     session.sessionId = randomBytes(16).toString('hex');
     session.intents = d.intents;
-    this.#resumable.set(session.sessionId, d.intents);
+    session.shard = shard;
+    const guildIds = [...world.guilds.keys()].filter((id) => onShard(shard, id));
+    this.#resumable.set(session.sessionId, { intents: d.intents, shard });
     const flags = applicationFlags(this.deps.privileged);
     this.#dispatch(session, 'READY', {
       v: 10,
       user: { ...userPayload(world.bot), verified: true, mfa_enabled: false, flags: 0 },
       user_settings: {},
       // Every guild starts out unavailable; a GUILD_CREATE per guild follows (Gateway Events > Ready).
-      guilds: [...world.guilds.keys()].map((id) => ({ id, unavailable: true })),
+      guilds: guildIds.map((id) => ({ id, unavailable: true })),
       session_id: session.sessionId,
       resume_gateway_url: this.deps.url(),
-      shard: d.shard ?? [0, 1],
+      shard,
       application: { id: world.applicationId, flags },
       private_channels: [],
       presences: [],
@@ -214,7 +246,7 @@ export class Gateway {
     });
     // Without the Guilds intent Discord sends no GUILD_CREATE (and discord.js waits 15 s for it).
     if ((d.intents & GatewayIntentBits.Guilds) !== 0) {
-      for (const guildId of world.guilds.keys()) this.#dispatch(session, 'GUILD_CREATE', guildCreatePayload(world, guildId));
+      for (const guildId of guildIds) this.#dispatch(session, 'GUILD_CREATE', guildCreatePayload(world, guildId));
     }
     this.#markReady(session);
   }
@@ -232,14 +264,15 @@ export class Gateway {
 
   #resume(session: Session, data: unknown): void {
     const parsed = Resume.safeParse(data);
-    const intents = parsed.success ? this.#resumable.get(parsed.data.session_id) : undefined;
-    if (!parsed.success || intents === undefined || !this.#tokenMatches(parsed.data.token)) {
+    const identified = parsed.success ? this.#resumable.get(parsed.data.session_id) : undefined;
+    if (!parsed.success || identified === undefined || !this.#tokenMatches(parsed.data.token)) {
       // Not resumable: the client waits 1–5 s, then identifies afresh.
       this.#send(session, { op: GatewayOpcodes.InvalidSession, d: false });
       return;
     }
     session.sessionId = parsed.data.session_id;
-    session.intents = intents;
+    session.intents = identified.intents;
+    session.shard = identified.shard;
     session.seq = parsed.data.seq ?? 0;
     this.#dispatch(session, 'RESUMED', {});
     this.#markReady(session);

@@ -62,6 +62,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     messageContentApproved: privileged.includes('MessageContent'),
     applicationFlags: applicationFlags(privileged),
     gatewayUrl,
+    recommendedShards: options.recommendedShards ?? 1,
   };
   const requests: RecordedRequest[] = [];
   const http = await startHttp({
@@ -94,6 +95,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     },
     roles: { admin: cast.adminRole, member: cast.memberRole, otherAdmin: cast.otherAdminRole },
     identify: () => gateway.lastIdentify(),
+    identifies: () => gateway.identifies(),
     ready: () => gateway.ready(),
     requests,
     channelMessages: (channelId) =>

@@ -142,7 +142,7 @@ export function appRoutes(ctx: Ctx): Route[] {
       status: 200,
       body: {
         url: ctx.gatewayUrl(),
-        shards: 1,
+        shards: ctx.recommendedShards,
         session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 },
       },
     })),

@@ -17,6 +17,8 @@ export interface FakeDiscordOptions {
    * default). IDENTIFY asking for one that is not listed is closed with 4014, as Discord does.
    */
   privilegedIntents?: ('GuildMembers' | 'GuildPresences' | 'MessageContent')[];
+  /** The shard count GET /gateway/bot recommends (Discord: by the bot's guild count; default 1). */
+  recommendedShards?: number;
 }
 
 export interface FakeUser {
@@ -171,6 +173,8 @@ export interface FakeDiscord {
   roles: { admin: string; member: string; otherAdmin: string };
   /** The last IDENTIFY (intents bitfield etc.). */
   identify(): IdentifyRecord | undefined;
+  /** Every IDENTIFY so far (one per shard and per reconnect), oldest first. */
+  identifies(): IdentifyRecord[];
   /** Resolves when a gateway session is open and has been sent READY (+ GUILD_CREATE). */
   ready(): Promise<void>;
 
