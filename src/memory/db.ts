@@ -1,3 +1,4 @@
+import { writeLock, type WriteLock } from './write-lock.js';
 import * as lancedb from '@lancedb/lancedb';
 import type { Schema } from 'apache-arrow';
 import { z } from 'zod';
@@ -82,7 +83,16 @@ export function withCommitRetry<T>(table: Table, write: () => Promise<T>, attemp
   return result;
 }
 
-async function openOrCreate(db: lancedb.Connection, names: readonly string[], name: string, schema: Schema): Promise<Table> {
+/** Where each open table's database is: its row writes take that database's lock (rowWriteLock). */
+const tableUris = new WeakMap<Table, string>();
+
+async function openOrCreate(db: lancedb.Connection, uri: string, names: readonly string[], name: string, schema: Schema): Promise<Table> {
+  const table = await openOrCreateTable(db, names, name, schema);
+  tableUris.set(table, uri);
+  return table;
+}
+
+async function openOrCreateTable(db: lancedb.Connection, names: readonly string[], name: string, schema: Schema): Promise<Table> {
   if (names.includes(name)) return db.openTable(name);
   try {
     return await db.createEmptyTable(name, schema, { mode: 'create' });
@@ -91,6 +101,16 @@ async function openOrCreate(db: lancedb.Connection, names: readonly string[], na
     if (/already exists/i.test(String(error))) return db.openTable(name);
     throw error;
   }
+}
+
+/**
+ * The lock for read-modify-writes of `table`'s rows (src/memory/group-commit.ts), across the
+ * processes sharing its database. LanceDB takes an upsert computed from a row another process has
+ * changed since without a conflict: three processes voting on one run kept one process's votes.
+ * Tables opened elsewhere (tests) get an in-process lock.
+ */
+export function rowWriteLock(table: Table): WriteLock {
+  return writeLock(tableUris.get(table) ?? `memory://unshared`, `${table.name}.rows`);
 }
 
 export interface OpenOptions {
@@ -177,7 +197,7 @@ export class MemoryDb {
     // handle keeps reading its old version, whose files another process's cleanup may delete.
     const connection = await lancedb.connect(uri, { readConsistencyInterval: 1, session });
     const names = await connection.tableNames();
-    const meta = await openOrCreate(connection, names, 'meta', metaSchema);
+    const meta = await openOrCreate(connection, uri, names, 'meta', metaSchema);
     let record = await readMeta(meta, 'embedder', EmbedderRecord);
     if (record === undefined) {
       record = { id: options.embedder.id, dimensions: options.embedder.dimensions, table: 'memories' };
@@ -188,7 +208,7 @@ export class MemoryDb {
       connection.close();
       throw new EmbedderMismatchError({ id: record.id, dimensions: record.dimensions }, options.embedder);
     }
-    const created = await openOrCreate(connection, names, record.table, memoriesSchema(record.dimensions));
+    const created = await openOrCreate(connection, uri, names, record.table, memoriesSchema(record.dimensions));
     let memories: MemoriesHandle;
     try {
       const rows = await created.countRows();
@@ -196,11 +216,11 @@ export class MemoryDb {
     } finally {
       created.close();
     }
-    const working = await openOrCreate(connection, names, 'working', workingSchema);
-    const episodes = await openOrCreate(connection, names, 'episodes', episodesSchema);
-    const reflections = await openOrCreate(connection, names, 'reflections', reflectionsSchema);
-    const schedules = await openOrCreate(connection, names, 'schedules', schedulesSchema);
-    const spend = await openOrCreate(connection, names, 'spend', spendSchema);
+    const working = await openOrCreate(connection, uri, names, 'working', workingSchema);
+    const episodes = await openOrCreate(connection, uri, names, 'episodes', episodesSchema);
+    const reflections = await openOrCreate(connection, uri, names, 'reflections', reflectionsSchema);
+    const schedules = await openOrCreate(connection, uri, names, 'schedules', schedulesSchema);
+    const spend = await openOrCreate(connection, uri, names, 'spend', spendSchema);
     options.log.debug({ uri, embedder: record }, 'memory database open');
     return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches, uri, session);
   }
@@ -236,7 +256,7 @@ export class MemoryDb {
     if (opened === undefined) {
       opened = this.connection
         .tableNames()
-        .then((names) => openOrCreate(this.connection, names, name, schema))
+        .then((names) => openOrCreate(this.connection, this.uri, names, name, schema))
         .then(
           (table) => {
             this.openExtraTables.push(table);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { withCommitRetry, type Table } from './db.js';
+import { rowWriteLock, withCommitRetry, type Table } from './db.js';
+import type { WriteLock } from './write-lock.js';
 import { sqlList } from './schema.js';
 import { tableUpkeep, type TableUpkeep } from './table-upkeep.js';
 
@@ -34,6 +35,7 @@ export class GroupCommitter {
     private readonly keyColumn: string,
     /** Told of every commit, so the table is compacted as writes pile up. */
     private readonly upkeep: TableUpkeep = tableUpkeep,
+    private readonly lock: WriteLock = rowWriteLock(table),
   ) {}
 
   private readonly inflight = new Set<Promise<void>>();
@@ -63,8 +65,10 @@ export class GroupCommitter {
     const batch = this.queue;
     this.queue = [];
     try {
-      // Queued behind (and ahead of) the table's other writes, so reads see every earlier write.
-      await withCommitRetry(this.table, async () => {
+      // Queued behind (and ahead of) the table's other writes, so reads see every earlier write;
+      // under the rows' lock and from the latest version, so they see other processes' too.
+      await withCommitRetry(this.table, () => this.lock.run(async () => {
+        await this.table.checkoutLatest();
         const keys = [...new Set(batch.map((p) => p.key))];
         const stored = RowObjects.parse(await this.table.query().where(`${this.keyColumn} IN ${sqlList(keys)}`).toArray());
         const rows = new Map<string, Record<string, unknown>>();
@@ -84,7 +88,7 @@ export class GroupCommitter {
           await this.table.mergeInsert(this.keyColumn).whenMatchedUpdateAll().whenNotMatchedInsertAll().execute(upserts);
           this.upkeep.noteCommit(this.table);
         }
-      });
+      }));
       for (const p of batch) p.resolve();
     } catch (error) {
       for (const p of batch) p.reject(error);
