@@ -42,13 +42,16 @@ function isCommitConflict(error: unknown): boolean {
  * Redoes `write` when it loses a commit race, without queueing it behind the table's other
  * writes: for appends, which commute with everything, under their own lock (see write-lock.ts).
  */
-export async function retryCommitConflicts<T>(write: () => Promise<T>, attempts = 6): Promise<T> {
+export async function retryCommitConflicts<T>(write: () => Promise<T>, attempts = 6, table?: Table): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await write();
     } catch (error) {
       if (!isCommitConflict(error) || attempt >= attempts) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 20 * 2 ** attempt));
+      // Redone from the version that won: a write based on the old one may be incompatible with it
+      // (an update after another process's overwrite is never rebased).
+      await table?.checkoutLatest().catch(() => undefined);
     }
   }
 }
@@ -77,7 +80,7 @@ export async function pendingWrites(table: Table): Promise<void> {
 }
 
 export function withCommitRetry<T>(table: Table, write: () => Promise<T>, attempts = 6): Promise<T> {
-  const run = () => retryCommitConflicts(write, attempts);
+  const run = () => retryCommitConflicts(write, attempts, table);
   const result = (writeTails.get(table) ?? Promise.resolve()).then(run, run);
   writeTails.set(table, result.catch(() => undefined));
   return result;
@@ -86,20 +89,36 @@ export function withCommitRetry<T>(table: Table, write: () => Promise<T>, attemp
 /** Where each open table's database is: its row writes take that database's lock (rowWriteLock). */
 const tableUris = new WeakMap<Table, string>();
 
+/**
+ * Opens a table, creating it first if it is missing: under a lock across the processes sharing
+ * the database, so that two starting at once do not both create it (LanceDB then committed one
+ * creation as an overwrite of the other's, and writes based on the first failed).
+ */
 async function openOrCreate(db: lancedb.Connection, uri: string, names: readonly string[], name: string, schema: Schema): Promise<Table> {
-  const table = await openOrCreateTable(db, names, name, schema);
+  const table = names.includes(name)
+    ? await openOrCreateTable(db, names, name, schema)
+    : await writeLock(uri, 'tables').run(async () => openOrCreateTable(db, await db.tableNames(), name, schema));
   tableUris.set(table, uri);
   return table;
 }
 
+/** Another process creating a table has made its directory but not yet its first version. */
+const HALF_CREATED = /could not be loaded|was not found|_versions/i;
+/** How long a table another process is creating may take to appear (~3 s in all). */
+const CREATE_WAITS_MS = [25, 50, 100, 200, 400, 800, 1_600];
+
 async function openOrCreateTable(db: lancedb.Connection, names: readonly string[], name: string, schema: Schema): Promise<Table> {
-  if (names.includes(name)) return db.openTable(name);
-  try {
-    return await db.createEmptyTable(name, schema, { mode: 'create' });
-  } catch (error) {
-    // Another process created it first.
-    if (/already exists/i.test(String(error))) return db.openTable(name);
-    throw error;
+  let create = !names.includes(name);
+  for (let attempt = 0; ; attempt += 1) {
+    try {
+      return create ? await db.createEmptyTable(name, schema, { mode: 'create' }) : await db.openTable(name);
+    } catch (error) {
+      const text = String(error);
+      // Another process created it first (or is creating it): open it, waiting for its first version.
+      if (/already exists/i.test(text)) create = false;
+      else if (create || !HALF_CREATED.test(text) || attempt >= CREATE_WAITS_MS.length) throw error;
+      await new Promise((resolve) => setTimeout(resolve, CREATE_WAITS_MS[attempt] ?? 0));
+    }
   }
 }
 

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Field, Schema, Utf8 } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { createEmbedder } from '../../src/memory/embedders/index.js';
@@ -61,4 +62,21 @@ describe('one data directory, three writing processes', () => {
       await after.close();
     }
   }, 120_000);
+
+  it('opens and creates tables when several processes start at once: none finds a table half made by another', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cairn-writers-'));
+    dirs.push(dataDir);
+    const embedder = await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger());
+    // Separate connections, as separate processes have: each opens the database and the same new tables at once.
+    const opened = await Promise.all(Array.from({ length: 4 }, () => Memory.open({ uri: dataDir, embedder, log: silentLogger() })));
+    try {
+      const schema = new Schema([new Field('id', new Utf8(), false)]);
+      for (const name of ['alpha', 'beta', 'gamma', 'delta', 'epsilon']) {
+        const tables = await Promise.all(opened.map((memory) => memory.db.table(name, schema)));
+        for (const table of tables) expect(await table.countRows()).toBe(0);
+      }
+    } finally {
+      for (const memory of opened) await memory.close();
+    }
+  });
 });
