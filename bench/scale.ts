@@ -18,7 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startFakeDiscord, type FakeDiscord, type FakeInteraction } from '../test/fakes/discord/index.js';
+import { startFakeDiscord, type FakeDiscord, type FakeInteraction, type FakeMessage } from '../test/fakes/discord/index.js';
 import { startFakeOpenAi } from '../test/fakes/openai-server.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { percentile } from './stats.js';
@@ -136,7 +136,8 @@ async function measure(workers: number): Promise<Measured> {
     const ackMs: number[] = [];
     const answerMs: number[] = [];
     const interactions: FakeInteraction[] = [];
-    const isAnswer = (content: string) => content.startsWith('Done after');
+    // The answer: the follow-up carrying the run's 👍 button.
+    const isAnswer = (m: FakeMessage) => (m.components as { components?: { emoji?: { name?: string } }[] }[]).some((row) => (row.components ?? []).some((c) => c.emoji?.name === '👍'));
     const began = Date.now();
     let lastAnswerAt = began;
     await Promise.all(
@@ -146,16 +147,17 @@ async function measure(workers: number): Promise<Measured> {
         interactions.push(i);
         const ack = await i.acknowledged().catch(() => null);
         ackMs.push(ack === null ? Number.POSITIVE_INFINITY : ack.at - sentAt);
-        const answered = await discord.waitFor(() => i.followUps().find((m) => isAnswer(m.content)), ANSWER_TIMEOUT_MS).catch(() => null);
+        const answered = await discord.waitFor(() => i.followUps().find(isAnswer), ANSWER_TIMEOUT_MS).catch(() => null);
         if (answered === null) return;
         const at = Date.now();
         answerMs.push(at - sentAt);
         lastAnswerAt = Math.max(lastAnswerAt, at);
+        if (answerMs.length % 50 === 0) process.stderr.write(`${workers} worker(s): ${answerMs.length}/${runs} answered\n`);
       }),
     );
     // A duplicate would be posted after the first: give stragglers a moment.
     await new Promise((r) => setTimeout(r, 2_000));
-    const answersPer = interactions.map((i) => i.followUps().filter((m) => isAnswer(m.content)).length);
+    const answersPer = interactions.map((i) => i.followUps().filter(isAnswer).length);
     const minutes = (lastAnswerAt - began) / 60_000;
     return {
       throughputRunsPerMin: Math.round(answerMs.length / minutes),

@@ -53,6 +53,7 @@ export function openQueue(url: string, bot: BotApp, roles: { gateway: boolean; w
       return new Set(ids);
     },
     close: async () => {
+      bot.queue?.stopWatching();
       await queue?.close();
       await control.close();
     },

@@ -6,6 +6,7 @@ import { chatStructured } from '../llm/structured.js';
 import type { ChatModel, TokenUsage } from '../llm/types.js';
 import type { Logger } from '../log.js';
 import { withCommitRetry } from '../memory/db.js';
+import { writeLock } from '../memory/write-lock.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
 import type { Episode } from '../memory/episodes.js';
 import type { Memory } from '../memory/memory.js';
@@ -40,6 +41,10 @@ export const REFLECTION_HOLD_USD = 0.05;
 /** Retry delays after a failed reflection (model unreachable, say); the last one repeats. */
 const RETRY_DELAYS_MS = [30_000, 120_000, 600_000, 3_600_000];
 const ReflectionRows = z.array(ReflectionRow);
+/** Reflections one process claims at a time. */
+const CLAIM_BATCH = 20;
+/** How long a claim holds: far longer than a reflection (one model call) takes. */
+const CLAIM_LEASE_MS = 10 * 60_000;
 
 /**
  * Turns 👎 votes and failed runs into lessons. Every reflection owed is written to the
@@ -143,8 +148,8 @@ export class Reflector {
       clearTimeout(timer);
     }
     const after = await read();
-    if (after?.status === 'pending') return { state: 'pending' };
-    return after?.lesson_id === null || after?.lesson_id === undefined ? { state: 'none' } : { state: 'learned', lessonId: after.lesson_id };
+    if (after?.status !== 'done') return { state: after === undefined ? 'none' : 'pending' };
+    return after.lesson_id === null ? { state: 'none' } : { state: 'learned', lessonId: after.lesson_id };
   }
 
   /** Runs the due reflections, one pass at a time. */
@@ -166,12 +171,36 @@ export class Reflector {
   }
 
   private async processDue(): Promise<void> {
-    const table = this.memory.db.reflections;
-    const due = ReflectionRows.parse(await table.query().where(`status = 'pending' AND next_attempt_at <= ${this.now()}`).toArray());
-    for (const row of due) {
-      if (this.stopping.signal.aborted) return;
+    const claimed = await this.claimDue();
+    for (const [index, row] of claimed.entries()) {
+      if (this.stopping.signal.aborted) {
+        // Given back at once, not after the lease: another process (or the next start) takes them.
+        const left = claimed.slice(index).map((r) => sqlString(r.id)).join(', ');
+        const table = this.memory.db.reflections;
+        await withCommitRetry(table, () => table.update({ where: `id IN (${left}) AND status = 'working'`, valuesSql: { status: "'pending'", next_attempt_at: String(this.now()) } }));
+        return;
+      }
       await this.reflect(row);
     }
+  }
+
+  /**
+   * The due reflections, claimed for this process: several processes share the table (a gateway
+   * and workers), and each reflection is made once. Claimed under a lock across them, from the
+   * latest version; a claim is a lease, so one whose process died is due again after it.
+   */
+  private async claimDue(): Promise<ReflectionRow[]> {
+    const table = this.memory.db.reflections;
+    return writeLock(this.memory.db.uri, 'reflections.claim').run(async () => {
+      await table.checkoutLatest();
+      const now = this.now();
+      const due = ReflectionRows.parse(await table.query().where(`status IN ('pending', 'working') AND next_attempt_at <= ${now}`).limit(CLAIM_BATCH).toArray());
+      if (due.length === 0) return [];
+      const ids = due.map((row) => sqlString(row.id)).join(', ');
+      await withCommitRetry(table, () => table.update({ where: `id IN (${ids})`, valuesSql: { status: "'working'", next_attempt_at: String(now + CLAIM_LEASE_MS) } }));
+      tableUpkeep.noteCommit(table);
+      return due;
+    });
   }
 
   /** The lesson an earlier attempt of this reflection already saved, if any. */
@@ -239,7 +268,7 @@ export class Reflector {
       const attempts = row.attempts + 1;
       const delay = RETRY_DELAYS_MS[Math.min(attempts, RETRY_DELAYS_MS.length) - 1] ?? 3_600_000;
       const message = errorMessage(error);
-      await set({ attempts: String(attempts), next_attempt_at: String(this.now() + delay), error: sqlString(message.slice(0, 500)) });
+      await set({ status: "'pending'", attempts: String(attempts), next_attempt_at: String(this.now() + delay), error: sqlString(message.slice(0, 500)) });
       this.log.warn({ runId: row.run_id, attempts, retryInMs: delay, error: message }, 'reflection failed; will retry');
       return;
     } finally {

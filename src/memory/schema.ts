@@ -186,7 +186,8 @@ export const ReflectionRow = z.object({
   cause: z.enum(['down_vote', 'failed', 'stopped']),
   user_id: z.string(),
   comment: z.string().nullable(),
-  status: z.enum(['pending', 'done']),
+  // working: claimed by a process until next_attempt_at (its lease), then due again if it died.
+  status: z.enum(['pending', 'working', 'done']),
   attempts: z.number().int(),
   next_attempt_at: z.number(),
   lesson_id: z.string().nullable(),

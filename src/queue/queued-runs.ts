@@ -8,12 +8,60 @@ import type { DurableRuns } from '../durable/runs.js';
 import type { ControlChannel } from './control.js';
 import type { QueueDepth, RunQueue } from './run-queue.js';
 
+/** How often waiting runs are told their place (one read of the line for all of them). */
+const PLACE_EVERY_MS = 3_000;
+
+interface Watcher {
+  shown: number | null;
+  until: number;
+  onPlace: (place: number) => Promise<void>;
+}
+
 export class QueuedRuns {
+  private readonly watchers = new Map<string, Watcher>();
+  private timer: NodeJS.Timeout | undefined;
+
   constructor(
     private readonly durable: DurableRuns,
     private readonly queue: RunQueue,
     private readonly control: ControlChannel,
+    private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Calls `onPlace` with the run's place in line whenever it changes, until a worker takes it or
+   * `until` (ms since the epoch) passes. One read of the line serves every watched run.
+   */
+  watchPlace(runId: string, until: number, onPlace: (place: number) => Promise<void>): void {
+    this.watchers.set(runId, { shown: null, until, onPlace });
+    this.timer ??= setInterval(() => {
+      void this.tellPlaces();
+    }, PLACE_EVERY_MS);
+    this.timer.unref();
+  }
+
+  /** Stops telling places (shutdown). */
+  stopWatching(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.watchers.clear();
+  }
+
+  private async tellPlaces(): Promise<void> {
+    const places = await this.queue.places().catch(() => null);
+    if (places === null) return;
+    for (const [runId, watcher] of this.watchers) {
+      const place = places.get(runId);
+      if (place === undefined || this.now() > watcher.until) {
+        this.watchers.delete(runId);
+        continue;
+      }
+      if (place === watcher.shown) continue;
+      watcher.shown = place;
+      await watcher.onPlace(place).catch(() => undefined);
+    }
+    if (this.watchers.size === 0) this.stopWatching();
+  }
 
   /**
    * Queues `request`, shown on `surface`; resolves with its place in line (null: a worker has

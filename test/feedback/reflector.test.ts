@@ -57,6 +57,28 @@ async function budgetedReflection(usd: number) {
 const systemPrompt = (request: number) => JSON.stringify(fake.chatRequests()[request]?.messages[0] ?? '');
 
 describe('reflection on 👎', () => {
+  it('is made once when several processes share the table: the first to claim a due reflection makes it', async () => {
+    const first = await mem.open();
+    const second = await mem.open();
+    const { agent, reflector: one } = setup(first);
+    const { reflector: other } = setup(second);
+    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
+    const run = await agent.run({ goal: 'When is the deploy window?', scope });
+    // Due in a moment, so that both processes find it on their next pass, at the same time.
+    await one.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'Oslo time', delayMs: 60_000 });
+    await first.db.reflections.update({ where: 'true', valuesSql: { next_attempt_at: String(Date.now()) } });
+    fake.respondWith(() => ({ kind: 'text', content: JSON.stringify(LESSON), delayMs: 300 }));
+    one.kick();
+    other.kick();
+    await Promise.all([one.idle(), other.idle()]);
+    expect(fake.chatRequests()).toHaveLength(2); // the run, and one review
+    await second.db.reflections.checkoutLatest();
+    expect(await second.semantic.count(`kind = 'lesson'`)).toBe(1);
+    await one.close();
+    await other.close();
+  });
+
+
   it('turns a 👎 with a comment into a lesson used by the next related run, not by an unrelated one', async () => {
     const memory = await mem.open();
     const { agent, reflector } = setup(memory);

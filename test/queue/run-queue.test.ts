@@ -55,6 +55,7 @@ describe('the run queue (BullMQ on a real redis-server)', () => {
     const { queue, worker } = setup();
     for (const id of ['run-a', 'run-b', 'run-a', 'run-c']) await queue.add(id);
     expect(await Promise.all(['run-a', 'run-b', 'run-c', 'nope'].map((id) => queue.place(id)))).toEqual([1, 2, 3, null]);
+    expect(Object.fromEntries(await queue.places())).toEqual({ 'run-a': 1, 'run-b': 2, 'run-c': 3 });
     expect((await queue.depth()).waiting).toBe(3);
     expect((await queue.depth()).oldestWaitingSince).toBeGreaterThan(Date.now() - 60_000);
     const seen: string[] = [];
