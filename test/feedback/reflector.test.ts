@@ -67,13 +67,17 @@ describe('reflection on 👎', () => {
     // Due in a moment, so that both processes find it on their next pass, at the same time.
     await one.request({ runId: run.runId, cause: 'down_vote', userId: 'u-ada', comment: 'Oslo time', delayMs: 60_000 });
     await first.db.reflections.update({ where: 'true', valuesSql: { next_attempt_at: String(Date.now()) } });
+    // The other process has seen it due too (its reads lag by up to LanceDB's 1 s consistency interval).
+    await second.db.reflections.checkoutLatest();
+    await second.db.episodes.checkoutLatest();
     fake.respondWith(() => ({ kind: 'text', content: JSON.stringify(LESSON), delayMs: 300 }));
     one.kick();
     other.kick();
     await Promise.all([one.idle(), other.idle()]);
     expect(fake.chatRequests()).toHaveLength(2); // the run, and one review
-    await second.db.reflections.checkoutLatest();
-    expect(await second.semantic.count(`kind = 'lesson'`)).toBe(1);
+    // Seen from either connection once their reads catch up (within LanceDB's 1 s consistency interval).
+    await expect.poll(() => first.semantic.count(`kind = 'lesson'`), { timeout: 5_000 }).toBe(1);
+    await expect.poll(() => second.semantic.count(`kind = 'lesson'`), { timeout: 5_000 }).toBe(1);
     await one.close();
     await other.close();
   });
