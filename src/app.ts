@@ -112,6 +112,8 @@ export async function openMemory(
     log,
     maintenance: { maxMemories: config.memoryMaxRows, maxMemoriesPerServer: config.memoryMaxRowsPerServer, maxMemoriesPerUser: config.memoryMaxRowsPerUser },
     cacheMb: config.memoryCacheMb,
+    // With a queue the gateway and workers all write here.
+    shared: config.queue.redisUrl !== null,
     ...(options.anyEmbedder === undefined ? {} : { anyEmbedder: options.anyEmbedder }),
     // Conversation turns are a person's data too: `memory export` and `forget --user` include them.
     // Run records too (goal, files, the message asked about): forgetting a person forgets them.

@@ -78,7 +78,8 @@ export class DiscordBot {
           scheduled: true,
           controller,
           done,
-          interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; it will be caught up when Cairn is back.`,
+          // With a queue the firing was claimed: the schedule goes on at its next time.
+          interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; ${redisUrl === null ? 'it will be caught up when Cairn is back' : 'the schedule carries on at its next time'}.`,
         });
       },
       // Their cost is held from, and booked to, the creator's daily budget and their server's.
@@ -192,7 +193,12 @@ export class DiscordBot {
    * private run to its starter alone (a DM), so a private run's id never shows in a channel.
    */
   private async announceInterrupted(resumed: ReadonlySet<string>): Promise<void> {
-    const stranded = await this.context.app.memory.episodes.markInterrupted('Cairn restarted before this run finished', Date.now(), resumed);
+    const { app } = this.context;
+    const now = Date.now();
+    // With a queue, workers may be running runs now (scheduled ones are not journaled): only runs
+    // older than the longest a run may take are certainly stranded.
+    const startedBefore = this.queued === null ? Number.POSITIVE_INFINITY : now - app.config.limits.runTimeoutMs - STRANDED_MARGIN_MS;
+    const stranded = await app.memory.episodes.markInterrupted('Cairn restarted before this run finished', now, resumed, startedBefore);
     for (const episode of stranded) {
       const scheduled = episode.trigger === 'schedule';
       const channelId = episode.scope.channelId;
@@ -274,6 +280,9 @@ export interface BotRoles {
 }
 
 const BOTH_ROLES: BotRoles = { gateway: true, worker: true };
+
+/** Past its run time limit and this much more, a run is not running anywhere. */
+const STRANDED_MARGIN_MS = 60_000;
 
 /** Posts a lesson learned where its run was: in its channel, or to its owner alone for a private run. */
 function postLesson(client: Client): NonNullable<App['reflector']['onLesson']> {

@@ -86,19 +86,19 @@ export function withCommitRetry<T>(table: Table, write: () => Promise<T>, attemp
   return result;
 }
 
-/** Where each open table's database is: its row writes take that database's lock (rowWriteLock). */
-const tableUris = new WeakMap<Table, string>();
+/** Each open table's database, and whether other processes write its rows (rowWriteLock). */
+const tableHomes = new WeakMap<Table, { uri: string; shared: boolean }>();
 
 /**
  * Opens a table, creating it first if it is missing: under a lock across the processes sharing
  * the database, so that two starting at once do not both create it (LanceDB then committed one
  * creation as an overwrite of the other's, and writes based on the first failed).
  */
-async function openOrCreate(db: lancedb.Connection, uri: string, names: readonly string[], name: string, schema: Schema): Promise<Table> {
+async function openOrCreate(db: lancedb.Connection, uri: string, names: readonly string[], name: string, schema: Schema, shared: boolean): Promise<Table> {
   const table = names.includes(name)
     ? await openOrCreateTable(db, names, name, schema)
     : await writeLock(uri, 'tables').run(async () => openOrCreateTable(db, await db.tableNames(), name, schema));
-  tableUris.set(table, uri);
+  tableHomes.set(table, { uri, shared });
   return table;
 }
 
@@ -123,13 +123,15 @@ async function openOrCreateTable(db: lancedb.Connection, names: readonly string[
 }
 
 /**
- * The lock for read-modify-writes of `table`'s rows (src/memory/group-commit.ts), across the
- * processes sharing its database. LanceDB takes an upsert computed from a row another process has
- * changed since without a conflict: three processes voting on one run kept one process's votes.
- * Tables opened elsewhere (tests) get an in-process lock.
+ * The lock for read-modify-writes of `table`'s rows (src/memory/group-commit.ts): across the
+ * processes sharing its database when it is shared — LanceDB takes an upsert computed from a row
+ * another process has changed since without a conflict: three processes voting on one run kept one
+ * process's votes — and within this process otherwise (the lock file costs every group commit).
  */
-export function rowWriteLock(table: Table): WriteLock {
-  return writeLock(tableUris.get(table) ?? `memory://unshared`, `${table.name}.rows`);
+export function rowWriteLock(table: Table): { lock: WriteLock; shared: boolean } {
+  const home = tableHomes.get(table);
+  if (home?.shared !== true) return { lock: writeLock(`memory://in-process/${home?.uri ?? ''}`, `${table.name}.rows`), shared: false };
+  return { lock: writeLock(home.uri, `${table.name}.rows`), shared: true };
 }
 
 export interface OpenOptions {
@@ -138,6 +140,8 @@ export interface OpenOptions {
   /** For maintenance that needs no vectors (export, forget, stats, reembed): skip the check. */
   anyEmbedder?: boolean;
   log: Logger;
+  /** Other processes write rows at the same time (see MemoryOptions.shared). */
+  shared?: boolean;
   /** Bounds on LanceDB's caches (default DEFAULT_CACHE_MB). */
   cacheMb?: CacheSizes;
 }
@@ -169,6 +173,8 @@ export class MemoryDb {
     readonly uri: string,
     /** The connection's caches (index and file metadata): every table's but the memories handle's. */
     private readonly session: lancedb.Session,
+    /** Other processes write its rows at the same time (rowWriteLock). */
+    readonly shared: boolean,
   ) {}
 
   /** The handle saves and recalls use on the active memories table (replaced as it grows; re-read it, do not keep it). */
@@ -208,6 +214,7 @@ export class MemoryDb {
 
   static async open(uri: string, options: OpenOptions): Promise<MemoryDb> {
     configureLance();
+    const shared = options.shared ?? false;
     const cache = options.cacheMb ?? DEFAULT_CACHE_MB;
     // The memories table's handle for saves and recalls has a connection and cache of its own
     // (memories-handle.ts); this one serves every other table, and maintenance.
@@ -216,7 +223,7 @@ export class MemoryDb {
     // handle keeps reading its old version, whose files another process's cleanup may delete.
     const connection = await lancedb.connect(uri, { readConsistencyInterval: 1, session });
     const names = await connection.tableNames();
-    const meta = await openOrCreate(connection, uri, names, 'meta', metaSchema);
+    const meta = await openOrCreate(connection, uri, names, 'meta', metaSchema, shared);
     let record = await readMeta(meta, 'embedder', EmbedderRecord);
     if (record === undefined) {
       record = { id: options.embedder.id, dimensions: options.embedder.dimensions, table: 'memories' };
@@ -227,7 +234,7 @@ export class MemoryDb {
       connection.close();
       throw new EmbedderMismatchError({ id: record.id, dimensions: record.dimensions }, options.embedder);
     }
-    const created = await openOrCreate(connection, uri, names, record.table, memoriesSchema(record.dimensions));
+    const created = await openOrCreate(connection, uri, names, record.table, memoriesSchema(record.dimensions), shared);
     let memories: MemoriesHandle;
     try {
       const rows = await created.countRows();
@@ -235,13 +242,13 @@ export class MemoryDb {
     } finally {
       created.close();
     }
-    const working = await openOrCreate(connection, uri, names, 'working', workingSchema);
-    const episodes = await openOrCreate(connection, uri, names, 'episodes', episodesSchema);
-    const reflections = await openOrCreate(connection, uri, names, 'reflections', reflectionsSchema);
-    const schedules = await openOrCreate(connection, uri, names, 'schedules', schedulesSchema);
-    const spend = await openOrCreate(connection, uri, names, 'spend', spendSchema);
+    const working = await openOrCreate(connection, uri, names, 'working', workingSchema, shared);
+    const episodes = await openOrCreate(connection, uri, names, 'episodes', episodesSchema, shared);
+    const reflections = await openOrCreate(connection, uri, names, 'reflections', reflectionsSchema, shared);
+    const schedules = await openOrCreate(connection, uri, names, 'schedules', schedulesSchema, shared);
+    const spend = await openOrCreate(connection, uri, names, 'spend', spendSchema, shared);
     options.log.debug({ uri, embedder: record }, 'memory database open');
-    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches, uri, session);
+    return new MemoryDb(connection, meta, memories, working, episodes, reflections, schedules, spend, record, matches, uri, session, shared);
   }
 
   /**
@@ -275,7 +282,7 @@ export class MemoryDb {
     if (opened === undefined) {
       opened = this.connection
         .tableNames()
-        .then((names) => openOrCreate(this.connection, this.uri, names, name, schema))
+        .then((names) => openOrCreate(this.connection, this.uri, names, name, schema, this.shared))
         .then(
           (table) => {
             this.openExtraTables.push(table);

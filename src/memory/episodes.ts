@@ -217,10 +217,14 @@ export class EpisodeStore {
     return out;
   }
 
-  /** Runs a crash left "running" (but those `resumed`): marked interrupted and returned so surfaces can say so. */
-  async markInterrupted(reason: string, now: number, resumed: ReadonlySet<string> = new Set()): Promise<Episode[]> {
+  /**
+   * Runs a crash left "running" (but those `resumed`, and those started at or after
+   * `startedBefore`: other processes may be running them): marked interrupted and returned so
+   * surfaces can say so.
+   */
+  async markInterrupted(reason: string, now: number, resumed: ReadonlySet<string> = new Set(), startedBefore = Number.POSITIVE_INFINITY): Promise<Episode[]> {
     // Bounded: a later start marks any beyond this. Runs resumed from their journal are running again.
-    const stranded = (await this.list(`status = 'running'`, 1_000)).filter((episode) => !resumed.has(episode.id));
+    const stranded = (await this.list(`status = 'running'`, 1_000)).filter((episode) => !resumed.has(episode.id) && episode.startedAt < startedBefore);
     for (const episode of stranded) await this.update(episode.id, { status: 'interrupted', reason, ended_at: now });
     return stranded.map((e) => ({ ...e, status: 'interrupted' as const, reason, endedAt: now }));
   }

@@ -35,7 +35,7 @@ export class GroupCommitter {
     private readonly keyColumn: string,
     /** Told of every commit, so the table is compacted as writes pile up. */
     private readonly upkeep: TableUpkeep = tableUpkeep,
-    private readonly lock: WriteLock = rowWriteLock(table),
+    private readonly rows: { lock: WriteLock; shared: boolean } = rowWriteLock(table),
   ) {}
 
   private readonly inflight = new Set<Promise<void>>();
@@ -66,9 +66,10 @@ export class GroupCommitter {
     this.queue = [];
     try {
       // Queued behind (and ahead of) the table's other writes, so reads see every earlier write;
-      // under the rows' lock and from the latest version, so they see other processes' too.
-      await withCommitRetry(this.table, () => this.lock.run(async () => {
-        await this.table.checkoutLatest();
+      // in a shared database under the rows' lock and from the latest version, so they see other
+      // processes' too.
+      await withCommitRetry(this.table, () => this.rows.lock.run(async () => {
+        if (this.rows.shared) await this.table.checkoutLatest();
         const keys = [...new Set(batch.map((p) => p.key))];
         const stored = RowObjects.parse(await this.table.query().where(`${this.keyColumn} IN ${sqlList(keys)}`).toArray());
         const rows = new Map<string, Record<string, unknown>>();

@@ -22,6 +22,12 @@ export interface MemoryOptions {
   cacheMb?: CacheSizes;
   /** Open even if the stored vectors came from another embedder (export, forget, stats, reembed). */
   anyEmbedder?: boolean;
+  /**
+   * Other processes write this database at the same time (with a queue, src/queue): row updates
+   * are then made under a lock across them and from the latest version. Off, only this process
+   * writes rows (the embedded default), and they go without that lock.
+   */
+  shared?: boolean;
   now?: () => number;
   /**
    * A person's conversation turns, kept in tables of this database by src/conversations: exported
@@ -98,6 +104,7 @@ export class Memory {
       anyEmbedder: options.anyEmbedder ?? false,
       log,
       cacheMb: options.cacheMb,
+      shared: options.shared ?? false,
     });
     const maintenance = new Maintenance(db, log, { ...DEFAULT_MAINTENANCE, ...options.maintenance }, now);
     await maintenance.start();

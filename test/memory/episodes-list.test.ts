@@ -73,3 +73,18 @@ describe('EpisodeStore.list', () => {
     ]);
   });
 });
+
+describe('EpisodeStore.markInterrupted', () => {
+  it('marks runs left running, but not those resumed nor those other processes may still be running', async () => {
+    const memory = await mem.open();
+    await begin(memory, 'old', 1_000);
+    await begin(memory, 'resumed', 1_000);
+    await begin(memory, 'recent', 9_000);
+    const marked = await memory.episodes.markInterrupted('restarted', 10_000, new Set(['resumed']), 5_000);
+    expect(marked.map((e) => e.id)).toEqual(['old']);
+    expect((await memory.episodes.get('old'))?.status).toBe('interrupted');
+    expect((await memory.episodes.get('recent'))?.status).toBe('running');
+    // Without the bound (one process: nothing else runs them), every run left running is.
+    expect((await memory.episodes.markInterrupted('restarted', 10_000)).map((e) => e.id).sort()).toEqual(['recent', 'resumed']);
+  });
+});

@@ -68,7 +68,7 @@ describe('one data directory, three writing processes', () => {
     dirs.push(dataDir);
     const embedder = await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger());
     // Separate connections, as separate processes have: each opens the database and the same new tables at once.
-    const opened = await Promise.all(Array.from({ length: 4 }, () => Memory.open({ uri: dataDir, embedder, log: silentLogger() })));
+    const opened = await Promise.all(Array.from({ length: 4 }, () => Memory.open({ uri: dataDir, embedder, log: silentLogger(), shared: true })));
     try {
       const schema = new Schema([new Field('id', new Utf8(), false)]);
       for (const name of ['alpha', 'beta', 'gamma', 'delta', 'epsilon']) {

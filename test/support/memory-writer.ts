@@ -10,7 +10,7 @@ import { Memory } from '../../src/memory/memory.js';
 const [dataDir, name, countText] = process.argv.slice(2);
 if (dataDir === undefined || name === undefined) throw new Error('usage: memory-writer <dataDir> <name> <count>');
 const count = Number(countText ?? '10');
-const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger() });
+const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger(), shared: true });
 const scope = { userId: 'shared-user', channelId: 'shared-channel' };
 await Promise.all(
   Array.from({ length: count }, async (_, i) => {
