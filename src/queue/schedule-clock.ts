@@ -118,7 +118,24 @@ export class QueueScheduleClock implements ScheduleClock {
     }
     // The time it was due (BullMQ keeps it as prevMillis); a job added without one is due when added.
     const scheduledAt = typeof job.opts.prevMillis === 'number' ? job.opts.prevMillis : job.timestamp;
-    await fire(scheduleId, { scheduledAt });
+    // A schedule never overlaps itself, whichever processes its firings land on: one still running
+    // elsewhere holds this lease (renewed while it runs; it lapses if its process dies).
+    const busy = `${this.prefix}:schedule-running:${scheduleId}`;
+    const lease = String(job.id ?? scheduledAt);
+    if ((await this.connection.set(busy, lease, 'PX', this.options.lockMs * 2, 'NX')) !== 'OK') {
+      this.log.info({ scheduleId }, 'scheduled run skipped: its previous run is still going');
+      return;
+    }
+    const renew = setInterval(() => {
+      void this.connection.pexpire(busy, this.options.lockMs * 2).catch(() => undefined);
+    }, Math.max(250, this.options.lockMs / 2));
+    try {
+      await fire(scheduleId, { scheduledAt });
+    } finally {
+      clearInterval(renew);
+      // Only our own lease: one that lapsed may be another firing's by now.
+      if ((await this.connection.get(busy)) === lease) await this.connection.del(busy);
+    }
   }
 
   /** Writes what differs between the table and Redis, in one process at a time; returns the schedules refused. */

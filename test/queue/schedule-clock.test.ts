@@ -59,6 +59,31 @@ describe('the shared schedule clock (BullMQ job schedulers on a real redis-serve
     expect(Math.min(...due)).toBeGreaterThanOrEqual(began - 1_000);
   }, 20_000);
 
+  it('never runs a schedule twice at once, whichever processes its firings land on', async () => {
+    const all = clocks(2);
+    const every = schedule('slow', '* * * * * *');
+    let running = 0;
+    let most = 0;
+    let runs = 0;
+    await Promise.all(
+      all.map((clock) =>
+        clock.start([every], async () => {
+          running += 1;
+          runs += 1;
+          most = Math.max(most, running);
+          // Slower than the schedule: the next firings come while it runs.
+          await new Promise((r) => setTimeout(r, 2_500));
+          running -= 1;
+        }),
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 5_500));
+    await all[0]?.unset('slow');
+    expect(most).toBe(1);
+    expect(runs).toBeGreaterThanOrEqual(2);
+    expect(runs).toBeLessThanOrEqual(3);
+  }, 20_000);
+
   it('a schedule removed in one process fires in none', async () => {
     const [a, b] = clocks(2);
     if (a === undefined || b === undefined) throw new Error('two clocks');
