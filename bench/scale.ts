@@ -13,13 +13,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startFakeDiscord, type FakeDiscord, type FakeInteraction, type FakeMessage } from '../test/fakes/discord/index.js';
 import { startFakeOpenAi } from '../test/fakes/openai-server.js';
+import { freePort } from '../test/support/free-port.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { percentile } from './stats.js';
 
@@ -40,19 +40,6 @@ const steps = Number(values.steps);
 const BIN = fileURLToPath(new URL('../src/bin/cairn.js', import.meta.url));
 const ANSWER_TIMEOUT_MS = 10 * 60_000;
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => {
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
-  return port;
-}
 
 interface Started {
   child: ChildProcess;

@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { ControlChannel, type ControlMessage } from '../../src/queue/control.js';
 import { RunQueue } from '../../src/queue/run-queue.js';
 import { RunWorker, type RunJobHandler } from '../../src/queue/run-worker.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { useRedisServer } from '../support/use-redis-server.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redisServer = useRedisServer();
 
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -22,12 +16,12 @@ afterEach(async () => {
 /** A queue and its workers under a prefix of their own: tests share one Redis. */
 function setup(): { queue: RunQueue; worker: (handler: RunJobHandler, concurrency?: number) => RunWorker } {
   const prefix = `test-${randomUUID()}`;
-  const queue = RunQueue.open(redis.url, prefix);
+  const queue = RunQueue.open(redisServer().url, prefix);
   closers.push(() => queue.close());
   return {
     queue,
     worker: (handler, concurrency = 1) => {
-      const worker = RunWorker.start(redis.url, { concurrency, lockMs: 2_000, prefix }, handler, silentLogger());
+      const worker = RunWorker.start(redisServer().url, { concurrency, lockMs: 2_000, prefix }, handler, silentLogger());
       closers.push(() => worker.close());
       return worker;
     },
@@ -135,8 +129,8 @@ describe('the run queue (BullMQ on a real redis-server)', () => {
   it('carries cancels and approvals between processes, and ignores malformed messages', async () => {
     const got: ControlMessage[] = [];
     const prefix = `test-${randomUUID()}`;
-    const listener = await ControlChannel.open(redis.url, (m) => got.push(m), silentLogger(), prefix);
-    const sender = await ControlChannel.open(redis.url, () => undefined, silentLogger(), prefix);
+    const listener = await ControlChannel.open(redisServer().url, (m) => got.push(m), silentLogger(), prefix);
+    const sender = await ControlChannel.open(redisServer().url, () => undefined, silentLogger(), prefix);
     closers.push(() => listener.close(), () => sender.close());
     await sender.publish({ kind: 'cancel', runId: 'run-1', reason: 'the run was cancelled' });
     await sender.publish({ kind: 'approval', token: 'abc' });

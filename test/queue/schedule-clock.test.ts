@@ -1,18 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { QueueScheduleClock } from '../../src/queue/schedule-clock.js';
 import type { Firing } from '../../src/scheduler/clock.js';
 import { freshSchedule, type Schedule } from '../../src/scheduler/store.js';
-import { startRedisServer, type RedisServer } from '../support/redis-server.js';
+import { useRedisServer } from '../support/use-redis-server.js';
 
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redisServer = useRedisServer();
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
@@ -26,7 +20,7 @@ function schedule(id: string, cron: string, timeZone = 'UTC'): Schedule {
 function clocks(count: number, fires = true): QueueScheduleClock[] {
   const prefix = `test-${randomUUID()}`;
   return Array.from({ length: count }, () => {
-    const clock = new QueueScheduleClock(redis.url, { fires, concurrency: 2, lockMs: 2_000, prefix }, silentLogger());
+    const clock = new QueueScheduleClock(redisServer().url, { fires, concurrency: 2, lockMs: 2_000, prefix }, silentLogger());
     closers.push(() => clock.close());
     return clock;
   });
@@ -108,7 +102,7 @@ describe('the shared schedule clock (BullMQ job schedulers on a real redis-serve
     const daily = schedule('daily', '0 9 * * *', 'Europe/Paris');
     await a.start([daily], () => Promise.resolve());
     const { Redis } = await import('ioredis');
-    const client = new Redis(redis.url);
+    const client = new Redis(redisServer().url);
     closers.push(async () => {
       await client.quit();
     });

@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../support/free-port.js';
 import { silentLogger } from '../../../src/log.js';
 import { createEmbedder } from '../../../src/memory/embedders/index.js';
 import { Memory } from '../../../src/memory/memory.js';
@@ -71,20 +71,6 @@ export async function startBotProcess(discord: FakeDiscord, env: Record<string, 
   return started;
 }
 
-/** A loopback port nothing listens on now. */
-export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => {
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => {
-    server.close(() => {
-      resolve();
-    });
-  });
-  return port;
-}
 
 async function withMemory<T>(dataDir: string, read: (memory: Memory) => Promise<T>): Promise<T> {
   const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger() });
@@ -103,3 +89,5 @@ export function episodeStatus(dataDir: string, runId: string): Promise<string | 
 export function workingText(dataDir: string, scope: { userId: string; channelId: string }): Promise<string> {
   return withMemory(dataDir, async (memory) => (await memory.working.blocksFor(scope)).map((b) => b.text).join('\n'));
 }
+
+export { freePort };

@@ -2,10 +2,10 @@
  * Cairn split in processes over a real redis-server: one gateway (`cairn bot --no-worker`) and
  * three workers (`cairn worker`), through the fake Discord and the fake model server.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { FakeDiscord } from '../../fakes/discord/index.js';
 import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
-import { startRedisServer, type RedisServer } from '../../support/redis-server.js';
+import { useRedisServer } from '../../support/use-redis-server.js';
 import { episodeStatus, freePort, processSetup, spawnCairn, startBotProcess, workingText, type CairnProcess, type Cleanups } from './bot-process.js';
 import { buttons, privateText } from './harness.js';
 import { silentLogger } from '../../../src/log.js';
@@ -14,18 +14,12 @@ import { Memory } from '../../../src/memory/memory.js';
 
 const openai = useFakeOpenAi();
 const cleanups: Cleanups = [];
-let redis: RedisServer;
-beforeAll(async () => {
-  redis = await startRedisServer();
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const redisServer = useRedisServer();
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
   // Each test starts from an empty queue.
   const { Redis } = await import('ioredis');
-  const client = new Redis(redis.url);
+  const client = new Redis(redisServer().url);
   await client.flushall();
   await client.quit();
 });
@@ -42,7 +36,7 @@ async function deployment(
 ): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; gatewayMetrics: () => Promise<string>; workers: Worker[] }> {
   const { discord, dataDir, env } = await processSetup(cleanups, openai.baseURL);
   // A worker that stops answering loses its runs after a second (30 s by default).
-  let shared: Record<string, string> = { ...env, ...extra, CAIRN_REDIS_URL: redis.url, CAIRN_QUEUE_LOCK_S: '1' };
+  let shared: Record<string, string> = { ...env, ...extra, CAIRN_REDIS_URL: redisServer().url, CAIRN_QUEUE_LOCK_S: '1' };
   if (proxy) {
     // One REST budget: the proxy forwards to (fake) Discord, every other process goes through it.
     const port = await freePort();
