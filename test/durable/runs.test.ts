@@ -112,6 +112,42 @@ describe('durable runs', () => {
     expect(await after.runs.unfinished()).toEqual({ resumable: [], abandoned: [] });
   });
 
+  it('a queued run is claimed by a worker: started (not resumed) with its stored request, once; gone after it ends', async () => {
+    const memory = await mem.open();
+    const gateway = process_(memory, h.agent());
+    await gateway.runs.enqueue(request('r-queued'), { kind: 'test', where: 'c1' });
+    expect((await gateway.runs.find('r-queued'))?.status).toBe('queued');
+
+    h.fake.reset();
+    h.fake.script(...SCRIPT);
+    const { tool, sent } = sendTool();
+    const worker = process_(memory, h.agent({ extraTools: [tool] }));
+    const claimed = await worker.runs.claim('r-queued');
+    if (claimed === undefined || !('resumable' in claimed)) throw new Error('not claimable');
+    expect(claimed.resumable).toMatchObject({ run: { status: 'queued', crashes: 0, surface: { kind: 'test', where: 'c1' } }, entries: [] });
+    const events: string[] = [];
+    const result = await worker.runs.resume(claimed.resumable, { sinks: [(e) => void events.push(e.type)] }, () => Promise.resolve());
+    expect(result).toMatchObject({ status: 'succeeded', answer: 'Sent it.' });
+    expect(sent).toEqual(['hello']);
+    expect(events).not.toContain('resumed');
+    // A job delivered again after the run ended finds nothing to do.
+    expect(await worker.runs.claim('r-queued')).toBeUndefined();
+  });
+
+  it('a queued run a worker died in is resumed by the next with one crash counted, and ended at the second', async () => {
+    const memory = await mem.open();
+    const first = await suspendedMidSend(memory, 'r-dies');
+    const [taken] = (await first.runs.unfinished()).resumable;
+    // The worker died while running it: its record says running.
+    await first.store.save({ ...(taken ?? expect.fail('no run')).run, status: 'running', crashes: 0 });
+    const next = process_(memory, h.agent());
+    const again = await next.runs.claim('r-dies');
+    expect(again !== undefined && 'resumable' in again ? again.resumable.run.crashes : null).toBe(1);
+    await next.store.save({ ...(again !== undefined && 'resumable' in again ? again.resumable.run : expect.fail('no run')), status: 'running' });
+    const last = await process_(memory, h.agent()).runs.claim('r-dies');
+    expect(last !== undefined && 'abandoned' in last ? last.abandoned.reason : null).toBe(CRASHED_TWICE);
+  });
+
   it('counts a run its process died in as a crash, and ends it at the second crash in a row', async () => {
     const memory = await mem.open();
     const before = await suspendedMidSend(memory, 'r-crash');
