@@ -86,13 +86,14 @@ export class QueuedRuns {
 
   /**
    * Cancels a run wherever it is: one still waiting leaves the line and ends here ('removed');
-   * one a worker has is told to stop ('signalled'), which it does if it is running it.
+   * one a worker has is told to stop ('signalled'); one that has ended is left alone ('gone').
    */
-  async cancel(runId: string, reason: string): Promise<'removed' | 'signalled'> {
+  async cancel(runId: string, reason: string): Promise<'removed' | 'signalled' | 'gone'> {
     if (await this.queue.removeWaiting(runId)) {
       await this.durable.abandon(runId);
       return 'removed';
     }
+    if ((await this.durable.find(runId)) === undefined) return 'gone';
     await this.control.publish({ kind: 'cancel', runId, reason });
     return 'signalled';
   }
