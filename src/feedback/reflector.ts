@@ -10,7 +10,7 @@ import { writeLock } from '../memory/write-lock.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
 import type { Episode } from '../memory/episodes.js';
 import type { Memory } from '../memory/memory.js';
-import { ReflectionRow, sqlString } from '../memory/schema.js';
+import { ReflectionRow, sqlList, sqlString } from '../memory/schema.js';
 import type { MemoryRecord } from '../memory/types.js';
 import { errorMessage } from '../text.js';
 import { Lesson, lessonText, reviewPrompt } from './lesson.js';
@@ -175,9 +175,9 @@ export class Reflector {
     for (const [index, row] of claimed.entries()) {
       if (this.stopping.signal.aborted) {
         // Given back at once, not after the lease: another process (or the next start) takes them.
-        const left = claimed.slice(index).map((r) => sqlString(r.id)).join(', ');
+        const left = sqlList(claimed.slice(index).map((r) => r.id));
         const table = this.memory.db.reflections;
-        await withCommitRetry(table, () => table.update({ where: `id IN (${left}) AND status = 'working'`, valuesSql: { status: "'pending'", next_attempt_at: String(this.now()) } }));
+        await withCommitRetry(table, () => table.update({ where: `id IN ${left} AND status = 'working'`, valuesSql: { status: "'pending'", next_attempt_at: String(this.now()) } }));
         return;
       }
       await this.reflect(row);
@@ -196,8 +196,8 @@ export class Reflector {
       const now = this.now();
       const due = ReflectionRows.parse(await table.query().where(`status IN ('pending', 'working') AND next_attempt_at <= ${now}`).limit(CLAIM_BATCH).toArray());
       if (due.length === 0) return [];
-      const ids = due.map((row) => sqlString(row.id)).join(', ');
-      await withCommitRetry(table, () => table.update({ where: `id IN (${ids})`, valuesSql: { status: "'working'", next_attempt_at: String(now + CLAIM_LEASE_MS) } }));
+      const ids = sqlList(due.map((row) => row.id));
+      await withCommitRetry(table, () => table.update({ where: `id IN ${ids}`, valuesSql: { status: "'working'", next_attempt_at: String(now + CLAIM_LEASE_MS) } }));
       tableUpkeep.noteCommit(table);
       return due;
     });

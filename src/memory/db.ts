@@ -126,11 +126,12 @@ async function openOrCreateTable(db: lancedb.Connection, names: readonly string[
  * The lock for read-modify-writes of `table`'s rows (src/memory/group-commit.ts): across the
  * processes sharing its database when it is shared — LanceDB takes an upsert computed from a row
  * another process has changed since without a conflict: three processes voting on one run kept one
- * process's votes — and within this process otherwise (the lock file costs every group commit).
+ * process's votes. Otherwise none: the group commit already runs in its table's write chain
+ * (withCommitRetry), and the lock file would cost every group commit.
  */
 export function rowWriteLock(table: Table): { lock: WriteLock; shared: boolean } {
   const home = tableHomes.get(table);
-  if (home?.shared !== true) return { lock: writeLock(`memory://in-process/${home?.uri ?? ''}`, `${table.name}.rows`), shared: false };
+  if (home?.shared !== true) return { lock: { crossProcess: false, run: (work) => work() }, shared: false };
   return { lock: writeLock(home.uri, `${table.name}.rows`), shared: true };
 }
 
