@@ -39,6 +39,8 @@ const latencyMs = Number(values.latency);
 const steps = Number(values.steps);
 const BIN = fileURLToPath(new URL('../src/bin/cairn.js', import.meta.url));
 const ANSWER_TIMEOUT_MS = 10 * 60_000;
+// A different question each step: the same call three times in a row stops a run (loop guard).
+const TIME_ZONES = ['UTC', 'Asia/Tokyo', 'Europe/Oslo', 'America/Lima'];
 
 
 interface Started {
@@ -85,7 +87,7 @@ async function measure(workers: number): Promise<Measured> {
   openai.respondWith((body) => {
     const observations = body.messages.filter((m) => m.role === 'tool').length;
     return observations < steps - 1
-      ? { kind: 'tool_calls', calls: [{ name: 'current_time', arguments: { timezone: 'UTC' } }], delayMs: latencyMs }
+      ? { kind: 'tool_calls', calls: [{ name: 'current_time', arguments: { timezone: TIME_ZONES[observations % TIME_ZONES.length] } }], delayMs: latencyMs }
       : { kind: 'text', content: `Done after ${observations} checks.`, delayMs: latencyMs };
   });
   const discord: FakeDiscord = await startFakeDiscord();
