@@ -282,7 +282,7 @@ const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
 export function createScheduler(
   app: App,
   delivery: ReportDelivery | null,
-  hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold'> = {},
+  hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold' | 'enqueue'> = {},
   /** With a queue: whether this process runs firings (a worker) or only writes schedules. */
   fires = true,
 ): Scheduler {
@@ -298,6 +298,8 @@ export function createScheduler(
       agent: app.agent,
       judgeChange: modelChangeJudge(app.model, log),
       delivery,
+      // The bot's runs are journaled (a restart resumes them); the terminal's are not: it posts nothing to resume.
+      ...(delivery === null ? {} : { durable: app.durable }),
       log,
       now: () => Date.now(),
       workspaceFor: (schedule) => path.join(workspaceRoot, `schedule-${schedule.id}`),

@@ -54,7 +54,7 @@ export class DiscordBot {
     }
     const client = createClient(config);
     // Messages from the other processes (a Cancel, an approval decided) reach this bot once it is built.
-    const bound: { bot?: BotApp } = {};
+    const bound: { bot?: BotApp; queue?: OpenQueue['runs'] } = {};
     const control = redisUrl === null ? null : await openControl(redisUrl, () => bound.bot, log);
     const state = { accepting: true, ready: false };
     const runs = new RunRegistry();
@@ -68,7 +68,7 @@ export class DiscordBot {
     });
     const scheduler = createScheduler(app, new DiscordReportDelivery(client, log, app.runRecords), {
       // Scheduled runs are listed, cancellable and drained on shutdown like any other.
-      onRunStarted: ({ runId, schedule, controller, done }) => {
+      onRunStarted: ({ runId, schedule, controller, done, durable }) => {
         runs.add({
           runId,
           userId: schedule.creatorId,
@@ -78,12 +78,15 @@ export class DiscordBot {
           scheduled: true,
           controller,
           done,
-          // With a queue the firing was claimed: the schedule goes on at its next time.
-          interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; ${redisUrl === null ? 'it will be caught up when Cairn is back' : 'the schedule carries on at its next time'}.`,
+          // Journaled, a shutdown suspends it (it goes on at the next start); else it is caught up.
+          durable,
+          interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; it will be caught up when Cairn is back.`,
         });
       },
       // Their cost is held from, and booked to, the creator's daily budget and their server's.
       ...scheduleBudgetHooks(app),
+      // With a queue a firing's run is queued for whichever worker is free (opened below, before the scheduler starts).
+      ...(redisUrl === null ? {} : { enqueue: (request, surface) => (bound.queue === undefined ? Promise.reject(new Error('the run queue is not open yet')) : bound.queue.enqueue(request, surface)) }),
     }, roles.worker);
     const context: BotApp = {
       app,
@@ -113,6 +116,7 @@ export class DiscordBot {
     };
     bound.bot = context;
     const queued = control === null ? null : openQueue(redisUrl ?? '', context, roles, control);
+    bound.queue = queued?.runs;
     const bot = new DiscordBot(client, context, state, approvalStore, queued);
     const route = createRouter(context, COMMANDS, MESSAGE_MENUS);
     const report = (what: string) => (error: unknown) => {
@@ -176,8 +180,8 @@ export class DiscordBot {
     }
     app.reflector.onLesson = postLesson(client);
     await recordsReady;
-    // Durable runs go on first (with a queue, on whichever worker takes them); the runs left over
-    // (scheduled runs are not durable) are announced as interrupted.
+    // Durable runs (scheduled ones too) go on first (with a queue, on whichever worker takes them);
+    // the runs left over (started before runs were journaled) are announced as interrupted.
     const resumed = await (queued === null ? resumeRuns(context) : queued.requeueUnfinished()).catch((error: unknown) => {
       log.error({ err: error }, 'could not resume the runs a restart interrupted');
       return new Set<string>();
@@ -195,8 +199,8 @@ export class DiscordBot {
   private async announceInterrupted(resumed: ReadonlySet<string>): Promise<void> {
     const { app } = this.context;
     const now = Date.now();
-    // With a queue, workers may be running runs now (scheduled ones are not journaled): only runs
-    // older than the longest a run may take are certainly stranded.
+    // With a queue, workers may be running runs now: only runs older than the longest a run may
+    // take are certainly stranded.
     const startedBefore = this.queued === null ? Number.POSITIVE_INFINITY : now - app.config.limits.runTimeoutMs - STRANDED_MARGIN_MS;
     const stranded = await app.memory.episodes.markInterrupted('Cairn restarted before this run finished', now, resumed, startedBefore);
     for (const episode of stranded) {
@@ -249,8 +253,10 @@ export class DiscordBot {
         // Suspended, not ended: the next start resumes it where it stopped.
         const channelId = run.private ? null : run.channelId;
         const back = this.queued === null ? 'when Cairn is back' : 'as soon as a worker takes it';
-        const note = `⏸️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting: your run \`${run.runId}\` is paused and will carry on from where it stopped ${back}.`;
-        await this.tell({ userId: run.userId, channelId }, note).catch(() => undefined);
+        const note = run.scheduled
+          ? `⏸️ Cairn is restarting: scheduled run \`${run.runId}\` is paused and will carry on from where it stopped ${back}.`
+          : `⏸️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting: your run \`${run.runId}\` is paused and will carry on from where it stopped ${back}.`;
+        await this.tell({ userId: run.scheduled ? null : run.userId, channelId }, note).catch(() => undefined);
         continue;
       }
       await app.memory.episodes.interrupt(run.runId, 'Cairn was shutting down', Date.now()).catch((error: unknown) => {

@@ -20,6 +20,7 @@ import { deliverMention, mentionApprovals, mentionPoster, MentionSurface } from 
 import { RunView } from './run-view.js';
 import { fetchChannel } from './send.js';
 import { SlashSurface } from './slash-place.js';
+import { ScheduleRunSurface } from '../scheduler/execute.js';
 import { approvalPoster, deliverAnswer, viewTargets, type InteractionReplies } from './slash-targets.js';
 
 export const UNSHOWABLE = 'It was started somewhere this version of Cairn cannot show it again, so it could not go on. Start it again if you still need it.';
@@ -29,11 +30,14 @@ export const UNSHOWABLE = 'It was started somewhere this version of Cairn cannot
  * shutdown). Resolves or rejects with the run (its cost booked, a failure logged); undefined
  * when no surface here can show it (the caller ends it and says why).
  */
-export function continueRun(bot: BotApp, resumable: Resumable): Promise<RunResult> | undefined {
+export function continueRun(bot: BotApp, resumable: Resumable): Promise<RunResult | undefined> | undefined {
   const slash = SlashSurface.safeParse(resumable.run.surface);
   if (slash.success) return continueSlashRun(bot, resumable, slash.data);
   const mention = MentionSurface.safeParse(resumable.run.surface);
   if (mention.success) return continueMentionRun(bot, resumable, mention.data);
+  // A schedule's run: its report goes to the schedule's channel, as the scheduler posts it.
+  const scheduled = ScheduleRunSurface.safeParse(resumable.run.surface);
+  if (scheduled.success) return bot.scheduler.continueRun(resumable, scheduled.data);
   bot.log.warn({ runId: resumable.run.runId, issue: slash.error.issues[0]?.message }, 'a durable run has no surface this bot can show it on');
   return undefined;
 }

@@ -13,6 +13,8 @@ import { onControlMessage, runQueuedJob } from './queued-jobs.js';
 export interface OpenQueue {
   control: ControlChannel;
   worker: RunWorker | null;
+  /** Queues a run for any worker (a scheduled run, from the worker its firing landed on). */
+  runs: QueuedRuns;
   /**
    * A gateway's start: runs recorded but maybe without a job (queued just before a crash, or left
    * by a deployment without a queue) are queued again (a job's id is its run's: no duplicates).
@@ -35,9 +37,10 @@ export async function openControl(url: string, bot: () => BotApp | undefined, lo
 }
 
 export function openQueue(url: string, bot: BotApp, roles: { gateway: boolean; worker: boolean }, control: ControlChannel): OpenQueue {
-  const queue = roles.gateway ? RunQueue.open(url) : null;
-  if (queue !== null) {
-    bot.queue = new QueuedRuns(bot.app.durable, queue, control);
+  const queue = RunQueue.open(url);
+  const runs = new QueuedRuns(bot.app.durable, queue, control);
+  if (roles.gateway) {
+    bot.queue = runs;
     bot.app.metrics.countQueue(() => queue.depth());
   }
   const { config } = bot.app;
@@ -47,14 +50,15 @@ export function openQueue(url: string, bot: BotApp, roles: { gateway: boolean; w
   return {
     control,
     worker,
+    runs,
     requeueUnfinished: async () => {
       const ids = await bot.app.durable.ids();
-      if (queue !== null) for (const id of ids) await queue.add(id);
+      for (const id of ids) await queue.add(id);
       return new Set(ids);
     },
     close: async () => {
-      bot.queue?.stopWatching();
-      await queue?.close();
+      runs.stopWatching();
+      await queue.close();
       await control.close();
     },
   };

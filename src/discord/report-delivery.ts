@@ -21,11 +21,12 @@ function reportHeader(schedule: Schedule, report: Report): string {
   const icon = result.status === 'succeeded' ? '🗓️' : '⚠️';
   const changed = report.changed === true && schedule.notify === 'on-change' && schedule.lastReport !== null ? ' · 🔔 changed since the last report' : '';
   const caughtUp = report.reason === 'catch-up' ? ' · catch-up for a run missed while Cairn was down' : '';
+  const resumed = report.resumed === true ? ' · resumed after a restart' : '';
   const tokens = result.usage.promptTokens + result.usage.completionTokens;
   const elapsed = Date.parse(result.endedAt) - Date.parse(result.startedAt);
   const steps = report.steps.slice(-REPORT_STEPS).map((s) => `-# ${stepLine(s)}`);
   return [
-    `${icon} **Scheduled report** · \`${schedule.id}\`${changed}${caughtUp}`,
+    `${icon} **Scheduled report** · \`${schedule.id}\`${changed}${caughtUp}${resumed}`,
     `> ${oneLine(schedule.goal, 300)}`,
     ...(report.steps.length > REPORT_STEPS ? [`-# … ${report.steps.length - REPORT_STEPS} earlier steps`] : []),
     ...steps,

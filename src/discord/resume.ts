@@ -10,6 +10,7 @@ import type { BotApp } from './context.js';
 import { explainDiscordError } from './errors.js';
 import { sendToChannel } from './send.js';
 import { SlashSurface } from './slash-place.js';
+import { ScheduleRunSurface } from '../scheduler/execute.js';
 
 /** Resumes what can go on and reports what cannot; returns the ids of the runs resumed. */
 export async function resumeRuns(bot: BotApp): Promise<Set<string>> {
@@ -35,6 +36,15 @@ export async function tellAbandoned(bot: BotApp, { run, reason }: Abandoned): Pr
   await bot.app.memory.episodes.interrupt(run.runId, reason, Date.now()).catch((error: unknown) => {
     bot.log.warn({ err: error, runId: run.runId }, 'could not mark a run interrupted');
   });
+  const scheduled = ScheduleRunSurface.safeParse(run.surface);
+  if (scheduled.success) {
+    // No one to mention: the schedule's channel is told, and the schedule goes on at its next time.
+    const text = `⚠️ Scheduled run \`${run.runId}\` of schedule \`${scheduled.data.scheduleId}\` was not resumed after Cairn restarted. ${reason} The schedule carries on at its next time.`;
+    await sendToChannel(bot.client, run.request.scope.channelId ?? '', { content: text, allowedMentions: { parse: [] } }).catch((error: unknown) => {
+      bot.log.warn({ err: error, runId: run.runId, reason: explainDiscordError(error) }, 'could not tell a schedule\'s channel its run was not resumed');
+    });
+    return;
+  }
   const surface = SlashSurface.safeParse(run.surface);
   const { userId, channelId } = run.request.scope;
   const privately = run.request.visibility === 'private' || channelId === undefined || (surface.success && surface.data.private);

@@ -89,6 +89,11 @@ export class DurableRuns {
     return (await this.store.unfinished()).map((run) => run.runId);
   }
 
+  /** The ids of the unfinished runs acting as `userId` (a schedule's runs act as `schedule-<id>`). */
+  unfinishedOf(userId: string): Promise<string[]> {
+    return this.store.idsOf(userId);
+  }
+
   /** A run's record as it is now (another process's writes seen); undefined once it has ended. */
   find(runId: string): Promise<DurableRun | undefined> {
     return this.store.get(runId);

@@ -185,6 +185,15 @@ export class DurableRunStore {
     return found.sort((a, b) => a.startedAt - b.startedAt);
   }
 
+  /** The ids of the unfinished runs acting as `userId` (another process's writes seen). */
+  async idsOf(userId: string): Promise<string[]> {
+    const { runs, write } = await this.tables();
+    await write.idle();
+    await runs.checkoutLatest();
+    const rows = z.array(z.object({ run_id: z.string() })).parse(await runs.query().where(`user_id = ${sqlString(userId)}`).select(['run_id']).limit(MAX_UNFINISHED).toArray());
+    return rows.map((row) => row.run_id);
+  }
+
   /** The run's journal, in order; throws UnreadableJournal when an entry is missing or malformed. */
   async entries(runId: string): Promise<JournalEntry[]> {
     const { journal } = await this.tables();

@@ -8,9 +8,9 @@
  * table (a start, the periodic reload) upserts only what differs, one process at a time.
  *
  * Delivery is at least once (a worker that dies mid-firing loses its lock and the job is taken
- * again), so each firing is claimed in Redis by its job id (`SET NX`) before it runs: a firing
- * delivered twice runs once. One that dies mid-run is not run again (its episode is marked
- * interrupted at the next gateway start); the schedule goes on.
+ * again), so each firing is claimed in Redis by its job id (`SET NX`) before it is handled: a
+ * firing delivered twice starts one run. The run itself is queued on the run queue (the scheduler's
+ * `enqueue`), journaled, so a worker dying mid-run hands it to another that resumes it.
  */
 import { Queue, Worker, type Job } from 'bullmq';
 import { z } from 'zod';

@@ -11,6 +11,8 @@ export interface Report {
   reason: FireReason;
   /** Whether the finding differs from the previous report (on-change schedules); null when not compared. */
   changed: boolean | null;
+  /** The run went on from its journal after a restart (or another worker's death). */
+  resumed?: boolean;
 }
 
 /** A report that could not be posted. `permanent`: retrying will not help (channel gone, no access). */

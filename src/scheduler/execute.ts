@@ -1,12 +1,16 @@
+import { z } from 'zod';
 import type { Agent, RunRequest } from '../agent/agent.js';
 import { newRunId } from '../agent/agent.js';
 import type { RunResult } from '../agent/events.js';
 import { StepLog } from '../agent/step-log.js';
 import type { Logger } from '../log.js';
-import { clip, errorMessage, oneLine } from '../text.js';
+import { RunSuspendedError } from '../agent/journal.js';
+import type { Deliver, LiveParts, Resumable } from '../durable/runs.js';
+import { errorMessage } from '../text.js';
 import { renderReports, type PastReport, type ScheduleReports } from '../conversations/schedule-reports.js';
 import type { ChangeJudge } from './change.js';
-import { DeliveryError, shouldDeliver, type FireReason, type ReportDelivery } from './delivery.js';
+import type { FireReason, ReportDelivery } from './delivery.js';
+import { finishScheduledRun } from './finish.js';
 import type { Schedule, ScheduleStore } from './store.js';
 
 export interface FailurePolicy {
@@ -28,8 +32,18 @@ export interface ExecuteDeps {
   now: () => number;
   /** The schedule's next due time, for the record. */
   nextRunAt: (schedule: Schedule) => number | null;
-  /** Told when a run starts, so a surface can list, cancel and bill it (e.g. /runs cancel, the daily budget). */
-  onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<RunResult | undefined> }) => void;
+  /**
+   * Told when a run starts, so a surface can list, cancel and bill it (e.g. /runs cancel, the daily
+   * budget). `durable`: journaled, so a shutdown suspends it (resumed at the next start) rather than cancelling it.
+   */
+  onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<RunResult | undefined>; durable: boolean }) => void;
+  /** Journals scheduled runs (src/durable), so that a restart or a worker's death resumes them; without it they are not. */
+  durable?: DurableScheduledRuns;
+  /**
+   * With a queue (src/queue): records the run as queued and adds its job; the worker that takes
+   * it goes on with it through Scheduler.continueRun. Without it, firings run where they fire.
+   */
+  enqueue?: (request: RunRequest & { runId: string }, surface: ScheduleRunSurface) => Promise<unknown>;
   /** Why a schedule may not run now (its creator's or its server's daily budget is spent), or null; a skipped firing is recorded. */
   refusal?: (schedule: Schedule) => string | null;
   /**
@@ -45,6 +59,23 @@ export interface ExecuteDeps {
   /** What the settings of the schedule's server and channel change in its runs (instructions, model, tools, …). */
   runOptions?: (schedule: Schedule) => ScheduleRunOptions;
 }
+
+/** The part of src/durable's DurableRuns a scheduler uses. */
+export interface DurableScheduledRuns {
+  run(request: RunRequest & { runId: string }, surface: unknown, deliver: Deliver): Promise<RunResult>;
+  resume(resumable: Resumable, live: LiveParts, deliver: Deliver): Promise<RunResult>;
+  abandon(runId: string): Promise<void>;
+  /** The ids of the unfinished runs acting as `userId` (a schedule's runs act as `schedule-<id>`). */
+  unfinishedOf(userId: string): Promise<string[]>;
+}
+
+/** What a scheduled run stores as where it is shown (src/durable): its schedule, and why it fired. */
+export const ScheduleRunSurface = z.object({
+  kind: z.literal('schedule'),
+  scheduleId: z.string().min(1).max(100),
+  reason: z.enum(['cron', 'manual', 'catch-up']),
+});
+export type ScheduleRunSurface = z.infer<typeof ScheduleRunSurface>;
 
 /** The settings' share of a scheduled run's request; the schedule keeps its own mode. */
 export type ScheduleRunOptions = Pick<RunRequest, 'instructions' | 'model' | 'disabledTools' | 'approvals'> & { limits?: { maxSteps: number } };
@@ -122,108 +153,92 @@ function crashedRun(schedule: Schedule, runId: string, startedAt: number, error:
   };
 }
 
+/** The request of a schedule's run: its goal and mode, the place's settings, its scope and briefing. */
+export async function scheduledRequest(deps: ExecuteDeps, schedule: Schedule, runId: string, hold: ScheduleHold | null): Promise<RunRequest & { runId: string }> {
+  const past = await pastReports(deps, schedule);
+  const { limits: placeLimits, ...placeOptions } = deps.runOptions?.(schedule) ?? {};
+  return {
+    ...placeOptions,
+    goal: schedule.goal,
+    mode: schedule.mode,
+    runId,
+    trigger: 'schedule',
+    scope: scheduleScope(schedule),
+    visibility: 'channel',
+    billedTo: schedule.creatorId,
+    briefing: briefing(schedule, past),
+    limits: { ...placeLimits, ...(hold === null ? {} : { maxCostUsd: hold.capUsd }) },
+    ...(deps.workspaceFor === undefined ? {} : { workspaceDir: deps.workspaceFor(schedule) }),
+  };
+}
+
 /**
- * One firing of a schedule: an autonomous run in the schedule's scope, then the notify policy,
- * delivery, and the record of both. Run failures and delivery failures count as failures; they
- * back off exponentially and pause the schedule when they keep coming (telling its creator). A
- * channel that is gone or closed to Cairn pauses it at once. Runs from the terminal (no
- * delivery) only record that they ran: they neither post, nor count failures, nor move on-change.
+ * One firing of a schedule: an autonomous run in the schedule's scope, then its report
+ * (src/scheduler/finish.ts). Journaled when the deps have `durable`: a shutdown suspends it
+ * (RunSuspendedError: it goes on at the next start) and a crash leaves it to be resumed.
  */
 export async function executeSchedule(deps: ExecuteDeps, schedule: Schedule, reason: FireReason, controller: AbortController, hold: ScheduleHold | null = null): Promise<Execution> {
   const runId = newRunId();
   const steps = new StepLog();
   const startedAt = deps.now();
-  const past = await pastReports(deps, schedule);
-  const { limits: placeLimits, ...placeOptions } = deps.runOptions?.(schedule) ?? {};
-  const running = deps.agent
-    .run({
-      ...placeOptions,
-      goal: schedule.goal,
-      mode: schedule.mode,
-      runId,
-      trigger: 'schedule',
-      scope: scheduleScope(schedule),
-      visibility: 'channel',
-      billedTo: schedule.creatorId,
-      briefing: briefing(schedule, past),
-      signal: controller.signal,
-      limits: { ...placeLimits, ...(hold === null ? {} : { maxCostUsd: hold.capUsd }) },
-      ...(deps.workspaceFor === undefined ? {} : { workspaceDir: deps.workspaceFor(schedule) }),
-      sinks: [steps.sink, ...(deps.sinks ?? [])],
-    })
-    .catch((error: unknown) => {
+  const request = { ...(await scheduledRequest(deps, schedule, runId, hold)), signal: controller.signal, sinks: [steps.sink, ...(deps.sinks ?? [])] };
+  const surface: ScheduleRunSurface = { kind: 'schedule', scheduleId: schedule.id, reason };
+  const durable = deps.durable;
+  return settle(deps, schedule, { runId, reason, steps, controller, hold, startedAt, resumed: false }, (deliver) =>
+    durable === undefined ? deps.agent.run(request).then(async (result) => { await deliver(result); return result; }) : durable.run(request, surface, deliver),
+  );
+}
+
+/**
+ * Goes on with a schedule's journaled run (a restart, a worker's death) or starts one a worker took
+ * from the queue; settles as executeSchedule does.
+ */
+export async function continueSchedule(deps: ExecuteDeps & { durable: DurableScheduledRuns }, schedule: Schedule, resumable: Resumable, reason: FireReason, controller: AbortController, hold: ScheduleHold | null): Promise<Execution> {
+  const steps = new StepLog();
+  const live: LiveParts = { signal: controller.signal, sinks: [steps.sink, ...(deps.sinks ?? [])], ...(hold === null ? {} : { limits: { maxCostUsd: hold.capUsd } }) };
+  const resumed = resumable.entries.length > 0 || resumable.run.status !== 'queued';
+  return settle(deps, schedule, { runId: resumable.run.runId, reason, steps, controller, hold, startedAt: resumable.run.startedAt, resumed }, (deliver) => deps.durable.resume(resumable, live, deliver));
+}
+
+interface Running {
+  runId: string;
+  reason: FireReason;
+  steps: StepLog;
+  controller: AbortController;
+  hold: ScheduleHold | null;
+  startedAt: number;
+  resumed: boolean;
+}
+
+/**
+ * Runs `start` (which calls `deliver` with the result before it resolves) and records the end.
+ * A run that could not even start counts as a failure; a suspended one is not ended (it rejects
+ * with RunSuspendedError and goes on at the next start).
+ */
+async function settle(deps: ExecuteDeps, schedule: Schedule, running: Running, start: (deliver: Deliver) => Promise<RunResult>): Promise<Execution> {
+  const ending: { started: boolean; execution?: Execution } = { started: false };
+  const finish = async (result: RunResult) => {
+    ending.started = true;
+    running.hold?.finish(result.costUsd, result.runId);
+    ending.execution = await finishScheduledRun(deps, schedule, { result, steps: running.steps.steps, reason: running.reason, resumed: running.resumed }, running.controller.signal);
+  };
+  const done = start(finish).then(
+    (result) => result,
+    async (error: unknown) => {
+      if (error instanceof RunSuspendedError) {
+        running.hold?.finish(null, running.runId);
+        throw error;
+      }
+      // Its end was being recorded when this failed: not ended twice.
+      if (ending.started) throw error;
       deps.log.error({ err: error, scheduleId: schedule.id }, 'a scheduled run could not start');
-      return crashedRun(schedule, runId, startedAt, error);
-    });
-  deps.onRunStarted?.({ runId, schedule, controller, done: running });
-  const result = await running;
-  hold?.finish(result.costUsd, result.runId);
-  if (deps.delivery === null) {
-    await deps.store.update(schedule.id, () => ({ lastRunAt: startedAt, lastRunId: result.runId, lastStatus: result.status }));
-    return { result, delivered: false, deliveryError: null, pausedReason: null };
-  }
-  const delivery = deps.delivery;
-  // Cancelled runs (a person, or a restart) are neither reported nor failures.
-  const cancelled = result.limit === 'cancelled';
-  const succeeded = result.status === 'succeeded';
-  let changed: boolean | null = null;
-  // Only on-change needs the comparison (a model call when the texts differ).
-  if (succeeded && schedule.notify === 'on-change') {
-    changed = schedule.lastReport === null ? true : await deps.judgeChange(schedule.goal, schedule.lastReport, result.answer ?? '', controller.signal);
-  }
-
-  let delivered = false;
-  let deliveryError: DeliveryError | null = null;
-  if (!cancelled && shouldDeliver(schedule.notify, result, changed)) {
-    try {
-      await delivery.deliver(schedule, { result, steps: steps.steps, reason, changed });
-      delivered = true;
-    } catch (error) {
-      deliveryError = error instanceof DeliveryError ? error : new DeliveryError(errorMessage(error), false);
-      deps.log.warn({ err: error, scheduleId: schedule.id, permanent: deliveryError.permanent }, 'could not deliver a scheduled report');
-    }
-  }
-
-  const failed = !cancelled && (!succeeded || deliveryError !== null);
-  const what = deliveryError !== null ? `the report could not be posted: ${deliveryError.message}` : `the run ${result.status}: ${oneLine(result.reason ?? 'no reason given', 300)}`;
-  // on-change compares with the last report people saw; other policies keep the last good one as context.
-  const keepReport = succeeded && deliveryError === null && (schedule.notify !== 'on-change' || delivered);
-  // Set inside the update; an object so the narrowing after it sees the change.
-  const pause: { reason: string | null } = { reason: null };
-  const now = deps.now();
-  const updated = await deps.store.update(schedule.id, (current) => {
-    const record = { lastRunAt: startedAt, lastRunId: result.runId, lastStatus: result.status };
-    // A cancelled run leaves the schedule as it was (including next_run_at, so a restart catches it up).
-    if (cancelled) return record;
-    const failures = failed ? current.consecutiveFailures + 1 : 0;
-    pause.reason = null;
-    if (deliveryError?.permanent === true) pause.reason = what;
-    else if (failures >= deps.failures.maxFailures) pause.reason = `${failures} failures in a row (last: ${what.replace(/\.$/, '')})`;
-    const pausedReason = pause.reason;
-    const backoff = Math.min(deps.failures.backoffMaxMs, deps.failures.backoffBaseMs * 2 ** Math.max(0, failures - 1));
-    return {
-      ...record,
-      ...(keepReport ? { lastReport: clip(result.answer ?? '', 4_000), lastReportAt: now } : {}),
-      ...(delivered ? { lastDeliveryAt: now, lastDeliveryError: null } : {}),
-      ...(deliveryError !== null ? { lastDeliveryError: deliveryError.message } : {}),
-      consecutiveFailures: failures,
-      backoffUntil: failures > 0 && pausedReason === null ? now + backoff : null,
-      ...(pausedReason === null ? {} : { status: 'paused' as const, pausedReason }),
-      nextRunAt: pausedReason === null ? deps.nextRunAt(current) : null,
-    };
-  });
-  if (updated === undefined) deps.log.info({ scheduleId: schedule.id }, 'schedule removed while it ran');
-  else if (keepReport) {
-    await deps.reports?.keep(schedule.id, { runId: result.runId, text: result.answer ?? '', at: now }).catch((error: unknown) => {
-      deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not keep the report for the next runs');
-    });
-  }
-  const pausedReason = pause.reason;
-  if (pausedReason !== null) {
-    const note = `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused: ${pausedReason.replace(/\.$/, '')}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
-    await delivery.tellCreator(schedule, note).catch((error: unknown) => {
-      deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
-    });
-  }
-  return { result, delivered, deliveryError: deliveryError?.message ?? null, pausedReason };
+      const crashed = crashedRun(schedule, running.runId, running.startedAt, error);
+      await finish(crashed);
+      return crashed;
+    },
+  );
+  deps.onRunStarted?.({ runId: running.runId, schedule, controller: running.controller, done, durable: deps.durable !== undefined });
+  await done;
+  if (ending.execution === undefined) throw new Error(`scheduled run ${running.runId} ended without being recorded`);
+  return ending.execution;
 }

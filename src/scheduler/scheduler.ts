@@ -3,13 +3,15 @@ import type { Logger } from '../log.js';
 import { sqlString } from '../memory/schema.js';
 import { checkSchedule, nextRunOf, ScheduleInputError, storedScheduleProblem } from './cron.js';
 import type { FireReason } from './delivery.js';
-import { executeSchedule, type ExecuteDeps, type Execution, type FailurePolicy } from './execute.js';
-import { recordSkipped } from './skipped.js';
+import type { RunResult } from '../agent/events.js';
+import type { Resumable } from '../durable/runs.js';
+import type { FailurePolicy, ScheduleRunSurface } from './execute.js';
+import { BUSY, nextRunFor, ScheduleRunner, type FireOutcome, type RunDeps } from './runner.js';
 import { freshSchedule, newScheduleId, type Schedule, type ScheduleStore } from './store.js';
 import type { Firing, ScheduleClock } from './clock.js';
 import { LocalScheduleClock } from './local-clock.js';
 
-const BUSY = 'its previous run is still going';
+export type { FireOutcome } from './runner.js';
 /** As /agent's goal option allows. */
 const MAX_GOAL_CHARS = 2_000;
 
@@ -28,9 +30,6 @@ export interface SchedulerSettings extends FailurePolicy {
 /** What a person gives when adding a schedule; the rest is Cairn's bookkeeping. */
 export type NewSchedule = Pick<Schedule, 'cron' | 'timeZone' | 'goal' | 'mode' | 'guildId' | 'channelId' | 'creatorId' | 'creatorName' | 'notify'>;
 
-/** `done` resolves to null when the scheduler stopped before the run could start. */
-export type FireOutcome = { started: true; done: Promise<Execution | null> } | { started: false; why: string };
-
 /** A firing this late was missed while down: with catch-up off it is skipped. */
 const LATE_MS = 60_000;
 
@@ -41,11 +40,7 @@ const LATE_MS = 60_000;
  * or none. Management (add, pause, …) works whether or not it is started.
  */
 export class Scheduler {
-  /** Schedules running or waiting for a run slot. */
-  private readonly busy = new Set<string>();
-  private readonly executions = new Set<Promise<unknown>>();
-  private readonly queue: ((granted: boolean) => void)[] = [];
-  private active = 0;
+  private readonly runner: ScheduleRunner;
   private started = false;
   private stopping = false;
   /** Bumped by start and stop, so work begun before a stop does not arm anything after it. */
@@ -55,15 +50,18 @@ export class Scheduler {
   constructor(
     private readonly store: ScheduleStore,
     private readonly settings: SchedulerSettings,
-    private readonly run: Omit<ExecuteDeps, 'store' | 'failures' | 'nextRunAt'>,
+    private readonly run: RunDeps,
     private readonly log: Logger,
     private readonly clock: ScheduleClock = new LocalScheduleClock(log),
-  ) {}
+  ) {
+    this.runner = new ScheduleRunner(store, settings, run, log, (id) => clock.unset(id));
+  }
 
   /** Loads the schedules, applies the catch-up policy, and starts firing. */
   async start(): Promise<void> {
     this.started = true;
     this.stopping = false;
+    this.runner.open();
     const generation = ++this.generation;
     const now = this.run.now();
     const active = await this.store.list(`status = 'active'`);
@@ -75,7 +73,7 @@ export class Scheduler {
     for (const schedule of catchUps) {
       if (generation !== this.generation) return;
       const missed = schedule.nextRunAt !== null && schedule.nextRunAt < now - 1_000;
-      await this.store.update(schedule.id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
+      await this.store.update(schedule.id, (current) => ({ nextRunAt: nextRunFor(current) }));
       if (!missed) continue;
       if (this.settings.catchUp === 'none') {
         this.log.info({ scheduleId: schedule.id, missedAt: schedule.nextRunAt }, 'run missed while down; catch-up is off');
@@ -114,7 +112,7 @@ export class Scheduler {
   }
 
   private async moveNextRun(id: string): Promise<void> {
-    await this.store.update(id, (current) => ({ nextRunAt: this.nextRunAt(current) }));
+    await this.store.update(id, (current) => ({ nextRunAt: nextRunFor(current) }));
   }
 
   /** A stored expression the clock no longer takes: the schedule is paused, with why. */
@@ -134,7 +132,7 @@ export class Scheduler {
       this.log.warn({ err: error }, 'could not stop the schedule clock cleanly');
     });
     // Waiting firings wake without a slot and do not run.
-    for (const wake of this.queue.splice(0)) wake(false);
+    this.runner.stop();
   }
 
   /** Stops, and lets go of the clock (a shared clock's connections). */
@@ -145,7 +143,21 @@ export class Scheduler {
 
   /** Resolves when every firing started so far has finished and been recorded. */
   async settled(): Promise<void> {
-    while (this.executions.size > 0) await Promise.allSettled([...this.executions]);
+    await this.runner.settled();
+  }
+
+  /**
+   * Starts a run of a schedule unless it is already running (no overlap). Cron firings and
+   * catch-ups also skip paused schedules and backoff periods; a person asking (`manual`) does not
+   * wait for those.
+   */
+  fire(id: string, reason: FireReason): Promise<FireOutcome> {
+    return this.runner.fire(id, reason);
+  }
+
+  /** A schedule's journaled run going on here (after a restart, or taken from the queue): see ScheduleRunner.continueRun. */
+  continueRun(resumable: Resumable, surface: ScheduleRunSurface): Promise<RunResult | undefined> {
+    return this.runner.continueRun(resumable, surface);
   }
 
   async add(input: NewSchedule): Promise<{ schedule: Schedule; nextRuns: Date[] }> {
@@ -230,33 +242,6 @@ export class Scheduler {
     return resumed;
   }
 
-  /**
-   * Starts a run of a schedule unless it is already running (no overlap). Cron firings and
-   * catch-ups also skip paused schedules and backoff periods; a person asking (`manual`) does not
-   * wait for those.
-   */
-  async fire(id: string, reason: FireReason): Promise<FireOutcome> {
-    if (this.stopping) return { started: false, why: 'Cairn is shutting down' };
-    const schedule = await this.store.get(id);
-    if (schedule === undefined) return { started: false, why: `there is no schedule ${id}` };
-    if (this.busy.has(id)) return { started: false, why: BUSY };
-    if (reason !== 'manual' && schedule.status !== 'active') return { started: false, why: 'it is paused' };
-    if (reason !== 'manual' && schedule.backoffUntil !== null && schedule.backoffUntil > this.run.now()) {
-      return { started: false, why: `it is backing off after ${schedule.consecutiveFailures} failure(s) until ${new Date(schedule.backoffUntil).toISOString()}` };
-    }
-    const refused = this.run.refusal?.(schedule) ?? null;
-    if (refused !== null) {
-      // A spent budget skips the firing, on the record; a person asking (`manual`) is told instead.
-      if (reason !== 'manual') await this.recordSkipped(schedule, refused);
-      return { started: false, why: refused };
-    }
-    this.busy.add(id);
-    const done = this.runWhenFree(schedule, reason).finally(() => this.busy.delete(id));
-    this.executions.add(done);
-    void done.finally(() => this.executions.delete(done)).catch(() => undefined);
-    return { started: true, done };
-  }
-
   /** Picks up schedules added, removed, paused or changed elsewhere (the terminal). */
   async reconcile(): Promise<void> {
     if (!this.started) return;
@@ -265,55 +250,6 @@ export class Scheduler {
     // Stopped (or restarted) while reading: arming now would outlive the stop.
     if (generation !== this.generation) return;
     await this.clock.reconcile(active);
-  }
-
-  private async runWhenFree(schedule: Schedule, reason: FireReason): Promise<Execution | null> {
-    if (!(await this.acquireSlot(schedule.id))) return null;
-    try {
-      // Read again: it may have been removed, paused or backed off while it waited.
-      const current = await this.store.get(schedule.id);
-      if (current === undefined || this.stopping) return null;
-      if (reason !== 'manual' && (current.status !== 'active' || (current.backoffUntil ?? 0) > this.run.now())) return null;
-      const hold = this.run.hold?.(current) ?? null;
-      if (typeof hold === 'string') {
-        await this.recordSkipped(current, hold);
-        return null;
-      }
-      const deps: ExecuteDeps = { ...this.run, store: this.store, failures: this.settings, nextRunAt: (s) => this.nextRunAt(s) };
-      const execution = await executeSchedule(deps, current, reason, new AbortController(), hold);
-      if (execution.pausedReason !== null) await this.clock.unset(schedule.id);
-      return execution;
-    } finally {
-      this.releaseSlot();
-    }
-  }
-
-  private async recordSkipped(schedule: Schedule, why: string): Promise<void> {
-    await recordSkipped({ ...this.run, store: this.store, nextRunAt: (s) => this.nextRunAt(s) }, schedule, why).catch((error: unknown) => {
-      this.log.warn({ err: error, scheduleId: schedule.id }, 'could not record a skipped firing');
-    });
-  }
-
-  /** True with a slot; false when the scheduler stopped while this firing waited. */
-  private async acquireSlot(scheduleId: string): Promise<boolean> {
-    if (this.active < this.settings.maxConcurrentRuns) {
-      this.active += 1;
-      return true;
-    }
-    this.log.info({ scheduleId }, 'waiting for a free scheduled-run slot');
-    // The slot is handed over by releaseSlot, so nothing can take it in between.
-    return new Promise<boolean>((resolve) => this.queue.push(resolve));
-  }
-
-  private releaseSlot(): void {
-    const next = this.queue.shift();
-    if (next !== undefined) next(true);
-    else this.active -= 1;
-  }
-
-  /** As the schedule stands when recorded (a run that ended or was skipped moves it on from now). */
-  private nextRunAt(schedule: Schedule): number | null {
-    return schedule.status === 'active' ? nextRunOf(schedule.cron, schedule.timeZone) : null;
   }
 
   /** Fires the schedule from now on (added, resumed); one the clock refuses is paused, with why. */

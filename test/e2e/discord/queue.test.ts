@@ -168,4 +168,31 @@ describe('a gateway and workers sharing a queue', () => {
     const reportedRuns = reports().map((m) => /run `([^`]+)`/.exec(m.content)?.[1]);
     expect(new Set(reportedRuns).size).toBe(atPause);
   }, 90_000);
+
+  it('a scheduled run queued by the gateway, whose worker is killed mid-run (SIGKILL), is resumed by another: one report, no tool call repeated', async () => {
+    const { discord, dataDir, workers } = await deployment(3);
+    const schedule = (subcommand: string, options: Record<string, string>) => privateText(discord.slash({ user: discord.users.carol, channelId: discord.channels.general, name: 'schedule', subcommand, options }), discord);
+    const id = /`([0-9a-z]{6})`/.exec(await schedule('add', { cron: '0 9 * * *', goal: 'Note the pebble and report' }))?.[1] ?? '';
+    openai.script(
+      { kind: 'tool_calls', calls: [{ name: 'working_memory_append', arguments: { block: 'notes', text: 'pebble-7311' } }] },
+      { kind: 'hang' },
+      { kind: 'text', content: 'The pebble is noted.' },
+    );
+    expect(await schedule('run', { id })).toContain(`Running schedule \`${id}\` now`);
+    await discord.waitFor(() => (openai.chatRequests().length > 1 ? true : undefined), 15_000);
+    const busy = await busyWorker(workers);
+    busy.child.kill('SIGKILL');
+    await busy.exited;
+
+    const reports = () => discord.channelMessages(discord.channels.general).filter((m) => m.content.includes('**Scheduled report**'));
+    const report = await discord.waitFor(() => reports()[0], 20_000);
+    expect(report.content).toContain('resumed after a restart');
+    await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content === 'The pebble is noted.'), 10_000);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(reports()).toHaveLength(1);
+    expect(openai.chatRequests()).toHaveLength(3);
+    const runId = /run `([^`]+)`$/.exec(report.content)?.[1] ?? '';
+    await expect.poll(() => episodeStatus(dataDir, runId), { timeout: 10_000 }).toBe('succeeded');
+    expect((await workingText(dataDir, { userId: `schedule-${id}`, channelId: discord.channels.general })).match(/pebble-7311/g)).toHaveLength(1);
+  }, 90_000);
 });

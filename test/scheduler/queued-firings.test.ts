@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { createScheduler } from '../../src/app.js';
+import type { RunRequest } from '../../src/agent/agent.js';
+import { ScheduleRunSurface } from '../../src/scheduler/execute.js';
+import type { NewSchedule } from '../../src/scheduler/scheduler.js';
+import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
+import { CHANNEL, useScheduler } from './helpers.js';
+
+const openai = useFakeOpenAi();
+const start = useScheduler(openai);
+
+const daily: NewSchedule = { cron: '0 9 * * *', timeZone: 'UTC', goal: 'Report the status', mode: 'react', notify: 'always', ...CHANNEL };
+
+/** A scheduler whose firings are queued (as with CAIRN_REDIS_URL): recorded as queued runs, their ids kept in `queued`. */
+async function queueing(env: Record<string, string> = {}) {
+  const harness = await start(env);
+  const queued: { request: RunRequest & { runId: string }; surface: ScheduleRunSurface }[] = [];
+  const scheduler = createScheduler(harness.app, harness.delivery, {
+    enqueue: async (request, surface) => {
+      await harness.app.durable.enqueue(request, surface);
+      queued.push({ request, surface });
+    },
+  });
+  return { ...harness, scheduler, queued };
+}
+
+/** What a worker does with a queued scheduled run: claim it, and go on with it through the scheduler. */
+async function work(h: Awaited<ReturnType<typeof queueing>>, runId: string) {
+  const claimed = await h.app.durable.claim(runId);
+  if (claimed === undefined || !('resumable' in claimed)) throw new Error(`run ${runId} is not claimable`);
+  return h.scheduler.continueRun(claimed.resumable, ScheduleRunSurface.parse(claimed.resumable.run.surface));
+}
+
+describe('firings with a queue', () => {
+  it('queue the run for a worker, skip a firing while the last run is unfinished, and report once when a worker runs it', async () => {
+    const h = await queueing();
+    const { schedule } = await h.scheduler.add(daily);
+    openai.script({ kind: 'text', content: 'All green.' });
+    const fired = await h.scheduler.fire(schedule.id, 'cron');
+    expect(fired.started && (await fired.done)).toBe(null);
+    expect(h.queued).toHaveLength(1);
+    expect(h.queued[0]?.surface).toEqual({ kind: 'schedule', scheduleId: schedule.id, reason: 'cron' });
+    expect(h.queued[0]?.request.scope.userId).toBe(`schedule-${schedule.id}`);
+    // Queued, not run here: no model call yet.
+    expect(openai.chatRequests()).toHaveLength(0);
+
+    // The next firing finds the last run unfinished (queued): skipped, nothing more queued.
+    const again = await h.scheduler.fire(schedule.id, 'cron');
+    if (again.started) await again.done;
+    expect(h.queued).toHaveLength(1);
+
+    const result = await work(h, h.queued[0]?.request.runId ?? '');
+    expect(result?.answer).toBe('All green.');
+    expect(h.delivery.reports).toHaveLength(1);
+    expect(h.delivery.reports[0]?.report).toMatchObject({ reason: 'cron', resumed: false });
+    expect((await h.scheduler.get(schedule.id))?.lastRunId).toBe(result?.runId);
+    // Ended: its record is gone, and the next firing is queued again.
+    expect(await h.app.durable.find(result?.runId ?? '')).toBeUndefined();
+    const third = await h.scheduler.fire(schedule.id, 'cron');
+    if (third.started) await third.done;
+    expect(h.queued).toHaveLength(2);
+  });
+
+  it('a queued run whose schedule was removed before a worker took it is dropped, unrun and unreported', async () => {
+    const h = await queueing();
+    const { schedule } = await h.scheduler.add(daily);
+    const fired = await h.scheduler.fire(schedule.id, 'manual');
+    if (fired.started) await fired.done;
+    await h.scheduler.remove(schedule.id);
+    const runId = h.queued[0]?.request.runId ?? '';
+    expect(await work(h, runId)).toBeUndefined();
+    expect(openai.chatRequests()).toHaveLength(0);
+    expect(h.delivery.reports).toHaveLength(0);
+    expect(await h.app.durable.find(runId)).toBeUndefined();
+  });
+});
