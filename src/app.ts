@@ -165,7 +165,7 @@ function chatModelFor(config: Config, id: string, log: Logger): FitWindowModel {
 }
 
 /** Composition root: config → logger → llm → memory → tools → agent. */
-export async function createApp(config: Config, log: Logger, options: { externalTools?: boolean } = {}): Promise<App> {
+export async function createApp(config: Config, log: Logger, options: { externalTools?: boolean; startReflector?: boolean } = {}): Promise<App> {
   // Settings that can be wrong are checked before anything is opened or started.
   const web = webTools(config);
   const model = chatModelFor(config, config.llm.model, log);
@@ -193,7 +193,8 @@ export async function createApp(config: Config, log: Logger, options: { external
   const usage = await UsageStore.open(memory.db);
   await usage.prune(Date.now());
   const reflector = new Reflector(memory, model, log, undefined, { budgets, price, usage });
-  reflector.start();
+  // The bot starts it once it can announce lessons (and knows whether a queue makes them).
+  if (options.startReflector ?? true) reflector.start();
   // Commands that never run the agent skip what reaches outside: no sandbox probe, no MCP servers started.
   const external = options.externalTools ?? true;
   const search = external ? searchProviderFrom(config.search) : null;

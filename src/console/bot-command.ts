@@ -31,7 +31,7 @@ export async function runBotCommand(config: Config, log: Logger, roles: BotRoles
   });
   const { createApp } = await import('../app.js');
   const { DiscordBot } = await import('../discord/bot.js');
-  const app = await createApp(config, log);
+  const app = await createApp(config, log, { startReflector: false });
   let bot: Awaited<ReturnType<typeof DiscordBot.start>> | undefined;
   // Served from the start: /healthz answers while connecting, /readyz once the bot takes runs.
   const ops = config.metrics.port === null ? null : await startOps(config, app, () => bot?.ready() ?? false, log);

@@ -148,6 +148,9 @@ export class DiscordBot {
       // Its interaction webhook is exempt from the global budget (rest-budget.ts): learned over REST, with no ready event.
       await learnApplicationId(client);
       app.reflector.onLesson = postLesson(client);
+      // Reflections are made once their lessons can be announced.
+      app.reflector.start();
+      queued?.makeReflections();
       await queued?.worker?.ready();
       // Runs the firings of the shared schedules (src/queue/schedule-clock.ts).
       await scheduler.start();
@@ -179,6 +182,9 @@ export class DiscordBot {
       log.info({ guildId: config.discord.guildId, count }, 'slash commands registered');
     }
     app.reflector.onLesson = postLesson(client);
+    // Reflections are made once their lessons can be announced (with a queue, by workers only).
+    app.reflector.start();
+    queued?.makeReflections();
     await recordsReady;
     // Durable runs (scheduled ones too) go on first (with a queue, on whichever worker takes them);
     // the runs left over (started before runs were journaled) are announced as interrupted.

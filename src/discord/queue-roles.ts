@@ -6,15 +6,21 @@
 import { ControlChannel } from '../queue/control.js';
 import { QueuedRuns } from '../queue/queued-runs.js';
 import { RunQueue } from '../queue/run-queue.js';
+import { ReflectionJobs } from '../queue/reflection-jobs.js';
 import { RunWorker } from '../queue/run-worker.js';
 import type { BotApp } from './context.js';
 import { onControlMessage, runQueuedJob } from './queued-jobs.js';
+
+/** Reflections a worker makes at once (each is one model call). */
+const REFLECTIONS_AT_ONCE = 2;
 
 export interface OpenQueue {
   control: ControlChannel;
   worker: RunWorker | null;
   /** Queues a run for any worker (a scheduled run, from the worker its firing landed on). */
   runs: QueuedRuns;
+  /** A worker starts taking reflection jobs (once it can post the lessons they teach). */
+  makeReflections(): void;
   /**
    * A gateway's start: runs recorded but maybe without a job (queued just before a crash, or left
    * by a deployment without a queue) are queued again (a job's id is its run's: no duplicates).
@@ -47,16 +53,27 @@ export function openQueue(url: string, bot: BotApp, roles: { gateway: boolean; w
   const worker = roles.worker
     ? RunWorker.start(url, { concurrency: config.discord.maxConcurrentRuns, lockMs: config.queue.lockMs }, (runId, lost) => runQueuedJob(bot, runId, lost), bot.log)
     : null;
+  // Reflections too are jobs: any process may owe one (a 👎 on the gateway, a failed run on a
+  // worker); workers make them, the gateway never calls the model for one.
+  const reflections = ReflectionJobs.open(url);
+  bot.app.reflector.useQueue((id, dueAt) => reflections.add(id, dueAt), roles.worker);
+
   return {
     control,
     worker,
     runs,
+    makeReflections: () => {
+      if (roles.worker) reflections.work(REFLECTIONS_AT_ONCE, (id) => bot.app.reflector.reflectQueued(id), bot.log);
+    },
     requeueUnfinished: async () => {
       const ids = await bot.app.durable.ids();
       for (const id of ids) await queue.add(id);
       return new Set(ids);
     },
     close: async () => {
+      // A reflection under way stops (it stays owed, and is made later): closing waits for it.
+      await bot.app.reflector.close();
+      await reflections.close();
       runs.stopWatching();
       await queue.close();
       await control.close();

@@ -27,7 +27,8 @@ export async function findRun(bot: BotApp, runId: string): Promise<RunRef | unde
   if (running !== undefined) {
     return { runId, ownerId: running.userId, guildId: running.guildId, channelId: running.channelId, private: running.private, scheduled: running.scheduled };
   }
-  const episode = await bot.app.memory.episodes.get(runId);
+  // With a queue a worker may have written it a moment ago: then it is read again from the latest version.
+  const episode = (await bot.app.memory.episodes.get(runId)) ?? (bot.queue === undefined ? undefined : await bot.app.memory.episodes.get(runId, { fresh: true }));
   if (episode === undefined) return bot.queue === undefined ? undefined : queuedRun(bot, runId);
   const scheduled = episode.trigger === 'schedule';
   const scheduleId = SCHEDULE_USER.exec(episode.scope.userId)?.[1];

@@ -167,9 +167,14 @@ export class EpisodeStore {
   }
 
   /** The run as stored once the writes queued before this call have landed. */
-  async get(id: string): Promise<Episode | undefined> {
+  /**
+   * `fresh`: read from the latest version, not one up to a second old (another process — a worker —
+   * may have written the run a moment ago).
+   */
+  async get(id: string, { fresh = false } = {}): Promise<Episode | undefined> {
     await this.writer.idle();
     await pendingWrites(this.table);
+    if (fresh) await this.table.checkoutLatest();
     const rows = await this.table.query().where(`id = ${sqlString(id)}`).limit(1).toArray();
     return rows[0] === undefined ? undefined : EpisodeRow.parse(rows[0]);
   }

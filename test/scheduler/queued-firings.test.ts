@@ -40,7 +40,7 @@ describe('firings with a queue', () => {
     expect(fired.started && (await fired.done)).toBe(null);
     expect(h.queued).toHaveLength(1);
     expect(h.queued[0]?.surface).toEqual({ kind: 'schedule', scheduleId: schedule.id, reason: 'cron' });
-    expect(h.queued[0]?.request.scope.userId).toBe(`schedule-${schedule.id}`);
+    expect(h.queued[0]?.request.scope?.userId).toBe(`schedule-${schedule.id}`);
     // Queued, not run here: no model call yet.
     expect(openai.chatRequests()).toHaveLength(0);
 

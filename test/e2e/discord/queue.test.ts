@@ -8,6 +8,7 @@ import { useFakeOpenAi } from '../../fakes/use-fake-openai.js';
 import { useRedisServer } from '../../support/use-redis-server.js';
 import { episodeStatus, freePort, processSetup, spawnCairn, startBotProcess, workingText, type CairnProcess, type Cleanups } from './bot-process.js';
 import { buttons, privateText } from './harness.js';
+import { formatOf } from '../../agent/harness.js';
 import { silentLogger } from '../../../src/log.js';
 import { createEmbedder } from '../../../src/memory/embedders/index.js';
 import { Memory } from '../../../src/memory/memory.js';
@@ -33,7 +34,7 @@ async function deployment(
   count: number,
   extra: Record<string, string> = {},
   { proxy = false } = {},
-): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; gatewayMetrics: () => Promise<string>; workers: Worker[] }> {
+): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; gatewayMetrics: () => Promise<string>; workers: Worker[]; addWorker: () => Promise<Worker> }> {
   const { discord, dataDir, env } = await processSetup(cleanups, openai.baseURL);
   // A worker that stops answering loses its runs after a second (30 s by default).
   let shared: Record<string, string> = { ...env, ...extra, CAIRN_REDIS_URL: redisServer().url, CAIRN_QUEUE_LOCK_S: '1' };
@@ -45,22 +46,21 @@ async function deployment(
     if (started.child.exitCode !== null) throw new Error(`the REST proxy exited early: ${started.stderr()}`);
     shared = { ...shared, DISCORD_REST_URL: `http://127.0.0.1:${port}/api` };
   }
+  const addWorker = async (): Promise<Worker> => {
+    const port = await freePort();
+    const worker = spawnCairn(['worker'], { ...shared, CAIRN_METRICS_PORT: String(port) }, cleanups);
+    const url = `http://127.0.0.1:${port}`;
+    await discord.waitFor(async () => (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) || worker.child.exitCode !== null, 30_000);
+    if (worker.child.exitCode !== null) throw new Error(`a worker exited early: ${worker.stderr()}`);
+    // A worker that is gone has no metrics: ''.
+    return { ...worker, metrics: () => fetch(`${url}/metrics`).then((r) => r.text(), () => '') };
+  };
   // Started at once, as a deployment starts them: they open the same database together.
-  const workers = await Promise.all(
-    Array.from({ length: count }, async (): Promise<Worker> => {
-      const port = await freePort();
-      const worker = spawnCairn(['worker'], { ...shared, CAIRN_METRICS_PORT: String(port) }, cleanups);
-      const url = `http://127.0.0.1:${port}`;
-      await discord.waitFor(async () => (await fetch(`${url}/readyz`).then((r) => r.status === 200, () => false)) || worker.child.exitCode !== null, 30_000);
-      if (worker.child.exitCode !== null) throw new Error(`a worker exited early: ${worker.stderr()}`);
-      // A worker that is gone has no metrics: ''.
-      return { ...worker, metrics: () => fetch(`${url}/metrics`).then((r) => r.text(), () => '') };
-    }),
-  );
+  const workers = await Promise.all(Array.from({ length: count }, addWorker));
   const gatewayPort = await freePort();
   const gateway = await startBotProcess(discord, { ...shared, CAIRN_METRICS_PORT: String(gatewayPort) }, cleanups, ['--no-worker']);
   const gatewayMetrics = () => fetch(`http://127.0.0.1:${gatewayPort}/metrics`).then((r) => r.text());
-  return { discord, dataDir, gateway, gatewayMetrics, workers };
+  return { discord, dataDir, gateway, gatewayMetrics, workers, addWorker };
 }
 
 /** The worker running a run now (its /metrics count one in flight). */
@@ -194,5 +194,39 @@ describe('a gateway and workers sharing a queue', () => {
     const runId = /run `([^`]+)`$/.exec(report.content)?.[1] ?? '';
     await expect.poll(() => episodeStatus(dataDir, runId), { timeout: 10_000 }).toBe('succeeded');
     expect((await workingText(dataDir, { userId: `schedule-${id}`, channelId: discord.channels.general })).match(/pebble-7311/g)).toHaveLength(1);
+  }, 90_000);
+
+  it('a 👎 on the gateway is reflected on by a worker: none while no worker is up, the lesson once one is', async () => {
+    const { discord, workers, addWorker } = await deployment(1);
+    openai.respondWith((body) =>
+      formatOf(body) === 'lesson'
+        ? { kind: 'text', content: JSON.stringify({ wentWrong: 'Ignored the time zone.', doInstead: 'give times in the asker’s time zone', appliesWhen: 'questions about times' }) }
+        : { kind: 'text', content: 'It is noon.' },
+    );
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'what time is it?' } });
+    const answer = await discord.waitFor(() => i.followUps().find((m) => m.content === 'It is noon.'), 15_000);
+    const runId = /run `([^`]+)`/.exec(i.original()?.content ?? '')?.[1] ?? '';
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    for (const worker of workers) expect(await worker.exited).toBe(0);
+
+    const down = buttons(answer).find((b) => b.emoji === '👎')?.customId ?? '';
+    const click = discord.clickButton({ user: discord.users.alice, message: answer, customId: down });
+    // At once: the gateway reads the run the worker just wrote.
+    expect((await click.acknowledged()).type).toBe(9);
+    const modalId = (click.modal() as { custom_id: string }).custom_id;
+    const submit = discord.submitModal({ user: discord.users.alice, channelId: discord.channels.general, customId: modalId, fields: { comment: 'It ignored the time zone.' } });
+    await submit.acknowledged();
+    const lessons = () => discord.channelMessages(discord.channels.general).filter((m) => m.content.startsWith('📝'));
+    // The gateway queues the reflection and never asks the model itself.
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(lessons()).toHaveLength(0);
+    expect(openai.chatRequests().filter((body) => formatOf(body) === 'lesson')).toHaveLength(0);
+
+    await addWorker();
+    const note = await discord.waitFor(() => lessons()[0], 20_000);
+    expect(note.content).toBe(`📝 **Lesson learned** from run \`${runId}\`: give times in the asker’s time zone (applies to: questions about times).`);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(lessons()).toHaveLength(1);
+    expect(openai.chatRequests().filter((body) => formatOf(body) === 'lesson')).toHaveLength(1);
   }, 90_000);
 });
