@@ -193,13 +193,21 @@ export class RunReplay {
         return outcome;
       }
       this.goLive();
+    } else if (safeToRepeat(tool)) {
+      // A call safe to repeat need not be on disk before it runs, nor its outcome before the run's
+      // next record: a process dying in between runs it again. One write a step instead of three.
+      this.defer({ kind: 'tool_started', callId: call.id, tool: call.name });
     } else {
       await this.record({ kind: 'tool_started', callId: call.id, tool: call.name });
     }
     const attached: OutgoingFile[] = [];
     const outcome = await run(attached);
     // Cut short by a cancellation or a suspension: left as started, so a resumed run treats it as interrupted.
-    if (!this.signal.aborted) await this.record({ kind: 'tool', callId: call.id, outcome, attached });
+    if (!this.signal.aborted) {
+      const entry = { kind: 'tool' as const, callId: call.id, outcome, attached };
+      if (safeToRepeat(tool)) this.defer(entry);
+      else await this.record(entry);
+    }
     return outcome;
   }
 

@@ -11,7 +11,7 @@ export async function journaledFiles(replay: RunReplay, workspaceDir: string, fi
   const recorded = replay.take('files');
   if (recorded !== undefined) return { placed: recorded.placed, images: await readImages(workspaceDir, recorded.images) };
   const given = await placeFiles(workspaceDir, files, files.some((file) => file.kind === 'image') && (await sees()));
-  // Written with the recall that follows: one write, not two, before the first step.
+  // Written with the recall and the first model reply: one write, not three.
   replay.defer({ kind: 'files', placed: given.placed, images: given.images.map((i) => ({ name: i.name ?? '', mimeType: i.mimeType })) });
   return given;
 }
@@ -21,6 +21,8 @@ export async function journaledRecall(replay: RunReplay, recall: () => Promise<R
   const recorded = replay.take('memory');
   if (recorded !== undefined) return recorded.context;
   const context = await recall();
-  await replay.record({ kind: 'memory', context });
+  // Written with the first model reply: until then nothing outside depends on it (a process dying
+  // before that recalls again).
+  replay.defer({ kind: 'memory', context });
   return context;
 }

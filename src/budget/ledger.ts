@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { withCommitRetry, type Table } from '../memory/db.js';
 import { SpendRow } from '../memory/schema.js';
-import { tableUpkeep } from '../memory/table-upkeep.js';
+import { BatchedAppend } from '../memory/batched-append.js';
 
 export type SpendKind = SpendRow['kind'];
 
@@ -30,13 +30,15 @@ const KEEP_MS = 3 * 86_400_000;
  * digits (or `local` from the terminal), so the prefix cannot collide with a person.
  */
 export class SpendLedger {
-  constructor(private readonly table: Table) {}
+  // Two rows a run (payer and server), in one commit; compacted as they pile up, so counting a day stays cheap.
+  private readonly appends: BatchedAppend;
+
+  constructor(private readonly table: Table) {
+    this.appends = new BatchedAppend(() => Promise.resolve(table));
+  }
 
   async record(entry: SpendEntry): Promise<void> {
-    const row = { id: entry.id, user_id: entry.userId, kind: entry.kind, usd: entry.usd, at: entry.at };
-    await withCommitRetry(this.table, () => this.table.add([row]));
-    // Two rows a run (payer and server): compacted as they pile up, so counting a day stays cheap.
-    tableUpkeep.noteCommit(this.table);
+    await this.appends.add([{ id: entry.id, user_id: entry.userId, kind: entry.kind, usd: entry.usd, at: entry.at }]);
   }
 
   /** What each account has spent since `since` (epoch ms). Only two columns are read. */

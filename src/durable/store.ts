@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { JournalEntry, RunJournal } from '../agent/journal.js';
 import type { Logger } from '../log.js';
 import { pendingWrites, withCommitRetry, type Table } from '../memory/db.js';
+import { BatchedAppend } from '../memory/batched-append.js';
 import { GroupCommitter } from '../memory/group-commit.js';
 import { jsonOf, sqlList, sqlString } from '../memory/schema.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
@@ -109,19 +110,13 @@ function rowOf(run: DurableRun): Record<string, unknown> {
   };
 }
 
-interface Pending {
-  rows: Record<string, unknown>[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 /** A run's journal could not be read back whole: it is not replayed. */
 export class UnreadableJournal extends Error {}
 
 export class DurableRunStore {
   private opened: Promise<{ runs: Table; journal: Table; write: GroupCommitter }> | undefined;
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
+  /** Entries of every run added while a commit is in flight share the next one. */
+  private readonly appends = new BatchedAppend(async () => (await this.tables()).journal);
 
   constructor(
     private readonly open: OpenTable,
@@ -198,7 +193,7 @@ export class DurableRunStore {
   async entries(runId: string): Promise<JournalEntry[]> {
     const { journal } = await this.tables();
     await pendingWrites(journal);
-    await this.flushing;
+    await this.appends.idle();
     // Written by another process, maybe (the worker that ran it until it died).
     await journal.checkoutLatest();
     const rows: unknown[] = await journal.query().where(`run_id = ${sqlString(runId)}`).select(['seq', 'entry']).limit(MAX_ENTRIES).toArray();
@@ -220,7 +215,7 @@ export class DurableRunStore {
       recorded,
       append: async (entries) => {
         const rows = entries.map((entry) => ({ run_id: runId, seq: seq++, entry: JSON.stringify(entry), at: this.now() }));
-        await this.append(rows);
+        await this.appends.add(rows);
         onAppend?.();
       },
     };
@@ -242,7 +237,7 @@ export class DurableRunStore {
   /** The run is over: its record and journal go. */
   async end(runId: string): Promise<void> {
     const { runs, journal, write } = await this.tables();
-    await this.flushing;
+    await this.appends.idle();
     await withCommitRetry(journal, () => journal.delete(`run_id = ${sqlString(runId)}`));
     tableUpkeep.noteCommit(journal);
     await write.idle();
@@ -260,7 +255,7 @@ export class DurableRunStore {
     const ids = z.array(z.object({ run_id: z.string() })).parse(await runs.query().where(`user_id = ${sqlString(userId)}`).select(['run_id']).limit(MAX_UNFINISHED).toArray());
     if (ids.length === 0) return 0;
     const list = sqlList(ids.map((r) => r.run_id));
-    await this.flushing;
+    await this.appends.idle();
     await withCommitRetry(journal, () => journal.delete(`run_id IN ${list}`));
     await withCommitRetry(runs, () => runs.delete(`run_id IN ${list}`));
     return ids.length;
@@ -269,37 +264,7 @@ export class DurableRunStore {
   /** Waits for the writes under way, so the database can close. */
   async close(): Promise<void> {
     const opened = await this.opened?.catch(() => undefined);
-    await this.flushing;
+    await this.appends.idle();
     await opened?.write.idle();
-  }
-
-  /** Entries of every run queued while a commit is in flight share the next one. */
-  private append(rows: Record<string, unknown>[]): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rows, resolve, reject });
-      this.flushing ??= this.flush();
-    });
-  }
-
-  private async flush(): Promise<void> {
-    try {
-      const { journal } = await this.tables();
-      while (this.queue.length > 0) {
-        const batch = this.queue;
-        this.queue = [];
-        try {
-          await withCommitRetry(journal, () => journal.add(batch.flatMap((p) => p.rows)));
-          tableUpkeep.noteCommit(journal);
-          for (const p of batch) p.resolve();
-        } catch (error) {
-          for (const p of batch) p.reject(error);
-        }
-      }
-    } catch (error) {
-      for (const p of this.queue.splice(0)) p.reject(error);
-    } finally {
-      // Nothing awaited since the queue was last seen empty: an append from here starts a new flush.
-      this.flushing = undefined;
-    }
   }
 }

@@ -119,6 +119,24 @@ describe('durable runs: journal and replay', () => {
     expect(toolMessages(h.fake.chatRequests()[0] ?? { messages: [] })).toEqual(['cairn means something']);
   });
 
+  it('writes a read-only call with the next model reply (one write a step), and a call with effects before and after it runs', async () => {
+    h.fake.script(...SCRIPT);
+    const writes: JournalEntry['kind'][][] = [];
+    const journal = memoryJournal();
+    const counted: RunJournal = { recorded: [], append: (added) => (writes.push(added.map((e) => e.kind)), journal.append(added)) };
+    await h.agent({ extraTools: countingTools().tools }).run({ goal: 'Send hello', journal: counted });
+    expect(writes).toEqual([
+      // What the run took in (its files, its recall) goes with the first reply.
+      ['files', 'memory', 'model'],
+      // The lookup's start and outcome go with the next reply; the send is on disk before it runs.
+      ['tool_started', 'tool', 'model'],
+      ['tool_started'],
+      ['tool'],
+      ['model'],
+      ['tool_started', 'tool', 'model'],
+    ]);
+  });
+
   it('a suspension stops the run where it is without ending it; the resumed run reports the cut-short call as interrupted', async () => {
     let sendStarted: () => void = () => undefined;
     const started = new Promise<void>((resolve) => {

@@ -175,7 +175,8 @@ describe('durable runs', () => {
 
     // Resumed after the crash; it records its next step, then the process dies again mid-run.
     h.fake.reset();
-    h.fake.script(...SCRIPT.slice(1, 2), { kind: 'hang' });
+    // (current_time is safe to repeat: its call and outcome are written with the next model reply.)
+    h.fake.script(...SCRIPT.slice(1, 2), { kind: 'tool_calls', calls: [{ name: 'current_time', arguments: { timezone: 'Asia/Tokyo' } }] }, { kind: 'hang' });
     const second = process_(memory, h.agent({ extraTools: [sendTool().tool] }));
     const [crashed] = (await second.runs.unfinished()).resumable;
     expect(crashed?.run.crashes).toBe(1);
