@@ -9,10 +9,11 @@
  * throughputRunsPerMin: answers posted per minute, from the first /agent to the last answer.
  * p95TimeToAnswerMs: from a run's /agent to its answer. ackP99Ms / acksOver3s: from each /agent to
  * its acknowledgement, over every configuration. duplicateRuns: runs answered more than once;
- * lostRuns: runs never answered (within 10 minutes).
+ * lostRuns: runs never answered (within 10 minutes). cpuMsPerRun: CPU time per run answered, by
+ * role (every worker summed; each process's start-up included) and of this process (the fakes).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,12 +45,13 @@ const TIME_ZONES = ['UTC', 'Asia/Tokyo', 'Europe/Oslo', 'America/Lima'];
 
 
 interface Started {
+  role: 'restProxy' | 'worker' | 'gateway';
   child: ChildProcess;
   exited: Promise<void>;
   stderr: () => string;
 }
 
-function start(args: string[], env: Record<string, string>): Started {
+function start(role: Started['role'], args: string[], env: Record<string, string>): Started {
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
@@ -60,7 +62,7 @@ function start(args: string[], env: Record<string, string>): Started {
       resolve();
     });
   });
-  return { child, exited, stderr: () => stderr };
+  return { role, child, exited, stderr: () => stderr };
 }
 
 async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
@@ -73,8 +75,22 @@ async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60
 
 const reachable = (url: string) => fetch(url).then((r) => r.ok, () => false);
 
+/** CPU seconds a process has used so far (user + system, all its threads), from /proc; null where there is no /proc. */
+async function cpuSeconds(pid: number | undefined): Promise<number | null> {
+  if (pid === undefined) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat?.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields === undefined) return null;
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}
+/** Linux's USER_HZ: /proc times are in these ticks. */
+const CLOCK_TICKS = 100;
+
 interface Measured {
   throughputRunsPerMin: number;
+  /** CPU time per run answered, by role (all workers summed), and of this process (the fake Discord and model). */
+  cpuMsPerRun: Record<string, number | null>;
   p95TimeToAnswerMs: number;
   ackMs: number[];
   duplicateRuns: number;
@@ -111,14 +127,14 @@ async function measure(workers: number): Promise<Measured> {
       LOG_LEVEL: 'error',
     };
     const proxyPort = await freePort();
-    processes.push(start(['rest-proxy'], { ...base, DISCORD_REST_URL: discord.restApi, CAIRN_REST_PROXY_PORT: String(proxyPort) }));
+    processes.push(start('restProxy', ['rest-proxy'], { ...base, DISCORD_REST_URL: discord.restApi, CAIRN_REST_PROXY_PORT: String(proxyPort) }));
     await until(() => reachable(`http://127.0.0.1:${proxyPort}/api/v10/gateway`), 'the REST proxy');
     const env = { ...base, DISCORD_REST_URL: `http://127.0.0.1:${proxyPort}/api` };
     const ports = await Promise.all(Array.from({ length: workers }, () => freePort()));
-    for (const port of ports) processes.push(start(['worker'], { ...env, CAIRN_METRICS_PORT: String(port) }));
+    for (const port of ports) processes.push(start('worker', ['worker'], { ...env, CAIRN_METRICS_PORT: String(port) }));
     await Promise.all(ports.map((port) => until(() => reachable(`http://127.0.0.1:${port}/readyz`), 'a worker')));
     const registered = discord.requests.filter((r) => r.method === 'PUT').length;
-    processes.push(start(['bot', '--no-worker'], env));
+    processes.push(start('gateway', ['bot', '--no-worker'], env));
     await until(() => Promise.resolve(discord.requests.filter((r) => r.method === 'PUT').length > registered), 'the gateway');
 
     const users = [discord.users.alice, discord.users.bob, discord.users.carol];
@@ -127,6 +143,7 @@ async function measure(workers: number): Promise<Measured> {
     const interactions: FakeInteraction[] = [];
     // The answer: the follow-up carrying the run's 👍 button.
     const isAnswer = (m: FakeMessage) => (m.components as { components?: { emoji?: { name?: string } }[] }[]).some((row) => (row.components ?? []).some((c) => c.emoji?.name === '👍'));
+    const cpuBefore = process.cpuUsage();
     const began = Date.now();
     let lastAnswerAt = began;
     await Promise.all(
@@ -148,7 +165,18 @@ async function measure(workers: number): Promise<Measured> {
     await new Promise((r) => setTimeout(r, 2_000));
     const answersPer = interactions.map((i) => i.followUps().filter(isAnswer).length);
     const minutes = (lastAnswerAt - began) / 60_000;
+    // Whole-life CPU of each process (their start-up included), per run answered.
+    const cpuMsPerRun: Record<string, number | null> = {};
+    for (const p of processes) {
+      const seconds = await cpuSeconds(p.child.pid);
+      const sofar = cpuMsPerRun[p.role];
+      cpuMsPerRun[p.role] = seconds === null || sofar === null ? null : (sofar ?? 0) + seconds;
+    }
+    const own = process.cpuUsage(cpuBefore);
+    cpuMsPerRun.fakes = (own.user + own.system) / 1e6;
+    for (const [role, seconds] of Object.entries(cpuMsPerRun)) cpuMsPerRun[role] = seconds === null || answerMs.length === 0 ? null : Math.round((seconds * 1_000) / answerMs.length);
     return {
+      cpuMsPerRun,
       throughputRunsPerMin: Math.round(answerMs.length / minutes),
       p95TimeToAnswerMs: percentile(answerMs, 0.95),
       ackMs,
@@ -175,7 +203,7 @@ for (const workers of workerCounts) {
   }
 }
 const allAcks = [...results.values()].flatMap((m) => m.ackMs);
-const byWorkers = (pick: (m: Measured) => number) => Object.fromEntries([...results].map(([w, m]) => [String(w), pick(m)]));
+const byWorkers = <T>(pick: (m: Measured) => T) => Object.fromEntries([...results].map(([w, m]) => [String(w), pick(m)]));
 const one = results.get(workerCounts[0] ?? 1)?.throughputRunsPerMin ?? 0;
 const most = results.get(workerCounts[workerCounts.length - 1] ?? 1)?.throughputRunsPerMin ?? 0;
 console.log(
@@ -192,6 +220,7 @@ console.log(
     concurrencyPerWorker: Number(values.concurrency),
     modelLatencyMs: latencyMs,
     stepsPerRun: steps,
+    cpuMsPerRun: byWorkers((m) => m.cpuMsPerRun),
     cores: os.cpus().length,
   }),
 );
