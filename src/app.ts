@@ -188,6 +188,8 @@ export async function createApp(config: Config, log: Logger, options: { external
     memory.track(work, what, log);
   };
   const budget = new DailyBudget(config.discord.dailyBudgetUsd, new SpendLedger(memory.db.spend), track);
+  // With a queue several processes spend from the same budgets: each reads the others' spend every few seconds.
+  if (config.queue.redisUrl !== null) budget.share(SHARED_SPEND_READ_MS);
   const budgets = new Budgets(budget, envBudgetLimits(config.discord), new WarnedServers(memory.db.meta, track), track);
   await budgets.load();
   const usage = await UsageStore.open(memory.db);
@@ -249,6 +251,7 @@ export async function createApp(config: Config, log: Logger, options: { external
   const durableStore = shared.durableRuns ?? new DurableRunStore((name, schema) => memory.db.table(name, schema), log);
   const durable = new DurableRuns(agent, durableStore, models, log);
   const close = async () => {
+    budget.stopSharing();
     await durableStore.close();
     await runRecords.close();
     await workspaces.close();
@@ -275,6 +278,8 @@ export async function createApp(config: Config, log: Logger, options: { external
 
 /** Backoff never grows past this, however many failures. */
 const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
+/** How often a process sharing the budgets (with a queue) reads the others' spend. */
+const SHARED_SPEND_READ_MS = 5_000;
 
 /**
  * The scheduler over the app's agent and memory. `delivery` is where reports go (null from the

@@ -23,7 +23,10 @@ export interface Reservation {
 export class DailyBudget {
   private readonly spent = new Map<string, number>();
   private readonly held = new Map<string, number>();
+  /** Spend settled here whose ledger row is not written yet (kept over a re-read of the ledger). */
+  private readonly unwritten = new Map<string, number>();
   private day: number;
+  private sharing: NodeJS.Timeout | undefined;
 
   constructor(
     readonly dailyUsd: number,
@@ -46,6 +49,37 @@ export class DailyBudget {
     this.rollOver();
     await this.ledger.prune(this.now());
     for (const [account, usd] of await this.ledger.spentSince(this.day * DAY_MS)) this.spent.set(account, (this.spent.get(account) ?? 0) + usd);
+  }
+
+  /**
+   * Several processes spend from the same budgets (a queue's workers): today's settled spend is read
+   * again from the ledger every `intervalMs`, so what other processes' runs spent counts here
+   * within that time. (What their runs in flight hold does not: each process holds its own runs.)
+   */
+  share(intervalMs: number): void {
+    if (this.ledger === null || this.sharing !== undefined) return;
+    this.sharing = setInterval(() => {
+      this.track(this.reload(), 'reading spend from other processes');
+    }, intervalMs);
+    this.sharing.unref();
+  }
+
+  /** Stops reading other processes' spend. */
+  stopSharing(): void {
+    clearInterval(this.sharing);
+    this.sharing = undefined;
+  }
+
+  /** Today's spend as the ledger has it, plus what this process settled and has not written yet. */
+  async reload(): Promise<void> {
+    if (this.ledger === null) return;
+    this.rollOver();
+    const day = this.day;
+    const totals = await this.ledger.spentSince(day * DAY_MS, { latest: true });
+    if (day !== this.day) return;
+    this.spent.clear();
+    for (const [account, usd] of totals) this.spent.set(account, usd);
+    for (const [account, usd] of this.unwritten) this.spent.set(account, (this.spent.get(account) ?? 0) + usd);
   }
 
   /** A new UTC day starts everyone afresh; holds of runs still going are kept. */
@@ -102,7 +136,14 @@ export class DailyBudget {
         this.rollOver();
         this.spent.set(account, (this.spent.get(account) ?? 0) + costUsd);
         const at = this.now();
-        if (this.ledger !== null) this.track(this.ledger.record({ id: paidFor.id, userId: account, kind: paidFor.kind, usd: costUsd, at }), 'recording spend');
+        if (this.ledger === null) return;
+        this.unwritten.set(account, (this.unwritten.get(account) ?? 0) + costUsd);
+        const written = this.ledger.record({ id: paidFor.id, userId: account, kind: paidFor.kind, usd: costUsd, at }).finally(() => {
+          const left = (this.unwritten.get(account) ?? 0) - costUsd;
+          if (left > 1e-12) this.unwritten.set(account, left);
+          else this.unwritten.delete(account);
+        });
+        this.track(written, 'recording spend');
       },
     };
   }

@@ -41,8 +41,13 @@ export class SpendLedger {
     await this.appends.add([{ id: entry.id, user_id: entry.userId, kind: entry.kind, usd: entry.usd, at: entry.at }]);
   }
 
-  /** What each account has spent since `since` (epoch ms). Only two columns are read. */
-  async spentSince(since: number): Promise<Map<string, number>> {
+  /**
+   * What each account has spent since `since` (epoch ms). Only two columns are read; `latest`: from
+   * the latest version (other processes' rows up to this moment).
+   */
+  async spentSince(since: number, { latest = false } = {}): Promise<Map<string, number>> {
+    await this.appends.idle();
+    if (latest) await this.table.checkoutLatest();
     const rows = SpendRows.parse(await this.table.query().where(`at >= ${since}`).select(['user_id', 'usd']).toArray());
     const totals = new Map<string, number>();
     for (const row of rows) totals.set(row.user_id, (totals.get(row.user_id) ?? 0) + row.usd);

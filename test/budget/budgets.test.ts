@@ -99,6 +99,25 @@ describe('server budgets', () => {
     expect(refused(again.budgets.reserve(here('carol'), 1))).toMatchObject({ budget: 'server', limitUsd: 1 });
   });
 
+  it('with several processes (a queue’s workers), each counts what the others spent once it reads the ledger again', async () => {
+    const memoryA = await mem.open({ shared: true });
+    const memoryB = await mem.open({ shared: true });
+    const a = await open(memoryA, { user: 1, server: null });
+    const b = await open(memoryB, { user: 1, server: null });
+    held(a.budgets.reserve(here('alice'), 1)).settle(0.7, { kind: 'run', id: 'r1' });
+    // Read again at once: what this process settled counts, written or not.
+    await a.daily.reload();
+    expect(a.daily.spentToday('alice')).toBeCloseTo(0.7, 10);
+    await memoryA.settled();
+    expect(b.daily.spentToday('alice')).toBe(0);
+    await b.daily.reload();
+    expect(b.daily.spentToday('alice')).toBeCloseTo(0.7, 10);
+    // Alice's next run on the other process may spend only what is left.
+    expect(held(b.budgets.reserve(here('alice'), 1)).capUsd).toBeCloseTo(0.3, 10);
+    await memoryA.close();
+    await memoryB.close();
+  });
+
   it('counts a server’s spend without a limit, so a limit set later applies to the day so far', () => {
     const daily = new DailyBudget(5, null, () => undefined);
     const budgets = new Budgets(daily, envBudgetLimits({ dailyBudgetUsd: 5, serverDailyBudgetUsd: null }));
