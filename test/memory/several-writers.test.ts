@@ -1,7 +1,7 @@
 /**
  * Three processes writing to one data directory at once (as a gateway and workers on one host
- * do): every acknowledged write is there afterwards — memories, votes on one run (a
- * read-modify-write of its row in three processes), and runs of their own.
+ * do): every acknowledged write is there afterwards — memories, votes and lessons on one run (a
+ * read-modify-write of its row in three processes), runs of their own, settings and checkpoints.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,7 +12,10 @@ import { Field, Schema, Utf8 } from 'apache-arrow';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { createEmbedder } from '../../src/memory/embedders/index.js';
+import { DurableRunStore } from '../../src/durable/store.js';
 import { Memory } from '../../src/memory/memory.js';
+import { settingsSchema } from '../../src/memory/schema.js';
+import { SettingsStore } from '../../src/settings/store.js';
 
 const WRITER = fileURLToPath(new URL('../support/memory-writer.ts', import.meta.url));
 const dirs: string[] = [];
@@ -38,7 +41,7 @@ function writer(dataDir: string, name: string, count: number): Promise<void> {
 }
 
 describe('one data directory, three writing processes', () => {
-  it('keeps every acknowledged memory, vote and run', async () => {
+  it('keeps every acknowledged memory, vote, lesson, run, setting and checkpoint', async () => {
     const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cairn-writers-'));
     dirs.push(dataDir);
     const memory = await Memory.open({ uri: dataDir, embedder: await createEmbedder('local', { timeoutMs: 1_000, maxRetries: 0 }, silentLogger()), log: silentLogger() });
@@ -58,6 +61,14 @@ describe('one data directory, three writing processes', () => {
       expect(votes.map((v) => v.userId).sort()).toEqual(names.flatMap((name) => Array.from({ length: count }, (_, i) => `${name}-voter-${i}`)).sort());
       const runs = await after.episodes.list(`id != 'shared-run'`, 1_000);
       expect(runs).toHaveLength(names.length * count);
+      const lessons = await after.semantic.list(`kind = 'lesson'`, 1_000);
+      expect(lessons).toHaveLength(names.length * count);
+      expect([...((await after.episodes.get('shared-run'))?.lessonIds ?? [])].sort()).toEqual(lessons.map((l) => l.id).sort());
+      const settings = await new SettingsStore(await after.db.table('settings', settingsSchema)).loadAll();
+      expect(settings.records.map((r) => r.value).sort()).toEqual(names.flatMap((name) => Array.from({ length: count }, (_, i) => `${name}-${i}`)).sort());
+      const journal = new DurableRunStore((table, schema) => after.db.table(table, schema), silentLogger());
+      for (const name of names) for (let i = 0; i < count; i += 1) expect(await journal.entries(`${name}-run-${i}`)).toEqual([{ kind: 'memory', context: null, elapsedMs: i }]);
+      await journal.close();
     } finally {
       await after.close();
     }
