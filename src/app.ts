@@ -305,7 +305,7 @@ export function createScheduler(
       judgeChange: modelChangeJudge(app.model, log),
       delivery,
       // The bot's runs are journaled (a restart resumes them); the terminal's are not: it posts nothing to resume.
-      ...(delivery === null ? {} : { durable: app.durable }),
+      ...(delivery === null ? {} : { durable: app.durable, markInterrupted: (runId: string, reason: string) => app.memory.episodes.interrupt(runId, reason, Date.now()) }),
       log,
       now: () => Date.now(),
       workspaceFor: (schedule) => path.join(workspaceRoot, `schedule-${schedule.id}`),

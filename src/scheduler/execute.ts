@@ -39,6 +39,8 @@ export interface ExecuteDeps {
   onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<RunResult | undefined>; durable: boolean }) => void;
   /** Journals scheduled runs (src/durable), so that a restart or a worker's death resumes them; without it they are not. */
   durable?: DurableScheduledRuns;
+  /** Ends the record of a run that will not go on (its schedule was removed while it was down, say), with why. */
+  markInterrupted?: (runId: string, reason: string) => Promise<void>;
   /**
    * With a queue (src/queue): records the run as queued and adds its job; the worker that takes
    * it goes on with it through Scheduler.continueRun. Without it, firings run where they fire.

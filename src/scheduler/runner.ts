@@ -137,13 +137,13 @@ export class ScheduleRunner {
       const schedule = await this.store.get(surface.scheduleId);
       if (schedule === undefined) {
         this.log.info({ scheduleId: surface.scheduleId, runId }, 'a scheduled run was not continued: its schedule was removed');
-        await durable.abandon(runId);
+        await this.abandon(runId, 'its schedule was removed before it could go on');
         return null;
       }
       const hold = this.run.hold?.(schedule) ?? null;
       if (typeof hold === 'string') {
         await this.recordSkipped(schedule, hold);
-        await durable.abandon(runId);
+        await this.abandon(runId, `it could not go on: ${hold}`);
         return null;
       }
       const execution = await continueSchedule({ ...this.deps(), durable }, schedule, resumable, surface.reason, new AbortController(), hold);
@@ -176,6 +176,14 @@ export class ScheduleRunner {
     } finally {
       this.slots.release();
     }
+  }
+
+  /** A run that will not go on: its record ends, and a run that had started is marked interrupted, with why. */
+  private async abandon(runId: string, reason: string): Promise<void> {
+    await this.run.durable?.abandon(runId);
+    await this.run.markInterrupted?.(runId, reason).catch((error: unknown) => {
+      this.log.warn({ err: error, runId }, 'could not mark a scheduled run interrupted');
+    });
   }
 
   /** True with a slot; false when the scheduler stopped while this firing waited. */

@@ -61,16 +61,19 @@ describe('firings with a queue', () => {
     expect(h.queued).toHaveLength(2);
   });
 
-  it('a queued run whose schedule was removed before a worker took it is dropped, unrun and unreported', async () => {
+  it('a run whose schedule was removed before it could go on is dropped, unrun and unreported, and its record says why', async () => {
     const h = await queueing();
     const { schedule } = await h.scheduler.add(daily);
     const fired = await h.scheduler.fire(schedule.id, 'manual');
     if (fired.started) await fired.done;
-    await h.scheduler.remove(schedule.id);
     const runId = h.queued[0]?.request.runId ?? '';
+    // As if it had started before the process running it died.
+    await h.app.memory.episodes.begin({ id: runId, visibility: 'channel', goal: daily.goal, mode: 'react', trigger: 'schedule', scope: { userId: `schedule-${schedule.id}`, channelId: CHANNEL.channelId }, startedAt: Date.now() });
+    await h.scheduler.remove(schedule.id);
     expect(await work(h, runId)).toBeUndefined();
     expect(openai.chatRequests()).toHaveLength(0);
     expect(h.delivery.reports).toHaveLength(0);
     expect(await h.app.durable.find(runId)).toBeUndefined();
+    expect(await h.app.memory.episodes.get(runId)).toMatchObject({ status: 'interrupted', reason: 'its schedule was removed before it could go on' });
   });
 });
