@@ -35,6 +35,8 @@ export class ScheduleRunner {
   private readonly executions = new Set<Promise<unknown>>();
   private readonly slots: RunSlots;
   private stopping = false;
+  /** Schedules whose journaled run went on here (resumed after a restart): no catch-up for them. */
+  readonly continued = new Set<string>();
 
   constructor(
     private readonly store: ScheduleStore,
@@ -95,6 +97,7 @@ export class ScheduleRunner {
    * shutdown stopped it (it goes on at the next start).
    */
   async continueRun(resumable: Resumable, surface: ScheduleRunSurface): Promise<RunResult | undefined> {
+    this.continued.add(surface.scheduleId);
     const execution = await this.track(surface.scheduleId, this.continueWhenFree(resumable, surface));
     return execution?.result;
   }

@@ -68,8 +68,10 @@ export class Scheduler {
     if (generation !== this.generation) return;
     const refused = await this.clock.start(active, (id, firing) => this.onFiring(id, firing));
     for (const [id, reason] of refused) await this.pauseUnschedulable(id, reason);
-    // A shared clock keeps firings missed while every process was down: they come late, once.
-    const catchUps = this.clock.shared ? [] : active.filter((s) => !refused.has(s.id));
+    // A shared clock keeps firings missed while every process was down: they come late, once. A
+    // schedule whose run was resumed after the restart has its missed firing: that run (which may
+    // have finished already, after `active` was read).
+    const catchUps = this.clock.shared ? [] : active.filter((s) => !refused.has(s.id) && !this.runner.continued.has(s.id));
     for (const schedule of catchUps) {
       if (generation !== this.generation) return;
       const missed = schedule.nextRunAt !== null && schedule.nextRunAt < now - 1_000;
@@ -82,6 +84,7 @@ export class Scheduler {
       this.log.info({ scheduleId: schedule.id, missedAt: schedule.nextRunAt }, 'run missed while down; catching up once');
       await this.fire(schedule.id, 'catch-up');
     }
+    this.runner.continued.clear();
     if (generation !== this.generation) return;
     this.reloadTimer = setInterval(() => {
       void this.reconcile().catch((error: unknown) => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createScheduler } from '../../src/app.js';
 import type { RunRequest } from '../../src/agent/agent.js';
 import { ScheduleRunSurface } from '../../src/scheduler/execute.js';
+import { ScheduleStore } from '../../src/scheduler/store.js';
 import type { NewSchedule } from '../../src/scheduler/scheduler.js';
 import { useFakeOpenAi } from '../fakes/use-fake-openai.js';
 import { CHANNEL, useScheduler } from './helpers.js';
@@ -75,5 +76,25 @@ describe('firings with a queue', () => {
     expect(h.delivery.reports).toHaveLength(0);
     expect(await h.app.durable.find(runId)).toBeUndefined();
     expect(await h.app.memory.episodes.get(runId)).toMatchObject({ status: 'interrupted', reason: 'its schedule was removed before it could go on' });
+  });
+});
+
+describe('a scheduled run resumed after a restart', () => {
+  it('stands for the firing it was: the catch-up pass at start does not run the schedule again, even once it has finished', async () => {
+    const h = await start();
+    const { schedule } = await h.scheduler.add(daily);
+    // The run the crash cut off, as its record was left (queued here: nothing journaled yet).
+    const runId = 'sched-run-1';
+    await h.app.durable.enqueue({ goal: daily.goal, runId, trigger: 'schedule', scope: { userId: `schedule-${schedule.id}`, channelId: CHANNEL.channelId, guildId: CHANNEL.guildId }, visibility: 'channel', billedTo: CHANNEL.creatorId }, { kind: 'schedule', scheduleId: schedule.id, reason: 'cron' });
+    openai.script({ kind: 'text', content: 'Resumed report.' }, { kind: 'text', content: 'A second report.' });
+    const claimed = await h.app.durable.claim(runId);
+    if (claimed === undefined || !('resumable' in claimed)) throw new Error('not claimable');
+    expect((await h.scheduler.continueRun(claimed.resumable, { kind: 'schedule', scheduleId: schedule.id, reason: 'cron' }))?.answer).toBe('Resumed report.');
+    // As the catch-up pass could have read it just before that run finished: due in the past.
+    await new ScheduleStore(h.app.memory.db.schedules).update(schedule.id, () => ({ nextRunAt: Date.now() - 3_600_000 }));
+    await h.scheduler.start();
+    await h.scheduler.settled();
+    expect(h.delivery.reports.map((r) => r.report.result.answer)).toEqual(['Resumed report.']);
+    expect(openai.chatRequests()).toHaveLength(1);
   });
 });
