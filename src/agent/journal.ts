@@ -237,7 +237,11 @@ export class RunReplay {
  * instead of ending it, so that it resumes from its journal on the next start.
  */
 export class RunSuspension {
-  constructor(readonly detail: string) {}
+  constructor(
+    readonly detail: string,
+    /** Another process has the run now (a queue worker that lost its lock): its record is theirs, left as it is. */
+    readonly elsewhere = false,
+  ) {}
 }
 
 /** A run stopped by a RunSuspension: not ended, its journal kept for the next start. */

@@ -28,7 +28,7 @@ export async function runQueuedJob(bot: BotApp, runId: string, lost: AbortSignal
   }
   // Another worker has the run now: stop here without ending it.
   const onLost = () => {
-    bot.runs.get(runId)?.controller.abort(new RunSuspension('another worker took the run over'));
+    bot.runs.get(runId)?.controller.abort(new RunSuspension('another worker took the run over', true));
   };
   lost.addEventListener('abort', onLost, { once: true });
   try {

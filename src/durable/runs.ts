@@ -7,7 +7,7 @@
 import os from 'node:os';
 import type { Agent, RunRequest } from '../agent/agent.js';
 import type { RunResult } from '../agent/events.js';
-import { RunSuspendedError, type JournalEntry } from '../agent/journal.js';
+import { RunSuspendedError, RunSuspension, type JournalEntry } from '../agent/journal.js';
 import type { ModelCatalog } from '../llm/models.js';
 import type { Logger } from '../log.js';
 import { requestFrom, storedRequest } from './request.js';
@@ -42,6 +42,12 @@ export type LiveParts = Pick<RunRequest, 'sinks' | 'approver' | 'signal' | 'limi
  * a process that dies before then replays the finished run at the next start and delivers again.
  */
 export type Deliver = (result: RunResult) => Promise<void>;
+
+/** The run was stopped because another process has it now. */
+function takenElsewhere(signal: AbortSignal | undefined): boolean {
+  const reason: unknown = signal?.reason;
+  return reason instanceof RunSuspension && reason.elsewhere;
+}
 
 export class DurableRuns {
   /** Where this process is, in each record it writes (for the logs). */
@@ -174,13 +180,13 @@ export class DurableRuns {
     try {
       result = await this.agent.run(request);
     } catch (error) {
-      if (error instanceof RunSuspendedError) {
+      if (!(error instanceof RunSuspendedError)) await this.end(request.runId);
+      // Another worker runs it now (this one lost its lock): its status is that worker's to write.
+      else if (!takenElsewhere(request.signal)) {
         await this.store.suspend(request.runId).catch((failure: unknown) => {
           // Left "running": the next start counts it as a crash, and still resumes it.
           this.log.warn({ err: failure, runId: request.runId }, 'could not mark a run suspended');
         });
-      } else {
-        await this.end(request.runId);
       }
       throw error;
     }

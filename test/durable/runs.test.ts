@@ -167,6 +167,20 @@ describe('durable runs', () => {
     expect(await third.runs.unfinished()).toEqual({ resumable: [], abandoned: [] });
   });
 
+  it('a run stopped because another worker has it now leaves its record as that worker writes it', async () => {
+    const memory = await mem.open();
+    h.fake.script(...SCRIPT);
+    const held = sendTool(true);
+    const { runs, store } = process_(memory, h.agent({ extraTools: [held.tool] }));
+    const controller = new AbortController();
+    const running = runs.run({ ...request('r-taken'), scope: { userId: 'u1', channelId: 'c1' }, signal: controller.signal }, { kind: 'test' }, () => Promise.resolve());
+    await held.inFlight;
+    controller.abort(new RunSuspension('another worker took the run over', true));
+    await expect(running).rejects.toBeInstanceOf(RunSuspendedError);
+    // Still 'running' (the other worker's), not 'suspended' by this one.
+    expect((await store.get('r-taken'))?.status).toBe('running');
+  });
+
   it('progress after a resume clears the crash count', async () => {
     const memory = await mem.open();
     const before = await suspendedMidSend(memory, 'r-progress');
