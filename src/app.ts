@@ -1,8 +1,5 @@
-import os from 'node:os';
-import path from 'node:path';
+import { workspaceRootFor } from './tools/workspace-root.js';
 import { DurableRuns } from './durable/runs.js';
-import { LocalScheduleClock } from './scheduler/local-clock.js';
-import { QueueScheduleClock } from './queue/schedule-clock.js';
 import { CairnMetrics } from './metrics/metrics.js';
 import { DurableRunStore } from './durable/store.js';
 import { Agent } from './agent/agent.js';
@@ -27,11 +24,6 @@ import { WarnedServers } from './budget/warned-servers.js';
 import { recordingUsage } from './usage/recorder.js';
 import { UsageStore } from './usage/store.js';
 import type { ChatModel } from './llm/types.js';
-import { modelChangeJudge } from './scheduler/change.js';
-import type { ReportDelivery } from './scheduler/delivery.js';
-import type { ExecuteDeps } from './scheduler/execute.js';
-import { Scheduler } from './scheduler/scheduler.js';
-import { ScheduleStore } from './scheduler/store.js';
 import { builtinTools } from './tools/builtin/index.js';
 import { memoryTools } from './tools/memory.js';
 import { recallRewriterFor } from './memory/query/rewrite-setting.js';
@@ -43,13 +35,11 @@ import { httpTools } from './tools/web/http.js';
 import { WorkspaceRetention } from './tools/workspace-retention.js';
 import { errorMessage } from './text.js';
 import { Conversations, DEFAULT_CONVERSATION_LIMITS } from './conversations/service.js';
-import { StoredScheduleReports } from './conversations/schedule-reports.js';
 import { StoredPersonTurns } from './conversations/person-turns.js';
 import { ConversationStore } from './conversations/store.js';
 import { settingsSchema } from './memory/schema.js';
 import { Settings, settingsLimitsFrom } from './settings/service.js';
 import { settingsBudgetLimits } from './settings/budget-limits.js';
-import { runOptionsFor } from './settings/run-options.js';
 import { ModelCatalog } from './llm/models.js';
 import { RunRecordStore } from './runs/store.js';
 import { forgettingRunRecords } from './runs/person-runs.js';
@@ -86,13 +76,6 @@ export interface App {
   metrics: CairnMetrics;
   /** Flushes and closes the memory database. */
   close(): Promise<void>;
-}
-
-/** Where per-run workspaces live: beside the memory database when it is local. */
-export function workspaceRootFor(dataDir: string): string {
-  return /^[a-z][a-z0-9+.-]*:\/\//i.test(dataDir)
-    ? path.join(os.tmpdir(), 'cairn-workspaces')
-    : path.join(dataDir, 'workspaces');
 }
 
 /** Opens the memory database with the configured embedder. */
@@ -276,48 +259,8 @@ export async function createApp(config: Config, log: Logger, options: { external
   return { config, log, agent, tools, memory, reflector, budget, budgets, usage, model, models, settings, conversations, runRecords, durable, metrics, close };
 }
 
-/** Backoff never grows past this, however many failures. */
-const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
 /** How often a process sharing the budgets (with a queue) reads the others' spend. */
 const SHARED_SPEND_READ_MS = 5_000;
 
-/**
- * The scheduler over the app's agent and memory. `delivery` is where reports go (null from the
- * terminal, which prints them); `hooks` lets a surface track scheduled runs.
- */
-export function createScheduler(
-  app: App,
-  delivery: ReportDelivery | null,
-  hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold' | 'enqueue'> = {},
-  /** With a queue: whether this process runs firings (a worker) or only writes schedules. */
-  fires = true,
-): Scheduler {
-  const { config, log } = app;
-  const workspaceRoot = workspaceRootFor(config.dataDir);
-  const url = config.queue.redisUrl;
-  // With a queue, every process shares one clock in Redis: a schedule fires once, wherever.
-  const clock = url === null ? new LocalScheduleClock(log) : new QueueScheduleClock(url, { fires, concurrency: config.schedules.maxConcurrentRuns, lockMs: config.queue.lockMs }, log);
-  return new Scheduler(
-    new ScheduleStore(app.memory.db.schedules, log),
-    { ...config.schedules, minIntervalS: config.minScheduleIntervalS, backoffMaxMs: MAX_SCHEDULE_BACKOFF_MS, reloadIntervalMs: 30_000 },
-    {
-      agent: app.agent,
-      judgeChange: modelChangeJudge(app.model, log),
-      delivery,
-      // The bot's runs are journaled (a restart resumes them); the terminal's are not: it posts nothing to resume.
-      ...(delivery === null ? {} : { durable: app.durable, markInterrupted: (runId: string, reason: string) => app.memory.episodes.interrupt(runId, reason, Date.now()) }),
-      log,
-      now: () => Date.now(),
-      workspaceFor: (schedule) => path.join(workspaceRoot, `schedule-${schedule.id}`),
-      reports: new StoredScheduleReports(app.conversations.store),
-      // The settings of the server and channel the reports go to; the schedule keeps its own mode.
-      runOptions: (schedule) => {
-        const { mode: _own, ...options } = runOptionsFor(app.settings, app.models, { guildId: schedule.guildId, channelId: schedule.channelId });
-        return options;
-      },
-      ...hooks,
-    },
-    log,
-    clock,
-  );
-}
+export { createScheduler } from './app-scheduler.js';
+export { workspaceRootFor };
