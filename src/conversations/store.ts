@@ -90,8 +90,19 @@ function clipTurn(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 14)} … [shortened]`;
 }
 
+/** A channel's conversations are counted again at least every this many created here. */
+const RECOUNT_EVERY = 50;
+/** Channels whose count is remembered; past it the memory starts afresh (each is counted again). */
+const MAX_CHANNELS_REMEMBERED = 10_000;
+
 export class ConversationStore {
   private tables: Promise<Tables> | undefined;
+  /**
+   * Per channel: its conversations when last counted, and how many were created here since. A new
+   * conversation far under the limit needs no count (a query on every new conversation otherwise);
+   * another process's creations are caught by the recount every RECOUNT_EVERY.
+   */
+  private readonly perChannel = new Map<string, { counted: number; since: number }>();
 
   constructor(
     private readonly open: OpenTable,
@@ -237,10 +248,17 @@ export class ConversationStore {
 
   /** Past the per-channel limit, the least recently used conversations of the channel are forgotten. */
   private async bound(channelId: string): Promise<void> {
+    const known = this.perChannel.get(channelId);
+    if (known !== undefined && known.since < RECOUNT_EVERY && known.counted + known.since + 1 <= this.limits.maxPerChannel) {
+      known.since += 1;
+      return;
+    }
     const { conversations } = await this.db();
     const where = `channel_id = ${sqlString(channelId)}`;
     await pendingWrites(conversations);
     const count = await conversations.countRows(where);
+    if (this.perChannel.size >= MAX_CHANNELS_REMEMBERED) this.perChannel.clear();
+    this.perChannel.set(channelId, { counted: Math.min(count, this.limits.maxPerChannel), since: 0 });
     if (count <= this.limits.maxPerChannel) return;
     const all = this.parse(ConversationRow, await conversations.query().where(where).toArray(), 'conversation');
     const stale = all.sort((a, b) => a.updatedAt - b.updatedAt).slice(0, count - this.limits.maxPerChannel);
