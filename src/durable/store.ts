@@ -250,11 +250,10 @@ export class DurableRunStore {
    * journals go, and they are not resumed. Returns how many went.
    */
   async forgetUser(userId: string): Promise<number> {
-    const { runs, journal, write } = await this.tables();
-    await write.idle();
-    const ids = z.array(z.object({ run_id: z.string() })).parse(await runs.query().where(`user_id = ${sqlString(userId)}`).select(['run_id']).limit(MAX_UNFINISHED).toArray());
+    const { runs, journal } = await this.tables();
+    const ids = await this.idsOf(userId);
     if (ids.length === 0) return 0;
-    const list = sqlList(ids.map((r) => r.run_id));
+    const list = sqlList(ids);
     await this.appends.idle();
     await withCommitRetry(journal, () => journal.delete(`run_id IN ${list}`));
     await withCommitRetry(runs, () => runs.delete(`run_id IN ${list}`));
