@@ -97,7 +97,7 @@ export class Reflector {
     // Set inside the commit; an object so the check after it sees the change.
     const due: { at: number | null } = { at: null };
     await withCommitRetry(table, async () => {
-      const existing = ReflectionRows.parse(await table.query().where(`id = ${sqlString(id)}`).toArray())[0];
+      const existing = await this.row(id);
       created = existing === undefined;
       due.at = null;
       if (existing === undefined) {
@@ -126,26 +126,24 @@ export class Reflector {
    * not ready in time (it carries on in the background, as usual).
    */
   async lessonFromDownVote(runId: string, userId: string, timeoutMs: number): Promise<{ state: 'none' | 'pending' } | { state: 'learned'; lessonId: string }> {
-    const id = sqlString(`${runId}:down:${userId}`);
+    const id = `${runId}:down:${userId}`;
     const table = this.memory.db.reflections;
-    const read = async () => ReflectionRows.parse(await table.query().where(`id = ${id}`).limit(1).toArray())[0];
-    const before = await read();
+    const before = await this.row(id);
     if (before === undefined) return { state: 'none' };
     // One that failed and is backing off keeps its schedule: the model was unreachable a moment ago.
     if (before.status === 'pending' && before.attempts === 0) {
       const now = this.now();
-      await withCommitRetry(table, () => table.update({ where: `id = ${id} AND status = 'pending'`, valuesSql: { next_attempt_at: String(now) } }));
-      this.due(before.id, now);
+      await withCommitRetry(table, () => table.update({ where: `id = ${sqlString(id)} AND status = 'pending'`, valuesSql: { next_attempt_at: String(now) } }));
+      this.due(id, now);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
       });
       // Made here, or (with a queue) by a worker: then its row says when it is done.
-      await Promise.race([this.dispatch === undefined ? this.idle() : this.doneElsewhere(before.id, timeoutMs), timeout]);
+      await Promise.race([this.dispatch === undefined ? this.idle() : this.doneElsewhere(id, timeoutMs), timeout]);
       clearTimeout(timer);
     }
-    if (this.dispatch !== undefined) await table.checkoutLatest();
-    const after = await read();
+    const after = await this.row(id, { latest: this.dispatch !== undefined });
     if (after?.status !== 'done') return { state: after === undefined ? 'none' : 'pending' };
     return after.lesson_id === null ? { state: 'none' } : { state: 'learned', lessonId: after.lesson_id };
   }
@@ -245,13 +243,18 @@ export class Reflector {
 
   /** Resolves once the reflection's row is done (made by a worker), or after `timeoutMs`. */
   private async doneElsewhere(id: string, timeoutMs: number): Promise<void> {
-    const table = this.memory.db.reflections;
     const end = this.now() + timeoutMs;
     while (this.now() < end && !this.stopping.signal.aborted) {
       await new Promise((resolve) => setTimeout(resolve, DONE_POLL_MS));
-      await table.checkoutLatest();
-      const row = ReflectionRows.parse(await table.query().where(`id = ${sqlString(id)}`).limit(1).toArray())[0];
+      const row = await this.row(id, { latest: true });
       if (row === undefined || row.status === 'done') return;
     }
+  }
+
+  /** The reflection's row; `latest`: as it is now (a worker may have made it a moment ago). */
+  private async row(id: string, { latest = false } = {}): Promise<ReflectionRow | undefined> {
+    const table = this.memory.db.reflections;
+    if (latest) await table.checkoutLatest();
+    return ReflectionRows.parse(await table.query().where(`id = ${sqlString(id)}`).limit(1).toArray())[0];
   }
 }
