@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startFakeDiscord, type FakeDiscord, type FakeInteraction, type FakeMessage } from '../test/fakes/discord/index.js';
 import { startFakeOpenAi } from '../test/fakes/openai-server.js';
+import { cairnEnv } from '../test/support/cairn-env.js';
 import { freePort } from '../test/support/free-port.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import { percentile } from './stats.js';
@@ -111,12 +112,7 @@ async function measure(workers: number): Promise<Measured> {
   const processes: Started[] = [];
   try {
     const base = {
-      PATH: process.env.PATH ?? '',
-      HOME: dataDir,
-      DISCORD_TOKEN: discord.token,
-      DISCORD_GUILD_ID: discord.guildId,
-      OPENAI_BASE_URL: openai.baseURL,
-      CAIRN_DATA_DIR: dataDir,
+      ...cairnEnv(discord, dataDir, openai.baseURL),
       CAIRN_REDIS_URL: redis.url,
       CAIRN_MAX_CONCURRENT_RUNS: values.concurrency,
       // Three users start every run: lift their per-minute limits and cover every run's cost cap.
@@ -127,7 +123,7 @@ async function measure(workers: number): Promise<Measured> {
       LOG_LEVEL: 'error',
     };
     const proxyPort = await freePort();
-    processes.push(start('restProxy', ['rest-proxy'], { ...base, DISCORD_REST_URL: discord.restApi, CAIRN_REST_PROXY_PORT: String(proxyPort) }));
+    processes.push(start('restProxy', ['rest-proxy'], { ...base, CAIRN_REST_PROXY_PORT: String(proxyPort) }));
     await until(() => reachable(`http://127.0.0.1:${proxyPort}/api/v10/gateway`), 'the REST proxy');
     const env = { ...base, DISCORD_REST_URL: `http://127.0.0.1:${proxyPort}/api` };
     const ports = await Promise.all(Array.from({ length: workers }, () => freePort()));

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cairnEnv } from '../../support/cairn-env.js';
 import { freePort } from '../../support/free-port.js';
 import { silentLogger } from '../../../src/log.js';
 import { createEmbedder } from '../../../src/memory/embedders/index.js';
@@ -23,17 +24,7 @@ export async function processSetup(cleanups: Cleanups, openaiBaseURL: string): P
   cleanups.push(() => discord.close());
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cairn-process-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const env = {
-    PATH: process.env.PATH ?? '',
-    HOME: dataDir,
-    DISCORD_TOKEN: discord.token,
-    DISCORD_REST_URL: discord.restApi,
-    DISCORD_GUILD_ID: discord.guildId,
-    OPENAI_BASE_URL: openaiBaseURL,
-    CAIRN_DATA_DIR: dataDir,
-    CAIRN_SHUTDOWN_GRACE_S: '1',
-    LOG_LEVEL: 'warn',
-  };
+  const env = { ...cairnEnv(discord, dataDir, openaiBaseURL), CAIRN_SHUTDOWN_GRACE_S: '1', LOG_LEVEL: 'warn' };
   return { discord, dataDir, env };
 }
 
