@@ -6,6 +6,7 @@ import type { Config } from '../config.js';
 import { AccessPolicy, RunLimiter } from './access.js';
 import { postServerWarnings, scheduleBudgetHooks } from './budget-hooks.js';
 import { createClient, learnApplicationId } from './client.js';
+import { startReflections } from './lessons.js';
 import { settingsConversationPolicy } from '../settings/conversation-policy.js';
 import type { ConversationPolicy } from '../conversations/types.js';
 import { TOKEN_LIFETIME_MS, type BotApp } from './context.js';
@@ -147,10 +148,7 @@ export class DiscordBot {
       client.rest.setToken(config.discord.token ?? '');
       // Its interaction webhook is exempt from the global budget (rest-budget.ts): learned over REST, with no ready event.
       await learnApplicationId(client);
-      app.reflector.onLesson = postLesson(client);
-      // Reflections are made once their lessons can be announced.
-      app.reflector.start();
-      queued?.makeReflections();
+      startReflections(app, client, queued);
       await queued?.worker?.ready();
       // Runs the firings of the shared schedules (src/queue/schedule-clock.ts).
       await scheduler.start();
@@ -181,10 +179,7 @@ export class DiscordBot {
       const count = await registerCommands(client.rest, client.application.id, config.discord.guildId);
       log.info({ guildId: config.discord.guildId, count }, 'slash commands registered');
     }
-    app.reflector.onLesson = postLesson(client);
-    // Reflections are made once their lessons can be announced (with a queue, by workers only).
-    app.reflector.start();
-    queued?.makeReflections();
+    startReflections(app, client, queued);
     await recordsReady;
     // Durable runs (scheduled ones too) go on first (with a queue, on whichever worker takes them);
     // the runs left over (started before runs were journaled) are announced as interrupted.
@@ -295,13 +290,3 @@ const BOTH_ROLES: BotRoles = { gateway: true, worker: true };
 
 /** Past its run time limit and this much more, a run is not running anywhere. */
 const STRANDED_MARGIN_MS = 60_000;
-
-/** Posts a lesson learned where its run was: in its channel, or to its owner alone for a private run. */
-function postLesson(client: Client): NonNullable<App['reflector']['onLesson']> {
-  return async ({ episode, lesson }) => {
-    const note = `📝 **Lesson learned** from run \`${episode.id}\`: ${lesson.doInstead.replace(/\.$/, '')} (applies to: ${lesson.appliesWhen.replace(/\.$/, '')}).`;
-    const channelId = episode.scope.channelId;
-    if (episode.visibility !== 'private' && channelId !== undefined) await sendToChannel(client, channelId, note.slice(0, 2_000));
-    else await (await client.users.fetch(episode.scope.userId)).send(note.slice(0, 2_000));
-  };
-}
