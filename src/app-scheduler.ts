@@ -24,7 +24,7 @@ const MAX_SCHEDULE_BACKOFF_MS = 6 * 3_600_000;
 export function createScheduler(
   app: App,
   delivery: ReportDelivery | null,
-  hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold' | 'enqueue'> = {},
+  hooks: Pick<ExecuteDeps, 'onRunStarted' | 'sinks' | 'refusal' | 'hold' | 'enqueue' | 'standing'> = {},
   /** With a queue: whether this process runs firings (a worker) or only writes schedules. */
   fires = true,
 ): Scheduler {

@@ -51,6 +51,15 @@ export class AccessPolicy {
     return null;
   }
 
+  /**
+   * What `refusal` would need to know about `userId` beyond their id: their roles (a role
+   * allow-list that does not name them) and the channel (a channel allow-list).
+   */
+  needs(userId: string): { roles: boolean; channel: boolean } {
+    const { allowedUsers, allowedRoles, allowedChannels } = this.config;
+    return { roles: allowedRoles.length > 0 && !allowedUsers.includes(userId), channel: allowedChannels.length > 0 };
+  }
+
   /** Manage Server, or one of the configured admin roles — in the caller's own server only. */
   isAdmin(caller: Caller): boolean {
     if (caller.guildId === null) return false;

@@ -20,6 +20,7 @@ import { PendingApprovals } from './approvals.js';
 import { PendingApprovalStore } from '../durable/approvals.js';
 import { DiscordReportDelivery } from './report-delivery.js';
 import { fetchChannel, sendToChannel } from './send.js';
+import { standingRefusal } from './standing.js';
 import { openControl, openQueue, type OpenQueue } from './queue-roles.js';
 
 /** Registers the slash commands in one guild (instant) or globally. */
@@ -62,6 +63,7 @@ export class DiscordBot {
     // Approval requests outlive the process: a run resumed after a restart waits on the same buttons.
     const approvalStore = new PendingApprovalStore((name, schema) => app.memory.db.table(name, schema), log);
     const limiter = new RunLimiter(config.discord, app.budgets);
+    const access = new AccessPolicy(config.discord);
     postServerWarnings(app, client, log);
     // Opened (and pruned) while connecting: Retry's first lookup must fit Discord's 3 s deadline.
     const recordsReady = app.runRecords.ready().catch((error: unknown) => {
@@ -86,6 +88,8 @@ export class DiscordBot {
       },
       // Their cost is held from, and booked to, the creator's daily budget and their server's.
       ...scheduleBudgetHooks(app),
+      // Fired on their creator's behalf: paused once the creator may no longer use Cairn there.
+      standing: (schedule) => standingRefusal({ access, client, log }, { userId: schedule.creatorId, guildId: schedule.guildId, channelId: schedule.channelId }),
       // With a queue a firing's run is queued for whichever worker is free (opened below, before the scheduler starts).
       ...(redisUrl === null ? {} : { enqueue: (request, surface) => (bound.queue === undefined ? Promise.reject(new Error('the run queue is not open yet')) : bound.queue.enqueue(request, surface)) }),
     }, roles.worker);
@@ -93,7 +97,7 @@ export class DiscordBot {
       app,
       client,
       log,
-      access: new AccessPolicy(config.discord),
+      access,
       limiter,
       runs,
       scheduler,

@@ -9,6 +9,7 @@ import type { RunJobOutcome } from '../queue/run-worker.js';
 import type { BotApp } from './context.js';
 import { continueRun, UNSHOWABLE } from './continue-run.js';
 import { tellAbandoned } from './resume.js';
+import { runStanding } from './standing.js';
 
 /** Runs the queued run `runId` here until it ends, or a shutdown suspends it (back in line). */
 export async function runQueuedJob(bot: BotApp, runId: string, lost: AbortSignal): Promise<RunJobOutcome> {
@@ -18,6 +19,14 @@ export async function runQueuedJob(bot: BotApp, runId: string, lost: AbortSignal
   if (claimed === undefined) return 'done';
   if ('abandoned' in claimed) {
     await tellAbandoned(bot, claimed.abandoned);
+    return 'done';
+  }
+  // The allow-lists may have changed since it was queued (a redeploy), or the starter's roles.
+  const refused = await runStanding(bot, claimed.resumable.run);
+  if (refused !== null) {
+    await bot.app.durable.abandon(runId);
+    const fresh = claimed.resumable.entries.length === 0;
+    await tellAbandoned(bot, { run: claimed.resumable.run, reason: refused }, fresh ? 'could not start' : 'could not go on');
     return 'done';
   }
   const done = continueRun(bot, claimed.resumable);

@@ -10,6 +10,7 @@ import type { BotApp } from './context.js';
 import { explainDiscordError } from './errors.js';
 import { sendToChannel } from './send.js';
 import { SlashSurface } from './slash-place.js';
+import { runStanding } from './standing.js';
 import { ScheduleRunSurface } from '../scheduler/execute.js';
 
 /** Resumes what can go on and reports what cannot; returns the ids of the runs resumed. */
@@ -17,6 +18,13 @@ export async function resumeRuns(bot: BotApp): Promise<Set<string>> {
   const { resumable, abandoned } = await bot.app.durable.unfinished();
   const resumed = new Set<string>();
   for (const run of resumable) {
+    // The allow-lists may have changed with the restart: a starter no longer on them is not resumed.
+    const refused = await runStanding(bot, run.run);
+    if (refused !== null) {
+      abandoned.push({ run: run.run, reason: refused });
+      await bot.app.durable.abandon(run.run.runId);
+      continue;
+    }
     const done = continueRun(bot, run);
     if (done === undefined) {
       abandoned.push({ run: run.run, reason: UNSHOWABLE });
@@ -31,8 +39,11 @@ export async function resumeRuns(bot: BotApp): Promise<Set<string>> {
   return resumed;
 }
 
-/** Tells a run's starter it will not go on: in its channel with a mention, or by DM for a private run. */
-export async function tellAbandoned(bot: BotApp, { run, reason }: Abandoned): Promise<void> {
+/**
+ * Tells a run's starter it will not go on: in its channel with a mention, or by DM for a private
+ * run. `fate` says what became of it (a queued run a worker would not start "could not start").
+ */
+export async function tellAbandoned(bot: BotApp, { run, reason }: Abandoned, fate = 'was not resumed after Cairn restarted'): Promise<void> {
   await bot.app.memory.episodes.interrupt(run.runId, reason, Date.now()).catch((error: unknown) => {
     bot.log.warn({ err: error, runId: run.runId }, 'could not mark a run interrupted');
   });
@@ -48,7 +59,7 @@ export async function tellAbandoned(bot: BotApp, { run, reason }: Abandoned): Pr
   const surface = SlashSurface.safeParse(run.surface);
   const { userId, channelId } = run.request.scope;
   const privately = run.request.visibility === 'private' || channelId === undefined || (surface.success && surface.data.private);
-  const text = `⚠️ ${privately ? 'Your' : `<@${userId}>, your`} run \`${run.runId}\` was not resumed after Cairn restarted. ${reason}`;
+  const text = `⚠️ ${privately ? 'Your' : `<@${userId}>, your`} run \`${run.runId}\` ${fate}. ${reason}`;
   try {
     if (privately) await (await bot.client.users.fetch(userId)).send(text);
     else await sendToChannel(bot.client, surface.success ? surface.data.channelId : channelId, { content: text, allowedMentions: { users: [userId] } });

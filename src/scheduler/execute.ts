@@ -46,6 +46,11 @@ export interface ExecuteDeps {
    * it goes on with it through Scheduler.continueRun. Without it, firings run where they fire.
    */
   enqueue?: (request: RunRequest & { runId: string }, surface: ScheduleRunSurface) => Promise<unknown>;
+  /**
+   * Why the schedule's creator may no longer run it where it posts (the allow-lists changed, or
+   * their roles, or they left the server), or null. A firing so refused pauses the schedule.
+   */
+  standing?: (schedule: Schedule) => Promise<string | null>;
   /** Why a schedule may not run now (its creator's or its server's daily budget is spent), or null; a skipped firing is recorded. */
   refusal?: (schedule: Schedule) => string | null;
   /**

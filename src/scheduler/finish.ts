@@ -85,10 +85,14 @@ export async function finishScheduledRun(deps: ExecuteDeps, schedule: Schedule, 
   }
   const pausedReason = pause.reason;
   if (pausedReason !== null) {
-    const note = `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused: ${pausedReason.replace(/\.$/, '')}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
-    await delivery.tellCreator(schedule, note).catch((error: unknown) => {
+    await delivery.tellCreator(schedule, pausedNote(schedule, pausedReason)).catch((error: unknown) => {
       deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
     });
   }
   return { result, delivered, deliveryError: deliveryError?.message ?? null, pausedReason };
+}
+
+/** What a schedule's creator is told when a firing paused it. */
+export function pausedNote(schedule: Schedule, reason: string): string {
+  return `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused: ${reason.replace(/\.$/, '')}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
 }

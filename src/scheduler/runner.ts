@@ -12,6 +12,7 @@ import type { Logger } from '../log.js';
 import { nextRunOf } from './cron.js';
 import type { FireReason } from './delivery.js';
 import { continueSchedule, executeSchedule, scheduledRequest, scheduleScope, type ExecuteDeps, type Execution, type FailurePolicy, type ScheduleRunSurface } from './execute.js';
+import { pausedNote } from './finish.js';
 import { recordSkipped } from './skipped.js';
 import { RunSlots } from './slots.js';
 import type { Schedule, ScheduleStore } from './store.js';
@@ -79,6 +80,8 @@ export class ScheduleRunner {
     if (reason !== 'manual' && schedule.backoffUntil !== null && schedule.backoffUntil > this.run.now()) {
       return { started: false, why: `it is backing off after ${schedule.consecutiveFailures} failure(s) until ${new Date(schedule.backoffUntil).toISOString()}` };
     }
+    // A person asking passed the allow-lists themselves; the clock asks on the creator's behalf.
+    if (reason !== 'manual' && (await this.lostStanding(schedule))) return { started: false, why: 'its creator may no longer use Cairn there' };
     const refused = this.run.refusal?.(schedule) ?? null;
     if (refused !== null) {
       // A spent budget skips the firing, on the record; a person asking (`manual`) is told instead.
@@ -143,6 +146,10 @@ export class ScheduleRunner {
         await this.abandon(runId, 'its schedule was removed before it could go on');
         return null;
       }
+      if (await this.lostStanding(schedule)) {
+        await this.abandon(runId, 'its schedule\'s creator may no longer use Cairn there');
+        return null;
+      }
       const hold = this.run.hold?.(schedule) ?? null;
       if (typeof hold === 'string') {
         await this.recordSkipped(schedule, hold);
@@ -187,6 +194,25 @@ export class ScheduleRunner {
     await this.run.markInterrupted?.(runId, reason).catch((error: unknown) => {
       this.log.warn({ err: error, runId }, 'could not mark a scheduled run interrupted');
     });
+  }
+
+  /**
+   * Whether the schedule's creator lost the right to run it where it posts: if so it is paused
+   * (everywhere: the clock is unset), with why, and its creator told.
+   */
+  private async lostStanding(schedule: Schedule): Promise<boolean> {
+    const refused = (await this.run.standing?.(schedule)) ?? null;
+    if (refused === null) return false;
+    const reason = `its creator may no longer use Cairn there (${refused.replace(/\.$/, '')})`;
+    this.log.info({ scheduleId: schedule.id, refused }, 'schedule paused: its creator may no longer use Cairn there');
+    const paused = await this.store.update(schedule.id, () => ({ status: 'paused', pausedReason: reason, nextRunAt: null }));
+    await this.unset(schedule.id);
+    if (paused !== undefined) {
+      await this.run.delivery?.tellCreator(schedule, pausedNote(schedule, reason)).catch((error: unknown) => {
+        this.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
+      });
+    }
+    return true;
   }
 
   /** True with a slot; false when the scheduler stopped while this firing waited. */

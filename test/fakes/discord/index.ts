@@ -137,6 +137,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     react: (opts) => {
       driver.react(opts);
     },
+    setMemberRoles: (guildId, userId, roleIds) => {
+      const member = world.member(guildId, userId);
+      if (member === undefined) throw new Error(`fake Discord: ${userId} is not a member of guild ${guildId}`);
+      member.roleIds = [...roleIds];
+    },
     failNext: (match, error, times = 1) => {
       http.failNext(match, error, times);
     },

@@ -238,6 +238,12 @@ export interface FakeDiscord {
   cdn: { origin: string; requests: CdnRequest[]; bytesAt(url: string): Buffer | undefined };
   /** MESSAGE_REACTION_ADD with ids only, so the bot needs partials for uncached messages. */
   react(opts: { user: FakeUser; message: FakeMessage; emoji: string }): void;
+  /**
+   * An admin changes a member's roles in the Discord client (Modify Guild Member). The fake sends
+   * no GUILD_MEMBER_UPDATE: Cairn does not ask for the privileged GuildMembers intent, so it sees
+   * the change only by fetching the member over REST (Get Guild Member).
+   */
+  setMemberRoles(guildId: string, userId: string, roleIds: string[]): void;
 
   /** The next `times` requests matching method + decoded path fail with `error`. */
   failNext(match: { method: string; path: RegExp }, error: FailNextError, times?: number): void;
