@@ -41,7 +41,13 @@ export function createScheduler(
       judgeChange: modelChangeJudge(app.model, log),
       delivery,
       // The bot's runs are journaled (a restart resumes them); the terminal's are not: it posts nothing to resume.
-      ...(delivery === null ? {} : { durable: app.durable, markInterrupted: (runId: string, reason: string) => app.memory.episodes.interrupt(runId, reason, Date.now()) }),
+      ...(delivery === null
+        ? {}
+        : {
+            durable: app.durable,
+            markInterrupted: (runId: string, reason: string) => app.memory.episodes.interrupt(runId, reason, Date.now()),
+            ranBefore: async (runId: string) => (await app.memory.episodes.get(runId, { fresh: true })) !== undefined || (await app.durable.find(runId)) !== undefined,
+          }),
       log,
       now: () => Date.now(),
       workspaceFor: (schedule) => path.join(workspaceRoot, `schedule-${schedule.id}`),

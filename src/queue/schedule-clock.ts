@@ -12,6 +12,7 @@
  * firing delivered twice starts one run. The run itself is queued on the run queue (the scheduler's
  * `enqueue`), journaled, so a worker dying mid-run hands it to another that resumes it.
  */
+import { randomUUID } from 'node:crypto';
 import { Queue, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { Logger } from '../log.js';
@@ -26,6 +27,10 @@ const CLAIM_TTL_S = 7 * 24 * 3_600;
 /** One reconciliation at a time across processes; the lock lapses if its holder dies. */
 const RECONCILE_LOCK_MS = 30_000;
 const KEEP_ENDED = { count: 200, age: 24 * 3_600 };
+
+/** A firing's claim: being handled, or handled. */
+const STARTED = 'started';
+const DONE = 'done';
 
 const FiringData = z.object({ scheduleId: z.string().min(1).max(100) });
 
@@ -108,33 +113,64 @@ export class QueueScheduleClock implements ScheduleClock {
     await closeRedis(this.connection);
   }
 
-  /** Runs a firing unless another delivery of it has (its job id claimed first). */
+  /**
+   * Runs a firing unless another delivery of it has: its job id is claimed first ('started'),
+   * and marked 'done' once handled (its run queued, or skipped). A delivery that finds the claim
+   * still 'started' follows one that stopped midway (a worker that died, or lost its lock): it
+   * handles the firing again, once the other's lease lapses, and the run id, derived from the
+   * firing (Firing.key), keeps a run queued already from being queued twice.
+   */
   private async runFiring(job: Job, fire: FireHandler): Promise<void> {
     const { scheduleId } = FiringData.parse(job.data);
-    const claimed = await this.connection.set(`${this.prefix}:firing:${job.id ?? ''}`, '1', 'EX', CLAIM_TTL_S, 'NX');
-    if (claimed !== 'OK') {
-      this.log.info({ scheduleId, firing: job.id }, 'a firing delivered again was not run again');
-      return;
+    const key = job.id ?? '';
+    const claim = `${this.prefix}:firing:${key}`;
+    const retaken = (await this.connection.set(claim, STARTED, 'EX', CLAIM_TTL_S, 'NX')) !== 'OK';
+    if (retaken) {
+      if ((await this.connection.get(claim)) !== STARTED) {
+        this.log.info({ scheduleId, firing: key }, 'a firing delivered again was not run again');
+        return;
+      }
+      this.log.warn({ scheduleId, firing: key }, 'a firing whose last delivery stopped midway is handled again');
     }
     // The time it was due (BullMQ keeps it as prevMillis); a job added without one is due when added.
     const scheduledAt = typeof job.opts.prevMillis === 'number' ? job.opts.prevMillis : job.timestamp;
     // A schedule never overlaps itself, whichever processes its firings land on: one still running
     // elsewhere holds this lease (renewed while it runs; it lapses if its process dies).
     const busy = `${this.prefix}:schedule-running:${scheduleId}`;
-    const lease = String(job.id ?? scheduledAt);
-    if ((await this.connection.set(busy, lease, 'PX', this.options.lockMs * 2, 'NX')) !== 'OK') {
+    // This delivery's own: a delivery of the same firing elsewhere (a worker that lost its lock
+    // but lives) does not share it, so the two never both go on.
+    const lease = `${key}:${randomUUID()}`;
+    if (!(await this.takeLease(busy, lease, retaken ? claim : null))) {
       this.log.info({ scheduleId }, 'scheduled run skipped: its previous run is still going');
+      await this.connection.set(claim, DONE, 'EX', CLAIM_TTL_S);
       return;
     }
     const renew = setInterval(() => {
       void this.connection.pexpire(busy, this.options.lockMs * 2).catch(() => undefined);
     }, Math.max(250, this.options.lockMs / 2));
     try {
-      await fire(scheduleId, { scheduledAt });
+      await fire(scheduleId, { scheduledAt, ...(key === '' ? {} : { key }) });
+      await this.connection.set(claim, DONE, 'EX', CLAIM_TTL_S);
     } finally {
       clearInterval(renew);
       // Only our own lease: one that lapsed may be another firing's by now.
       if ((await this.connection.get(busy)) === lease) await this.connection.del(busy);
+    }
+  }
+
+  /**
+   * Takes the schedule's lease. Held by another, it is their run still going (false), unless this
+   * is a firing taken again (`claim` given): then the holder may be its dead worker, whose lease
+   * lapses within two lock periods, so it waits that long (unless the firing gets done meanwhile);
+   * a holder still alive renews it, and finishes the firing itself.
+   */
+  private async takeLease(busy: string, lease: string, claim: string | null): Promise<boolean> {
+    const ttl = this.options.lockMs * 2;
+    const until = Date.now() + ttl + this.options.lockMs;
+    for (;;) {
+      if ((await this.connection.set(busy, lease, 'PX', ttl, 'NX')) === 'OK') return true;
+      if (claim === null || (await this.connection.get(claim)) !== STARTED || Date.now() > until) return false;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, Math.max(100, this.options.lockMs / 4))));
     }
   }
 

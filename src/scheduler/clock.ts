@@ -8,6 +8,11 @@ import type { Schedule } from './store.js';
 /** One firing: when it was due, and (shared clock) a key no other delivery of it shares. */
 export interface Firing {
   scheduledAt: number;
+  /**
+   * The shared clock's id of the firing, the same on every delivery of it: a firing taken again
+   * after its worker died starts the run with the same id, so it is never queued twice.
+   */
+  key?: string;
 }
 
 /** Runs a firing; resolves once its run has ended (a shared clock keeps the firing claimed that long). */

@@ -39,6 +39,8 @@ export interface ExecuteDeps {
   onRunStarted?: (run: { runId: string; schedule: Schedule; controller: AbortController; done: Promise<RunResult | undefined>; durable: boolean }) => void;
   /** Journals scheduled runs (src/durable), so that a restart or a worker's death resumes them; without it they are not. */
   durable?: DurableScheduledRuns;
+  /** Whether a run with this id was ever started or recorded (its episode exists): a firing delivered again does not queue it twice. */
+  ranBefore?: (runId: string) => Promise<boolean>;
   /** Ends the record of a run that will not go on (its schedule was removed while it was down, say), with why. */
   markInterrupted?: (runId: string, reason: string) => Promise<void>;
   /**

@@ -4,6 +4,7 @@
  * (src/durable) so that a restart resumes it. With a queue a firing is queued for whichever worker
  * is free, and the worker that takes it goes on with it here (continueRun).
  */
+import { createHash } from 'node:crypto';
 import { newRunId } from '../agent/agent.js';
 import type { RunResult } from '../agent/events.js';
 import { RunSuspendedError } from '../agent/journal.js';
@@ -28,6 +29,16 @@ export type RunDeps = Omit<ExecuteDeps, 'store' | 'failures' | 'nextRunAt'>;
 /** As the schedule stands when recorded (a run that ended or was skipped moves it on from now). */
 export function nextRunFor(schedule: Schedule): number | null {
   return schedule.status === 'active' ? nextRunOf(schedule.cron, schedule.timeZone) : null;
+}
+
+/**
+ * The run id of a shared clock's firing: the same on every delivery of it, shaped like newRunId
+ * (base-36 time, six hex digits). The time is the firing's due time when its key carries one.
+ */
+export function firingRunId(key: string, now: number): string {
+  const due = /:(\d{10,16})$/.exec(key)?.[1];
+  const at = due === undefined ? now : Number(due);
+  return `${at.toString(36)}-${createHash('sha256').update(key).digest('hex').slice(0, 6)}`;
 }
 
 export class ScheduleRunner {
@@ -71,7 +82,7 @@ export class ScheduleRunner {
    * catch-ups also skip paused schedules and backoff periods; a person asking (`manual`) does not
    * wait for those.
    */
-  async fire(id: string, reason: FireReason): Promise<FireOutcome> {
+  async fire(id: string, reason: FireReason, firingKey?: string): Promise<FireOutcome> {
     if (this.stopping) return { started: false, why: 'Cairn is shutting down' };
     const schedule = await this.store.get(id);
     if (schedule === undefined) return { started: false, why: `there is no schedule ${id}` };
@@ -89,7 +100,7 @@ export class ScheduleRunner {
       return { started: false, why: refused };
     }
     const enqueue = this.run.enqueue;
-    const done = this.track(id, enqueue === undefined ? this.runWhenFree(schedule, reason) : this.enqueueFiring(schedule, reason, enqueue));
+    const done = this.track(id, enqueue === undefined ? this.runWhenFree(schedule, reason) : this.enqueueFiring(schedule, reason, enqueue, firingKey));
     return { started: true, done };
   }
 
@@ -122,13 +133,19 @@ export class ScheduleRunner {
    * With a queue: the run is recorded and queued for whichever worker is free (which goes on with
    * it through continueRun), unless the schedule's last run is still unfinished somewhere.
    */
-  private async enqueueFiring(schedule: Schedule, reason: FireReason, enqueue: NonNullable<ExecuteDeps['enqueue']>): Promise<Execution | null> {
+  private async enqueueFiring(schedule: Schedule, reason: FireReason, enqueue: NonNullable<ExecuteDeps['enqueue']>, firingKey: string | undefined): Promise<Execution | null> {
     const unfinished = (await this.run.durable?.unfinishedOf(scheduleScope(schedule).userId)) ?? [];
     if (unfinished.length > 0) {
       this.log.info({ scheduleId: schedule.id, runIds: unfinished }, `scheduled run skipped: ${BUSY}`);
       return null;
     }
-    const request = await scheduledRequest(this.deps(), schedule, newRunId(), null);
+    // A firing taken again after its worker died: its run, if it was queued, has this id.
+    const runId = firingKey === undefined ? newRunId() : firingRunId(firingKey, this.run.now());
+    if (firingKey !== undefined && (await this.run.ranBefore?.(runId)) === true) {
+      this.log.info({ scheduleId: schedule.id, runId }, 'a firing taken again had queued its run already');
+      return null;
+    }
+    const request = await scheduledRequest(this.deps(), schedule, runId, null);
     await enqueue(request, { kind: 'schedule', scheduleId: schedule.id, reason });
     return null;
   }

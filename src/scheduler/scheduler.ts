@@ -105,7 +105,7 @@ export class Scheduler {
     }
     // next_run_at is written when the run is recorded; one left in the past by a crash mid-run
     // means that run is caught up after the restart. A skipped firing moves it on.
-    const outcome = await this.fire(id, late ? 'catch-up' : 'cron');
+    const outcome = await this.fire(id, late ? 'catch-up' : 'cron', firing.key);
     if (outcome.started) {
       await outcome.done;
       return;
@@ -154,8 +154,8 @@ export class Scheduler {
    * catch-ups also skip paused schedules and backoff periods; a person asking (`manual`) does not
    * wait for those.
    */
-  fire(id: string, reason: FireReason): Promise<FireOutcome> {
-    return this.runner.fire(id, reason);
+  fire(id: string, reason: FireReason, firingKey?: string): Promise<FireOutcome> {
+    return this.runner.fire(id, reason, firingKey);
   }
 
   /** A schedule's journaled run going on here (after a restart, or taken from the queue): see ScheduleRunner.continueRun. */

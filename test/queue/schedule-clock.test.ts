@@ -1,4 +1,6 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
 import { QueueScheduleClock } from '../../src/queue/schedule-clock.js';
@@ -7,6 +9,7 @@ import { freshSchedule, type Schedule } from '../../src/scheduler/store.js';
 import { useRedisServer } from '../support/use-redis-server.js';
 
 const redisServer = useRedisServer();
+const HANGING_FIRER = fileURLToPath(new URL('../support/hanging-firer.ts', import.meta.url));
 const closers: (() => Promise<void>)[] = [];
 afterEach(async () => {
   for (const close of closers.splice(0).reverse()) await close();
@@ -125,4 +128,58 @@ describe('the shared schedule clock (BullMQ job schedulers on a real redis-serve
     expect([...(refused?.keys() ?? [])]).toEqual(['bad']);
     expect(refused?.get('bad')).toMatch(/cannot be scheduled/);
   });
+});
+
+describe('a firing whose worker dies before handling it', () => {
+  it('is handled by the next delivery, with the same key (so the same run id), once', async () => {
+    const prefix = `test-${randomUUID()}`;
+    const lockMs = 1_000;
+    const child = spawn(process.execPath, ['--import', 'tsx', HANGING_FIRER, redisServer().url, prefix, String(lockMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    closers.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    let out = '';
+    const line = (pattern: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        const check = () => {
+          const found = pattern.exec(out);
+          if (found !== null) {
+            child.stdout.off('data', onData);
+            resolve(found);
+          }
+        };
+        const onData = (chunk: Buffer) => {
+          out += chunk.toString();
+          check();
+        };
+        child.stdout.on('data', onData);
+        check();
+      });
+    await line(/^ready$/m);
+
+    // The child takes the first firing and hangs; it is the only process firing until it dies.
+    const writer = new QueueScheduleClock(redisServer().url, { fires: false, concurrency: 1, lockMs, prefix }, silentLogger());
+    closers.push(() => writer.close());
+    await writer.start([], () => Promise.resolve());
+    await writer.set(schedule('dies', '* * * * * *'));
+    const key = (await line(/^fired (\S+)$/m))[1] ?? '';
+    expect(key).toMatch(/^repeat:dies:\d{13}$/);
+    await writer.unset('dies');
+    child.kill('SIGKILL');
+    await exited;
+
+    const handled: Firing[] = [];
+    const next = new QueueScheduleClock(redisServer().url, { fires: true, concurrency: 1, lockMs, prefix }, silentLogger());
+    closers.push(() => next.close());
+    await next.start([], async (_id, firing) => {
+      handled.push(firing);
+      await new Promise((r) => setTimeout(r, 50));
+    });
+    // Taken again once its lock lapses (BullMQ's stalled-job check), and handled here.
+    await expect.poll(() => handled.map((f) => f.key), { timeout: 15_000, interval: 200 }).toContain(key);
+    await new Promise((r) => setTimeout(r, 3 * lockMs));
+    expect(handled.filter((f) => f.key === key)).toHaveLength(1);
+  }, 40_000);
 });

@@ -62,6 +62,29 @@ describe('firings with a queue', () => {
     expect(h.queued).toHaveLength(2);
   });
 
+  it('a firing delivered again after its worker died queues its run once: the run id is the firing\'s', async () => {
+    const h = await queueing();
+    const { schedule } = await h.scheduler.add(daily);
+    const key = `repeat:${schedule.id}:1796288400000`;
+    const fired = await h.scheduler.fire(schedule.id, 'cron', key);
+    if (fired.started) await fired.done;
+    const runId = h.queued[0]?.request.runId ?? '';
+    expect(runId).toMatch(/^[0-9a-z]+-[0-9a-f]{6}$/);
+    expect(runId.startsWith((1796288400000).toString(36))).toBe(true);
+    openai.script({ kind: 'text', content: 'Once.' });
+    expect((await work(h, runId))?.answer).toBe('Once.');
+    // Delivered again (the worker died before marking it handled): its run has run; nothing is queued.
+    const again = await h.scheduler.fire(schedule.id, 'cron', key);
+    if (again.started) await again.done;
+    expect(h.queued).toHaveLength(1);
+    expect(h.delivery.reports).toHaveLength(1);
+    // Another firing is another run.
+    const next = await h.scheduler.fire(schedule.id, 'cron', `repeat:${schedule.id}:1796374800000`);
+    if (next.started) await next.done;
+    expect(h.queued.map((q) => q.request.runId)).toHaveLength(2);
+    expect(h.queued[1]?.request.runId).not.toBe(runId);
+  });
+
   it('a run whose schedule was removed before it could go on is dropped, unrun and unreported, and its record says why', async () => {
     const h = await queueing();
     const { schedule } = await h.scheduler.add(daily);
