@@ -171,7 +171,7 @@ export class ConversationStore {
       updatedAt: at,
       turns: 0,
     };
-    await write.conversations.apply(conversation.id, () => conversationRow(conversation));
+    await write.conversations.put(conversation.id, conversationRow(conversation));
     await this.link(conversation, keys);
     if (conversation.channelId !== null) await this.bound(conversation.channelId);
     return conversation;
@@ -183,7 +183,7 @@ export class ConversationStore {
     const { write } = await this.db();
     const at = this.now();
     const rows = [...new Set(keys)].map((key) => ({ key, conversation_id: conversation.id, channel_id: conversation.channelId, created_at: at }));
-    await Promise.all(rows.map((row) => write.links.apply(row.key, () => row)));
+    await Promise.all(rows.map((row) => write.links.put(row.key, row)));
   }
 
   /** The conversation's turns, oldest first. */
@@ -213,11 +213,11 @@ export class ConversationStore {
       };
     });
     const { turns, write } = await this.db();
-    await Promise.all(stored.map((turn) => write.turns.apply(turn.id, () => turnRow(turn))));
+    await Promise.all(stored.map((turn) => write.turns.put(turn.id, turnRow(turn))));
     // Counted, not added up: another exchange may have been stored since `conversation` was read.
     const count = await turns.countRows(`conversation_id = ${sqlString(conversation.id)}`);
     const updated: Conversation = { ...conversation, turns: count, updatedAt: this.now() };
-    await write.conversations.apply(updated.id, () => conversationRow(updated));
+    await write.conversations.put(updated.id, conversationRow(updated));
     await this.link(updated, [...keys, ...stored.flatMap((t) => t.messageIds.map(messageKey))]);
     return updated;
   }

@@ -122,7 +122,7 @@ export class PendingApprovalStore {
       posted: JSON.stringify(approval.posted),
       decision: approval.decision === null ? null : JSON.stringify(approval.decision),
     };
-    await write.apply(approval.key, () => row);
+    await write.put(approval.key, row);
   }
 
   async byKey(key: string): Promise<StoredApproval | undefined> {

@@ -139,7 +139,8 @@ export class DurableRuns {
         continue;
       }
       try {
-        resumable.push({ run: counted, entries: await this.store.entries(run.runId) });
+        // A queued run has journaled nothing (it is 'running' from its first step on): no read.
+        resumable.push({ run: counted, entries: run.status === 'queued' ? [] : await this.store.entries(run.runId) });
       } catch (error) {
         if (!(error instanceof UnreadableJournal)) throw error;
         this.log.error({ err: error, runId: run.runId }, 'a durable run cannot be resumed');

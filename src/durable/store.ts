@@ -147,7 +147,7 @@ export class DurableRunStore {
   async save(run: DurableRun): Promise<void> {
     const { write } = await this.tables();
     const row = rowOf({ ...run, updatedAt: this.now() });
-    await write.apply(run.runId, () => row);
+    await write.put(run.runId, row);
   }
 
   /**

@@ -114,7 +114,7 @@ export class EpisodeStore {
   }
 
   async begin(start: EpisodeStart): Promise<void> {
-    await this.writer.apply(start.id, () => ({
+    await this.writer.put(start.id, {
       id: start.id,
       goal: start.goal,
       mode: start.mode,
@@ -135,7 +135,7 @@ export class EpisodeStore {
       applied_lesson_ids: JSON.stringify(start.appliedLessonIds ?? []),
       started_at: start.startedAt,
       ended_at: null,
-    }));
+    });
   }
 
   async finish(id: string, end: EpisodeEnd): Promise<void> {

@@ -10,6 +10,8 @@ export type RowChange = (current: Record<string, unknown> | undefined) => Record
 interface Pending {
   key: string;
   change: RowChange;
+  /** A whole row put (the change ignores the stored row): no read is needed for it. */
+  blind: boolean;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
@@ -45,9 +47,22 @@ export class GroupCommitter {
     await Promise.allSettled([...this.inflight]);
   }
 
+  /** Changes the row under `key` from what is stored (read in the commit that writes it). */
   apply(key: string, change: RowChange): Promise<void> {
+    return this.enqueue(key, change, false);
+  }
+
+  /**
+   * Stores `row` under `key` whatever is stored there: a commit holding only puts reads nothing
+   * back, which saves a query per commit (usage rows, conversation turns, run records).
+   */
+  put(key: string, row: Record<string, unknown>): Promise<void> {
+    return this.enqueue(key, () => row, true);
+  }
+
+  private enqueue(key: string, change: RowChange, blind: boolean): Promise<void> {
     const done = new Promise<void>((resolve, reject) => {
-      this.queue.push({ key, change, resolve, reject });
+      this.queue.push({ key, change, blind, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         // Let changes made in the same tick join this commit.
@@ -70,8 +85,8 @@ export class GroupCommitter {
       // processes' too.
       await withCommitRetry(this.table, () => this.rows.lock.run(async () => {
         if (this.rows.shared) await this.table.checkoutLatest();
-        const keys = [...new Set(batch.map((p) => p.key))];
-        const stored = RowObjects.parse(await this.table.query().where(`${this.keyColumn} IN ${sqlList(keys)}`).toArray());
+        const keys = [...new Set(batch.filter((p) => !p.blind).map((p) => p.key))];
+        const stored = keys.length === 0 ? [] : RowObjects.parse(await this.table.query().where(`${this.keyColumn} IN ${sqlList(keys)}`).toArray());
         const rows = new Map<string, Record<string, unknown>>();
         for (const row of stored) {
           const plain = PlainRow.parse(row.toJSON());

@@ -85,7 +85,7 @@ export class RunRecordStore implements RunRecords {
   async save(record: RunRecord): Promise<void> {
     const { write } = await this.db();
     const row = runRecordRow(record);
-    await write.apply(record.runId, () => row);
+    await write.put(record.runId, row);
   }
 
   async get(runId: string): Promise<RunRecord | null> {

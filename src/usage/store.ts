@@ -75,7 +75,7 @@ export class UsageStore implements UsageLog {
       usd: entry.usd,
       at: entry.at,
     };
-    await this.writer.apply(row.id, () => row);
+    await this.writer.put(row.id, row);
   }
 
   /** Drops rows older than ~400 days (at start). */

@@ -1,10 +1,37 @@
 import { z } from 'zod';
 import { defineTool } from '../define.js';
 
+interface ZoneFormats {
+  offset: Intl.DateTimeFormat;
+  fields: Intl.DateTimeFormat;
+  weekday: Intl.DateTimeFormat;
+  local: Intl.DateTimeFormat;
+}
+
+/** Making a formatter costs far more than using one (ICU loads the zone), so they are kept per zone. */
+const zoneFormats = new Map<string, ZoneFormats>();
+/** Zone names are a closed set (IANA), but spellings are not: bounded all the same. */
+const MAX_CACHED_ZONES = 1_000;
+
+/** The zone's formatters; throws RangeError for a name Intl does not know. */
+function formatsOf(timeZone: string): ZoneFormats {
+  const cached = zoneFormats.get(timeZone);
+  if (cached !== undefined) return cached;
+  const formats: ZoneFormats = {
+    offset: new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }),
+    fields: new Intl.DateTimeFormat('en-US', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' }),
+    weekday: new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long' }),
+    local: new Intl.DateTimeFormat('en-US', { timeZone, dateStyle: 'full', timeStyle: 'long' }),
+  };
+  if (zoneFormats.size >= MAX_CACHED_ZONES) zoneFormats.clear();
+  zoneFormats.set(timeZone, formats);
+  return formats;
+}
+
 /** Intl is the authority on zone names: it throws RangeError for names it does not know. */
 function isTimeZone(name: string): boolean {
   try {
-    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    formatsOf(name);
     return true;
   } catch {
     return false;
@@ -17,23 +44,14 @@ function serverTimeZone(): string {
 
 /** The UTC offset of `timeZone` at `now`, as "+02:00" ("GMT" alone means zero). */
 function utcOffset(now: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', { timeZone, timeZoneName: 'longOffset' }).formatToParts(now);
+  const parts = formatsOf(timeZone).offset.formatToParts(now);
   const name = parts.find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   return name === 'GMT' ? '+00:00' : name.replace('GMT', '');
 }
 
 /** Wall-clock fields in `timeZone`, for an ISO 8601 timestamp with the zone's offset. */
 function localIso(now: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-US', {
-    timeZone,
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-    second: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(now);
+  const parts = formatsOf(timeZone).fields.formatToParts(now);
   const field = (type: Intl.DateTimeFormatPartTypes): string => parts.find((p) => p.type === type)?.value ?? '00';
   return `${field('year')}-${field('month')}-${field('day')}T${field('hour')}:${field('minute')}:${field('second')}${utcOffset(now, timeZone)}`;
 }
@@ -64,8 +82,8 @@ export const currentTimeTool = defineTool({
       utc: now.toISOString(),
       timezone: timeZone,
       utcOffset: utcOffset(now, timeZone),
-      weekday: new Intl.DateTimeFormat('en-US', { timeZone, weekday: 'long' }).format(now),
-      local: new Intl.DateTimeFormat('en-US', { timeZone, dateStyle: 'full', timeStyle: 'long' }).format(now),
+      weekday: formatsOf(timeZone).weekday.format(now),
+      local: formatsOf(timeZone).local.format(now),
     });
   },
 });
