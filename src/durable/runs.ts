@@ -11,7 +11,7 @@ import { RunSuspendedError, RunSuspension, type JournalEntry } from '../agent/jo
 import type { ModelCatalog } from '../llm/models.js';
 import type { Logger } from '../log.js';
 import { requestFrom, storedRequest } from './request.js';
-import { UnreadableJournal, type DurableRun, type DurableRunStore } from './store.js';
+import { MAX_UNFINISHED, UnreadableJournal, type DurableRun, type DurableRunStore } from './store.js';
 
 /** Process deaths in a row (with no progress between) after which a run is not resumed again. */
 export const MAX_CRASHES = 2;
@@ -92,7 +92,9 @@ export class DurableRuns {
 
   /** The ids of every run not ended (queued, running somewhere, suspended). */
   async ids(): Promise<string[]> {
-    return (await this.store.unfinished()).map((run) => run.runId);
+    const ids = (await this.store.unfinished()).map((run) => run.runId);
+    await this.sweep(ids);
+    return ids;
   }
 
   /** The ids of the unfinished runs acting as `userId` (a schedule's runs act as `schedule-<id>`). */
@@ -124,7 +126,17 @@ export class DurableRuns {
    * (ended here, with the reason). A run left `running` died with its process: one crash more.
    */
   async unfinished(): Promise<{ resumable: Resumable[]; abandoned: Abandoned[] }> {
-    return this.split(await this.store.unfinished());
+    const runs = await this.store.unfinished();
+    await this.sweep(runs.map((run) => run.runId));
+    return this.split(runs);
+  }
+
+  /** At a start: journals left by ends a crash cut short go, when `ids` are all the unfinished runs. */
+  private async sweep(ids: readonly string[]): Promise<void> {
+    if (ids.length >= MAX_UNFINISHED) return;
+    await this.store.sweepOrphans(ids).catch((error: unknown) => {
+      this.log.warn({ err: error }, 'could not sweep the journals of ended runs');
+    });
   }
 
   private async split(runs: readonly DurableRun[]): Promise<{ resumable: Resumable[]; abandoned: Abandoned[] }> {

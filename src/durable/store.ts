@@ -22,6 +22,8 @@ export const RUN_JOURNAL_TABLE = 'run_journal';
 
 /** Unfinished runs read at a start: more than any deployment has in flight, and a bound on the read. */
 export const MAX_UNFINISHED = 1_000;
+/** Journal entries with no run record are swept once this old (a run starting elsewhere is younger). */
+const ORPHAN_AGE_MS = 60 * 60_000;
 /** Entries one run may record: its step limit is far lower (each step is a model call and a few tools). */
 export const MAX_ENTRIES = 20_000;
 
@@ -234,15 +236,30 @@ export class DurableRunStore {
     await write.apply(runId, (current) => (current === undefined || current.crashes === 0 ? null : { ...current, crashes: 0 }));
   }
 
-  /** The run is over: its record and journal go. */
+  /**
+   * The run is over: its record goes, then its journal. In that order, a crash between the two
+   * leaves a journal with no run (swept at a later start), never a run with no journal, which
+   * would be resumed from nothing: run again from the start, its tools called again.
+   */
   async end(runId: string): Promise<void> {
     const { runs, journal, write } = await this.tables();
-    await this.appends.idle();
-    await withCommitRetry(journal, () => journal.delete(`run_id = ${sqlString(runId)}`));
-    tableUpkeep.noteCommit(journal);
     await write.idle();
     await withCommitRetry(runs, () => runs.delete(`run_id = ${sqlString(runId)}`));
     tableUpkeep.noteCommit(runs);
+    await this.appends.idle();
+    await withCommitRetry(journal, () => journal.delete(`run_id = ${sqlString(runId)}`));
+    tableUpkeep.noteCommit(journal);
+  }
+
+  /**
+   * Deletes journal entries whose run has no record (its end was cut short by a crash), given
+   * every unfinished run's id. Only entries older than ORPHAN_AGE_MS: a run another process is
+   * starting now has its record written before its first entry, but may be newer than `ids`.
+   */
+  async sweepOrphans(ids: readonly string[]): Promise<void> {
+    const { journal } = await this.tables();
+    const known = ids.length === 0 ? '' : ` AND run_id NOT IN ${sqlList(ids)}`;
+    await withCommitRetry(journal, () => journal.delete(`at < ${this.now() - ORPHAN_AGE_MS}${known}`));
   }
 
   /**
@@ -254,9 +271,9 @@ export class DurableRunStore {
     const ids = await this.idsOf(userId);
     if (ids.length === 0) return 0;
     const list = sqlList(ids);
+    await withCommitRetry(runs, () => runs.delete(`run_id IN ${list}`));
     await this.appends.idle();
     await withCommitRetry(journal, () => journal.delete(`run_id IN ${list}`));
-    await withCommitRetry(runs, () => runs.delete(`run_id IN ${list}`));
     return ids.length;
   }
 

@@ -229,6 +229,36 @@ describe('durable runs', () => {
     expect(again.sent).toEqual([]);
   });
 
+  it('an end cut short between its two deletes is never run again from nothing; its journal is swept at a later start once old', async () => {
+    const memory = await mem.open();
+    h.fake.script(...SCRIPT);
+    // The process dies after the record went and before the journal did: its journal delete never lands.
+    const dying = new DurableRunStore(async (name, schema) => {
+      const table = await memory.db.table(name, schema);
+      if (name !== RUN_JOURNAL_TABLE) return table;
+      return new Proxy(table, { get: (target, key) => (key === 'delete' ? () => Promise.reject(new Error('the process died')) : (Reflect.get(target, key, target) as unknown)) });
+    }, silentLogger());
+    const models = new ModelCatalog('test-model', [], () => {
+      throw new Error('no model is looked up');
+    }, () => undefined);
+    const { tool } = sendTool();
+    const result = await new DurableRuns(h.agent({ extraTools: [tool] }), dying, models, silentLogger()).run(request('r-cut'), { kind: 'test' }, () => Promise.resolve());
+    expect(result.status).toBe('succeeded');
+    const journal = await memory.db.table(RUN_JOURNAL_TABLE, runJournalSchema);
+    const left = () => journal.countRows(`run_id = 'r-cut'`);
+    expect(await left()).toBeGreaterThan(0);
+
+    // The next start resumes nothing; a young journal is left (a run may be starting elsewhere).
+    h.fake.reset();
+    expect(await process_(memory, h.agent()).runs.unfinished()).toEqual({ resumable: [], abandoned: [] });
+    expect(await left()).toBeGreaterThan(0);
+    // A start two hours on sweeps it.
+    const later = new DurableRunStore((name, schema) => memory.db.table(name, schema), silentLogger(), () => Date.now() + 2 * 3_600_000);
+    expect(await new DurableRuns(h.agent(), later, models, silentLogger()).unfinished()).toEqual({ resumable: [], abandoned: [] });
+    expect(await left()).toBe(0);
+    expect(h.fake.chatRequests()).toHaveLength(0);
+  });
+
   it('forgetting a person forgets their unfinished runs: records and journals, not resumed; others stay', async () => {
     const memory = await mem.open();
     const { runs, store } = process_(memory, h.agent());
