@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { MessageFlags, RESTJSONErrorCodes, type ActionRowBuilder, type ButtonBuilder } from 'discord.js';
 import { discordCode } from './errors.js';
 import type { RunResult } from '../agent/events.js';
@@ -21,6 +22,9 @@ export interface AnswerPart {
   files?: { attachment: Buffer; name: string }[];
   /** Always SuppressEmbeds: see NO_PREVIEWS. */
   flags: typeof NO_PREVIEWS;
+  /** Set by postedOnce: Discord returns the message already posted with it instead of a second. */
+  nonce?: string;
+  enforceNonce?: boolean;
 }
 
 /**
@@ -73,4 +77,22 @@ export function answerMessages(result: RunResult, files: AnswerFiles = NO_FILES,
   // More than one message's worth of files: the rest follow, numbered.
   for (const [i, batch] of more.entries()) messages.push({ content: `📎 More files (${i + 2}/${more.length + 1})`, files: batch, flags: NO_PREVIEWS });
   return messages;
+}
+
+/** Discord's limit on a nonce's length (Create Message). */
+const MAX_NONCE_CHARS = 25;
+
+/**
+ * A nonce for one message of a run's answer (`part`: its place), the same each time the answer is
+ * delivered: a resumed run that delivers again after a crash mid-delivery gets back the messages
+ * already posted instead of posting them twice (Create Message's enforce_nonce, for a few minutes).
+ */
+export function answerNonce(runId: string, part: string): string {
+  const plain = `${runId}:${part}`;
+  return plain.length <= MAX_NONCE_CHARS ? plain : createHash('sha256').update(plain).digest('base64url').slice(0, MAX_NONCE_CHARS);
+}
+
+/** The parts, each with its nonce enforced: posted once however often the run's answer is delivered (channel messages only). */
+export function postedOnce(parts: readonly AnswerPart[], runId: string): AnswerPart[] {
+  return parts.map((part, i) => ({ ...part, nonce: answerNonce(runId, String(i)), enforceNonce: true }));
 }

@@ -7,7 +7,7 @@ import { SnowflakeUtil, type Message, type MessageCreateOptions } from 'discord.
 import { z } from 'zod';
 import type { RunResult } from '../agent/events.js';
 import { CAIRN_AUTHOR } from '../conversations/types.js';
-import { answerMessages, answerText, fileNames, sendPart, type AnswerPart } from './answer.js';
+import { answerMessages, answerText, fileNames, postedOnce, sendPart, type AnswerPart } from './answer.js';
 import { postedMessage, type PostRequest } from './approvals.js';
 import type { BotApp } from './context.js';
 import { readAnswerFiles, recordFilesOut } from './files-out.js';
@@ -64,7 +64,8 @@ export function mentionApprovals(post: MentionPost): PostRequest {
 export async function deliverMention(bot: BotApp, surface: MentionSurface, result: RunResult, post: MentionPost): Promise<void> {
   const files = await readAnswerFiles(result);
   const postedFiles = new Set<string>();
-  const posted = await postAll(answerMessages(result, files, { retry: true }), async (part, first) => {
+  // Delivered again after a crash mid-delivery (a resumed run), the parts already posted are not posted twice.
+  const posted = await postAll(postedOnce(answerMessages(result, files, { retry: true }), result.runId), async (part, first) => {
     // The note naming refused files is a later message, never the reply itself.
     let replied = false;
     const { sent, filesPosted } = await sendPart(part, (p) => post(p, first && !replied).finally(() => (replied = true)), result.runId);

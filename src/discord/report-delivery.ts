@@ -5,7 +5,7 @@ import { DeliveryError, type Report, type ReportDelivery } from '../scheduler/de
 import type { Schedule } from '../scheduler/store.js';
 import { formatCost, formatDuration } from '../console/render.js';
 import { errorMessage, oneLine } from '../text.js';
-import { answerMessages, fileNames, NO_PREVIEWS, sendPart } from './answer.js';
+import { answerMessages, answerNonce, fileNames, NO_PREVIEWS, postedOnce, sendPart } from './answer.js';
 import { discordCode, explainDiscordError } from './errors.js';
 import { filesOutRecord, hasFiles, readAnswerFiles } from './files-out.js';
 import { fetchChannel } from './send.js';
@@ -71,11 +71,13 @@ export class DiscordReportDelivery implements ReportDelivery {
       const channel = await fetchChannel(this.client, schedule.channelId);
       if (channel?.isSendable() !== true) throw new DeliveryError(`<#${schedule.channelId}> is not a channel Cairn can post in`, true);
       // Reports go to a channel's members: never @everyone, roles or users from a model's words.
-      await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] }, flags: NO_PREVIEWS });
+      // Each message with its nonce enforced: a resumed run delivering again after a crash mid-delivery posts nothing twice.
+      const runId = report.result.runId;
+      await channel.send({ content: reportHeader(schedule, report), allowedMentions: { parse: [] }, flags: NO_PREVIEWS, nonce: answerNonce(runId, 'h'), enforceNonce: true });
       // The run's attached files go with the report; those too large are named in it.
       const files = await readAnswerFiles(report.result);
       const posted = new Set<string>();
-      for (const part of answerMessages(report.result, files)) {
+      for (const part of postedOnce(answerMessages(report.result, files), runId)) {
         const { filesPosted } = await sendPart(
           part,
           async (p) => {

@@ -186,6 +186,19 @@ describe('fake Discord with default rules', () => {
     await channel.send('x'.repeat(2000));
   });
 
+  it('returns the message already created with an enforced nonce instead of creating another; without enforcement it creates one', async () => {
+    const { fake, client } = h();
+    const channel = await sendable(client, fake.channels.general);
+    const first = await channel.send({ content: 'once only', nonce: 'run-1:0', enforceNonce: true });
+    const again = await channel.send({ content: 'once only (again)', nonce: 'run-1:0', enforceNonce: true });
+    expect(again.id).toBe(first.id);
+    expect(again.content).toBe('once only');
+    expect(fake.channelMessages(channel.id).filter((m) => m.content.startsWith('once only'))).toHaveLength(1);
+    const loose = await channel.send({ content: 'twice', nonce: 'run-1:0' });
+    expect(loose.id).not.toBe(first.id);
+    expect((await apiError(channel.send({ content: 'long nonce', nonce: 'n'.repeat(26), enforceNonce: true }))).code).toBe(50035);
+  });
+
   it('enforces channel permissions: no thread in noThreads, no message in readOnly', async () => {
     const { fake, client } = h();
     const noThreads = await sendable(client, fake.channels.noThreads);

@@ -103,6 +103,31 @@ describe('the bot process', () => {
     expect(await second.exited).toBe(0);
   }, 60_000);
 
+  it('an answer cut off by a crash mid-delivery is delivered after the restart without posting its first part twice', async () => {
+    const { discord, env } = await setup();
+    const first = await startBotProcess(discord, env);
+    const long = `PART-ONE ${'lorem ipsum '.repeat(130)}\n\nPART-TWO ${'dolor sit '.repeat(150)}`;
+    openai.script({ kind: 'text', content: long });
+    // The answer's second message never gets its reply: the process dies while posting it.
+    discord.stallNext({ method: 'POST', path: new RegExp(`^/channels/${discord.channels.general}/messages$`), body: /PART-TWO/ });
+    const asked = discord.postMessage({ user: discord.users.alice, channelId: discord.channels.general, content: 'write at length', mentionBot: true });
+    const partOne = () => discord.channelMessages(discord.channels.general).filter((m) => m.content.startsWith('PART-ONE'));
+    await discord.waitFor(() => (partOne().length > 0 && discord.requests.some((r) => JSON.stringify(r.body ?? null).includes('PART-TWO')) ? true : undefined), 15_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startBotProcess(discord, env);
+    const partTwo = await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content.startsWith('PART-TWO')), 20_000);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    // Delivered again from the journal: the first part came back from Discord (its nonce), not posted again.
+    expect(partOne()).toHaveLength(1);
+    expect(partOne()[0]?.replyTo).toBe(asked.id);
+    expect(discord.channelMessages(discord.channels.general).filter((m) => m.content.startsWith('PART-TWO'))).toHaveLength(1);
+    expect(partTwo.content).toContain('dolor sit');
+    expect(openai.chatRequests()).toHaveLength(1);
+  }, 60_000);
+
   it('an approval request posted before a crash still works after the restart: the same buttons, honoured once', async () => {
     const { discord, dataDir, env } = await setup();
     // write_file is medium risk: with this threshold it needs the starter's approval.

@@ -51,6 +51,27 @@ describe('scheduled runs across restarts (embedded: one process, no queue)', () 
     expect((await workingText(dataDir, { userId: `schedule-${id}`, channelId: discord.channels.general })).match(/pebble-5813/g)).toHaveLength(1);
   }, 60_000);
 
+  it('a report cut off by a crash mid-delivery is posted after the restart without its heading twice', async () => {
+    const { discord, env } = await processSetup(cleanups, openai.baseURL);
+    const first = await startBotProcess(discord, env, cleanups);
+    const id = /`([0-9a-z]{6})`/.exec(await schedule(discord, 'add', { cron: '0 9 * * *', goal: 'Report the weather' }))?.[1] ?? '';
+    openai.script({ kind: 'text', content: 'Sunny all day.' });
+    // The heading is posted; the answer under it never gets its reply: the process dies while posting it.
+    discord.stallNext({ method: 'POST', path: new RegExp(`^/channels/${discord.channels.general}/messages$`), body: /Sunny all day/ });
+    await schedule(discord, 'run', { id });
+    await discord.waitFor(() => (reports(discord).length > 0 && discord.requests.some((r) => JSON.stringify(r.body ?? null).includes('Sunny all day')) ? true : undefined), 15_000);
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    const second = await startBotProcess(discord, env, cleanups);
+    await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content === 'Sunny all day.'), 20_000);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(reports(discord)).toHaveLength(1);
+    expect(discord.channelMessages(discord.channels.general).filter((m) => m.content === 'Sunny all day.')).toHaveLength(1);
+    expect(openai.chatRequests()).toHaveLength(1);
+  }, 60_000);
+
   it('on SIGTERM a scheduled run is paused, said so in its channel, and carries on at the next start', async () => {
     const { discord, env } = await processSetup(cleanups, openai.baseURL);
     const first = await startBotProcess(discord, env, cleanups);

@@ -48,7 +48,10 @@ export interface Route {
 interface FailRule {
   method: string;
   path: RegExp;
-  error: FailNextError;
+  /** Only requests whose JSON body's text matches (any body when absent). */
+  body?: RegExp;
+  /** 'stall': no answer at all, as a request in flight when its sender dies. */
+  error: FailNextError | 'stall';
   remaining: number;
 }
 
@@ -63,6 +66,7 @@ export interface HttpServer {
   server: Server;
   port: number;
   failNext(match: { method: string; path: RegExp }, error: FailNextError, times: number): void;
+  stallNext(match: { method: string; path: RegExp; body?: RegExp }): void;
   close(): Promise<void>;
 }
 
@@ -157,9 +161,11 @@ export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
     record.body = parsed.body;
     record.files = parsed.files.map(({ field, filename, size }) => ({ field, filename, size }));
     checkUploads(parsed.files);
-    const rule = rules.find((r) => r.remaining > 0 && r.method === record.method && r.path.test(record.path));
+    const rule = rules.find((r) => r.remaining > 0 && r.method === record.method && r.path.test(record.path) && (r.body?.test(JSON.stringify(parsed.body ?? null)) ?? true));
     if (rule) {
       rule.remaining -= 1;
+      // Held until the server closes (closeAllConnections ends it).
+      if (rule.error === 'stall') return new Promise<Reply>(() => undefined);
       return failureReply(rule.error);
     }
     const prefixed = API_PREFIX.exec(url.pathname);
@@ -227,6 +233,9 @@ export async function startHttp(deps: HttpDeps): Promise<HttpServer> {
     port,
     failNext(matcher, error, times) {
       rules.push({ method: matcher.method.toUpperCase(), path: matcher.path, error, remaining: times });
+    },
+    stallNext(matcher) {
+      rules.push({ method: matcher.method.toUpperCase(), path: matcher.path, ...(matcher.body === undefined ? {} : { body: matcher.body }), error: 'stall', remaining: 1 });
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -145,6 +145,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     failNext: (match, error, times = 1) => {
       http.failNext(match, error, times);
     },
+    stallNext: (match) => {
+      http.stallNext(match);
+    },
     waitFor: <T>(probe: () => T | undefined | false | null, timeoutMs = 10_000): Promise<T> =>
       new Promise<T>((resolve, reject) => {
         const started = Date.now();

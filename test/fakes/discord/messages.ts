@@ -23,6 +23,7 @@ export interface NewMessage extends CheckedMessage {
   interaction?: StoredMessage['interaction'];
   webhookId?: string;
   reference?: StoredMessage['reference'];
+  nonce?: StoredMessage['nonce'];
 }
 
 export class Messages {
@@ -52,6 +53,7 @@ export class Messages {
       ...(input.interaction ? { interaction: input.interaction } : {}),
       ...(input.webhookId === undefined ? {} : { webhookId: input.webhookId }),
       ...(input.reference === undefined ? {} : { reference: input.reference }),
+      ...(input.nonce === undefined ? {} : { nonce: input.nonce }),
     };
     this.world.addMessage(message);
     this.#dispatchMessage('MESSAGE_CREATE', message);

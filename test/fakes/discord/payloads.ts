@@ -220,6 +220,7 @@ export function messagePayload(
     type: bits<MessageType>(message.type),
     flags: bits<MessageFlags>(message.flags),
     ...(reactions.length > 0 ? { reactions } : {}),
+    ...(message.nonce === undefined ? {} : { nonce: message.nonce }),
     ...(message.webhookId === undefined ? {} : { webhook_id: message.webhookId, application_id: world.applicationId }),
     ...(interaction ? { interaction_metadata: interaction } : {}),
     ...(thread ? { thread: channelPayload(world, thread) } : {}),

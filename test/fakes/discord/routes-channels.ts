@@ -92,16 +92,26 @@ function replyReference(ctx: Ctx, channelId: string, body: unknown): StoredMessa
   return { messageId: target.id, channelId, ...(guildId === undefined ? {} : { guildId }) };
 }
 
+/** "The past few minutes" of Create Message's enforce_nonce: Discord gives no figure; five is assumed. */
+const NONCE_WINDOW_MS = 5 * 60_000;
+
 function createMessage(ctx: Ctx, req: ParsedRequest, channelId: string): Reply {
   const channel = ctx.world.channel(channelId);
   const needed = channel ? [sendPermission(channel)] : [];
   if (req.files.length > 0) needed.push(Permission.AttachFiles);
   botChannel(ctx, channelId, ...needed);
   const body = parseMessageBody(req.body);
+  // enforce_nonce: the same author's message with this nonce from the last few minutes comes back, and nothing is created.
+  if (body.enforce_nonce === true && body.nonce !== undefined && body.nonce !== null) {
+    const nonce = body.nonce;
+    const earlier = ctx.world.messagesIn(channelId).find((m) => m.nonce === nonce && m.authorId === ctx.world.bot.id && m.createdAt > Date.now() - NONCE_WINDOW_MS);
+    if (earlier !== undefined) return { status: 200, body: messagePayload(ctx.world, earlier) };
+  }
   // Ephemeral is for interaction responses only; Discord ignores it on channel messages.
   const checked = checkMessage(body, req.files.length, requestedFlags(body) & ~FLAG_EPHEMERAL);
   const reference = replyReference(ctx, channelId, req.body);
   const message = ctx.messages.create({
+    ...(body.nonce === undefined || body.nonce === null ? {} : { nonce: body.nonce }),
     ...checked,
     channelId,
     authorId: ctx.world.bot.id,

@@ -29,6 +29,13 @@ export const MessageBodySchema = z.looseObject({
   attachments: z.array(z.looseObject({ id: z.union([z.string(), z.number()]) })).nullish(),
   sticker_ids: z.array(z.string()).nullish(),
   poll: z.unknown().optional(),
+  /**
+   * Resources > Message > Create Message: `nonce` (integer or string, up to 25 characters) and
+   * `enforce_nonce` (boolean): with both, a message by the same author with the same nonce created
+   * in the past few minutes is returned instead of a new one being created.
+   */
+  nonce: z.union([z.number().int(), z.string().max(25)]).nullish(),
+  enforce_nonce: z.boolean().nullish(),
 });
 export type MessageBody = z.infer<typeof MessageBodySchema>;
 

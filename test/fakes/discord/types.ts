@@ -247,6 +247,8 @@ export interface FakeDiscord {
 
   /** The next `times` requests matching method + decoded path fail with `error`. */
   failNext(match: { method: string; path: RegExp }, error: FailNextError, times?: number): void;
+  /** The next request matching method, path and (if given) its JSON body's text gets no answer, as one in flight when its sender died. */
+  stallNext(match: { method: string; path: RegExp; body?: RegExp }): void;
   /** Polls `probe` until it returns something truthy (default 10 s: a loaded CI machine is slow). */
   waitFor<T>(probe: () => T | undefined | false | null, timeoutMs?: number): Promise<T>;
   /** Closes gateway sockets and the server (destroy the client first). */

@@ -90,6 +90,8 @@ export interface StoredMessage {
   threadId?: string;
   /** For a reply (type 19): the message replied to (Resources > Message > Message Reference Structure). */
   reference?: { messageId: string; channelId: string; guildId?: string };
+  /** The nonce it was created with (echoed in the Message object and MESSAGE_CREATE). */
+  nonce?: string | number;
 }
 
 /** Every guild, channel, message and command the fake knows, with the built-in cast. */
