@@ -4,7 +4,8 @@ import { dmKey, messageKey, threadKey } from '../conversations/keys.js';
 import type { Conversation, ConversationPlace } from '../conversations/types.js';
 import { oneLine } from '../text.js';
 import { callerOfMessage, gate, reserveQueuedRun, reserveRun, type BotApp } from './context.js';
-import type { RunTicket } from './access.js';
+import type { Caller, RunTicket } from './access.js';
+import type { QueuedRuns } from '../queue/queued-runs.js';
 import { isQueued, type QueuedStart } from './run-line.js';
 import { answerInConversation, queueConversationAnswer, type AnswerTarget } from './conversation-run.js';
 import { attachmentRefs } from './files-in.js';
@@ -69,21 +70,9 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
     await message.reply('Ask me something, or give me a goal — for example: “@Cairn summarise this week’s notes”. `/help` lists everything.');
     return;
   }
-  if (bot.queue !== undefined) {
-    const refused = reserveQueuedRun(bot, caller);
-    if (refused !== null) {
-      await refuse(refused);
-      return;
-    }
-  }
-  const reserved = bot.queue === undefined ? reserveRun(bot, caller) : QUEUED_ELSEWHERE;
-  if (typeof reserved === 'string') {
-    await refuse(reserved);
-    return;
-  }
-  const ticket = isQueued(reserved) ? await waitInLine(message, reserved) : reserved;
-  if (typeof ticket === 'string') {
-    await refuse(ticket);
+  const admitted = await admit(bot, caller, message);
+  if (typeof admitted === 'string') {
+    await refuse(admitted);
     return;
   }
   // A private conversation is its owner's alone, in their DM; none crosses servers, whatever a
@@ -95,18 +84,24 @@ export async function handleMessage(message: Message, bot: BotApp): Promise<void
   try {
     started = conversation === undefined ? await startConversation(message, bot, { direct, place, goal }) : { conversation, target: { kind: 'reply' } };
   } catch (error) {
-    ticket.finish(null, runId);
+    admitted.ticket?.finish(null, runId);
     throw error;
   }
-  if (bot.queue !== undefined) await queueConversationAnswer(message, bot, { goal, direct, caller, runId, attachments, ...started }, bot.queue);
-  else await answerInConversation(message, bot, { goal, direct, ticket, caller, runId, attachments, ...started });
+  if (admitted.ticket === null) await queueConversationAnswer(message, bot, { goal, direct, caller, runId, attachments, ...started }, admitted.queue);
+  else await answerInConversation(message, bot, { goal, direct, ticket: admitted.ticket, caller, runId, attachments, ...started });
 }
 
-/** A queued run holds no slot or budget in the gateway (its worker does): a ticket with nothing to give back. */
-const QUEUED_ELSEWHERE: RunTicket = {
-  capUsd: 0,
-  finish: () => undefined,
-};
+/**
+ * Whether the answer may start, and where: queued for a worker (which holds its slot and budget
+ * share when it takes it), or here with a ticket (after waiting its turn for a slot); a refusal as text.
+ */
+async function admit(bot: BotApp, caller: Caller, message: Message): Promise<{ queue: QueuedRuns; ticket: null } | { queue: null; ticket: RunTicket } | string> {
+  if (bot.queue !== undefined) return reserveQueuedRun(bot, caller) ?? { queue: bot.queue, ticket: null };
+  const reserved = reserveRun(bot, caller);
+  if (typeof reserved === 'string') return reserved;
+  const ticket = isQueued(reserved) ? await waitInLine(message, reserved) : reserved;
+  return typeof ticket === 'string' ? ticket : { queue: null, ticket };
+}
 
 /**
  * A new conversation for this message: the DM's; with threads on, a thread opened on the message
