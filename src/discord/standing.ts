@@ -30,15 +30,15 @@ export interface StandingPlace {
 /**
  * Why `who` may no longer use Cairn in that place (the allow-lists' own refusal, or that they left
  * the server), or null. Roles and a thread's parent are fetched only when a list needs them. When
- * Discord cannot be asked (an outage), the check is skipped with a warning: the run was admitted
- * under the same lists' owner when it started, and ending it for a network error would lose it.
+ * Discord cannot be asked (an outage), the check is skipped with a warning: the run passed the
+ * lists when it started, and ending it for a network error would lose it.
  */
 export async function standingRefusal(bot: Pick<BotApp, 'access' | 'client' | 'log'>, who: StandingPlace): Promise<string | null> {
   const needs = bot.access.needs(who.userId);
   if (!needs.roles && !needs.channel) return bot.access.refusal(callerAt(who, [], who.channelId));
   try {
     const roleIds = needs.roles && who.guildId !== null ? await rolesOf(bot, who.guildId, who.userId) : [];
-    if (roleIds === null) return 'They are no longer a member of this server.';
+    if (roleIds === null) return 'You are no longer a member of this server.';
     const channelId = needs.channel ? await accessChannelOf(bot, who.channelId) : who.channelId;
     return bot.access.refusal(callerAt(who, roleIds, channelId));
   } catch (error) {
@@ -69,7 +69,7 @@ async function accessChannelOf(bot: Pick<BotApp, 'client'>, channelId: string): 
 
 /**
  * Why a durable run's starter may no longer use Cairn where it is shown, or null. A schedule's run
- * is checked by the scheduler against its creator (scheduleStanding), so it passes here.
+ * is checked by the scheduler against its creator (its `standing` hook), so it passes here.
  */
 export async function runStanding(bot: Pick<BotApp, 'access' | 'client' | 'log'>, run: DurableRun): Promise<string | null> {
   const slash = SlashSurface.safeParse(run.surface);

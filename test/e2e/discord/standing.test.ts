@@ -71,8 +71,19 @@ describe('runs that go on later are held to the allow-lists as they are then', (
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(reports(discord)).toHaveLength(settled);
 
-    // Restored, she may manage it again: the list shows it paused, with why.
+    // Restored, she may manage it again: the list shows it paused.
     discord.setMemberRoles(discord.guildId, discord.users.carol.id, [discord.roles.member, discord.roles.admin]);
     expect(await schedule('list', {})).toContain(`⏸️ \`${id}\``);
+  }, 30_000);
+
+  it('a schedule whose creator left the server is paused at its next firing, saying so', async () => {
+    const { discord } = await startBot({ env: (d) => ({ CAIRN_MIN_SCHEDULE_INTERVAL_S: '1', CAIRN_ALLOWED_ROLES: d.roles.admin }) });
+    openai.respondWith(() => ({ kind: 'text', content: 'All quiet.' }));
+    const added = await privateText(discord.slash({ user: discord.users.carol, channelId: discord.channels.general, name: 'schedule', subcommand: 'add', options: { cron: '* * * * * *', goal: 'Check the status page', notify: 'always' } }), discord);
+    const id = /`([0-9a-z]{6})`/.exec(added)?.[1] ?? '';
+    await discord.waitFor(() => reports(discord)[0], 10_000);
+    discord.removeMember(discord.guildId, discord.users.carol.id);
+    const note = await discord.waitFor(() => posted(discord).find((body) => body.includes(`schedule \`${id}\``) && body.includes('is paused')), 10_000);
+    expect(note).toContain('is paused: its creator may no longer use Cairn there (You are no longer a member of this server).');
   }, 30_000);
 });

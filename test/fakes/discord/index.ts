@@ -142,6 +142,9 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       if (member === undefined) throw new Error(`fake Discord: ${userId} is not a member of guild ${guildId}`);
       member.roleIds = [...roleIds];
     },
+    removeMember: (guildId, userId) => {
+      if (world.guild(guildId)?.members.delete(userId) !== true) throw new Error(`fake Discord: ${userId} is not a member of guild ${guildId}`);
+    },
     failNext: (match, error, times = 1) => {
       http.failNext(match, error, times);
     },

@@ -244,6 +244,8 @@ export interface FakeDiscord {
    * the change only by fetching the member over REST (Get Guild Member).
    */
   setMemberRoles(guildId: string, userId: string, roleIds: string[]): void;
+  /** A member leaves the server (Cairn hears nothing: GUILD_MEMBER_REMOVE needs the GuildMembers intent); Get Guild Member then answers 10007 Unknown Member. */
+  removeMember(guildId: string, userId: string): void;
 
   /** The next `times` requests matching method + decoded path fail with `error`. */
   failNext(match: { method: string; path: RegExp }, error: FailNextError, times?: number): void;
