@@ -10,16 +10,17 @@ import type { BotApp } from './context.js';
 import { explainDiscordError } from './errors.js';
 import { sendToChannel } from './send.js';
 import { SlashSurface } from './slash-place.js';
-import { runStanding } from './standing.js';
+import { runStanding, type StandingAnswers } from './standing.js';
 import { ScheduleRunSurface } from '../scheduler/execute.js';
 
 /** Resumes what can go on and reports what cannot; returns the ids of the runs resumed. */
 export async function resumeRuns(bot: BotApp): Promise<Set<string>> {
   const { resumable, abandoned } = await bot.app.durable.unfinished();
   const resumed = new Set<string>();
+  const asked: StandingAnswers = new Map();
   for (const run of resumable) {
     // The allow-lists may have changed with the restart: a starter no longer on them is not resumed.
-    const refused = await runStanding(bot, run.run);
+    const refused = await runStanding(bot, run.run, asked);
     if (refused !== null) {
       abandoned.push({ run: run.run, reason: refused });
       await bot.app.durable.abandon(run.run.runId);

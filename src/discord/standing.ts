@@ -71,10 +71,24 @@ async function accessChannelOf(bot: Pick<BotApp, 'client'>, channelId: string): 
  * Why a durable run's starter may no longer use Cairn where it is shown, or null. A schedule's run
  * is checked by the scheduler against its creator (its `standing` hook), so it passes here.
  */
-export async function runStanding(bot: Pick<BotApp, 'access' | 'client' | 'log'>, run: DurableRun): Promise<string | null> {
+export function runStanding(bot: Pick<BotApp, 'access' | 'client' | 'log'>, run: DurableRun, asked: StandingAnswers = new Map()): Promise<string | null> {
   const slash = SlashSurface.safeParse(run.surface);
-  if (slash.success) return standingRefusal(bot, { userId: slash.data.userId, guildId: slash.data.guildId, channelId: slash.data.parentChannelId });
   const mention = MentionSurface.safeParse(run.surface);
-  if (mention.success) return standingRefusal(bot, { userId: mention.data.userId, guildId: mention.data.guildId, channelId: mention.data.messageChannelId });
-  return null;
+  const who = slash.success
+    ? { userId: slash.data.userId, guildId: slash.data.guildId, channelId: slash.data.parentChannelId }
+    : mention.success
+      ? { userId: mention.data.userId, guildId: mention.data.guildId, channelId: mention.data.messageChannelId }
+      : null;
+  if (who === null) return Promise.resolve(null);
+  // One person's runs in one place are asked about once per pass (a restart resuming many runs).
+  const key = `${who.guildId ?? 'dm'}:${who.userId}:${who.channelId}`;
+  let answer = asked.get(key);
+  if (answer === undefined) {
+    answer = standingRefusal(bot, who);
+    asked.set(key, answer);
+  }
+  return answer;
 }
+
+/** Answers already asked for in one pass over runs, by person and place. */
+export type StandingAnswers = Map<string, Promise<string | null>>;
