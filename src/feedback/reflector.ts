@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ChatModel } from '../llm/types.js';
 import type { Logger } from '../log.js';
-import { withCommitRetry } from '../memory/db.js';
+import { pendingWrites, withCommitRetry } from '../memory/db.js';
 import { tableUpkeep } from '../memory/table-upkeep.js';
 import type { Memory } from '../memory/memory.js';
 import { ReflectionRow, sqlString } from '../memory/schema.js';
@@ -27,6 +27,10 @@ export type Dispatch = (reflectionId: string, dueAt: number) => Promise<void>;
 
 /** How often a wait for a reflection made elsewhere reads its row. */
 const DONE_POLL_MS = 200;
+/** A 👎 this recent whose reflection is not recorded yet is still being recorded (see beingRecorded). */
+const RECENT_VOTE_MS = 60_000;
+/** How long a retry waits for such a 👎's reflection to be recorded. */
+const RECORDING_WAIT_MS = 5_000;
 
 
 const ReflectionRows = z.array(ReflectionRow);
@@ -128,7 +132,7 @@ export class Reflector {
   async lessonFromDownVote(runId: string, userId: string, timeoutMs: number): Promise<{ state: 'none' | 'pending' } | { state: 'learned'; lessonId: string }> {
     const id = `${runId}:down:${userId}`;
     const table = this.memory.db.reflections;
-    const before = await this.row(id);
+    const before = (await this.row(id)) ?? (await this.beingRecorded(runId, userId, id, timeoutMs));
     if (before === undefined) return { state: 'none' };
     // One that failed and is backing off keeps its schedule: the model was unreachable a moment ago.
     if (before.status === 'pending' && before.attempts === 0) {
@@ -249,6 +253,25 @@ export class Reflector {
       const row = await this.row(id, { latest: true });
       if (row === undefined || row.status === 'done') return;
     }
+  }
+
+  /**
+   * The row of a 👎 given a moment ago: its vote is stored, its reflection still being recorded
+   * (a retry pressed right after, or on a busy server). Waits a few seconds at most for it; none
+   * for a person whose last vote on the run is not a recent 👎.
+   */
+  private async beingRecorded(runId: string, userId: string, id: string, timeoutMs: number): Promise<ReflectionRow | undefined> {
+    const latest = { latest: this.dispatch !== undefined };
+    const vote = (await this.memory.episodes.get(runId, { fresh: latest.latest }))?.feedback.filter((v) => v.userId === userId).at(-1);
+    if (vote?.vote !== 'down' || vote.at < this.now() - RECENT_VOTE_MS) return undefined;
+    const end = this.now() + Math.min(timeoutMs, RECORDING_WAIT_MS);
+    while (this.now() < end && !this.stopping.signal.aborted) {
+      await pendingWrites(this.memory.db.reflections);
+      const row = await this.row(id, latest);
+      if (row !== undefined) return row;
+      await new Promise((resolve) => setTimeout(resolve, DONE_POLL_MS));
+    }
+    return undefined;
   }
 
   /** The reflection's row; `latest`: as it is now (a worker may have made it a moment ago). */

@@ -110,6 +110,25 @@ describe('reflection on 👎', () => {
     expect([related.status, unrelated.status]).toEqual(['succeeded', 'succeeded']);
   });
 
+  it('a retry pressed while a 👎 is still being recorded waits for its reflection and gets its lesson', async () => {
+    const memory = await mem.open();
+    const { agent, reflector } = setup(memory);
+    fake.script({ kind: 'text', content: 'We deploy at 12:00 UTC.' });
+    const first = await agent.run({ goal: 'When is the deploy window this week?', scope });
+    // The vote is stored; its reflection is recorded a moment later (a busy server).
+    await memory.episodes.vote(first.runId, { userId: 'u-ada', vote: 'down', comment: null, at: Date.now() });
+    fake.script({ kind: 'text', content: JSON.stringify(LESSON) });
+    const asked = reflector.lessonFromDownVote(first.runId, 'u-ada', 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await reflector.request({ runId: first.runId, cause: 'down_vote', userId: 'u-ada', comment: null, delayMs: 60_000 });
+    const lesson = await asked;
+    expect(lesson.state).toBe('learned');
+    // Someone whose last vote is not a 👎 is not waited for.
+    const started = Date.now();
+    expect(await reflector.lessonFromDownVote(first.runId, 'u-bob', 10_000)).toEqual({ state: 'none' });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it('loses nothing while the model is down, and learns exactly once when it is back', async () => {
     let now = 1_000_000;
     const memory = await mem.open({ now: () => now });
