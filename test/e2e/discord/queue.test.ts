@@ -32,12 +32,12 @@ interface Worker extends CairnProcess {
 /** A gateway and `count` workers on one data directory and one Redis; resolves when all are ready. */
 async function deployment(
   count: number,
-  extra: Record<string, string> = {},
+  extra: Record<string, string> | ((discord: FakeDiscord) => Record<string, string>) = {},
   { proxy = false } = {},
 ): Promise<{ discord: FakeDiscord; dataDir: string; gateway: CairnProcess; gatewayMetrics: () => Promise<string>; workers: Worker[]; addWorker: () => Promise<Worker> }> {
   const { discord, dataDir, env } = await processSetup(cleanups, openai.baseURL);
   // A worker that stops answering loses its runs after a second (30 s by default).
-  let shared: Record<string, string> = { ...env, ...extra, CAIRN_REDIS_URL: redisServer().url, CAIRN_QUEUE_LOCK_S: '1' };
+  let shared: Record<string, string> = { ...env, ...(typeof extra === 'function' ? extra(discord) : extra), CAIRN_REDIS_URL: redisServer().url, CAIRN_QUEUE_LOCK_S: '1' };
   if (proxy) {
     // One REST budget: the proxy forwards to (fake) Discord, every other process goes through it.
     const port = await freePort();
@@ -228,5 +228,26 @@ describe('a gateway and workers sharing a queue', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect(lessons()).toHaveLength(1);
     expect(openai.chatRequests().filter((body) => formatOf(body) === 'lesson')).toHaveLength(1);
+  }, 90_000);
+
+  it('a queued run whose starter lost the allowed role before a worker took it does not start, and they are told why', async () => {
+    const { discord, workers, addWorker } = await deployment(1, (d) => ({ CAIRN_ALLOWED_ROLES: d.roles.member }));
+    for (const worker of workers) worker.child.kill('SIGTERM');
+    for (const worker of workers) expect(await worker.exited).toBe(0);
+    openai.respondWith(() => ({ kind: 'text', content: 'Answered.' }));
+    // Queued while no worker is up: Alice had the role when she asked.
+    const i = discord.slash({ user: discord.users.alice, channelId: discord.channels.general, name: 'agent', options: { goal: 'what time is it?' } });
+    const queued = await discord.waitFor(() => (i.original()?.content.includes('Queued') === true ? i.original() : undefined), 10_000);
+    // The run's id is on its Cancel button.
+    const runId = /([0-9a-z]+-[0-9a-f]{6})$/.exec(buttons(queued).find((b) => b.label === 'Cancel')?.customId ?? '')?.[1] ?? '';
+    expect(runId).not.toBe('');
+    discord.setMemberRoles(discord.guildId, discord.users.alice.id, []);
+
+    await addWorker();
+    const told = await discord.waitFor(() => discord.channelMessages(discord.channels.general).find((m) => m.content.includes(`run \`${runId}\` could not start`)), 20_000);
+    expect(told.content).toBe(`⚠️ <@${discord.users.alice.id}>, your run \`${runId}\` could not start. You are not on the list of people who may use Cairn here. Ask a server admin to add you (CAIRN_ALLOWED_USERS or CAIRN_ALLOWED_ROLES).`);
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(openai.chatRequests()).toHaveLength(0);
+    expect(i.followUps().some((m) => m.content === 'Answered.')).toBe(false);
   }, 90_000);
 });
