@@ -242,13 +242,7 @@ export class DurableRunStore {
    * would be resumed from nothing: run again from the start, its tools called again.
    */
   async end(runId: string): Promise<void> {
-    const { runs, journal, write } = await this.tables();
-    await write.idle();
-    await withCommitRetry(runs, () => runs.delete(`run_id = ${sqlString(runId)}`));
-    tableUpkeep.noteCommit(runs);
-    await this.appends.idle();
-    await withCommitRetry(journal, () => journal.delete(`run_id = ${sqlString(runId)}`));
-    tableUpkeep.noteCommit(journal);
+    await this.remove([runId]);
   }
 
   /**
@@ -267,14 +261,21 @@ export class DurableRunStore {
    * journals go, and they are not resumed. Returns how many went.
    */
   async forgetUser(userId: string): Promise<number> {
-    const { runs, journal } = await this.tables();
     const ids = await this.idsOf(userId);
-    if (ids.length === 0) return 0;
+    if (ids.length > 0) await this.remove(ids);
+    return ids.length;
+  }
+
+  /** Deletes runs' records, then their journals (the order end() explains). */
+  private async remove(ids: readonly string[]): Promise<void> {
+    const { runs, journal, write } = await this.tables();
     const list = sqlList(ids);
+    await write.idle();
     await withCommitRetry(runs, () => runs.delete(`run_id IN ${list}`));
+    tableUpkeep.noteCommit(runs);
     await this.appends.idle();
     await withCommitRetry(journal, () => journal.delete(`run_id IN ${list}`));
-    return ids.length;
+    tableUpkeep.noteCommit(journal);
   }
 
   /** Waits for the writes under way, so the database can close. */
