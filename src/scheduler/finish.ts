@@ -84,15 +84,14 @@ export async function finishScheduledRun(deps: ExecuteDeps, schedule: Schedule, 
     });
   }
   const pausedReason = pause.reason;
-  if (pausedReason !== null) {
-    await delivery.tellCreator(schedule, pausedNote(schedule, pausedReason)).catch((error: unknown) => {
-      deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
-    });
-  }
+  if (pausedReason !== null) await tellPaused(deps, schedule, pausedReason);
   return { result, delivered, deliveryError: deliveryError?.message ?? null, pausedReason };
 }
 
-/** What a schedule's creator is told when a firing paused it. */
-export function pausedNote(schedule: Schedule, reason: string): string {
-  return `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused: ${reason.replace(/\.$/, '')}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
+/** Tells a schedule's creator that a firing paused it, and why (best effort: a failure is logged). */
+export async function tellPaused(deps: Pick<ExecuteDeps, 'delivery' | 'log'>, schedule: Schedule, reason: string): Promise<void> {
+  const note = `⏸️ Your schedule \`${schedule.id}\` (“${oneLine(schedule.goal, 100)}”) is paused: ${reason.replace(/\.$/, '')}. Fix the cause, then \`/schedule resume id:${schedule.id}\`.`;
+  await deps.delivery?.tellCreator(schedule, note).catch((error: unknown) => {
+    deps.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
+  });
 }

@@ -13,7 +13,7 @@ import type { Logger } from '../log.js';
 import { nextRunOf } from './cron.js';
 import type { FireReason } from './delivery.js';
 import { continueSchedule, executeSchedule, scheduledRequest, scheduleScope, type ExecuteDeps, type Execution, type FailurePolicy, type ScheduleRunSurface } from './execute.js';
-import { pausedNote } from './finish.js';
+import { tellPaused } from './finish.js';
 import { recordSkipped } from './skipped.js';
 import { RunSlots } from './slots.js';
 import type { Schedule, ScheduleStore } from './store.js';
@@ -224,11 +224,7 @@ export class ScheduleRunner {
     this.log.info({ scheduleId: schedule.id, refused }, 'schedule paused: its creator may no longer use Cairn there');
     const paused = await this.store.update(schedule.id, () => ({ status: 'paused', pausedReason: reason, nextRunAt: null }));
     await this.unset(schedule.id);
-    if (paused !== undefined) {
-      await this.run.delivery?.tellCreator(schedule, pausedNote(schedule, reason)).catch((error: unknown) => {
-        this.log.warn({ err: error, scheduleId: schedule.id }, 'could not tell the creator that a schedule was paused');
-      });
-    }
+    if (paused !== undefined) await tellPaused(this.run, schedule, reason);
     return true;
   }
 
@@ -240,7 +236,7 @@ export class ScheduleRunner {
   }
 
   private async recordSkipped(schedule: Schedule, why: string): Promise<void> {
-    await recordSkipped({ ...this.run, store: this.store, nextRunAt: nextRunFor }, schedule, why).catch((error: unknown) => {
+    await recordSkipped(this.deps(), schedule, why).catch((error: unknown) => {
       this.log.warn({ err: error, scheduleId: schedule.id }, 'could not record a skipped firing');
     });
   }
