@@ -32,7 +32,6 @@ const RECENT_VOTE_MS = 60_000;
 /** How long a retry waits for such a 👎's reflection to be recorded. */
 const RECORDING_WAIT_MS = 5_000;
 
-
 const ReflectionRows = z.array(ReflectionRow);
 
 /**
@@ -82,7 +81,7 @@ export class Reflector {
    * person per run, however often it is toggled).
    */
   async request(request: ReflectionRequest): Promise<boolean> {
-    const id = request.cause === 'down_vote' ? `${request.runId}:down:${request.userId}` : `${request.runId}:${request.cause}`;
+    const id = request.cause === 'down_vote' ? downVoteId(request.runId, request.userId) : `${request.runId}:${request.cause}`;
     const table = this.memory.db.reflections;
     const row = {
       id,
@@ -130,7 +129,7 @@ export class Reflector {
    * not ready in time (it carries on in the background, as usual).
    */
   async lessonFromDownVote(runId: string, userId: string, timeoutMs: number): Promise<{ state: 'none' | 'pending' } | { state: 'learned'; lessonId: string }> {
-    const id = `${runId}:down:${userId}`;
+    const id = downVoteId(runId, userId);
     const table = this.memory.db.reflections;
     const before = (await this.row(id)) ?? (await this.beingRecorded(runId, userId, id, timeoutMs));
     if (before === undefined) return { state: 'none' };
@@ -144,7 +143,8 @@ export class Reflector {
         timer = setTimeout(resolve, timeoutMs);
       });
       // Made here, or (with a queue) by a worker: then its row says when it is done.
-      await Promise.race([this.dispatch === undefined ? this.idle() : this.doneElsewhere(id, timeoutMs), timeout]);
+      const made = this.dispatch === undefined ? this.idle() : this.pollRow(id, timeoutMs, { latest: true }, (row) => row === undefined || row.status === 'done');
+      await Promise.race([made, timeout]);
       clearTimeout(timer);
     }
     const after = await this.row(id, { latest: this.dispatch !== undefined });
@@ -245,33 +245,32 @@ export class Reflector {
     }
   }
 
-  /** Resolves once the reflection's row is done (made by a worker), or after `timeoutMs`. */
-  private async doneElsewhere(id: string, timeoutMs: number): Promise<void> {
-    const end = this.now() + timeoutMs;
-    while (this.now() < end && !this.stopping.signal.aborted) {
-      await new Promise((resolve) => setTimeout(resolve, DONE_POLL_MS));
-      const row = await this.row(id, { latest: true });
-      if (row === undefined || row.status === 'done') return;
-    }
-  }
-
   /**
    * The row of a 👎 given a moment ago: its vote is stored, its reflection still being recorded
    * (a retry pressed right after, or on a busy server). Waits a few seconds at most for it; none
    * for a person whose last vote on the run is not a recent 👎.
    */
   private async beingRecorded(runId: string, userId: string, id: string, timeoutMs: number): Promise<ReflectionRow | undefined> {
-    const latest = { latest: this.dispatch !== undefined };
-    const vote = (await this.memory.episodes.get(runId, { fresh: latest.latest }))?.feedback.filter((v) => v.userId === userId).at(-1);
+    const latest = this.dispatch !== undefined;
+    const vote = (await this.memory.episodes.get(runId, { fresh: latest }))?.feedback.filter((v) => v.userId === userId).at(-1);
     if (vote?.vote !== 'down' || vote.at < this.now() - RECENT_VOTE_MS) return undefined;
-    const end = this.now() + Math.min(timeoutMs, RECORDING_WAIT_MS);
+    return this.pollRow(id, Math.min(timeoutMs, RECORDING_WAIT_MS), { latest }, (row) => row !== undefined);
+  }
+
+  /**
+   * Reads the reflection's row every DONE_POLL_MS (after this process's writes to the table) until
+   * `enough` says so, for up to `timeoutMs`; the last row read, or undefined if none was.
+   */
+  private async pollRow(id: string, timeoutMs: number, read: { latest: boolean }, enough: (row: ReflectionRow | undefined) => boolean): Promise<ReflectionRow | undefined> {
+    const end = this.now() + timeoutMs;
+    let row: ReflectionRow | undefined;
     while (this.now() < end && !this.stopping.signal.aborted) {
       await pendingWrites(this.memory.db.reflections);
-      const row = await this.row(id, latest);
-      if (row !== undefined) return row;
+      row = await this.row(id, read);
+      if (enough(row)) return row;
       await new Promise((resolve) => setTimeout(resolve, DONE_POLL_MS));
     }
-    return undefined;
+    return row;
   }
 
   /** The reflection's row; `latest`: as it is now (a worker may have made it a moment ago). */
@@ -280,4 +279,9 @@ export class Reflector {
     if (latest) await table.checkoutLatest();
     return ReflectionRows.parse(await table.query().where(`id = ${sqlString(id)}`).limit(1).toArray())[0];
   }
+}
+
+/** The reflection a person's 👎 on a run owes: one per person per run, however often it is toggled. */
+function downVoteId(runId: string, userId: string): string {
+  return `${runId}:down:${userId}`;
 }
