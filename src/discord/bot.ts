@@ -83,7 +83,6 @@ export class DiscordBot {
           done,
           // Journaled, a shutdown suspends it (it goes on at the next start); else it is caught up.
           durable,
-          interruptedNote: `⚠️ Cairn is restarting, so run \`${runId}\` of schedule \`${schedule.id}\` was interrupted; it will be caught up when Cairn is back.`,
         });
       },
       // Their cost is held from, and booked to, the creator's daily budget and their server's.
@@ -269,8 +268,10 @@ export class DiscordBot {
       });
       // A private run's notice goes to its starter alone.
       const channelId = run.private ? null : run.channelId;
-      const note = run.interruptedNote ?? `⚠️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`;
-      await this.tell({ userId: run.interruptedNote === undefined ? run.userId : null, channelId }, note).catch(() => undefined);
+      const note = run.scheduled
+        ? `⚠️ Cairn is restarting, so scheduled run \`${run.runId}\` was interrupted; it will be caught up when Cairn is back.`
+        : `⚠️ ${channelId === null ? 'Cairn' : `<@${run.userId}>, Cairn`} is restarting, so your run \`${run.runId}\` was interrupted. Please start it again in a minute.`;
+      await this.tell({ userId: run.scheduled ? null : run.userId, channelId }, note).catch(() => undefined);
     }
     log.info({ interrupted: interrupted.length }, 'shutting down');
     // Interrupted scheduled runs still record how they ended before memory closes.

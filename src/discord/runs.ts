@@ -16,8 +16,6 @@ export interface ActiveRun {
   done: Promise<unknown>;
   /** Recorded with src/durable: a shutdown suspends it, and the next start resumes it. */
   durable?: boolean;
-  /** What to post in its channel if a restart interrupts it (default: asks the starter to start it again). */
-  interruptedNote?: string;
 }
 
 export class RunRegistry {
